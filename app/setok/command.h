@@ -1,0 +1,29 @@
+#pragma once
+// What every `setok` subcommand shares: the parsed global options and a way to print results.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace setok::cli {
+
+struct Globals {
+  bool json = false;
+  int threads = 0;  // 0: $SETOK_THREADS or all cores
+};
+
+// A subcommand adds itself to `app` and returns the function that runs it (exit code).
+using Runner = std::function<int()>;
+struct Command {
+  CLI::App* sub;
+  Runner run;
+};
+
+Command add_doctor(CLI::App& app, Globals& g);
+Command add_inspect(CLI::App& app, Globals& g);
+
+// Prints `j` as one JSON document on stdout.
+void print_json(const nlohmann::json& j);
+std::string human_bytes(std::uint64_t n);
+
+}  // namespace setok::cli

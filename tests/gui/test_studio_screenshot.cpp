@@ -1,0 +1,34 @@
+// The setok-studio binary renders its window with --screenshot: the picture is the window's
+// size and not blank, and bad input exits 1 with one line.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/io/image.h"
+#include "tests/support/run_process.h"
+
+using namespace setok::test;
+
+TEST(StudioScreenshot, RendersTheWindowWithTheImage) {
+  TempDir d;
+  auto r = run_command(shell_quote(SETOK_STUDIO) + " " + shell_quote(std::string(SETOK_SAMPLES) + "/coffee.png") +
+                       " --size 1200x780 --screenshot " + shell_quote(d / "shot.png"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  setok::io::Image img = setok::io::load_image(d / "shot.png");
+  EXPECT_EQ(img.width, 1200);
+  EXPECT_EQ(img.height, 780);
+  // Not blank: the pixels vary a lot (a uniform or nearly uniform window would not).
+  double sum = 0, sq = 0;
+  for (auto v : img.rgb) sum += v, sq += double(v) * v;
+  double n = img.rgb.size(), mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+  EXPECT_GT(sd, 20.0) << "screenshot looks blank";
+}
+
+TEST(StudioScreenshot, BadImageExitsOneWithOneLine) {
+  TempDir d;
+  write_bytes(d / "bad.jpg", "not an image");
+  auto r = run_command(shell_quote(SETOK_STUDIO) + " " + shell_quote(d / "bad.jpg") + " --screenshot " +
+                       shell_quote(d / "shot.png"));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("bad.jpg"), std::string::npos) << r.err;
+}
