@@ -4,6 +4,13 @@ find_package(Torch REQUIRED)
 set(SETOK_TORCH_LIBS ${TORCH_LIBRARIES})
 # LibTorch's exported flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) must reach every TU that includes it.
 separate_arguments(SETOK_TORCH_CXX_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+# A CUDA LibTorch (e.g. the one inside Python's torch package) lists its CUDA libraries here;
+# Debian's is CPU-only.
+if(TORCH_CUDA_LIBRARIES)
+  set(SETOK_TORCH_CUDA ON)
+else()
+  set(SETOK_TORCH_CUDA OFF)
+endif()
 
 # A machine without Debian's -dev packages (the GPU machine) can be handed the header-only
 # libraries and GoogleTest's source in one folder: see packaging/gpu-deps.sh.
@@ -51,6 +58,8 @@ if(NOT SETOK_CUDA STREQUAL "OFF")
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(SETOK_HAVE_CUDA ON)
+  elseif(SETOK_TORCH_CUDA)
+    message(FATAL_ERROR "LibTorch has CUDA but no CUDA compiler was found for kernels/")
   elseif(SETOK_CUDA STREQUAL "ON")
     message(FATAL_ERROR "SETOK_CUDA=ON but no CUDA compiler was found")
   endif()

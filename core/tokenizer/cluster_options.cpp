@@ -1,0 +1,47 @@
+#include "core/tokenizer/cluster_options.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/runtime/error.h"
+
+namespace setok::tokenizer {
+
+float ClusterParams::effective_bandwidth() const {
+  return bandwidth > 0 ? bandwidth : 1.0f / (static_cast<float>(max_tokens) * std::log(2.0f));
+}
+
+void ClusterParams::validate() const {
+  if (max_tokens < 1 || max_tokens > 4096) throw Error("max_tokens must be between 1 and 4096");
+  if (knn < 1) throw Error("knn must be at least 1");
+  if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a finite number >= 0");
+  if (!(bandwidth >= 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a finite number > 0 (0: default)");
+  if (!(stop_fraction >= 0 && stop_fraction < 1)) throw Error("stop_fraction must be in [0, 1)");
+}
+
+std::string to_string(ClusterMode m) { return m == ClusterMode::kHard ? "hard" : "soft"; }
+
+ClusterMode parse_cluster_mode(const std::string& s) {
+  if (s == "hard") return ClusterMode::kHard;
+  if (s == "soft") return ClusterMode::kSoft;
+  throw Error("cluster mode must be 'hard' or 'soft', not '" + s + "'");
+}
+
+void to_json(nlohmann::json& j, const ClusterParams& p) {
+  j = {{"max_tokens", p.max_tokens}, {"knn", p.knn},
+       {"beta", p.beta},             {"bandwidth", p.bandwidth},
+       {"stop_fraction", p.stop_fraction}, {"mode", to_string(p.mode)}};
+}
+
+void from_json(const nlohmann::json& j, ClusterParams& p) {
+  ClusterParams d;
+  p.max_tokens = j.value("max_tokens", d.max_tokens);
+  p.knn = j.value("knn", d.knn);
+  p.beta = j.value("beta", d.beta);
+  p.bandwidth = j.value("bandwidth", d.bandwidth);
+  p.stop_fraction = j.value("stop_fraction", d.stop_fraction);
+  p.mode = parse_cluster_mode(j.value("mode", std::string("hard")));
+  p.validate();
+}
+
+}  // namespace setok::tokenizer

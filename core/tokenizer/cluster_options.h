@@ -1,0 +1,31 @@
+#pragma once
+// Settings of the Token Cluster (Algorithm 1). The algorithm itself is written down once, in
+// docs/design/tokenizer.md; every implementation (LibTorch reference, fused CPU, CUDA) follows it.
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace setok::tokenizer {
+
+enum class ClusterMode { kHard, kSoft };
+
+struct ClusterParams {
+  int max_tokens = 16;          // cap on tokens per image, the final scope included
+  int knn = 5;                  // K of Eq. 1 (the patch itself counts as one neighbour)
+  float beta = 1.0f;            // seed-score penalty of Algorithm 1, line 4
+  float bandwidth = 0.0f;       // σ of the kernel exp(-d²/σ); 0: 1/(max_tokens·ln 2), the paper's C·ln2
+  float stop_fraction = 0.01f;  // stop when fewer than this fraction of patches is unclaimed
+  ClusterMode mode = ClusterMode::kHard;
+
+  float effective_bandwidth() const;
+  // Throws setok::Error with a one-line reason for values the algorithm cannot use.
+  void validate() const;
+};
+
+std::string to_string(ClusterMode m);
+ClusterMode parse_cluster_mode(const std::string& s);  // "hard" | "soft"
+
+void to_json(nlohmann::json& j, const ClusterParams& p);
+void from_json(const nlohmann::json& j, ClusterParams& p);
+
+}  // namespace setok::tokenizer

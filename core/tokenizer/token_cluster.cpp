@@ -1,0 +1,156 @@
+#include "core/tokenizer/token_cluster.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <cmath>
+
+#include "core/runtime/error.h"
+#include "core/tokenizer/density_peaks.h"
+#include "kernels/cluster.h"
+
+#if defined(SETOK_HAVE_CUDA) && defined(SETOK_TORCH_CUDA)
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace setok::tokenizer {
+namespace {
+
+void check_input(const at::Tensor& x, const ClusterParams& p) {
+  p.validate();
+  if (!x.defined() || x.dim() != 3) throw Error("cluster input must be [batch, patches, dim] features");
+  if (x.size(1) < 1 || x.size(2) < 1) throw Error("cluster input has no patches or no feature dimensions");
+  if (!x.is_floating_point()) throw Error("cluster input must be floating point");
+}
+
+// Moves each image's final-scope column to its count position and trims to the batch maximum.
+ClusterResult finish(at::Tensor soft, at::Tensor num_tokens, at::Tensor seeds, at::Tensor density, at::Tensor score,
+                     ClusterMode mode) {
+  const int64_t cmax = std::max<int64_t>(1, num_tokens.max().item<int64_t>());
+  ClusterResult r;
+  r.soft_masks = soft.narrow(2, 0, cmax);
+  r.num_tokens = num_tokens;
+  r.seeds = seeds.narrow(1, 0, cmax);
+  r.token_valid = at::arange(cmax, num_tokens.options()).unsqueeze(0) < num_tokens.unsqueeze(1);
+  r.density = density;
+  r.score = score;
+  r.masks = harden(r.soft_masks, r.token_valid, mode);
+  return r;
+}
+
+}  // namespace
+
+at::Tensor harden(const at::Tensor& soft, const at::Tensor& valid, ClusterMode mode) {
+  if (mode == ClusterMode::kSoft) return soft;
+  at::Tensor scores = soft.detach().masked_fill(~valid.unsqueeze(1), -1.0);
+  at::Tensor hard = at::one_hot(scores.argmax(-1), soft.size(2)).to(soft.scalar_type());
+  return hard + (soft - soft.detach());  // straight-through: exactly one-hot forward, soft gradient
+}
+
+ClusterResult cluster_reference(const at::Tensor& x, const ClusterParams& p, const at::Tensor& bandwidth) {
+  check_input(x, p);
+  const int64_t B = x.size(0), n = x.size(1), T = p.max_tokens;
+  DensityPeaks dp = density_peaks(x, p.knn);
+  at::Tensor bw = bandwidth.defined() ? bandwidth : at::scalar_tensor(p.effective_bandwidth(), x.options());
+  const double min_remaining = std::max(1.0, static_cast<double>(p.stop_fraction) * static_cast<double>(n));
+  auto opts_long = x.options().dtype(at::kLong);
+  at::Tensor batch_idx = at::arange(B, opts_long);
+  at::Tensor log_z = at::zeros({B, n}, x.options());
+  at::Tensor unclaimed = at::ones({B, n}, x.options().dtype(at::kBool));
+  at::Tensor active = at::ones({B}, x.options().dtype(at::kBool));
+  at::Tensor count = at::zeros({B}, opts_long);
+  std::vector<at::Tensor> masks, seeds;
+  for (int64_t c = 0; c < T - 1; ++c) {
+    at::Tensor remaining = unclaimed.sum(1).to(x.scalar_type());
+    active = active & (remaining >= min_remaining);
+    if (!active.any().item<bool>()) break;
+    // Algorithm 1, line 3: the seed is the unclaimed patch with the highest score.
+    at::Tensor seed = (log_z.detach().exp() * (dp.score.detach() + 1e-6)).argmax(1);
+    at::Tensor d2_seed = dp.d2.index({batch_idx, seed});  // [B,N]
+    at::Tensor is_seed = at::one_hot(seed, n).to(at::kBool);
+    // Line 4 in log space: kernel on the distance, minus the β·s penalty, the seed always 1.
+    at::Tensor log_alpha = (-d2_seed / bw - p.beta * dp.score).masked_fill(is_seed, 0.0);
+    at::Tensor alpha = log_alpha.exp();
+    alpha = alpha + (alpha.clamp(0.01, 0.99) - alpha).detach();  // GENESIS-v2: clamp, keep the gradient
+    at::Tensor a = active.unsqueeze(1);
+    masks.push_back(at::where(a, log_z.exp() * alpha, at::zeros_like(alpha)));  // line 5
+    log_z = at::where(a, log_z + at::log1p(-alpha), log_z);                      // line 6
+    unclaimed = unclaimed & ~(a & (alpha.detach() > 0.5));
+    seeds.push_back(at::where(active, seed, at::full_like(seed, -1)));
+    count = count + active.to(at::kLong);
+  }
+  // Line 8: the final scope is a token when the loop hit the cap with patches left; otherwise the
+  // few remaining patches join the masks that reached them most.
+  at::Tensor remaining = unclaimed.sum(1).to(x.scalar_type());
+  at::Tensor keep_final = remaining >= min_remaining;
+  masks.push_back(at::zeros_like(log_z));
+  seeds.push_back(at::full({B}, -1, opts_long));
+  at::Tensor soft = at::stack(masks, 2);  // [B,N,S+1]
+  at::Tensor final_col = at::one_hot(count, soft.size(2)).to(x.scalar_type()).unsqueeze(1);  // [B,1,S+1]
+  at::Tensor z = (log_z.exp() * keep_final.unsqueeze(1).to(x.scalar_type())).unsqueeze(2);
+  soft = soft + final_col * z;
+  soft = soft / soft.sum(2, /*keepdim=*/true);
+  count = count + keep_final.to(at::kLong);
+  return finish(soft, count, at::stack(seeds, 1), dp.density, dp.score, p.mode);
+}
+
+ClusterResult cluster_fast(const at::Tensor& x_in, const ClusterParams& p) {
+  check_input(x_in, p);
+  at::NoGradGuard no_grad;
+  at::Tensor x = x_in.to(at::kFloat);
+  at::Tensor xn = normalize_features(x);
+  at::Tensor gram = at::bmm(xn, xn.transpose(1, 2)).contiguous();
+  kernels::ClusterArgs a;
+  a.batch = static_cast<int>(x.size(0));
+  a.n = static_cast<int>(x.size(1));
+  a.knn = p.knn;
+  a.max_tokens = p.max_tokens;
+  a.beta = p.beta;
+  a.bandwidth = p.effective_bandwidth();
+  a.stop_fraction = p.stop_fraction;
+  auto f = x.options();
+  at::Tensor masks = at::empty({a.batch, a.n, a.max_tokens}, f);
+  at::Tensor num_tokens = at::empty({a.batch}, f.dtype(at::kLong));
+  at::Tensor seeds = at::empty({a.batch, a.max_tokens}, f.dtype(at::kLong));
+  at::Tensor density = at::empty({a.batch, a.n}, f), score = at::empty({a.batch, a.n}, f);
+  if (x.is_cuda()) {
+#if defined(SETOK_HAVE_CUDA) && defined(SETOK_TORCH_CUDA)
+    kernels::cluster_cuda(gram.data_ptr<float>(), a, masks.data_ptr<float>(), num_tokens.data_ptr<int64_t>(),
+                          seeds.data_ptr<int64_t>(), density.data_ptr<float>(), score.data_ptr<float>(),
+                          c10::cuda::getCurrentCUDAStream().stream());
+#else
+    throw Error("CUDA tensors need a build with CUDA kernels and a CUDA LibTorch");
+#endif
+  } else {
+    kernels::cluster_cpu(gram.data_ptr<float>(), a, masks.data_ptr<float>(), num_tokens.data_ptr<int64_t>(),
+                         seeds.data_ptr<int64_t>(), density.data_ptr<float>(), score.data_ptr<float>());
+  }
+  ClusterResult r = finish(masks, num_tokens, seeds, density, score, p.mode);
+  if (x_in.scalar_type() != at::kFloat) {
+    r.masks = r.masks.to(x_in.scalar_type());
+    r.soft_masks = r.soft_masks.to(x_in.scalar_type());
+  }
+  return r;
+}
+
+TokenClusterImpl::TokenClusterImpl(TokenClusterOptions options) : options_(std::move(options)) {
+  options_.params.validate();
+  if (options_.learnable_bandwidth)
+    log_bandwidth_ =
+        register_parameter("log_bandwidth", at::scalar_tensor(std::log(options_.params.effective_bandwidth())));
+}
+
+float TokenClusterImpl::bandwidth() const {
+  return log_bandwidth_.defined() ? std::exp(log_bandwidth_.item<float>()) : options_.params.effective_bandwidth();
+}
+
+ClusterResult TokenClusterImpl::forward(const at::Tensor& x) {
+  const bool need_grad = at::GradMode::is_enabled() &&
+                         (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));
+  if (need_grad) return cluster_reference(x, options_.params, log_bandwidth_.defined() ? log_bandwidth_.exp() : at::Tensor());
+  ClusterParams p = options_.params;
+  p.bandwidth = bandwidth();
+  return cluster_fast(x, p);
+}
+
+}  // namespace setok::tokenizer

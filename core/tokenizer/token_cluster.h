@@ -1,0 +1,54 @@
+#pragma once
+// Token Cluster (paper §2.1, Algorithm 1): groups an image's patch features into a variable number
+// of masks, batched over images with padding. The algorithm and its choices: docs/design/tokenizer.md.
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "core/tokenizer/cluster_options.h"
+
+namespace setok::tokenizer {
+
+struct ClusterResult {
+  at::Tensor masks;        // [B,N,C]: hard mode one-hot rows (straight-through gradient), soft mode rows sum to 1
+  at::Tensor soft_masks;   // [B,N,C]: the stick-breaking masks before hardening (rows sum to 1)
+  at::Tensor token_valid;  // [B,C] bool; C = the largest token count in the batch
+  at::Tensor num_tokens;   // [B] int64
+  at::Tensor seeds;        // [B,C] int64: the seed patch of each token, -1 for the final scope and padding
+  at::Tensor density;      // [B,N] ρ
+  at::Tensor score;        // [B,N] seed score s = ρ·δ
+};
+
+// The plain LibTorch implementation: differentiable, any device. `bandwidth` may be a learnable
+// scalar tensor; undefined means params.effective_bandwidth().
+ClusterResult cluster_reference(const at::Tensor& x, const ClusterParams& params,
+                                const at::Tensor& bandwidth = at::Tensor());
+
+// The same algorithm through kernels/ (fused CPU loop, or CUDA): forward only, no autograd.
+ClusterResult cluster_fast(const at::Tensor& x, const ClusterParams& params);
+
+// Turns stick-breaking masks into the result's masks for the mode (hard: one-hot of the argmax
+// over valid tokens, with the soft masks' gradient).
+at::Tensor harden(const at::Tensor& soft_masks, const at::Tensor& token_valid, ClusterMode mode);
+
+struct TokenClusterOptions {
+  ClusterParams params;
+  bool learnable_bandwidth = false;
+};
+
+class TokenClusterImpl : public torch::nn::Module {
+ public:
+  explicit TokenClusterImpl(TokenClusterOptions options = {});
+  // x: [B,N,D] patch features. Uses the fused kernels when no gradient is needed.
+  ClusterResult forward(const at::Tensor& x);
+  const TokenClusterOptions& options() const { return options_; }
+  ClusterParams& params() { return options_.params; }
+  float bandwidth() const;
+
+ private:
+  TokenClusterOptions options_;
+  at::Tensor log_bandwidth_;  // registered only when learnable
+};
+TORCH_MODULE(TokenCluster);
+
+}  // namespace setok::tokenizer
