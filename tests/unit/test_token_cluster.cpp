@@ -54,7 +54,9 @@ TEST_P(TokenClusterImpls, NeverExceedsTheCap) {
     EXPECT_EQ(r.num_tokens[0].item<int64_t>(), cap) << "ten blobs fill every allowed token";
     EXPECT_EQ(r.masks.size(2), cap);
     // The final scope holds what the seeds did not take.
-    if (cap > 1) EXPECT_EQ(r.seeds[0][cap - 1].item<int64_t>(), -1);
+    if (cap > 1) {
+      EXPECT_EQ(r.seeds[0][cap - 1].item<int64_t>(), -1);
+    }
   }
 }
 

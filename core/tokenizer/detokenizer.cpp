@@ -1,0 +1,63 @@
+#include "core/tokenizer/detokenizer.h"
+
+#include <ATen/ATen.h>
+
+#include "core/nn/rope2d.h"
+#include "core/nn/transformer_block.h"
+#include "core/runtime/error.h"
+
+namespace setok::tokenizer {
+
+DetokenizerOptions DetokenizerOptions::paper() { return DetokenizerOptions(); }
+
+DetokenizerOptions DetokenizerOptions::small() {
+  return DetokenizerOptions()
+      .token_dim(128)
+      .dim(128)
+      .layers(2)
+      .heads(4)
+      .image_size(128)
+      .patch_size(8)
+      .decoder_channels({128, 64, 64, 32})
+      .decoder_res_blocks(1);
+}
+
+DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
+  if (o.patch_size() <= 0 || o.image_size() % o.patch_size() != 0)
+    throw Error("detokenizer image size must be a multiple of its patch size");
+  if (o.dim() % o.heads() != 0 || (o.use_rope() && (o.dim() / o.heads()) % 4 != 0))
+    throw Error("detokenizer head width must divide its width (and be divisible by 4 for 2D RoPE)");
+  const int64_t g = o.grid();
+  if (g << (o.decoder_channels().size() - 1) < o.image_size())
+    throw Error("detokenizer decoder has too few upsampling stages for its image size");
+  queries = register_parameter("queries", at::randn({1, g * g, o.dim()}) * 0.02);
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.layers(); ++i)
+    blocks->push_back(nn::CrossAttentionBlock(nn::CrossAttentionBlockOptions(o.dim(), o.heads())
+                                                  .context_dim(o.token_dim())
+                                                  .mlp_ratio(o.mlp_ratio())
+                                                  .self_attention(true)));
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim()}).eps(1e-6)));
+  decoder = register_module("decoder", PixelDecoder(PixelDecoderOptions(o.dim(), o.decoder_channels())
+                                                        .res_blocks(o.decoder_res_blocks())
+                                                        .out_size(o.image_size())));
+}
+
+at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& token_valid) {
+  if (tokens.dim() != 3 || tokens.size(2) != options.token_dim())
+    throw Error("detokenizer expects tokens [B, C, " + std::to_string(options.token_dim()) + "]");
+  if (token_valid.defined() &&
+      (token_valid.dim() != 2 || token_valid.size(0) != tokens.size(0) || token_valid.size(1) != tokens.size(1)))
+    throw Error("detokenizer expects token_valid [B, C] matching the tokens");
+  const int64_t b = tokens.size(0), g = options.grid();
+  nn::Rope2dTable rope;
+  if (options.use_rope())
+    rope = nn::rope2d_grid_table(g, g, options.dim() / options.heads(), nn::kRope2dTheta, queries.options());
+  auto valid = token_valid.defined() ? token_valid.to(at::kBool) : at::Tensor();
+  auto q = queries.expand({b, -1, -1});
+  for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, tokens, valid, at::Tensor(), rope);
+  auto grid = norm(q).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
+  return decoder(grid);
+}
+
+}  // namespace setok::tokenizer

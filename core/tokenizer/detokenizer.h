@@ -1,0 +1,56 @@
+#pragma once
+// SeTok's detokenizer (§2.1, D.1): a variable number of visual tokens -> an image. A fixed grid of
+// mask queries attends to the tokens (L blocks), then a CNN pixel decoder paints the pixels.
+#include <torch/arg.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "core/tokenizer/pixel_decoder.h"
+
+namespace setok::tokenizer {
+
+struct DetokenizerOptions {
+  TORCH_ARG(int64_t, token_dim) = 512;  // d_tok of the merger's tokens
+  TORCH_ARG(int64_t, dim) = 768;        // width of the mask-query blocks
+  TORCH_ARG(int64_t, layers) = 12;
+  TORCH_ARG(int64_t, heads) = 12;
+  TORCH_ARG(double, mlp_ratio) = 4.0;
+  TORCH_ARG(int64_t, image_size) = 384;
+  // One mask query per patch_size × patch_size output patch: (image_size / patch_size)² queries.
+  TORCH_ARG(int64_t, patch_size) = 16;
+  // 2D RoPE in the queries' self-attention, on top of their learnt (per-patch) embeddings.
+  TORCH_ARG(bool, use_rope) = true;
+  // Pixel decoder widths: [0] at the query grid, then one per ×2 upsampling; the grid must reach
+  // image_size after them (a bilinear resize covers a non-power-of-two patch size).
+  TORCH_ARG(std::vector<int64_t>, decoder_channels) = std::vector<int64_t>{512, 256, 256, 128, 128};
+  TORCH_ARG(int64_t, decoder_res_blocks) = 2;
+
+ public:
+  int64_t grid() const { return image_size_ / patch_size_; }
+
+  // D.1: 12 blocks; 384 px from 24 × 24 queries; TiTok-B-like width.
+  static DetokenizerOptions paper();
+  // The bundled small model: 128-d tokens, 128 px from 16 × 16 queries, width 128, 2 blocks.
+  static DetokenizerOptions small();
+};
+
+struct DetokenizerImpl : torch::nn::Module {
+  explicit DetokenizerImpl(const DetokenizerOptions& options);
+
+  // tokens [B, C, token_dim], token_valid [B, C] bool (undefined = all valid) -> pixels [B, 3, H, W]
+  // in the encoder's input space (mean 0.5 / std 0.5, about [-1, 1]). Padded tokens have no effect.
+  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& token_valid = {});
+
+  DetokenizerOptions options;
+  at::Tensor queries;  // [1, grid², dim]: the learnt mask queries, one per output patch
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  PixelDecoder decoder{nullptr};
+};
+TORCH_MODULE(Detokenizer);
+
+}  // namespace setok::tokenizer

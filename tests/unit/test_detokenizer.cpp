@@ -1,0 +1,118 @@
+// Detokenizer: a variable number of visual tokens -> pixels (§2.1, D.1).
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "core/nn/state_dict.h"
+#include "core/tokenizer/detokenizer.h"
+
+using namespace setok;
+using tokenizer::Detokenizer;
+using tokenizer::DetokenizerOptions;
+
+namespace {
+// 32 px from 4 × 4 queries: three ×2 stages, fast enough to run many times.
+DetokenizerOptions tiny() {
+  return DetokenizerOptions()
+      .token_dim(12)
+      .dim(16)
+      .layers(2)
+      .heads(2)
+      .image_size(32)
+      .patch_size(8)
+      .decoder_channels({16, 8, 8, 8})
+      .decoder_res_blocks(1);
+}
+
+int64_t count_parameters(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+}  // namespace
+
+TEST(Detokenizer, AnyTokenCountGivesAnImage) {
+  at::manual_seed(0);
+  Detokenizer detok(tiny());
+  for (int64_t c : {1, 7, 32}) {
+    auto px = detok->forward(at::randn({2, c, 12}), at::ones({2, c}, at::kBool));
+    EXPECT_EQ(px.sizes(), (std::vector<int64_t>{2, 3, 32, 32})) << c << " tokens";
+    EXPECT_TRUE(at::isfinite(px).all().item<bool>());
+  }
+}
+
+TEST(Detokenizer, PaddedTokensDoNotChangePixels) {
+  at::manual_seed(1);
+  Detokenizer detok(tiny());
+  auto tokens = at::randn({1, 5, 12});
+  auto px = detok->forward(tokens, at::ones({1, 5}, at::kBool));
+  EXPECT_TRUE(px.equal(detok->forward(tokens)));  // undefined token_valid = all valid
+  auto padded = at::cat({tokens, 50 * at::randn({1, 9, 12})}, 1);
+  auto valid = at::cat({at::ones({1, 5}, at::kBool), at::zeros({1, 9}, at::kBool)}, 1);
+  EXPECT_TRUE(at::allclose(detok->forward(padded, valid), px, 1e-5, 1e-5));
+  // ...while a real sixth token does change them.
+  EXPECT_FALSE(at::allclose(detok->forward(padded, at::ones({1, 14}, at::kBool)), px, 1e-3, 1e-3));
+}
+
+TEST(Detokenizer, BatchGivesEachImageItsOwnResult) {
+  at::manual_seed(2);
+  Detokenizer detok(tiny());
+  auto a = at::randn({1, 3, 12}), b = at::randn({1, 6, 12});
+  auto batch = at::cat({at::cat({a, at::zeros({1, 3, 12})}, 1), b});
+  auto valid = at::ones({2, 6}, at::kBool);
+  valid[0].narrow(0, 3, 3).fill_(false);
+  auto px = detok->forward(batch, valid);
+  EXPECT_TRUE(at::allclose(px[0], detok->forward(a)[0], 1e-5, 1e-5));
+  EXPECT_TRUE(at::allclose(px[1], detok->forward(b)[0], 1e-5, 1e-5));
+}
+
+TEST(Detokenizer, GradientsReachTokensAndQueries) {
+  at::manual_seed(3);
+  Detokenizer detok(tiny());
+  auto tokens = at::randn({1, 4, 12}).requires_grad_();
+  detok->forward(tokens).pow(2).mean().backward();
+  EXPECT_GT(tokens.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(detok->queries.grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(Detokenizer, UpsamplesWithoutTransposedConvolutions) {
+  Detokenizer detok(DetokenizerOptions::small());
+  for (const auto& m : detok->modules()) EXPECT_EQ(m->name().find("ConvTranspose"), std::string::npos) << m->name();
+}
+
+TEST(Detokenizer, NonPowerOfTwoPatchIsResized) {
+  at::manual_seed(4);
+  // 28 px from 2 × 2 queries of 14 px: two ×2 stages reach 8, three reach 16, four reach 32 -> resized to 28.
+  Detokenizer detok(tiny().image_size(28).patch_size(14).decoder_channels({16, 8, 8, 8, 8}));
+  EXPECT_EQ(detok->forward(at::randn({1, 2, 12})).sizes(), (std::vector<int64_t>{1, 3, 28, 28}));
+}
+
+TEST(Detokenizer, StateDictRoundTrip) {
+  at::manual_seed(5);
+  Detokenizer a(tiny()), b(tiny());
+  auto tokens = at::randn({1, 3, 12});
+  auto sd = nn::state_dict(*a);
+  EXPECT_TRUE(sd.count("queries"));
+  EXPECT_TRUE(sd.count("blocks.1.cross_attn.v.weight"));
+  EXPECT_TRUE(sd.count("decoder.conv_out.weight"));
+  EXPECT_FALSE(a->forward(tokens).equal(b->forward(tokens)));
+  nn::load_state_dict(*b, sd);
+  EXPECT_TRUE(a->forward(tokens).equal(b->forward(tokens)));
+}
+
+TEST(Detokenizer, SmallPresetSize) {
+  at::manual_seed(6);
+  Detokenizer detok(DetokenizerOptions::small());
+  const int64_t n = count_parameters(*detok);
+  std::cout << "[ params   ] Detokenizer small: " << n << "\n";
+  EXPECT_GT(n, 500'000);
+  EXPECT_LT(n, 3'000'000);
+  at::NoGradGuard no_grad;
+  auto px = detok->forward(at::randn({1, 9, 128}));
+  EXPECT_EQ(px.sizes(), (std::vector<int64_t>{1, 3, 128, 128}));
+  const auto p = DetokenizerOptions::paper();
+  EXPECT_EQ(p.layers(), 12);
+  EXPECT_EQ(p.token_dim(), 512);
+  EXPECT_EQ(p.grid() * p.patch_size(), p.image_size());
+}
