@@ -28,4 +28,9 @@ void cluster_cuda(const float* gram, const ClusterArgs& args, float* masks, std:
 
 bool cuda_kernels_compiled();
 
+// Gram matrices of unit rows, xn [B,N,D] -> out [B,N,N], with the symmetric rank-k update of the
+// system BLAS (half a matmul's work). Returns false when this build has no BLAS to call, and the
+// caller computes it another way.
+bool gram_cpu(const float* xn, int batch, int n, int dim, float* out);
+
 }  // namespace setok::kernels

@@ -17,7 +17,9 @@ inline float d2_of(float g) { return std::max(0.0f, 2.0f - 2.0f * g); }
 void seed_loop(const float* gram, const float* score, const ClusterArgs& a, float* masks, std::int64_t* num_tokens,
                std::int64_t* seeds) {
   const int n = a.n, T = a.max_tokens;
-  std::vector<float> log_z(n, 0.0f);
+  // The scope z is kept as a plain product (the reference keeps log z): the same values up to
+  // rounding, with one exp per patch and step instead of three.
+  std::vector<float> z(n, 1.0f);
   std::vector<char> unclaimed(n, 1);
   const float min_remaining = std::max(1.0f, a.stop_fraction * static_cast<float>(n));
   const float inv_bw = 1.0f / a.bandwidth;
@@ -27,16 +29,15 @@ void seed_loop(const float* gram, const float* score, const ClusterArgs& a, floa
     int seed = 0;
     float best = -1.0f;
     for (int i = 0; i < n; ++i) {
-      float v = std::exp(log_z[i]) * (score[i] + 1e-6f);
+      float v = z[i] * (score[i] + 1e-6f);
       if (v > best) best = v, seed = i;
     }
     const float* row = gram + static_cast<std::size_t>(seed) * n;
     remaining = 0;
     for (int i = 0; i < n; ++i) {
-      float la = i == seed ? 0.0f : -d2_of(row[i]) * inv_bw - a.beta * score[i];
-      float alpha = std::min(0.99f, std::max(0.01f, std::exp(la)));
-      masks[static_cast<std::size_t>(i) * T + c] = std::exp(log_z[i]) * alpha;
-      log_z[i] += std::log1p(-alpha);
+      float alpha = i == seed ? 0.99f : std::min(0.99f, std::max(0.01f, std::exp(-d2_of(row[i]) * inv_bw - a.beta * score[i])));
+      masks[static_cast<std::size_t>(i) * T + c] = z[i] * alpha;
+      z[i] *= 1.0f - alpha;
       if (alpha > 0.5f) unclaimed[i] = 0;
       remaining += unclaimed[i];
     }
@@ -45,7 +46,7 @@ void seed_loop(const float* gram, const float* score, const ClusterArgs& a, floa
   }
   if (static_cast<float>(remaining) >= min_remaining) {
     // The cap was reached with patches left: the final scope becomes a token (Algorithm 1, line 8).
-    for (int i = 0; i < n; ++i) masks[static_cast<std::size_t>(i) * T + tokens] = std::exp(log_z[i]);
+    for (int i = 0; i < n; ++i) masks[static_cast<std::size_t>(i) * T + tokens] = z[i];
     seeds[tokens] = -1;
     ++tokens;
   } else {
@@ -72,15 +73,23 @@ void cluster_cpu(const float* gram, const ClusterArgs& a, float* masks, std::int
   // Eq. 1: density from the K smallest squared distances (the patch itself, at 0, included).
 #pragma omp parallel
   {
-    std::vector<float> buf(n);
+    std::vector<float> best(k);
 #pragma omp for schedule(static)
     for (long r = 0; r < static_cast<long>(B) * n; ++r) {
       const float* g = gram + (r / n) * nn + (r % n) * static_cast<std::size_t>(n);
-      for (int j = 0; j < n; ++j) buf[j] = d2_of(g[j]);
-      buf[r % n] = 0.0f;
-      std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end());
+      const int self = static_cast<int>(r % n);
+      // The K smallest, kept sorted by insertion: with K << N almost every value is rejected
+      // by one comparison.
+      std::fill(best.begin(), best.end(), std::numeric_limits<float>::infinity());
+      for (int j = 0; j < n; ++j) {
+        float d = j == self ? 0.0f : d2_of(g[j]);
+        if (d >= best[k - 1]) continue;
+        int t = k - 1;
+        while (t > 0 && best[t - 1] > d) best[t] = best[t - 1], --t;
+        best[t] = d;
+      }
       float sum = 0.0f;
-      for (int j = 0; j < k; ++j) sum += buf[j];
+      for (int j = 0; j < k; ++j) sum += best[j];
       density[r] = std::exp(-sum / static_cast<float>(k));
     }
   }

@@ -101,7 +101,7 @@ Command add_bench(CLI::App& app, Globals& g) {
       std::printf("  Gram matrix alone  %8.3f ms/image\n", gram / b);
     }
     return 0;
-  }};
+  }, true};
 }
 
 }  // namespace setok::cli

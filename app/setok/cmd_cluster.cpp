@@ -41,7 +41,7 @@ Command add_cluster(CLI::App& app, Globals& g) {
     j["seeds"] = std::vector<int64_t>(seeds.data_ptr<int64_t>(), seeds.data_ptr<int64_t>() + c);
     std::printf("%s\n", j.dump().c_str());
     return 0;
-  }};
+  }, true};
 }
 
 }  // namespace setok::cli

@@ -17,12 +17,14 @@ using Runner = std::function<int()>;
 struct Command {
   CLI::App* sub;
   Runner run;
+  bool compute = false;  // heavy tensor work: run with passive OpenMP threads (core/runtime/openmp_policy.h)
 };
 
 Command add_doctor(CLI::App& app, Globals& g);
 Command add_inspect(CLI::App& app, Globals& g);
 Command add_cluster(CLI::App& app, Globals& g);
 Command add_bench(CLI::App& app, Globals& g);
+Command add_tokenize(CLI::App& app, Globals& g);
 
 // Prints `j` as one JSON document on stdout.
 void print_json(const nlohmann::json& j);

@@ -7,6 +7,7 @@
 
 #include "app/setok/command.h"
 #include "core/runtime/error.h"
+#include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 
 namespace {
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", g.threads, "Intra-op threads (default: $SETOK_THREADS, else all cores)")
       ->check(CLI::PositiveNumber);
 
-  const Command commands[] = {add_doctor(app, g), add_inspect(app, g), add_cluster(app, g), add_bench(app, g)};
+  const Command commands[] = {add_doctor(app, g), add_inspect(app, g), add_cluster(app, g), add_tokenize(app, g),
+                              add_bench(app, g)};
 
   try {
     app.parse(argc, argv);
@@ -53,7 +55,10 @@ int main(int argc, char** argv) {
   try {
     setok::configure_threads(g.threads > 0 ? std::optional<int>(g.threads) : std::nullopt);
     for (const Command& c : commands)
-      if (c.sub->parsed()) return c.run();
+      if (c.sub->parsed()) {
+        if (c.compute) setok::ensure_passive_openmp(argv);
+        return c.run();
+      }
     return fail("no subcommand given", 2);
   } catch (const setok::Error& e) {
     return fail(e.what(), 1);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/runtime/error.h"
+#include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 #include "ui/main_window.h"
 
@@ -19,6 +20,7 @@ int fail(const QString& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  setok::ensure_passive_openmp(argv);
   QApplication::setAttribute(Qt::AA_ShareOpenGLContexts);
   QApplication app(argc, argv);
   QApplication::setOrganizationName("SeTok");

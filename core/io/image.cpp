@@ -1,5 +1,6 @@
 #include "core/io/image.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/io/atomic_file.h"
@@ -59,6 +60,30 @@ cv::Mat to_rgb8(const cv::Mat& in) {
 
 }  // namespace
 #endif
+
+void save_index_png(const std::string& path, int width, int height, const std::vector<std::int32_t>& values) {
+#ifdef SETOK_HAVE_OPENCV
+  if (values.size() != static_cast<std::size_t>(width) * height || width <= 0 || height <= 0)
+    throw Error(path + ": index map size does not match " + std::to_string(width) + "x" + std::to_string(height));
+  std::int32_t hi = 0;
+  for (auto v : values) {
+    if (v < 0 || v > 65535) throw Error(path + ": index " + std::to_string(v) + " does not fit a 16-bit PNG");
+    hi = std::max(hi, v);
+  }
+  cv::Mat m(height, width, hi < 256 ? CV_8UC1 : CV_16UC1);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      auto v = values[static_cast<std::size_t>(y) * width + x];
+      if (hi < 256) m.at<std::uint8_t>(y, x) = static_cast<std::uint8_t>(v);
+      else m.at<std::uint16_t>(y, x) = static_cast<std::uint16_t>(v);
+    }
+  std::vector<std::uint8_t> buf;
+  if (!cv::imencode(".png", m, buf)) throw Error(path + ": PNG encoding failed");
+  write_file_atomic(path, std::string(buf.begin(), buf.end()));
+#else
+  throw Error(path + ": this build has no image support (built without OpenCV)");
+#endif
+}
 
 bool image_io_available() {
 #ifdef SETOK_HAVE_OPENCV

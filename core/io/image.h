@@ -20,6 +20,9 @@ Image load_image(const std::string& path, std::int64_t max_pixels = std::int64_t
 // PNG, written atomically.
 void save_png(const std::string& path, const Image& img);
 
+// A map of small integers (token indices) as a grey PNG: 8-bit when every value fits, else 16-bit.
+void save_index_png(const std::string& path, int width, int height, const std::vector<std::int32_t>& values);
+
 bool image_io_available();
 
 }  // namespace setok::io

@@ -98,8 +98,15 @@ ClusterResult cluster_fast(const at::Tensor& x_in, const ClusterParams& p) {
   check_input(x_in, p);
   at::NoGradGuard no_grad;
   at::Tensor x = x_in.to(at::kFloat);
-  at::Tensor xn = normalize_features(x);
-  at::Tensor gram = at::bmm(xn, xn.transpose(1, 2)).contiguous();
+  at::Tensor xn = normalize_features(x).contiguous();
+  at::Tensor gram;
+  if (!x.is_cuda()) {
+    gram = at::empty({x.size(0), x.size(1), x.size(1)}, x.options());
+    if (!kernels::gram_cpu(xn.data_ptr<float>(), static_cast<int>(x.size(0)), static_cast<int>(x.size(1)),
+                           static_cast<int>(x.size(2)), gram.data_ptr<float>()))
+      gram = at::Tensor();
+  }
+  if (!gram.defined()) gram = at::bmm(xn, xn.transpose(1, 2)).contiguous();
   kernels::ClusterArgs a;
   a.batch = static_cast<int>(x.size(0));
   a.n = static_cast<int>(x.size(1));

@@ -1,0 +1,57 @@
+#pragma once
+// SeTok end to end (§2.1): image -> encoder patch features -> Token Cluster masks -> Token Merger
+// tokens -> Detokenizer pixels. A checkpoint is a folder: config.json + model.safetensors with
+// the encoder under HuggingFace's SigLIP names (vision_model.*).
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+#include "core/io/image.h"
+#include "core/tokenizer/setok_config.h"
+#include "core/tokenizer/token_cluster.h"
+#include "core/vision/siglip_encoder.h"
+
+namespace setok::tokenizer {
+
+struct Tokenized {
+  at::Tensor features;     // [B,N,D] patch features
+  int64_t grid_h = 0, grid_w = 0;
+  ClusterResult clusters;  // masks [B,N,C], token_valid [B,C], ...
+  at::Tensor tokens;       // [B,C,d_tok]; padded tokens are zero
+};
+
+class SetokModelImpl : public torch::nn::Module {
+ public:
+  explicit SetokModelImpl(const SetokConfig& config);
+
+  // pixels [B,3,S,S] normalised as vision::SiglipVisionEncoderImpl::preprocess makes them.
+  Tokenized tokenize(const at::Tensor& pixels);
+  at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid);
+  // Preprocesses one image for this model's encoder: [1,3,S,S].
+  at::Tensor preprocess(const io::Image& img) const;
+
+  const SetokConfig& config() const { return config_; }
+  SetokConfig& config() { return config_; }
+  vision::SiglipVisionEncoder encoder{nullptr};
+  TokenCluster cluster{nullptr};
+  TokenMerger merger{nullptr};
+  Detokenizer detokenizer{nullptr};
+
+ private:
+  SetokConfig config_;
+};
+TORCH_MODULE(SetokModel);
+
+// Loads a model folder; throws setok::Error naming what is wrong.
+SetokModel load_setok(const std::string& dir);
+void save_setok(const std::string& dir, SetokModel& model);
+
+// Where the bundled models live: $SETOK_MODELS_DIR, else the install's share folder, else the
+// source tree's resources/models. Empty when none exists.
+std::string bundled_models_dir();
+// The default SeTok model folder (bundled), or "" when there is none yet.
+std::string default_setok_model();
+
+}  // namespace setok::tokenizer
