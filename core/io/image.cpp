@@ -1,6 +1,10 @@
 #include "core/io/image.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/io/atomic_file.h"
@@ -17,6 +21,28 @@ namespace setok::io {
 
 #ifdef SETOK_HAVE_OPENCV
 namespace {
+
+// libpng and libjpeg print their own complaints about corrupt files straight to stderr; the
+// caller reports the failure in one line of its own, so they are silenced while decoding.
+class QuietStderr {
+ public:
+  QuietStderr() {
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, 2);
+    if (null >= 0) ::close(null);
+  }
+  ~QuietStderr() {
+    if (saved_ >= 0) {
+      ::dup2(saved_, 2);
+      ::close(saved_);
+    }
+  }
+
+ private:
+  int saved_ = -1;
+};
 
 cv::Mat to_rgb8(const cv::Mat& in) {
   cv::Mat m = in;
@@ -101,6 +127,7 @@ Image load_image(const std::string& path, std::int64_t max_pixels) {
   if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
   cv::Mat m;
   try {
+    QuietStderr quiet;
     m = cv::imread(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
     throw Error(path + ": not a readable image (" + e.err + ")");
