@@ -25,6 +25,8 @@ Command add_inspect(CLI::App& app, Globals& g);
 Command add_cluster(CLI::App& app, Globals& g);
 Command add_bench(CLI::App& app, Globals& g);
 Command add_tokenize(CLI::App& app, Globals& g);
+Command add_train(CLI::App& app, Globals& g);
+Command add_eval(CLI::App& app, Globals& g);
 
 // Prints `j` as one JSON document on stdout.
 void print_json(const nlohmann::json& j);

@@ -1,0 +1,51 @@
+// setok eval setok -m MODEL --data DIR [--split NAME] [--limit N] [--json]
+#include <cstdio>
+#include <filesystem>
+
+#include "app/setok/command.h"
+#include "core/eval/setok_eval.h"
+#include "core/runtime/error.h"
+#include "core/tokenizer/setok_model.h"
+
+namespace setok::cli {
+
+Command add_eval(CLI::App& app, Globals& g) {
+  auto* ev = app.add_subcommand("eval", "Evaluate models on held-out data");
+  ev->require_subcommand(1);
+  auto* sub = ev->add_subcommand("setok", "Token grouping (FG-ARI, mIoU), token counts, reconstruction, concept top-1");
+  struct Args {
+    std::string model, data, split;
+    std::int64_t limit = 0;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("-m,--model", a->model, "SeTok model folder (default: the bundled model)");
+  sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json)")->required();
+  sub->add_option("--split", a->split, "Use annotations/instances_SPLIT.json");
+  sub->add_option("--limit", a->limit, "Evaluate the first N images only")->check(CLI::PositiveNumber);
+  sub->add_flag("--json", g.json, "Machine-readable output");
+  return {sub, [&g, a]() {
+    std::string dir = a->model.empty() ? tokenizer::default_setok_model() : a->model;
+    if (dir.empty()) throw Error("no model given and no bundled SeTok model found (use -m MODEL)");
+    tokenizer::SetokModel model = tokenizer::load_setok(dir);
+    std::string data = a->data;
+    if (!a->split.empty()) {
+      data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
+      if (!std::filesystem::exists(data)) throw Error(data + ": no such split in " + a->data);
+    }
+    const auto& vc = model->config().vision;
+    auto ds = train::open_coco_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+    eval::SetokEvalOptions o;
+    o.limit = a->limit;
+    nlohmann::json j = eval::evaluate_setok(model, dir, *ds, o);
+    j["model"] = dir;
+    j["data"] = data;
+    if (g.json) {
+      print_json(j);
+    } else {
+      for (auto it = j.begin(); it != j.end(); ++it) std::printf("%-40s %s\n", it.key().c_str(), it.value().dump().c_str());
+    }
+    return 0;
+  }, true};
+}
+
+}  // namespace setok::cli

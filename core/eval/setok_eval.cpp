@@ -1,0 +1,171 @@
+#include "core/eval/setok_eval.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "core/eval/image_metrics.h"
+#include "core/eval/segmentation_metrics.h"
+#include "core/io/checkpoint.h"
+#include "core/nn/state_dict.h"
+#include "core/train/concept_loss.h"
+#include "core/train/text_encoder.h"
+
+namespace fs = std::filesystem;
+
+namespace setok::eval {
+namespace {
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  std::int64_t n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) s += x, ++n;
+  return n ? s / n : std::nan("");
+}
+
+std::int64_t finite_count(const std::vector<double>& v) {
+  std::int64_t n = 0;
+  for (double x : v) n += std::isfinite(x);
+  return n;
+}
+
+// Class prompt embeddings (template-averaged) from the text encoder saved with the model.
+struct ConceptHead {
+  bool available = false;
+  std::vector<std::string> labels;
+  at::Tensor class_emb;  // [L, d], unit rows
+};
+
+ConceptHead load_concept_head(const std::string& dir) {
+  ConceptHead h;
+  fs::path tw = fs::path(dir) / "text_encoder.safetensors";
+  if (dir.empty() || !fs::exists(tw)) return h;
+  nlohmann::json cfg = io::read_json_file((fs::path(dir) / "config.json").string());
+  if (!cfg.contains("concept")) return h;
+  const auto& c = cfg["concept"];
+  train::WordVocab vocab = train::WordVocab::from_json(c["vocab"]);
+  const auto& te = c["text_encoder"];
+  train::TextEncoder enc(train::TextEncoderOptions()
+                             .vocab_size(te["vocab_size"])
+                             .dim(te["dim"])
+                             .layers(te["layers"])
+                             .heads(te["heads"])
+                             .max_len(te["max_len"])
+                             .out_dim(te["out_dim"]));
+  io::TensorMap w = io::load_safetensors(tw.string());
+  w.erase("logit_scale");
+  nn::load_state_dict(*enc, w);
+  enc->eval();
+  h.labels = c["labels"].get<std::vector<std::string>>();
+  auto templates = c["templates"].get<std::vector<std::string>>();
+  std::vector<at::Tensor> per_template;
+  for (const auto& t : templates) {
+    std::vector<std::string> prompts;
+    for (const auto& l : h.labels) {
+      std::string s = t;
+      auto p = s.find("{}");
+      prompts.push_back(p == std::string::npos ? s + " " + l : s.replace(p, 2, l));
+    }
+    at::Tensor e = enc->forward(vocab.encode_batch(prompts));
+    per_template.push_back(e / e.norm(2, -1, true).clamp_min(1e-6));
+  }
+  at::Tensor m = at::stack(per_template).mean(0);
+  h.class_emb = m / m.norm(2, -1, true).clamp_min(1e-6);
+  h.available = true;
+  return h;
+}
+
+}  // namespace
+
+nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& model_dir,
+                              const train::SetokDataset& data, const SetokEvalOptions& o) {
+  c10::InferenceMode guard;
+  model->eval();
+  ConceptHead head = load_concept_head(model_dir);
+  std::map<std::string, std::int64_t> class_id;
+  for (std::size_t i = 0; i < head.labels.size(); ++i) class_id[head.labels[i]] = static_cast<std::int64_t>(i);
+  const std::int64_t n = o.limit > 0 ? std::min<std::int64_t>(o.limit, data.size()) : data.size();
+  const int S = static_cast<int>(model->config().vision.image_size);
+  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v;
+  std::vector<std::int64_t> tokens, objects;
+  std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (std::int64_t start = 0; start < n; start += o.batch_size) {
+    const std::int64_t end = std::min<std::int64_t>(n, start + o.batch_size);
+    std::vector<train::SetokSample> samples;
+    std::vector<at::Tensor> px;
+    for (std::int64_t i = start; i < end; ++i) {
+      samples.push_back(data.get(static_cast<std::size_t>(i)));
+      px.push_back(samples.back().pixels);
+    }
+    at::Tensor pixels = at::stack(px);
+    tokenizer::Tokenized t = model->tokenize(pixels);
+    at::Tensor recon = model->reconstruct(t.tokens, t.clusters.token_valid);
+    at::Tensor a = (pixels + 1) / 2, b = ((recon + 1) / 2).clamp(0, 1);
+    at::Tensor p = psnr(b, a), s = ssim(b, a), l = l1_error(b, a);
+    for (std::int64_t i = 0; i < end - start; ++i) {
+      psnr_v.push_back(p[i].item<double>());
+      ssim_v.push_back(s[i].item<double>());
+      l1_v.push_back(l[i].item<double>());
+      const auto& smp = samples[i];
+      at::Tensor valid = t.clusters.token_valid[i];
+      at::Tensor assign = t.clusters.masks[i].masked_fill(~valid.unsqueeze(0), -1).argmax(1);  // [N]
+      at::Tensor grid = assign.view({1, 1, t.grid_h, t.grid_w}).to(at::kFloat);
+      at::Tensor full = at::upsample_nearest2d(grid, {S, S}).view({S * S}).to(at::kLong);
+      at::Tensor truth = smp.instance_map.reshape({S * S});
+      ari.push_back(foreground_ari(truth, full));
+      miou.push_back(instance_miou(truth, full).matched);
+      tokens.push_back(t.clusters.num_tokens[i].item<std::int64_t>());
+      objects.push_back(static_cast<std::int64_t>(smp.labels.size()));
+      if (head.available && !smp.labels.empty()) {
+        at::Tensor which = train::object_tokens(t.clusters.masks[i], valid, smp.object_masks);
+        at::Tensor v = t.tokens[i].index_select(0, which);
+        at::Tensor scores = at::matmul(v / v.norm(2, -1, true).clamp_min(1e-6), head.class_emb.t());
+        at::Tensor pred = scores.argmax(1);
+        for (std::size_t k = 0; k < smp.labels.size(); ++k) {
+          auto it = class_id.find(smp.labels[k]);
+          if (it == class_id.end()) {
+            ++concept_unknown;
+            continue;
+          }
+          ++concept_total;
+          concept_right += pred[static_cast<int64_t>(k)].item<std::int64_t>() == it->second;
+        }
+      }
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  TokenCountAgreement agree = token_count_agreement(tokens, objects);
+  double tok_mean = 0;
+  for (auto x : tokens) tok_mean += static_cast<double>(x);
+  nlohmann::json j = {
+      {"images", n},
+      {"fg_ari", mean_of(ari)},
+      {"fg_ari_images", finite_count(ari)},
+      {"miou", mean_of(miou)},
+      {"tokens_per_image", n ? tok_mean / n : 0.0},
+      {"tokens_within_one_of_objects_plus_one", agree.within_one},
+      {"tokens_objects_pearson", agree.pearson},
+      {"psnr_db", mean_of(psnr_v)},
+      {"ssim", mean_of(ssim_v)},
+      {"l1", mean_of(l1_v)},
+      {"seconds", secs},
+  };
+  if (head.available) {
+    j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
+    j["concept_objects"] = concept_total;
+    j["concept_unknown_labels"] = concept_unknown;
+  } else {
+    j["concept_top1"] = nullptr;
+  }
+  // NaN is not JSON: report undefined figures as null.
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it->is_number_float() && !std::isfinite(it->get<double>())) *it = nullptr;
+  return j;
+}
+
+}  // namespace setok::eval

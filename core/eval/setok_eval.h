@@ -1,0 +1,23 @@
+#pragma once
+// SeTok evaluation on held-out data (issue: grouping, token count, reconstruction, concepts).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/tokenizer/setok_model.h"
+#include "core/train/setok_data.h"
+
+namespace setok::eval {
+
+struct SetokEvalOptions {
+  std::int64_t limit = 0;  // images to use (0: all)
+  int batch_size = 16;
+};
+
+// Foreground ARI and matched mIoU of hard token masks against instance masks (at the model's
+// input resolution), tokens per image and their agreement with objects + 1, PSNR / SSIM / L1 of
+// the reconstruction, and concept zero-shot top-1 when the model folder has its text encoder.
+nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& model_dir,
+                              const train::SetokDataset& data, const SetokEvalOptions& options);
+
+}  // namespace setok::eval

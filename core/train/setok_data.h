@@ -1,0 +1,72 @@
+#pragma once
+// What SeTok training and evaluation read: images with their objects, prepared for the model.
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace setok::train {
+
+struct SetokSample {
+  at::Tensor pixels;                // [3, S, S], normalised for the encoder (mean 0.5, std 0.5)
+  at::Tensor object_masks;          // [K, N]: the fraction of each patch the object covers
+  at::Tensor instance_map;          // [S, S] int64: 0 background, k+1 object k (for evaluation)
+  std::vector<std::string> labels;  // K object labels ("circle", "sneaker", ...)
+};
+
+class SetokDataset {
+ public:
+  virtual ~SetokDataset() = default;
+  virtual std::size_t size() const = 0;
+  virtual SetokSample get(std::size_t index) const = 0;
+  // Every label the dataset can produce, sorted (the classes of zero-shot evaluation).
+  virtual std::vector<std::string> label_names() const = 0;
+};
+
+// A COCO-instances dataset: `root` holds images/ and annotations/instances.json (the layout
+// `setok data scenes` writes), or pass the two paths. Images are resized to image_size, masks
+// pooled to the patch grid.
+std::unique_ptr<SetokDataset> open_coco_dataset(const std::string& root, int image_size, int patch_size);
+
+struct SetokBatch {
+  std::int64_t step = 0;
+  at::Tensor pixels;                  // [B, 3, S, S]
+  std::vector<SetokSample> samples;   // for the per-image object masks and labels
+};
+
+// Prepares batches on a background thread, in an order fixed by (seed, step): epoch e visits the
+// dataset in a permutation drawn from (seed, e). Starting at any step gives the same batches a
+// run from step 0 would have reached there, so resumed training sees the same data.
+class BatchLoader {
+ public:
+  BatchLoader(const SetokDataset& data, int batch_size, std::uint64_t seed, std::int64_t first_step, int prefetch = 4);
+  ~BatchLoader();
+  SetokBatch next();
+  double wait_seconds() const { return wait_s_; }  // time next() spent waiting for data
+
+ private:
+  void run();
+  std::vector<std::size_t> indices_for(std::int64_t step);
+  const SetokDataset& data_;
+  int batch_size_, prefetch_;
+  std::uint64_t seed_;
+  std::int64_t next_step_;
+  std::int64_t cached_epoch_ = -1;
+  std::vector<std::size_t> perm_;
+  std::deque<SetokBatch> queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stop_{false};
+  std::string error_;
+  double wait_s_ = 0;
+  std::thread worker_;
+};
+
+}  // namespace setok::train

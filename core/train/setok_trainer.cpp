@@ -1,0 +1,402 @@
+#include "core/train/setok_trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/io/atomic_file.h"
+#include "core/io/checkpoint.h"
+#include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
+#include "core/runtime/memory.h"
+#include "core/tokenizer/setok_model.h"
+#include "core/train/concept_loss.h"
+#include "core/train/schedule.h"
+
+namespace fs = std::filesystem;
+
+namespace setok::train {
+namespace {
+
+template <class T>
+void get_to(const nlohmann::json& j, const char* key, T& v) {
+  if (j.contains(key)) v = j[key].get<T>();
+}
+
+std::string fill_template(const std::string& t, const std::string& label) {
+  std::string s = t;
+  auto p = s.find("{}");
+  return p == std::string::npos ? s + " " + label : s.replace(p, 2, label);
+}
+
+// Everything a checkpoint holds besides the weights.
+struct TrainerState {
+  std::int64_t step = 0;
+  std::vector<std::string> labels;
+  nlohmann::json vocab;
+};
+
+void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, TextEncoder& text, at::Tensor logit_scale,
+                         torch::optim::Optimizer* opt, const SetokTrainConfig& cfg, const TrainerState& st) {
+  // Build the new checkpoint beside the old one, then swap folders: a crash leaves one whole.
+  fs::path tmp = dir.parent_path() / (dir.filename().string() + ".tmp");
+  fs::path old = dir.parent_path() / (dir.filename().string() + ".old");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  nlohmann::json config = model->config().to_json();
+  config["concept"] = {{"labels", st.labels}, {"vocab", st.vocab}, {"templates", cfg.templates},
+                       {"text_encoder", {{"dim", cfg.text.dim()}, {"layers", cfg.text.layers()},
+                                         {"heads", cfg.text.heads()}, {"max_len", cfg.text.max_len()},
+                                         {"out_dim", cfg.text.out_dim()}, {"vocab_size", cfg.text.vocab_size()}}}};
+  io::TensorMap weights = nn::state_dict(*model);
+  io::TensorMap text_w = nn::state_dict(*text);
+  text_w["logit_scale"] = logit_scale.detach();
+  io::save_checkpoint(tmp.string(), config, weights);
+  io::save_safetensors((tmp / "text_encoder.safetensors").string(), text_w);
+  if (opt) {
+    torch::serialize::OutputArchive ar;
+    opt->save(ar);
+    ar.save_to((tmp / "optimizer.pt").string());
+  }
+  nlohmann::json state = {{"step", st.step}, {"train_config", cfg.to_json()}};
+  io::write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+}  // namespace
+
+SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("training config is not a JSON object");
+  SetokTrainConfig c;
+  try {
+    if (j.contains("model")) c.model = tokenizer::SetokConfig::from_json(j["model"]);
+    get_to(j, "train_data", c.train_data);
+    get_to(j, "val_data", c.val_data);
+    get_to(j, "out", c.out);
+    get_to(j, "device", c.device);
+    get_to(j, "seed", c.seed);
+    get_to(j, "batch_size", c.batch_size);
+    get_to(j, "steps", c.steps);
+    get_to(j, "warmup_steps", c.warmup_steps);
+    get_to(j, "checkpoint_every", c.checkpoint_every);
+    get_to(j, "log_every", c.log_every);
+    get_to(j, "stop_at", c.stop_at);
+    get_to(j, "lr", c.lr);
+    get_to(j, "min_lr_ratio", c.min_lr_ratio);
+    get_to(j, "weight_decay", c.weight_decay);
+    get_to(j, "clip_grad_norm", c.clip_grad_norm);
+    get_to(j, "rec_weight", c.rec_weight);
+    get_to(j, "concept_weight", c.concept_weight);
+    get_to(j, "grouping_weight", c.grouping_weight);
+    get_to(j, "l1_weight", c.l1_weight);
+    get_to(j, "l2_weight", c.l2_weight);
+    get_to(j, "perceptual_weight", c.perceptual_weight);
+    get_to(j, "temperature", c.temperature);
+    get_to(j, "templates", c.templates);
+    get_to(j, "freeze_text", c.freeze_text);
+    get_to(j, "mixed_precision", c.mixed_precision);
+    if (j.contains("text_encoder")) {
+      const auto& t = j["text_encoder"];
+      c.text.dim(t.value("dim", c.text.dim()))
+          .layers(t.value("layers", c.text.layers()))
+          .heads(t.value("heads", c.text.heads()))
+          .max_len(t.value("max_len", c.text.max_len()));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("training config: ") + e.what());
+  }
+  if (c.batch_size < 1) throw Error("training config: batch_size must be at least 1");
+  if (c.steps < 1) throw Error("training config: steps must be at least 1");
+  if (!(c.lr > 0)) throw Error("training config: lr must be positive");
+  if (c.templates.empty()) throw Error("training config: templates must not be empty");
+  return c;
+}
+
+nlohmann::json SetokTrainConfig::to_json() const {
+  return {{"model", model.to_json()},
+          {"train_data", train_data},
+          {"val_data", val_data},
+          {"out", out},
+          {"device", device},
+          {"seed", seed},
+          {"batch_size", batch_size},
+          {"steps", steps},
+          {"warmup_steps", warmup_steps},
+          {"checkpoint_every", checkpoint_every},
+          {"log_every", log_every},
+          {"stop_at", stop_at},
+          {"lr", lr},
+          {"min_lr_ratio", min_lr_ratio},
+          {"weight_decay", weight_decay},
+          {"clip_grad_norm", clip_grad_norm},
+          {"rec_weight", rec_weight},
+          {"concept_weight", concept_weight},
+          {"grouping_weight", grouping_weight},
+          {"l1_weight", l1_weight},
+          {"l2_weight", l2_weight},
+          {"perceptual_weight", perceptual_weight},
+          {"temperature", temperature},
+          {"templates", templates},
+          {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
+          {"freeze_text", freeze_text},
+          {"mixed_precision", mixed_precision}};
+}
+
+TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resume_dir, ProgressWriter& progress,
+                         const SetokDataset* data_override) {
+  SetokTrainConfig cfg = cfg_in;
+  const auto& vc = cfg.model.vision;
+  std::unique_ptr<SetokDataset> owned;
+  const SetokDataset* data = data_override;
+  if (!data) {
+    if (cfg.train_data.empty()) throw Error("training config: train_data is not set");
+    owned = open_coco_dataset(cfg.train_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+    data = owned.get();
+  }
+  const at::Device device(cfg.device);
+  if (device.is_cuda() && !at::hasCUDA()) throw Error("device " + cfg.device + ": this LibTorch has no CUDA");
+
+  TrainerState st;
+  st.labels = data->label_names();
+  std::vector<std::string> texts;
+  for (const auto& l : st.labels)
+    for (const auto& t : cfg.templates) texts.push_back(fill_template(t, l));
+  WordVocab vocab(texts);
+  if (!resume_dir.empty()) {
+    auto prev = io::read_json_file((fs::path(resume_dir) / "config.json").string());
+    if (!prev.contains("concept")) throw Error(resume_dir + ": not a training checkpoint (no concept section)");
+    vocab = WordVocab::from_json(prev["concept"]["vocab"]);
+    st.labels = prev["concept"]["labels"].get<std::vector<std::string>>();
+    auto state = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string());
+    st.step = state.at("step").get<std::int64_t>();
+    cfg.model = tokenizer::SetokConfig::from_json(prev);
+  }
+  st.vocab = vocab.to_json();
+  cfg.text.vocab_size(static_cast<int64_t>(vocab.size())).out_dim(cfg.model.merger.mean_pool_only() ? vc.hidden_size : cfg.model.merger.dim_out());
+  std::map<std::string, int64_t> label_id;
+  for (std::size_t i = 0; i < st.labels.size(); ++i) label_id[st.labels[i]] = static_cast<int64_t>(i);
+
+  at::manual_seed(cfg.seed);
+  tokenizer::SetokModel model(cfg.model);
+  TextEncoder text(cfg.text);
+  at::Tensor logit_scale = at::scalar_tensor(std::log(1.0 / cfg.temperature)).set_requires_grad(true);
+  if (!resume_dir.empty()) {
+    nn::load_state_dict(*model, io::load_weights(resume_dir));
+    io::TensorMap tw = io::load_safetensors((fs::path(resume_dir) / "text_encoder.safetensors").string());
+    {
+      at::NoGradGuard ng;
+      logit_scale.copy_(tw.at("logit_scale"));
+    }
+    tw.erase("logit_scale");
+    nn::load_state_dict(*text, tw);
+  }
+  model->to(device);
+  text->to(device);
+  model->train();
+  text->train();
+  logit_scale = logit_scale.to(device).detach().set_requires_grad(true);
+  if (cfg.freeze_text)
+    for (auto& p : text->parameters()) p.set_requires_grad(false);
+
+  // Weight decay on matrices only; norms, biases, embeddings of positions and scales go without.
+  std::vector<at::Tensor> decay, no_decay{logit_scale};
+  auto split = [&](torch::nn::Module& m) {
+    for (auto& p : m.named_parameters()) {
+      if (!p.value().requires_grad()) continue;
+      (p.value().dim() >= 2 && p.key().find("position") == std::string::npos ? decay : no_decay).push_back(p.value());
+    }
+  };
+  split(*model);
+  split(*text);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95})));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(cfg.lr).weight_decay(0.0).betas({0.9, 0.95})));
+  torch::optim::AdamW opt(groups);
+  if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
+    torch::serialize::InputArchive ar;
+    ar.load_from((fs::path(resume_dir) / "optimizer.pt").string());
+    opt.load(ar);
+  }
+  std::vector<at::Tensor> all_params = decay;
+  all_params.insert(all_params.end(), no_decay.begin(), no_decay.end());
+
+  fs::create_directories(cfg.out);
+  const fs::path ckpt_dir = fs::path(cfg.out) / "checkpoint";
+  BatchLoader loader(*data, cfg.batch_size, cfg.seed, st.step);
+  progress.emit({{"event", "start"}, {"step", st.step}, {"total_steps", cfg.steps}, {"images", data->size()},
+                 {"parameters", [&] {
+                    int64_t n = 0;
+                    for (auto& p : model->parameters()) n += p.numel();
+                    return n;
+                  }()},
+                 {"device", cfg.device}, {"resumed", !resume_dir.empty()}});
+  const auto t_start = std::chrono::steady_clock::now();
+  const std::int64_t first = st.step;
+  auto t_window = t_start;
+  std::int64_t window_images = 0;
+  const bool amp = cfg.mixed_precision && device.is_cuda();
+  while (st.step < cfg.steps) {
+    SetokBatch batch = loader.next();
+    const double lr = warmup_cosine_lr(st.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    at::Tensor pixels = batch.pixels.to(device);
+    if (amp) at::autocast::set_enabled(true);
+    tokenizer::Tokenized tk = model->tokenize(pixels);
+    at::Tensor recon = model->reconstruct(tk.tokens, tk.clusters.token_valid);
+    if (amp) {
+      at::autocast::set_enabled(false);
+      at::autocast::clear_cache();
+    }
+    recon = recon.to(at::kFloat);
+    at::Tensor diff = recon - pixels;
+    at::Tensor l_rec = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.pow(2).mean();
+    at::Tensor l_perc = at::zeros({}, pixels.options());
+    if (cfg.perceptual_weight > 0) {
+      // The project's own encoder as the perceptual network: features of the reconstruction
+      // should match those of the input (a fixed target).
+      at::Tensor target = model->encoder->patch_features(pixels).features.detach();
+      l_perc = (model->encoder->patch_features(recon).features - target).pow(2).mean();
+      l_rec = l_rec + cfg.perceptual_weight * l_perc;
+    }
+    // Concept loss over every annotated object of the batch.
+    std::vector<at::Tensor> obj_tokens;
+    std::vector<int64_t> obj_labels;
+    for (std::size_t b = 0; b < batch.samples.size(); ++b) {
+      const SetokSample& s = batch.samples[b];
+      if (s.labels.empty()) continue;
+      at::Tensor which = object_tokens(tk.clusters.masks[b], tk.clusters.token_valid[b], s.object_masks.to(device));
+      obj_tokens.push_back(tk.tokens[b].index_select(0, which));
+      for (const auto& l : s.labels) {
+        auto it = label_id.find(l);
+        if (it == label_id.end()) throw Error("training data has label '" + l + "' that the checkpoint does not know");
+        obj_labels.push_back(it->second);
+      }
+    }
+    at::Tensor l_concept = at::zeros({}, pixels.options());
+    double concept_acc = 0;
+    if (!obj_tokens.empty() && cfg.concept_weight > 0) {
+      std::set<int64_t> present(obj_labels.begin(), obj_labels.end());
+      std::vector<int64_t> present_v(present.begin(), present.end());
+      std::map<int64_t, int64_t> local;
+      std::vector<std::string> prompts;
+      std::mt19937_64 rng(cfg.seed * 7919 + static_cast<std::uint64_t>(st.step));
+      for (std::size_t i = 0; i < present_v.size(); ++i) {
+        local[present_v[i]] = static_cast<int64_t>(i);
+        prompts.push_back(fill_template(cfg.templates[rng() % cfg.templates.size()], st.labels[present_v[i]]));
+      }
+      std::vector<int64_t> targets;
+      for (auto l : obj_labels) targets.push_back(local[l]);
+      at::Tensor text_emb = text->forward(vocab.encode_batch(prompts).to(device));
+      ConceptLoss cl = concept_contrastive_loss(at::cat(obj_tokens), text_emb, at::tensor(targets, at::kLong).to(device),
+                                                logit_scale.exp().clamp_max(100.0));
+      l_concept = cl.loss;
+      concept_acc = cl.accuracy;
+    }
+    at::Tensor l_group = at::zeros({}, pixels.options());
+    if (cfg.grouping_weight > 0) {
+      // Patch labels: the object covering most of the patch if it covers at least half of it,
+      // background when no object covers more than a tenth, ignored in between.
+      std::vector<at::Tensor> lab;
+      for (const auto& s : batch.samples) {
+        const int64_t n = tk.features.size(1);
+        at::Tensor l = at::zeros({n}, at::kLong);
+        if (s.object_masks.size(0) > 0) {
+          auto mx = s.object_masks.max(0);
+          at::Tensor cover = std::get<0>(mx), who = std::get<1>(mx) + 1;
+          l = at::where(cover >= 0.5, who, at::where(cover <= 0.1, at::zeros_like(who), at::full_like(who, -1)));
+        }
+        lab.push_back(l);
+      }
+      l_group = grouping_loss(tk.features, at::stack(lab).to(device));
+    }
+    at::Tensor loss = cfg.rec_weight * l_rec + cfg.concept_weight * l_concept + cfg.grouping_weight * l_group;
+    const double loss_v = loss.item<double>();
+    if (!std::isfinite(loss_v)) {
+      progress.emit({{"event", "error"}, {"step", st.step}, {"message", "loss is not finite"}});
+      throw Error("training stopped at step " + std::to_string(st.step) +
+                  ": the loss is not finite (NaN/Inf); the last good checkpoint is in " + ckpt_dir.string());
+    }
+    opt.zero_grad();
+    loss.backward();
+    const double gnorm = torch::nn::utils::clip_grad_norm_(all_params, cfg.clip_grad_norm);
+    if (!std::isfinite(gnorm)) {
+      progress.emit({{"event", "error"}, {"step", st.step}, {"message", "gradient is not finite"}});
+      throw Error("training stopped at step " + std::to_string(st.step) +
+                  ": a gradient is not finite (NaN/Inf); the last good checkpoint is in " + ckpt_dir.string());
+    }
+    opt.step();
+    ++st.step;
+    window_images += cfg.batch_size;
+    if (st.step % cfg.log_every == 0 || st.step == cfg.steps) {
+      auto now = std::chrono::steady_clock::now();
+      const double win = std::chrono::duration<double>(now - t_window).count();
+      const double elapsed = std::chrono::duration<double>(now - t_start).count();
+      const double ips = window_images / std::max(win, 1e-9);
+      const double eta = (cfg.steps - st.step) * elapsed / std::max<std::int64_t>(1, st.step - first);
+      progress.emit({{"event", "step"},
+                     {"step", st.step},
+                     {"total_steps", cfg.steps},
+                     {"epoch", static_cast<double>(st.step) * cfg.batch_size / data->size()},
+                     {"loss", loss_v},
+                     {"loss_rec", l_rec.item<double>()},
+                     {"loss_perceptual", l_perc.item<double>()},
+                     {"loss_concept", l_concept.item<double>()},
+                     {"loss_grouping", l_group.item<double>()},
+                     {"concept_acc", concept_acc},
+                     {"tokens_per_image", tk.clusters.num_tokens.to(at::kDouble).mean().item<double>()},
+                     {"temperature", 1.0 / logit_scale.exp().item<double>()},
+                     {"grad_norm", gnorm},
+                     {"lr", lr},
+                     {"images_per_s", ips},
+                     {"data_wait_s", loader.wait_seconds()},
+                     {"memory_mb", resident_bytes() / 1048576.0},
+                     {"eta_s", eta}});
+      t_window = now;
+      window_images = 0;
+    }
+    const bool pause = cfg.stop_at > 0 && st.step >= cfg.stop_at && st.step < cfg.steps;
+    if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || st.step == cfg.steps || pause) {
+      save_checkpoint_dir(ckpt_dir, model, text, logit_scale, &opt, cfg, st);
+      progress.emit({{"event", "checkpoint"}, {"step", st.step}, {"path", ckpt_dir.string()}});
+    }
+    if (pause) {
+      TrainSummary sum;
+      sum.steps_done = st.step - first;
+      sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      sum.images_per_s = sum.steps_done * cfg.batch_size / std::max(sum.seconds, 1e-9);
+      sum.model_dir = ckpt_dir.string();
+      progress.emit({{"event", "paused"}, {"step", st.step}, {"checkpoint", ckpt_dir.string()}});
+      return sum;
+    }
+  }
+  // The final model: the checkpoint's config + weights (+ text encoder), marked trained.
+  model->config().trained = true;
+  const fs::path model_dir = fs::path(cfg.out) / "model";
+  save_checkpoint_dir(model_dir, model, text, logit_scale, nullptr, cfg, st);
+  fs::remove(model_dir / "trainer_state.json");
+  TrainSummary sum;
+  sum.steps_done = st.step - first;
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  sum.images_per_s = sum.steps_done * cfg.batch_size / std::max(sum.seconds, 1e-9);
+  sum.data_wait_s = loader.wait_seconds();
+  sum.model_dir = model_dir.string();
+  progress.emit({{"event", "done"}, {"step", st.step}, {"seconds", sum.seconds}, {"images_per_s", sum.images_per_s},
+                 {"data_wait_s", sum.data_wait_s}, {"model", sum.model_dir}, {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
+  return sum;
+}
+
+}  // namespace setok::train

@@ -1,0 +1,51 @@
+#pragma once
+// SeTok training (§2.1 "SeTok Training", Eq. 3): α·L_rec + β·L_concept with AdamW, warm-up +
+// cosine, clipping, atomic checkpoints, exact resume and NaN/Inf detection.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/tokenizer/setok_config.h"
+#include "core/train/progress.h"
+#include "core/train/setok_data.h"
+#include "core/train/text_encoder.h"
+
+namespace setok::train {
+
+struct SetokTrainConfig {
+  tokenizer::SetokConfig model = tokenizer::SetokConfig::small();
+  std::string train_data, val_data;  // dataset folders (see open_coco_dataset)
+  std::string out = "runs/setok";
+  std::string device = "cpu";        // "cpu" or "cuda[:N]"
+  std::uint64_t seed = 0;
+  int batch_size = 32;
+  std::int64_t steps = 2000, warmup_steps = 100, checkpoint_every = 500, log_every = 10;
+  std::int64_t stop_at = 0;  // > 0: checkpoint and stop after this step (pause); --resume continues
+  double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.05, clip_grad_norm = 1.0;
+  double rec_weight = 1.0, concept_weight = 1.0;       // α, β of Eq. 3
+  double grouping_weight = 0.0;  // supervised patch grouping (not in the paper; 0 = off)
+  double l1_weight = 1.0, l2_weight = 1.0, perceptual_weight = 0.0;  // inside L_rec
+  double temperature = 0.07;                           // τ's initial value (learnt)
+  std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};
+  TextEncoderOptions text = TextEncoderOptions();
+  bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
+  bool mixed_precision = true;  // bf16 autocast on CUDA only; f32 master weights
+
+  static SetokTrainConfig from_json(const nlohmann::json& j);  // throws setok::Error
+  nlohmann::json to_json() const;
+};
+
+struct TrainSummary {
+  std::int64_t steps_done = 0;
+  double seconds = 0, images_per_s = 0, data_wait_s = 0;
+  std::string model_dir;  // the final model (config.json, model.safetensors, text_encoder.safetensors)
+};
+
+// Trains from scratch, or from `resume_dir` (a checkpoint folder this function wrote). `data`
+// replaces cfg.train_data when given (tests). Emits progress events; throws setok::Error on bad
+// input or a non-finite loss (the last good checkpoint stays on disk).
+TrainSummary train_setok(const SetokTrainConfig& cfg, const std::string& resume_dir, ProgressWriter& progress,
+                         const SetokDataset* data = nullptr);
+
+}  // namespace setok::train

@@ -1,0 +1,60 @@
+#pragma once
+// The small text encoder SeTok's concept loss trains with (the paper uses a frozen CLIP text
+// encoder, which cannot be had here): words -> embeddings -> Transformer -> mean -> token width.
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace setok::train {
+
+// Lower-cased words; id 0 pads, id 1 is unknown.
+class WordVocab {
+ public:
+  WordVocab() = default;
+  explicit WordVocab(const std::vector<std::string>& texts);
+  static std::vector<std::string> words(const std::string& text);
+  std::vector<std::int64_t> encode(const std::string& text) const;
+  // [B, L] ids (0-padded to the longest) for a batch of texts.
+  at::Tensor encode_batch(const std::vector<std::string>& texts) const;
+  std::size_t size() const { return words_.size(); }
+  nlohmann::json to_json() const { return words_; }
+  static WordVocab from_json(const nlohmann::json& j);
+
+ private:
+  std::vector<std::string> words_{"<pad>", "<unk>"};
+  std::map<std::string, std::int64_t> ids_;
+};
+
+struct TextEncoderOptions {
+  TORCH_ARG(int64_t, vocab_size) = 64;
+  TORCH_ARG(int64_t, dim) = 128;
+  TORCH_ARG(int64_t, layers) = 2;
+  TORCH_ARG(int64_t, heads) = 4;
+  TORCH_ARG(int64_t, max_len) = 16;
+  TORCH_ARG(int64_t, out_dim) = 128;
+};
+
+struct TextEncoderImpl : torch::nn::Module {
+  explicit TextEncoderImpl(const TextEncoderOptions& o);
+  // ids [B, L] (0 = padding) -> [B, out_dim]
+  at::Tensor forward(const at::Tensor& ids);
+
+  TextEncoderOptions options;
+  torch::nn::Embedding embed{nullptr};
+  at::Tensor position;
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear proj{nullptr};
+};
+TORCH_MODULE(TextEncoder);
+
+}  // namespace setok::train
