@@ -1,4 +1,5 @@
 // setok train setok --config FILE [--resume DIR] [--progress jsonl|bar|none]
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -38,6 +39,8 @@ Command add_train(CLI::App& app, Globals& g) {
     if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
       throw Error(a->resume + ": no such checkpoint folder");
     train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+    // SIGUSR1: checkpoint after the current step and exit 0 (the studio's Pause).
+    std::signal(SIGUSR1, [](int) { train::request_pause(); });
     train::TrainSummary s = train::train_setok(cfg, a->resume, progress);
     std::fprintf(stderr, "setok: trained %lld steps in %.0f s (%.1f images/s); model in %s\n",
                  static_cast<long long>(s.steps_done), s.seconds, s.images_per_s, s.model_dir.c_str());

@@ -6,6 +6,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -26,6 +27,8 @@ namespace fs = std::filesystem;
 
 namespace setok::train {
 namespace {
+
+std::atomic<bool> g_pause_requested{false};
 
 template <class T>
 void get_to(const nlohmann::json& j, const char* key, T& v) {
@@ -76,6 +79,8 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
 }
 
 }  // namespace
+
+void request_pause() { g_pause_requested.store(true); }
 
 SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("training config is not a JSON object");
@@ -368,7 +373,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       t_window = now;
       window_images = 0;
     }
-    const bool pause = cfg.stop_at > 0 && st.step >= cfg.stop_at && st.step < cfg.steps;
+    const bool pause =
+        st.step < cfg.steps && ((cfg.stop_at > 0 && st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
     if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || st.step == cfg.steps || pause) {
       save_checkpoint_dir(ckpt_dir, model, text, logit_scale, &opt, cfg, st);
       progress.emit({{"event", "checkpoint"}, {"step", st.step}, {"path", ckpt_dir.string()}});

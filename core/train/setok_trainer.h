@@ -42,6 +42,10 @@ struct TrainSummary {
   std::string model_dir;  // the final model (config.json, model.safetensors, text_encoder.safetensors)
 };
 
+// Asks a running train_setok to checkpoint and stop after its current step (async-signal-safe:
+// the CLI calls it from its SIGUSR1 handler, the studio's Pause sends that signal).
+void request_pause();
+
 // Trains from scratch, or from `resume_dir` (a checkpoint folder this function wrote). `data`
 // replaces cfg.train_data when given (tests). Emits progress events; throws setok::Error on bad
 // input or a non-finite loss (the last good checkpoint stays on disk).

@@ -1,0 +1,525 @@
+#include "ui/train_panel.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <QApplication>
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QTemporaryFile>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include "core/runtime/system_info.h"
+
+namespace setok::ui {
+namespace {
+
+const char* kLossSeries[] = {"loss", "loss_rec", "loss_concept", "loss_grouping"};
+
+QDoubleSpinBox* real_box(double lo, double hi, double v, int decimals, double step) {
+  auto* b = new QDoubleSpinBox;
+  b->setRange(lo, hi);
+  b->setDecimals(decimals);
+  b->setSingleStep(step);
+  b->setValue(v);
+  return b;
+}
+
+QSpinBox* int_box(int lo, int hi, int v) {
+  auto* b = new QSpinBox;
+  b->setRange(lo, hi);
+  b->setValue(v);
+  return b;
+}
+
+// The child dies with the studio, whatever way the studio ends: no orphan keeps a GPU busy.
+void die_with_parent(QProcess* p) {
+  p->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
+}
+
+}  // namespace
+
+QString TrainPanel::cliPath() {
+  QByteArray env = qgetenv("SETOK_CLI");
+  if (!env.isEmpty()) return QString::fromLocal8Bit(env);
+  return QDir(QCoreApplication::applicationDirPath()).filePath("setok");
+}
+
+TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
+  setObjectName("TrainPanel");
+  data_ = new QLineEdit;
+  data_->setObjectName("trainData");
+  data_->setPlaceholderText(tr("dataset folder (images/ + annotations/instances_*.json)"));
+  valData_ = new QLineEdit;
+  valData_->setPlaceholderText(tr("optional: held-out folder evaluated when training ends"));
+  out_ = new QLineEdit(QDir::home().filePath("setok-runs/setok"));
+  out_->setObjectName("trainOut");
+  steps_ = int_box(1, 10000000, 2000);
+  steps_->setObjectName("trainSteps");
+  batch_ = int_box(1, 4096, 32);
+  batch_->setObjectName("trainBatch");
+  warmup_ = int_box(0, 1000000, 100);
+  ckptEvery_ = int_box(0, 1000000, 500);
+  seed_ = int_box(0, 1 << 30, 0);
+  maxTokens_ = int_box(1, 256, 16);
+  lr_ = real_box(1e-6, 1.0, 1e-3, 6, 1e-4);
+  recW_ = real_box(0, 100, 1, 3, 0.1);
+  conceptW_ = real_box(0, 100, 1, 3, 0.1);
+  groupW_ = real_box(0, 100, 0, 3, 0.1);
+  device_ = new QComboBox;
+  device_->setObjectName("trainDevice");
+  device_->addItem(tr("CPU"), "cpu");
+  CudaInfo cuda = cuda_info();
+  for (int i = 0; i < cuda.torch_devices; ++i) device_->addItem(tr("CUDA device %1").arg(i), QString("cuda:%1").arg(i));
+
+  auto browse = [this](QLineEdit* e) {
+    auto* b = new QPushButton(tr("…"));
+    b->setMaximumWidth(32);
+    connect(b, &QPushButton::clicked, this, [this, e] {
+      QString d = QFileDialog::getExistingDirectory(this, tr("Choose a folder"), e->text());
+      if (!d.isEmpty()) e->setText(d);
+    });
+    auto* w = new QWidget;
+    auto* h = new QHBoxLayout(w);
+    h->setContentsMargins(0, 0, 0, 0);
+    h->addWidget(e);
+    h->addWidget(b);
+    return w;
+  };
+  auto* form = new QFormLayout;
+  form->addRow(tr("Training data"), browse(data_));
+  form->addRow(tr("Evaluation data"), browse(valData_));
+  form->addRow(tr("Output folder"), browse(out_));
+  form->addRow(tr("Device"), device_);
+  form->addRow(tr("Steps"), steps_);
+  form->addRow(tr("Batch size"), batch_);
+  form->addRow(tr("Learning rate"), lr_);
+  form->addRow(tr("Warm-up steps"), warmup_);
+  form->addRow(tr("Checkpoint every"), ckptEvery_);
+  form->addRow(tr("Seed"), seed_);
+  form->addRow(tr("Token cap"), maxTokens_);
+  form->addRow(tr("α reconstruction"), recW_);
+  form->addRow(tr("β concept"), conceptW_);
+  form->addRow(tr("Grouping"), groupW_);
+
+  auto* load = new QPushButton(tr("Load…"));
+  auto* save = new QPushButton(tr("Save…"));
+  auto* gen = new QPushButton(tr("Generate scenes…"));
+  connect(load, &QPushButton::clicked, this, [this] {
+    QString p = QFileDialog::getOpenFileName(this, tr("Load training config"), QString(), tr("JSON (*.json)"));
+    QString err;
+    if (!p.isEmpty() && !loadConfig(p, &err)) QMessageBox::warning(this, tr("Cannot load config"), err);
+  });
+  connect(save, &QPushButton::clicked, this, [this] {
+    QString p = QFileDialog::getSaveFileName(this, tr("Save training config"), QString(), tr("JSON (*.json)"));
+    QString err;
+    if (!p.isEmpty() && !saveConfig(p, &err)) QMessageBox::warning(this, tr("Cannot save config"), err);
+  });
+  connect(gen, &QPushButton::clicked, this, &TrainPanel::generateWorld);
+  auto* cfgButtons = new QHBoxLayout;
+  cfgButtons->addWidget(load);
+  cfgButtons->addWidget(save);
+  cfgButtons->addWidget(gen);
+
+  startBtn_ = new QPushButton(tr("Start"));
+  pauseBtn_ = new QPushButton(tr("Pause"));
+  resumeBtn_ = new QPushButton(tr("Resume"));
+  stopBtn_ = new QPushButton(tr("Stop"));
+  openBtn_ = new QPushButton(tr("Open in inspector"));
+  startBtn_->setObjectName("trainStart");
+  stopBtn_->setObjectName("trainStop");
+  pauseBtn_->setToolTip(tr("Checkpoint after the current step and stop"));
+  resumeBtn_->setToolTip(tr("Continue from the output folder's checkpoint"));
+  stopBtn_->setToolTip(tr("End the training process now (its memory is freed)"));
+  connect(startBtn_, &QPushButton::clicked, this, &TrainPanel::start);
+  connect(pauseBtn_, &QPushButton::clicked, this, &TrainPanel::pause);
+  connect(resumeBtn_, &QPushButton::clicked, this, &TrainPanel::resume);
+  connect(stopBtn_, &QPushButton::clicked, this, &TrainPanel::stop);
+  connect(openBtn_, &QPushButton::clicked, this, [this] { Q_EMIT openModelRequested(modelDir_); });
+  auto* run = new QHBoxLayout;
+  for (auto* b : {startBtn_, pauseBtn_, resumeBtn_, stopBtn_, openBtn_}) run->addWidget(b);
+  status_ = new QLabel(tr("Idle"));
+  status_->setObjectName("trainStatus");
+
+  auto* left = new QWidget;
+  auto* lv = new QVBoxLayout(left);
+  lv->addLayout(form);
+  lv->addLayout(cfgButtons);
+  lv->addLayout(run);
+  lv->addWidget(status_);
+  lv->addStretch();
+
+  // Charts: every loss term, and throughput.
+  lossChart_ = new QChart;
+  lossChart_->setTitle(tr("Loss"));
+  lossX_ = new QValueAxis;
+  lossY_ = new QValueAxis;
+  lossX_->setTitleText(tr("step"));
+  lossChart_->addAxis(lossX_, Qt::AlignBottom);
+  lossChart_->addAxis(lossY_, Qt::AlignLeft);
+  for (const char* name : kLossSeries) {
+    auto* s = new QLineSeries;
+    s->setName(name);
+    lossChart_->addSeries(s);
+    s->attachAxis(lossX_);
+    s->attachAxis(lossY_);
+    series_[name] = s;
+  }
+  speedChart_ = new QChart;
+  speedChart_->setTitle(tr("Throughput (images/s)"));
+  speedX_ = new QValueAxis;
+  speedY_ = new QValueAxis;
+  speedChart_->addAxis(speedX_, Qt::AlignBottom);
+  speedChart_->addAxis(speedY_, Qt::AlignLeft);
+  auto* sp = new QLineSeries;
+  sp->setName("images_per_s");
+  speedChart_->addSeries(sp);
+  sp->attachAxis(speedX_);
+  sp->attachAxis(speedY_);
+  series_["images_per_s"] = sp;
+  speedChart_->legend()->hide();
+  for (QChart* c : {lossChart_, speedChart_}) {
+    c->setTheme(palette().color(QPalette::Window).lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight);
+  }
+  auto* lossView = new QChartView(lossChart_);
+  auto* speedView = new QChartView(speedChart_);
+  lossView->setRenderHint(QPainter::Antialiasing);
+  lossView->setMinimumHeight(180);
+  speedView->setMinimumHeight(120);
+
+  log_ = new QPlainTextEdit;
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(2000);
+  log_->setObjectName("trainLog");
+  metrics_ = new QTableWidget(0, 2);
+  metrics_->setObjectName("trainMetrics");
+  metrics_->setHorizontalHeaderLabels({tr("metric"), tr("value")});
+  metrics_->horizontalHeader()->setStretchLastSection(true);
+  metrics_->verticalHeader()->hide();
+
+  auto* right = new QSplitter(Qt::Vertical);
+  right->addWidget(lossView);
+  right->addWidget(speedView);
+  right->addWidget(log_);
+  right->addWidget(metrics_);
+  auto* split = new QSplitter(Qt::Horizontal);
+  split->addWidget(left);
+  split->addWidget(right);
+  split->setStretchFactor(1, 3);
+  auto* top = new QVBoxLayout(this);
+  top->setContentsMargins(4, 4, 4, 4);
+  top->addWidget(split);
+  setRunning(false);
+  openBtn_->setEnabled(false);
+}
+
+TrainPanel::~TrainPanel() {
+  for (QProcess* p : {proc_, evalProc_})
+    if (p && p->state() != QProcess::NotRunning) {
+      p->kill();
+      p->waitForFinished(3000);
+    }
+}
+
+QJsonObject TrainPanel::config() const {
+  QJsonObject c = baseConfig_;
+  c["train_data"] = data_->text();
+  if (!valData_->text().isEmpty()) c["val_data"] = valData_->text();
+  c["out"] = out_->text();
+  c["device"] = device_->currentData().toString();
+  c["steps"] = steps_->value();
+  c["batch_size"] = batch_->value();
+  c["lr"] = lr_->value();
+  c["warmup_steps"] = warmup_->value();
+  c["checkpoint_every"] = ckptEvery_->value();
+  c["seed"] = seed_->value();
+  c["rec_weight"] = recW_->value();
+  c["concept_weight"] = conceptW_->value();
+  c["grouping_weight"] = groupW_->value();
+  QJsonObject model = c["model"].toObject();
+  QJsonObject cluster = model["cluster"].toObject();
+  cluster["max_tokens"] = maxTokens_->value();
+  model["cluster"] = cluster;
+  c["model"] = model;
+  return c;
+}
+
+void TrainPanel::setConfig(const QJsonObject& c) {
+  baseConfig_ = c;
+  data_->setText(c["train_data"].toString());
+  valData_->setText(c["val_data"].toString());
+  if (c.contains("out")) out_->setText(c["out"].toString());
+  int d = device_->findData(c["device"].toString("cpu"));
+  device_->setCurrentIndex(d >= 0 ? d : 0);
+  steps_->setValue(c["steps"].toInt(steps_->value()));
+  batch_->setValue(c["batch_size"].toInt(batch_->value()));
+  lr_->setValue(c["lr"].toDouble(lr_->value()));
+  warmup_->setValue(c["warmup_steps"].toInt(warmup_->value()));
+  ckptEvery_->setValue(c["checkpoint_every"].toInt(ckptEvery_->value()));
+  seed_->setValue(c["seed"].toInt(seed_->value()));
+  recW_->setValue(c["rec_weight"].toDouble(recW_->value()));
+  conceptW_->setValue(c["concept_weight"].toDouble(conceptW_->value()));
+  groupW_->setValue(c["grouping_weight"].toDouble(groupW_->value()));
+  maxTokens_->setValue(c["model"].toObject()["cluster"].toObject()["max_tokens"].toInt(maxTokens_->value()));
+}
+
+bool TrainPanel::loadConfig(const QString& path, QString* error) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) {
+    *error = path + ": " + f.errorString();
+    return false;
+  }
+  QJsonParseError pe;
+  QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
+  if (!doc.isObject()) {
+    *error = path + ": not a JSON object (" + pe.errorString() + ")";
+    return false;
+  }
+  setConfig(doc.object());
+  configPath_ = path;
+  return true;
+}
+
+bool TrainPanel::saveConfig(const QString& path, QString* error) const {
+  QSaveFile f(path);  // atomic: temporary file, then rename
+  if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(config()).toJson()) < 0 || !f.commit()) {
+    *error = path + ": " + f.errorString();
+    return false;
+  }
+  return true;
+}
+
+bool TrainPanel::isRunning() const { return proc_ && proc_->state() != QProcess::NotRunning; }
+qint64 TrainPanel::processId() const { return proc_ ? proc_->processId() : 0; }
+int TrainPanel::pointCount(const QString& s) const { return series_.contains(s) ? series_[s]->count() : 0; }
+
+void TrainPanel::setRunning(bool running) {
+  startBtn_->setEnabled(!running);
+  resumeBtn_->setEnabled(!running);
+  pauseBtn_->setEnabled(running);
+  stopBtn_->setEnabled(running);
+}
+
+void TrainPanel::appendLog(const QString& line) { log_->appendPlainText(line); }
+
+void TrainPanel::start() {
+  for (auto* s : series_) s->clear();
+  maxLoss_ = maxSpeed_ = 0;
+  metrics_->setRowCount(0);
+  launch({});
+}
+
+void TrainPanel::resume() {
+  QString ck = QDir(out_->text()).filePath("checkpoint");
+  if (!QFileInfo(ck).isDir()) {
+    QMessageBox::warning(this, tr("Cannot resume"), tr("%1: no checkpoint to resume from").arg(ck));
+    return;
+  }
+  launch({"--resume", ck});
+}
+
+void TrainPanel::launch(const QStringList& extra) {
+  if (isRunning()) return;
+  if (data_->text().isEmpty()) {
+    QMessageBox::warning(this, tr("Cannot start training"), tr("Choose a training data folder first"));
+    return;
+  }
+  QDir().mkpath(out_->text());
+  QString cfgPath = QDir(out_->text()).filePath("train_config.json");
+  QString err;
+  if (!saveConfig(cfgPath, &err)) {
+    QMessageBox::warning(this, tr("Cannot start training"), err);
+    return;
+  }
+  delete proc_;
+  proc_ = new QProcess(this);
+  die_with_parent(proc_);
+  connect(proc_, &QProcess::readyReadStandardOutput, this, &TrainPanel::onStdout);
+  connect(proc_, &QProcess::readyReadStandardError, this, [this] {
+    for (const QByteArray& l : proc_->readAllStandardError().split('\n'))
+      if (!l.trimmed().isEmpty()) appendLog(QString::fromUtf8(l));
+  });
+  connect(proc_, &QProcess::finished, this, &TrainPanel::onFinished);
+  connect(proc_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
+    if (e == QProcess::FailedToStart) {
+      QMessageBox::warning(this, tr("Training failed"), tr("cannot run %1").arg(cliPath()));
+      setRunning(false);
+    }
+  });
+  QStringList args = {"train", "setok", "--config", cfgPath, "--progress", "jsonl"};
+  args += extra;
+  appendLog("$ setok " + args.join(' '));
+  status_->setText(tr("Starting…"));
+  setRunning(true);
+  proc_->start(cliPath(), args);
+}
+
+void TrainPanel::onStdout() {
+  pending_ += proc_->readAllStandardOutput();
+  int nl;
+  while ((nl = pending_.indexOf('\n')) >= 0) {
+    QByteArray line = pending_.left(nl).trimmed();
+    pending_.remove(0, nl + 1);
+    if (line.isEmpty()) continue;
+    QJsonDocument d = QJsonDocument::fromJson(line);
+    if (d.isObject()) onEvent(d.object());
+    else appendLog(QString::fromUtf8(line));
+  }
+}
+
+void TrainPanel::onEvent(const QJsonObject& e) {
+  Q_EMIT eventReceived(e);
+  const QString ev = e["event"].toString();
+  const double step = e["step"].toDouble();
+  if (ev == "step") {
+    for (const char* name : kLossSeries)
+      if (e.contains(name)) {
+        double v = e[name].toDouble();
+        series_[name]->append(step, v);
+        maxLoss_ = std::max(maxLoss_, v);
+      }
+    double ips = e["images_per_s"].toDouble();
+    series_["images_per_s"]->append(step, ips);
+    maxSpeed_ = std::max(maxSpeed_, ips);
+    const double total = e["total_steps"].toDouble();
+    lossX_->setRange(0, std::max(1.0, total));
+    speedX_->setRange(0, std::max(1.0, total));
+    lossY_->setRange(0, maxLoss_ * 1.05 + 1e-9);
+    speedY_->setRange(0, maxSpeed_ * 1.1 + 1e-9);
+    status_->setText(tr("step %1 / %2 · loss %3 · %4 img/s · ETA %5 s · %6 MiB")
+                         .arg(step)
+                         .arg(total)
+                         .arg(e["loss"].toDouble(), 0, 'f', 4)
+                         .arg(ips, 0, 'f', 1)
+                         .arg(e["eta_s"].toDouble(), 0, 'f', 0)
+                         .arg(e["memory_mb"].toDouble(), 0, 'f', 0));
+  } else if (ev == "done") {
+    modelDir_ = e["model"].toString();
+    status_->setText(tr("Done: %1 steps in %2 s").arg(step).arg(e["seconds"].toDouble(), 0, 'f', 0));
+  } else if (ev == "paused") {
+    status_->setText(tr("Paused at step %1 (checkpoint saved)").arg(step));
+  } else if (ev == "error") {
+    status_->setText(tr("Error: %1").arg(e["message"].toString()));
+  } else {
+    appendLog(QString::fromUtf8(QJsonDocument(e).toJson(QJsonDocument::Compact)));
+  }
+}
+
+void TrainPanel::pause() {
+  if (isRunning()) {
+    status_->setText(tr("Pausing after this step…"));
+    ::kill(static_cast<pid_t>(proc_->processId()), SIGUSR1);
+  }
+}
+
+void TrainPanel::stop() {
+  if (!isRunning()) return;
+  status_->setText(tr("Stopping…"));
+  proc_->terminate();
+  if (!proc_->waitForFinished(5000)) {
+    proc_->kill();
+    proc_->waitForFinished(3000);
+  }
+}
+
+void TrainPanel::onFinished(int code, QProcess::ExitStatus st) {
+  onStdout();
+  setRunning(false);
+  if (st == QProcess::CrashExit) {
+    if (!status_->text().startsWith(tr("Stopping"))) {
+      status_->setText(tr("Training process ended abnormally"));
+      QMessageBox::warning(this, tr("Training failed"), tr("The training process crashed; see the log."));
+    } else {
+      status_->setText(tr("Stopped"));
+    }
+  } else if (code != 0) {
+    QString last = log_->toPlainText().section('\n', -1).trimmed();
+    status_->setText(tr("Failed (exit %1)").arg(code));
+    QMessageBox::warning(this, tr("Training failed"), last.isEmpty() ? tr("exit code %1").arg(code) : last);
+  } else if (!modelDir_.isEmpty()) {
+    openBtn_->setEnabled(true);
+    runEvaluation();
+  }
+  Q_EMIT finished(code);
+}
+
+void TrainPanel::runEvaluation() {
+  const QString data = valData_->text().isEmpty() ? data_->text() : valData_->text();
+  delete evalProc_;
+  evalProc_ = new QProcess(this);
+  die_with_parent(evalProc_);
+  connect(evalProc_, &QProcess::finished, this, [this, data](int code, QProcess::ExitStatus) {
+    QJsonDocument d = QJsonDocument::fromJson(evalProc_->readAllStandardOutput());
+    if (code != 0 || !d.isObject()) {
+      appendLog(tr("evaluation failed: %1").arg(QString::fromUtf8(evalProc_->readAllStandardError()).trimmed()));
+      return;
+    }
+    QJsonObject m = d.object();
+    metrics_->setRowCount(0);
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (!it.value().isDouble()) continue;
+      int r = metrics_->rowCount();
+      metrics_->insertRow(r);
+      metrics_->setItem(r, 0, new QTableWidgetItem(it.key()));
+      metrics_->setItem(r, 1, new QTableWidgetItem(QString::number(it.value().toDouble(), 'g', 4)));
+    }
+    appendLog(tr("evaluated on %1").arg(data));
+  });
+  evalProc_->start(cliPath(), {"eval", "setok", "-m", modelDir_, "--data", data, "--limit", "200", "--json"});
+}
+
+void TrainPanel::generateWorld() {
+  bool ok = false;
+  int count = QInputDialog::getInt(this, tr("Generate a scenes world"), tr("Images"), 2000, 1, 1000000, 100, &ok);
+  if (!ok) return;
+  QString dir = QFileDialog::getExistingDirectory(this, tr("Where to write it"));
+  if (dir.isEmpty()) return;
+  auto* p = new QProcess(this);
+  die_with_parent(p);
+  connect(p, &QProcess::finished, this, [this, p, dir](int code, QProcess::ExitStatus) {
+    if (code == 0) {
+      data_->setText(dir);
+      appendLog(tr("scenes world written to %1").arg(dir));
+    } else {
+      QMessageBox::warning(this, tr("Generation failed"), QString::fromUtf8(p->readAllStandardError()).trimmed());
+    }
+    p->deleteLater();
+  });
+  appendLog(tr("generating %1 scenes in %2…").arg(count).arg(dir));
+  p->start(cliPath(), {"data", "scenes", "--out", dir, "--count", QString::number(count), "--split", "train"});
+}
+
+bool TrainPanel::confirmClose() {
+  if (!isRunning()) return true;
+  auto b = QMessageBox::question(this, tr("Training is running"),
+                                 tr("Stop the training? Pause keeps a checkpoint you can resume."),
+                                 QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+  if (b != QMessageBox::Yes) return false;
+  stop();
+  return true;
+}
+
+}  // namespace setok::ui

@@ -1,0 +1,89 @@
+#pragma once
+// The Train panel: a form over the training config, Start / Pause / Resume / Stop of a
+// `setok train setok … --progress jsonl` child process, live charts of every loss term and the
+// throughput, and the evaluation of the finished model. Training never runs in the GUI process:
+// stopping the child frees its memory, and a crash in training cannot take the studio down.
+#include <QJsonObject>
+#include <QMap>
+#include <QProcess>
+#include <QWidget>
+
+class QChart;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+class QDoubleSpinBox;
+class QComboBox;
+class QTableWidget;
+class QLineSeries;
+class QValueAxis;
+
+namespace setok::ui {
+
+class TrainPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit TrainPanel(QWidget* parent = nullptr);
+  ~TrainPanel() override;
+
+  // The `setok` program: $SETOK_CLI, else beside this executable.
+  static QString cliPath();
+
+  QJsonObject config() const;  // the form as a training config
+  void setConfig(const QJsonObject& c);
+  bool loadConfig(const QString& path, QString* error);
+  bool saveConfig(const QString& path, QString* error) const;
+
+  bool isRunning() const;
+  // Points on the chart of one series ("loss", "loss_rec", "loss_concept", "loss_grouping", "images_per_s").
+  int pointCount(const QString& series) const;
+  qint64 processId() const;
+  QString lastModelDir() const { return modelDir_; }
+
+  // Asks before stopping a running training; returns false if the user wants to keep it.
+  bool confirmClose();
+
+ public Q_SLOTS:
+  void start();
+  void pause();
+  void resume();
+  void stop();
+  void generateWorld();
+
+ Q_SIGNALS:
+  void openModelRequested(const QString& dir);
+  void finished(int exitCode);
+  void eventReceived(const QJsonObject& event);
+
+ private:
+  void launch(const QStringList& extra);
+  void onStdout();
+  void onEvent(const QJsonObject& e);
+  void onFinished(int code, QProcess::ExitStatus status);
+  void runEvaluation();
+  void setRunning(bool running);
+  void appendLog(const QString& line);
+
+  QLineEdit *data_, *valData_, *out_;
+  QSpinBox *steps_, *batch_, *warmup_, *ckptEvery_, *seed_, *maxTokens_;
+  QDoubleSpinBox *lr_, *recW_, *conceptW_, *groupW_;
+  QComboBox* device_;
+  QPushButton *startBtn_, *pauseBtn_, *resumeBtn_, *stopBtn_, *openBtn_;
+  QLabel* status_;
+  QPlainTextEdit* log_;
+  QTableWidget* metrics_;
+  QChart* lossChart_;
+  QChart* speedChart_;
+  QValueAxis *lossX_, *lossY_, *speedX_, *speedY_;
+  QMap<QString, QLineSeries*> series_;
+  QProcess* proc_ = nullptr;
+  QProcess* evalProc_ = nullptr;
+  QByteArray pending_;
+  QJsonObject baseConfig_;  // keys the form does not show are kept as loaded
+  QString configPath_, modelDir_;
+  double maxLoss_ = 0, maxSpeed_ = 0;
+};
+
+}  // namespace setok::ui
