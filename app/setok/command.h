@@ -23,6 +23,7 @@ Command add_doctor(CLI::App& app, Globals& g);
 Command add_inspect(CLI::App& app, Globals& g);
 Command add_cluster(CLI::App& app, Globals& g);
 Command add_bench(CLI::App& app, Globals& g);
+Command add_data(CLI::App& app, Globals& g);
 
 // Prints `j` as one JSON document on stdout.
 void print_json(const nlohmann::json& j);

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", g.threads, "Intra-op threads (default: $SETOK_THREADS, else all cores)")
       ->check(CLI::PositiveNumber);
 
-  const Command commands[] = {add_doctor(app, g), add_inspect(app, g), add_cluster(app, g), add_bench(app, g)};
+  const Command commands[] = {add_doctor(app, g), add_inspect(app, g), add_cluster(app, g), add_bench(app, g),
+                                add_data(app, g)};
 
   try {
     app.parse(argc, argv);
