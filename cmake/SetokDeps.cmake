@@ -32,6 +32,9 @@ if(NOT CLI11_FOUND)
   target_include_directories(CLI11::CLI11 INTERFACE ${CLI11_INCLUDE_DIR})
 endif()
 
+# zlib reads Debian's gzipped Fashion-MNIST (core/data); without it only plain IDX files are read.
+find_package(ZLIB QUIET)
+
 if(SETOK_WITH_OPENCV)
   find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
 endif()

@@ -13,7 +13,9 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   # core
   libtorch-dev libopenblas0-pthread libopenblas-dev libopencv-dev nlohmann-json3-dev
-  libsentencepiece-dev libcli11-dev
+  libsentencepiece-dev libcli11-dev zlib1g-dev
+  # the scenes world's real ingredients (core/data/assets.cpp): Fashion-MNIST items, photo backgrounds
+  dataset-fashion-mnist opencv-doc
   # ui
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6svg6 libimgui-dev libgl-dev
   # tests
@@ -28,6 +30,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# More photo backgrounds: python3-skimage's data folder. Installing the package would pull in a whole
+# Python stack for a few images, so fetch the .deb and unpack its files only (no Python runs). The
+# C++ side looks for them under /usr/local/share/setok/python3-skimage (core/data/assets.cpp).
+SKIMAGE_CACHE=/var/cache/setok
+SKIMAGE_ROOT=/usr/local/share/setok/python3-skimage
+if [ ! -f "$SKIMAGE_ROOT/.unpacked" ]; then
+  mkdir -p "$SKIMAGE_CACHE"
+  deb=$(ls "$SKIMAGE_CACHE"/python3-skimage_*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    [ -n "${missing[*]:-}" ] || apt-get update -qq
+    # _apt cannot write to a root-owned cache folder; download as root into it (apt warns, harmlessly).
+    (cd "$SKIMAGE_CACHE" && apt-get download -qq python3-skimage 2>/dev/null)
+    deb=$(ls "$SKIMAGE_CACHE"/python3-skimage_*.deb | head -n1)
+  fi
+  rm -rf "$SKIMAGE_ROOT.tmp"
+  mkdir -p "$SKIMAGE_ROOT.tmp"
+  dpkg-deb -x "$deb" "$SKIMAGE_ROOT.tmp"
+  touch "$SKIMAGE_ROOT.tmp/.unpacked"
+  rm -rf "$SKIMAGE_ROOT"
+  mv "$SKIMAGE_ROOT.tmp" "$SKIMAGE_ROOT"
 fi
 
 # LibTorch links against the generic libblas.so.3 / liblapack.so.3; Debian's reference BLAS is

@@ -27,6 +27,7 @@ Command add_bench(CLI::App& app, Globals& g);
 Command add_tokenize(CLI::App& app, Globals& g);
 Command add_train(CLI::App& app, Globals& g);
 Command add_eval(CLI::App& app, Globals& g);
+Command add_data(CLI::App& app, Globals& g);
 
 // Prints `j` as one JSON document on stdout.
 void print_json(const nlohmann::json& j);

@@ -1,0 +1,36 @@
+#pragma once
+// The scenes world: one call turns (seed, split, index) into an image and all its ground truth.
+// Deterministic: the same arguments give the same pixels and annotations on any machine and with
+// any number of threads. docs/design/scenes.md.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/scene_edits.h"
+#include "core/data/scene_language.h"
+
+namespace setok::data {
+
+struct SceneOptions {
+  int px = 128;
+  std::uint64_t seed = 0;
+  Split split = Split::train;
+  bool edits = true;  // edits render the scene again up to four times
+};
+
+struct GeneratedScene {
+  Scene scene;
+  io::Image image;
+  std::vector<ObjectInfo> objects;  // one per scene object, same order (depth order)
+  std::vector<std::string> captions;
+  std::string prompt;
+  std::vector<QaPair> questions;
+  std::vector<ReferringExpression> refs;
+  std::vector<SceneEdit> edits;
+};
+
+// The description alone (rendered once inside, to drop objects that end up nearly hidden).
+Scene sample_scene(const SceneOptions& opt, std::int64_t index);
+GeneratedScene generate_scene(const SceneOptions& opt, std::int64_t index);
+
+}  // namespace setok::data

@@ -1,0 +1,326 @@
+// The scenes world: deterministic, masks true to the pixels, the compositional hold-out kept,
+// language true of the image, edits exact. Needs Debian's dataset-fashion-mnist, opencv-doc and the
+// unpacked python3-skimage photos (packaging/install-deps.sh): without them these tests fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/data/assets.h"
+#include "core/data/fashion_mnist.h"
+#include "core/data/scene_render.h"
+#include "core/data/scene_sampler.h"
+#include "core/data/scenes.h"
+#include "core/runtime/error.h"
+#include "tests/support/temp_dir.h"
+
+using namespace setok::data;
+
+namespace {
+
+SceneOptions opts(Split split = Split::train, std::uint64_t seed = 11) {
+  SceneOptions o;
+  o.split = split;
+  o.seed = seed;
+  return o;
+}
+
+int dist2(const std::uint8_t* p, Rgb c) {
+  const int dr = p[0] - c.r, dg = p[1] - c.g, db = p[2] - c.b;
+  return dr * dr + dg * dg + db * db;
+}
+
+// A reader of our own referring expressions that knows nothing of how they were made: filter by
+// the words, then resolve position words. Returns the object index, or -1 if ambiguous.
+int resolve(const std::string& sentence, const std::vector<ObjectInfo>& objs, int px) {
+  std::string s = sentence;
+  EXPECT_EQ(s.rfind("the ", 0), 0u) << s;
+  s = s.substr(4);
+  std::string extreme, suffix;
+  for (const char* e : {"leftmost ", "rightmost ", "topmost ", "bottom-most "})
+    if (s.rfind(e, 0) == 0) extreme = e, s = s.substr(extreme.size());
+  for (const char* r : {" in the top left", " at the top", " in the top right", " on the left", " in the middle",
+                        " on the right", " in the bottom left", " at the bottom", " in the bottom right"}) {
+    const std::string rr = r;
+    if (s.size() > rr.size() && s.compare(s.size() - rr.size(), rr.size(), rr) == 0) suffix = rr.substr(1), s.resize(s.size() - rr.size());
+  }
+  int size = -1, colour = -1, cls = -1;
+  for (int k = 0; k < kNumSizes; ++k)
+    if (s.rfind(size_name(k) + " ", 0) == 0) size = k, s = s.substr(size_name(k).size() + 1);
+  for (int k = 0; k < kNumColours; ++k)
+    if (s.rfind(colour_name(k) + " ", 0) == 0) colour = k, s = s.substr(colour_name(k).size() + 1);
+  for (int k = 0; k < kNumClasses; ++k)
+    if (s == class_noun(k)) cls = k;
+  EXPECT_GE(cls, 0) << "unknown noun in '" << sentence << "'";
+  std::vector<const ObjectInfo*> c;
+  for (const ObjectInfo& o : objs)
+    if (o.cls == cls && (colour < 0 || o.colour == colour) && (size < 0 || o.size == size)) c.push_back(&o);
+  if (c.size() == 1) {
+    if (!suffix.empty()) EXPECT_EQ(region_phrase(c[0]->cx, c[0]->cy, px), suffix) << sentence;
+    return c[0]->object;
+  }
+  auto key = [&](const ObjectInfo* o) -> float {
+    if (extreme == "leftmost " || suffix == "on the left") return o->cx;
+    if (extreme == "rightmost " || suffix == "on the right") return -o->cx;
+    if (extreme == "topmost " || suffix == "at the top") return o->cy;
+    if (extreme == "bottom-most " || suffix == "at the bottom") return -o->cy;
+    return NAN;
+  };
+  if (c.empty() || std::isnan(key(c[0]))) return -1;
+  if (!extreme.empty() == (c.size() == 2)) return -1;  // "on the left" for pairs, "leftmost" for more
+  std::sort(c.begin(), c.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+  if (key(c[1]) - key(c[0]) < 0.1f * px) return -1;  // a person could not tell
+  return c[0]->object;
+}
+
+}  // namespace
+
+TEST(Assets, DebianIngredientsArePresent) {
+  // CI installs them: their absence is a failure, not a skip.
+  EXPECT_NO_THROW(fashion_mnist_dir());
+  EXPECT_GE(background_photos().size(), 15u);
+  const FashionMnist& fm = fashion_mnist(true);
+  EXPECT_EQ(fm.count(), 60000);
+  EXPECT_EQ(fashion_mnist(false).count(), 10000);
+  std::set<int> labels(fm.labels.begin(), fm.labels.end());
+  EXPECT_EQ(labels.size(), 10u);
+}
+
+TEST(FashionMnist, MalformedFilesNameTheFault) {
+  setok::test::TempDir d;
+  const std::string hdr("\0\0\x08\x03\0\0\0\x01\0\0\0\x1c\0\0\0\x1c", 16);
+  setok::test::write_bytes(d / "im", hdr + std::string(784, '\x7f'));
+  setok::test::write_bytes(d / "lb", std::string("\0\0\x08\x01\0\0\0\x01\x03", 9));
+  FashionMnist f = read_fashion_mnist(d / "im", d / "lb");
+  EXPECT_EQ(f.count(), 1);
+  EXPECT_EQ(f.labels[0], 3);
+  setok::test::write_bytes(d / "short", hdr + std::string(700, '\0'));
+  try {
+    read_fashion_mnist(d / "short", d / "lb");
+    FAIL();
+  } catch (const setok::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("short: truncated"), std::string::npos) << e.what();
+  }
+  setok::test::write_bytes(d / "bad", std::string(20, '\x01'));
+  EXPECT_THROW(read_fashion_mnist(d / "bad", d / "lb"), setok::Error);
+  setok::test::write_bytes(d / "gz", std::string("\x1f\x8b\x08\0\0\0", 6));
+  EXPECT_THROW(read_fashion_mnist(d / "gz", d / "lb"), setok::Error);
+}
+
+TEST(Scenes, SameSeedAndIndexGiveIdenticalScenes) {
+  for (std::int64_t i : {0, 7, 123}) {
+    GeneratedScene a = generate_scene(opts(), i), b = generate_scene(opts(), i);
+    EXPECT_EQ(a.image.rgb, b.image.rgb);
+    ASSERT_EQ(a.objects.size(), b.objects.size());
+    for (std::size_t k = 0; k < a.objects.size(); ++k) EXPECT_EQ(a.objects[k].mask, b.objects[k].mask);
+    EXPECT_EQ(a.captions, b.captions);
+    EXPECT_EQ(a.prompt, b.prompt);
+    ASSERT_EQ(a.questions.size(), b.questions.size());
+    for (std::size_t k = 0; k < a.questions.size(); ++k) EXPECT_EQ(a.questions[k].question, b.questions[k].question);
+    ASSERT_EQ(a.edits.size(), b.edits.size());
+    for (std::size_t k = 0; k < a.edits.size(); ++k) EXPECT_EQ(a.edits[k].image.rgb, b.edits[k].image.rgb);
+  }
+  EXPECT_NE(generate_scene(opts(), 1).image.rgb, generate_scene(opts(), 2).image.rgb);
+  EXPECT_NE(generate_scene(opts(), 1).image.rgb, generate_scene(opts(Split::train, 12), 1).image.rgb);
+  EXPECT_NE(generate_scene(opts(Split::train), 1).image.rgb, generate_scene(opts(Split::test), 1).image.rgb);
+}
+
+TEST(Scenes, WorldUsesEverythingItOffers) {
+  std::set<int> classes, colours, sizes, backgrounds, counts;
+  for (int i = 0; i < 300; ++i) {
+    Scene s = sample_scene(opts(), i);
+    backgrounds.insert(static_cast<int>(s.background.kind));
+    counts.insert(static_cast<int>(s.objects.size()));
+    for (const SceneObject& o : s.objects) classes.insert(o.cls), colours.insert(o.colour), sizes.insert(o.size);
+  }
+  EXPECT_EQ(classes.size(), static_cast<std::size_t>(kNumClasses));
+  EXPECT_EQ(colours.size(), static_cast<std::size_t>(kNumColours));
+  EXPECT_EQ(sizes.size(), 3u);
+  EXPECT_EQ(backgrounds.size(), 3u);
+  EXPECT_EQ(*counts.begin(), 1);
+  EXPECT_EQ(*counts.rbegin(), 6);
+}
+
+TEST(Scenes, VisibleMasksHaveTheObjectsColour) {
+  int checked = 0;
+  for (int i = 0; checked < 30 && i < 400; ++i) {
+    GeneratedScene g = generate_scene(opts(), i);
+    if (g.scene.background.kind != BackgroundKind::plain) continue;
+    ++checked;
+    const int px = g.scene.px;
+    const Rgb bg = g.scene.background.a;
+    for (const ObjectInfo& o : g.objects) {
+      EXPECT_GE(o.area, min_visible_pixels(px));
+      if (!is_shape(o.cls)) continue;
+      const Rgb c = colour_rgb(o.colour);
+      for (int y = 0; y < px; ++y)
+        for (int x = 0; x < px; ++x) {
+          if (!o.mask[y * px + x]) continue;
+          const std::uint8_t* p = &g.image.rgb[3 * (y * px + x)];
+          // Every visible pixel is mostly this object...
+          ASSERT_LT(dist2(p, c), dist2(p, bg)) << "scene " << i << " object " << o.object;
+          // ...and two pixels inside the mask's edge, exactly its colour.
+          bool inner = y >= 2 && x >= 2 && y < px - 2 && x < px - 2;
+          for (int dy = -2; inner && dy <= 2; ++dy)
+            for (int dx = -2; inner && dx <= 2; ++dx) inner = o.mask[(y + dy) * px + x + dx];
+          if (inner) ASSERT_LE(dist2(p, c), 3) << "scene " << i << " object " << o.object;
+        }
+    }
+  }
+  EXPECT_EQ(checked, 30);
+}
+
+TEST(Scenes, CompositionalCombinationsNeverInTrainingAndAlwaysInCompositional) {
+  for (int i = 0; i < 2000; ++i)
+    for (const SceneObject& o : sample_scene(opts(Split::train), i).objects)
+      ASSERT_FALSE(is_held_out(o.cls, o.colour)) << "train scene " << i << ": " << colour_name(o.colour) << " " << class_name(o.cls);
+  for (Split sp : {Split::val, Split::test})
+    for (int i = 0; i < 300; ++i)
+      for (const SceneObject& o : sample_scene(opts(sp), i).objects) ASSERT_FALSE(is_held_out(o.cls, o.colour));
+  // Edits are training data too: no recolour or add may create a held-out combination.
+  for (int i = 0; i < 150; ++i)
+    for (const SceneEdit& e : generate_scene(opts(Split::train), i).edits)
+      for (const SceneObject& o : e.edited.objects) ASSERT_FALSE(is_held_out(o.cls, o.colour)) << e.instruction;
+  std::set<int> seen;
+  for (int i = 0; i < 300; ++i) {
+    bool any = false;
+    for (const SceneObject& o : sample_scene(opts(Split::compositional), i).objects)
+      if (is_held_out(o.cls, o.colour)) any = true, seen.insert(o.cls);
+    ASSERT_TRUE(any) << "compositional scene " << i;
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kNumShapes));
+}
+
+TEST(Scenes, AnswersAgreeWithTheAnnotations) {
+  std::map<std::string, int> kinds;
+  for (int i = 0; i < 150; ++i) {
+    GeneratedScene g = generate_scene(opts(), i);
+    const auto& objs = g.objects;
+    auto count = [&](auto pred) { return std::to_string(std::count_if(objs.begin(), objs.end(), pred)); };
+    for (const QaPair& q : g.questions) {
+      ++kinds[q.kind];
+      const std::string& t = q.question;
+      if (q.kind == "count") {
+        std::string expect;
+        if (t == "How many objects are there?" || t == "How many things are in the picture?") expect = std::to_string(objs.size());
+        for (int c = 0; c < kNumClasses; ++c)
+          if (t == "How many " + class_plural(c) + " are there?") expect = count([&](const ObjectInfo& o) { return o.cls == c; });
+        for (int c = 0; c < kNumColours; ++c)
+          if (t == "How many " + colour_name(c) + " objects are there?")
+            expect = count([&](const ObjectInfo& o) { return o.colour == c; });
+        EXPECT_EQ(q.answer, expect) << t;
+      } else if (q.kind == "exist") {
+        bool found = false, matched = false;
+        for (int cls = 0; cls < kNumClasses; ++cls)
+          for (int c = 0; c < kNumColours; ++c) {
+            const std::string w = colour_name(c) + " " + class_noun(cls);
+            if (t != "Is there " + article(w) + " " + w + "?") continue;
+            matched = true;
+            found = std::any_of(objs.begin(), objs.end(), [&](const ObjectInfo& o) { return o.cls == cls && o.colour == c; });
+          }
+        EXPECT_TRUE(matched) << t;
+        EXPECT_EQ(q.answer, found ? "yes" : "no") << t;
+      } else if (q.kind == "colour") {
+        int hits = 0;
+        for (const ObjectInfo& o : objs)
+          if (t == "What colour is the " + class_noun(o.cls) + "?") ++hits, EXPECT_EQ(q.answer, colour_name(o.colour)) << t;
+        EXPECT_EQ(hits, 1) << t;
+      } else if (q.kind == "shape") {
+        int hits = 0;
+        for (const ObjectInfo& o : objs)
+          if (t.find(" " + colour_name(o.colour) + " object?") != std::string::npos) ++hits, EXPECT_EQ(q.answer, class_noun(o.cls)) << t;
+        EXPECT_EQ(hits, 1) << t;
+      } else if (q.kind == "position") {
+        EXPECT_TRUE(q.answer == "yes" || q.answer == "no");
+      }
+    }
+  }
+  for (const char* k : {"count", "exist", "colour", "shape", "position"}) EXPECT_GT(kinds[k], 10) << k;
+}
+
+TEST(Scenes, ReferringExpressionsPickOutExactlyTheirTarget) {
+  int sentences = 0;
+  for (int i = 0; i < 200; ++i) {
+    GeneratedScene g = generate_scene(opts(), i);
+    for (const ReferringExpression& r : g.refs)
+      for (const std::string& s : r.sentences) {
+        EXPECT_EQ(resolve(s, g.objects, g.scene.px), r.object) << "scene " << i << ": " << s;
+        ++sentences;
+      }
+  }
+  EXPECT_GT(sentences, 500);
+}
+
+TEST(Scenes, RemoveRevealsBackgroundAndChangesNothingElse) {
+  int checked = 0;
+  for (int i = 0; i < 60; ++i) {
+    GeneratedScene g = generate_scene(opts(), i);
+    const RenderedScene r = render_scene(g.scene);
+    ASSERT_EQ(r.image.rgb, g.image.rgb);
+    const int n = g.scene.px * g.scene.px;
+    for (const SceneEdit& e : g.edits) {
+      if (e.kind != "remove") continue;
+      ++checked;
+      const auto& a = r.alpha[e.target];
+      ASSERT_EQ(e.edited.objects.size() + 1, g.scene.objects.size());
+      int revealed = 0;
+      for (int p = 0; p < n; ++p) {
+        bool others = false;
+        for (std::size_t k = 0; k < r.alpha.size(); ++k) others = others || (static_cast<int>(k) != e.target && r.alpha[k][p]);
+        for (int c = 0; c < 3; ++c) {
+          if (a[p] == 0) ASSERT_EQ(e.image.rgb[3 * p + c], g.image.rgb[3 * p + c]) << e.instruction;
+          if (!others && a[p]) ASSERT_EQ(e.image.rgb[3 * p + c], r.background.rgb[3 * p + c]) << e.instruction;
+        }
+        revealed += !others && a[p] && g.objects[e.target].mask[p];
+      }
+      EXPECT_GT(revealed, 0) << e.instruction;
+    }
+  }
+  EXPECT_GT(checked, 40);
+}
+
+TEST(Scenes, OtherEditsChangeTheImageAsDescribed) {
+  std::map<std::string, int> kinds;
+  for (int i = 0; i < 60; ++i) {
+    GeneratedScene g = generate_scene(opts(), i);
+    for (const SceneEdit& e : g.edits) {
+      ++kinds[e.kind];
+      EXPECT_NE(e.image.rgb, g.image.rgb) << e.instruction;
+      EXPECT_EQ(render_scene(e.edited).image.rgb, e.image.rgb) << "edit target not re-rendered exactly";
+      if (e.kind == "recolour") {
+        EXPECT_NE(e.edited.objects[e.target].colour, g.scene.objects[e.target].colour);
+        EXPECT_NE(e.instruction.find(colour_name(e.edited.objects[e.target].colour)), std::string::npos) << e.instruction;
+      }
+      if (e.kind == "add") EXPECT_EQ(e.edited.objects.size(), g.scene.objects.size() + 1);
+      if (e.kind == "move") {
+        const auto &a = g.scene.objects[e.target], &b = e.edited.objects[e.target];
+        EXPECT_NEAR(std::hypot(a.cx - b.cx, a.cy - b.cy), 0.25 * g.scene.px, 1e-3);
+      }
+    }
+  }
+  for (const char* k : {"recolour", "remove", "add", "move"}) EXPECT_GT(kinds[k], 20) << k;
+}
+
+TEST(Scenes, CaptionsAreSentencesThatNameEveryGroup) {
+  for (int i = 0; i < 100; ++i) {
+    GeneratedScene g = generate_scene(opts(), i);
+    ASSERT_EQ(g.captions.size(), 3u);
+    for (const std::string& c : g.captions) {
+      EXPECT_TRUE(std::isupper(static_cast<unsigned char>(c[0]))) << c;
+      EXPECT_EQ(c.back(), '.') << c;
+      EXPECT_EQ(c.find("  "), std::string::npos) << c;
+      EXPECT_EQ(c.find(" a a"), std::string::npos) << c;
+      for (const ObjectInfo& o : g.objects) EXPECT_NE(c.find(colour_name(o.colour)), std::string::npos) << c;
+    }
+    std::set<std::string> distinct(g.captions.begin(), g.captions.end());
+    EXPECT_EQ(distinct.size(), 3u);
+  }
+}
+
+TEST(Scenes, BadOptionsAreErrors) {
+  EXPECT_THROW(parse_split("training"), setok::Error);
+  SceneOptions o;
+  o.px = 8;
+  EXPECT_THROW(generate_scene(o, 0), setok::Error);
+}
