@@ -26,17 +26,21 @@ struct Known {
   const char* phrase;
 };
 const Known kOpenCvPhotos[] = {
-    {"baboon.jpg", "a baboon"},     {"fruits.jpg", "fruit"},
-    {"building.jpg", "a building"}, {"home.jpg", "a room"},
-    {"orange.jpg", "an orange"},    {"apple.jpg", "an apple"},
+    {"baboon.jpg", "a baboon"},       {"fruits.jpg", "fruit"},
+    {"building.jpg", "a building"},   {"home.jpg", "a room"},
+    {"orange.jpg", "an orange"},      {"apple.jpg", "an apple"},
     {"butterfly.jpg", "a butterfly"}, {"starry_night.jpg", "a painting"},
-    {"HappyFish.jpg", "a fish"},    {"messi5.jpg", "a football pitch"},
+    {"HappyFish.jpg", "a fish"},      {"messi5.jpg", "a football pitch"},
 };
 const Known kSkimagePhotos[] = {
-    {"astronaut.png", "an astronaut"}, {"brick.png", "a brick wall"},
-    {"chelsea.png", "a cat"},          {"coffee.png", "a coffee cup"},
-    {"grass.png", "grass"},                       {"gravel.png", "gravel"},
-    {"hubble_deep_field.jpg", "a starry sky"},    {"rocket.jpg", "a rocket"},
+    {"astronaut.png", "an astronaut"},
+    {"brick.png", "a brick wall"},
+    {"chelsea.png", "a cat"},
+    {"coffee.png", "a coffee cup"},
+    {"grass.png", "grass"},
+    {"gravel.png", "gravel"},
+    {"hubble_deep_field.jpg", "a starry sky"},
+    {"rocket.jpg", "a rocket"},
     {"motorcycle_left.png", "a motorcycle"},
 };
 
@@ -68,12 +72,14 @@ std::vector<Photo> locate_photos() {
   }
   std::vector<Photo> cv = find(kOpenCvPhotos, kOpenCvDirs);
   if (cv.empty())
-    throw Error("background photos not found: install Debian's opencv-doc (packaging/install-deps.sh), or set "
-                "SETOK_ASSETS_DIR to a folder with photos/");
+    throw Error(
+        "background photos not found: install Debian's opencv-doc (packaging/install-deps.sh), or set "
+        "SETOK_ASSETS_DIR to a folder with photos/");
   std::vector<Photo> sk = find(kSkimagePhotos, kSkimageDirs);
   if (sk.empty())
-    throw Error("python3-skimage's photos not found: run packaging/install-deps.sh (it unpacks the .deb under "
-                "/usr/local/share/setok), or set SETOK_ASSETS_DIR to a folder with photos/");
+    throw Error(
+        "python3-skimage's photos not found: run packaging/install-deps.sh (it unpacks the .deb under "
+        "/usr/local/share/setok), or set SETOK_ASSETS_DIR to a folder with photos/");
   cv.insert(cv.end(), sk.begin(), sk.end());
   return cv;
 }
@@ -86,9 +92,11 @@ std::string fashion_mnist_dir() {
   if (!env.empty()) dirs.push_back(fs::path(env) / "fashion-mnist");
   dirs.emplace_back("/usr/share/datasets/fashion-mnist");
   for (const fs::path& d : dirs)
-    if (file_exists(d / "train-images-idx3-ubyte.gz") && file_exists(d / "t10k-images-idx3-ubyte.gz")) return d.string();
-  throw Error("Fashion-MNIST not found: install Debian's dataset-fashion-mnist (packaging/install-deps.sh), or set "
-              "SETOK_ASSETS_DIR to a folder with fashion-mnist/");
+    if (file_exists(d / "train-images-idx3-ubyte.gz") && file_exists(d / "t10k-images-idx3-ubyte.gz"))
+      return d.string();
+  throw Error(
+      "Fashion-MNIST not found: install Debian's dataset-fashion-mnist (packaging/install-deps.sh), or set "
+      "SETOK_ASSETS_DIR to a folder with fashion-mnist/");
 }
 
 const std::vector<Photo>& background_photos() {

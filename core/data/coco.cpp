@@ -42,7 +42,8 @@ CocoSegmentation read_segmentation(const nlohmann::json& s, const std::string& p
   }
   seg.kind = CocoSegmentation::Kind::rle;
   const auto size = field<std::vector<int>>(s, "size", path, at + ".segmentation");
-  if (size.size() != 2 || size[0] < 0 || size[1] < 0) throw Error(path + ": " + at + ": RLE 'size' must be [height, width]");
+  if (size.size() != 2 || size[0] < 0 || size[1] < 0)
+    throw Error(path + ": " + at + ": RLE 'size' must be [height, width]");
   auto counts = s.find("counts");
   if (counts == s.end()) throw Error(path + ": " + at + ": RLE 'counts' missing");
   try {
@@ -110,7 +111,8 @@ CocoCaptions read_coco_captions(const std::string& path) {
   const auto& anns = array_field(j, "annotations", path, "top level");
   for (std::size_t i = 0; i < anns.size(); ++i) {
     const std::string at = "annotations[" + std::to_string(i) + "]";
-    d.captions.push_back({field<std::int64_t>(anns[i], "id", path, at), field<std::int64_t>(anns[i], "image_id", path, at),
+    d.captions.push_back({field<std::int64_t>(anns[i], "id", path, at),
+                          field<std::int64_t>(anns[i], "image_id", path, at),
                           field<std::string>(anns[i], "caption", path, at)});
   }
   return d;

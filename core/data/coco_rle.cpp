@@ -71,7 +71,8 @@ Rle rle_from_string(const std::string& s, int height, int width) {
     while (more) {
       if (p >= s.size()) throw Error("compressed RLE ends inside a count");
       const int c = static_cast<unsigned char>(s[p]) - 48;
-      if (c < 0 || c > 63) throw Error(std::string("compressed RLE has a character outside its alphabet: '") + s[p] + "'");
+      if (c < 0 || c > 63)
+        throw Error(std::string("compressed RLE has a character outside its alphabet: '") + s[p] + "'");
       if (k > 6) throw Error("compressed RLE count is too long");
       x |= static_cast<long long>(c & 0x1f) << (5 * k);
       more = c & 0x20;

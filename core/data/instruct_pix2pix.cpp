@@ -31,7 +31,8 @@ std::vector<EditTriplet> read_edit_triplets(const std::string& path) {
       std::sort(inputs.begin(), inputs.end());
       for (const std::string& in : inputs) {
         const std::string edited = in.substr(0, in.size() - 6) + "_1.jpg";
-        if (!fs::exists(edited)) throw Error(in + ": no edited image " + fs::path(edited).filename().string() + " beside it");
+        if (!fs::exists(edited))
+          throw Error(in + ": no edited image " + fs::path(edited).filename().string() + " beside it");
         out.push_back({in, edited, edit, in_cap, out_cap});
       }
     }

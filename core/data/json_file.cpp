@@ -31,7 +31,8 @@ std::vector<nlohmann::json> read_jsonl_file(const std::string& path) {
   return out;
 }
 
-const nlohmann::json& array_field(const nlohmann::json& j, const char* key, const std::string& path, const std::string& at) {
+const nlohmann::json& array_field(const nlohmann::json& j, const char* key, const std::string& path,
+                                  const std::string& at) {
   if (!j.is_object()) throw Error(path + ": " + at + " is not an object");
   auto it = j.find(key);
   if (it == j.end()) throw Error(path + ": " + at + ": '" + key + "' missing");

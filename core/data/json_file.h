@@ -34,6 +34,7 @@ T field_or(const nlohmann::json& j, const char* key, T fallback, const std::stri
 }
 
 // A list field, which must be an array.
-const nlohmann::json& array_field(const nlohmann::json& j, const char* key, const std::string& path, const std::string& at);
+const nlohmann::json& array_field(const nlohmann::json& j, const char* key, const std::string& path,
+                                  const std::string& at);
 
 }  // namespace setok::data

@@ -18,7 +18,9 @@ namespace {
 constexpr int kShift = 4;  // sub-pixel vertex precision for OpenCV's drawing (1/16 pixel)
 constexpr float kOne = 1 << kShift;
 
-cv::Point fixed(float x, float y) { return {static_cast<int>(std::lround(x * kOne)), static_cast<int>(std::lround(y * kOne))}; }
+cv::Point fixed(float x, float y) {
+  return {static_cast<int>(std::lround(x * kOne)), static_cast<int>(std::lround(y * kOne))};
+}
 
 // Regular polygon or star: vertices on alternating radii.
 std::vector<cv::Point> radial(const SceneObject& o, int n, float r_outer, float r_inner, float phase) {
@@ -53,13 +55,22 @@ void draw_shape(const SceneObject& o, cv::Mat& a) {
                  cv::LINE_AA, kShift);
       break;
     case Shape::ellipse:
-      cv::ellipse(a, fixed(o.cx, o.cy), cv::Size(static_cast<int>(std::lround(h * kOne)), static_cast<int>(std::lround(0.55f * h * kOne))),
+      cv::ellipse(a, fixed(o.cx, o.cy),
+                  cv::Size(static_cast<int>(std::lround(h * kOne)), static_cast<int>(std::lround(0.55f * h * kOne))),
                   o.rotation * 180 / M_PI, 0, 360, cv::Scalar(255), cv::FILLED, cv::LINE_AA, kShift);
       break;
-    case Shape::square: fill(a, radial(o, 4, h * 0.92f * std::sqrt(2.0f), 0, static_cast<float>(M_PI / 4))); break;
-    case Shape::triangle: fill(a, radial(o, 3, h, 0, up)); break;
-    case Shape::star: fill(a, radial(o, 5, h, 0.45f * h, up)); break;
-    case Shape::hexagon: fill(a, radial(o, 6, h, 0, 0)); break;
+    case Shape::square:
+      fill(a, radial(o, 4, h * 0.92f * std::sqrt(2.0f), 0, static_cast<float>(M_PI / 4)));
+      break;
+    case Shape::triangle:
+      fill(a, radial(o, 3, h, 0, up));
+      break;
+    case Shape::star:
+      fill(a, radial(o, 5, h, 0.45f * h, up));
+      break;
+    case Shape::hexagon:
+      fill(a, radial(o, 6, h, 0, 0));
+      break;
     case Shape::cross: {
       // Twelve corners: arms a third of the extent wide.
       const float w = h / 3, c = std::cos(o.rotation), s = std::sin(o.rotation);
@@ -75,11 +86,13 @@ void draw_shape(const SceneObject& o, cv::Mat& a) {
 
 void draw_item(const SceneObject& o, int px, cv::Mat& a, cv::Mat& shade) {
   const FashionMnist& fm = fashion_mnist(o.item_train);
-  if (o.item < 0 || o.item >= fm.count()) throw Error("scene refers to Fashion-MNIST item " + std::to_string(o.item) + ", not in the file");
+  if (o.item < 0 || o.item >= fm.count())
+    throw Error("scene refers to Fashion-MNIST item " + std::to_string(o.item) + ", not in the file");
   cv::Mat item(FashionMnist::kSide, FashionMnist::kSide, CV_8U, const_cast<std::uint8_t*>(fm.item(o.item)));
   // Place the 28x28 square (scaled to extent) with an affine warp: sub-pixel exact, clipped at the border.
   const double sc = o.extent / FashionMnist::kSide;
-  cv::Mat m = (cv::Mat_<double>(2, 3) << sc, 0, o.cx - o.extent / 2 + 0.5 * sc - 0.5, 0, sc, o.cy - o.extent / 2 + 0.5 * sc - 0.5);
+  cv::Mat m = (cv::Mat_<double>(2, 3) << sc, 0, o.cx - o.extent / 2 + 0.5 * sc - 0.5, 0, sc,
+               o.cy - o.extent / 2 + 0.5 * sc - 0.5);
   cv::Mat grey;
   cv::warpAffine(item, grey, m, cv::Size(px, px), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
   // Alpha from intensity, saturating early so the item reads as a solid thing; shade keeps its texture.

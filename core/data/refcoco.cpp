@@ -23,7 +23,8 @@ std::vector<Ref> read_refs(const std::string& path) {
     if (sents.empty()) throw Error(path + ": " + at + ": no sentences");
     for (std::size_t k = 0; k < sents.size(); ++k) {
       const std::string sat = at + ".sentences[" + std::to_string(k) + "]";
-      ref.sentences.push_back({field_or<std::int64_t>(sents[k], "sent_id", 0, path, sat), field<std::string>(sents[k], "sent", path, sat)});
+      ref.sentences.push_back(
+          {field_or<std::int64_t>(sents[k], "sent_id", 0, path, sat), field<std::string>(sents[k], "sent", path, sat)});
     }
     out.push_back(std::move(ref));
   }

@@ -21,13 +21,13 @@ struct Background {
 };
 
 struct SceneObject {
-  int cls = 0;     // see vocabulary.h: shape or Fashion-MNIST item
-  int colour = 0;  // named colour
-  int size = 1;    // small, medium, large
-  float cx = 0, cy = 0;  // centre, pixels
-  float extent = 0;      // side of the square the object fills, pixels
-  float rotation = 0;    // radians (shapes only)
-  int item = -1;         // Fashion-MNIST item index
+  int cls = 0;             // see vocabulary.h: shape or Fashion-MNIST item
+  int colour = 0;          // named colour
+  int size = 1;            // small, medium, large
+  float cx = 0, cy = 0;    // centre, pixels
+  float extent = 0;        // side of the square the object fills, pixels
+  float rotation = 0;      // radians (shapes only)
+  int item = -1;           // Fashion-MNIST item index
   bool item_train = true;  // from the training file (train/val scenes) or the test file
 };
 

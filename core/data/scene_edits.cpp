@@ -60,7 +60,8 @@ std::vector<SceneEdit> make_edits(const Scene& s, const std::vector<ReferringExp
       SceneObject o = sample_object(rng, s.split, px, false);
       if (!place_object(rng, o, px, s.objects, 0.1f)) continue;
       e.edited.objects.push_back(o);
-      e.instruction = (rng.chance(0.5) ? "Add " : "Put ") + object_phrase(o, true) + " " + region_phrase(o.cx, o.cy, px) + ".";
+      e.instruction =
+          (rng.chance(0.5) ? "Add " : "Put ") + object_phrase(o, true) + " " + region_phrase(o.cx, o.cy, px) + ".";
       if (finish(e, out)) break;
     }
   }

@@ -35,7 +35,8 @@ struct Group {
 std::vector<Group> groups(const std::vector<ObjectInfo>& objs) {
   std::vector<Group> g;
   for (std::size_t i = 0; i < objs.size(); ++i) {
-    auto it = std::find_if(g.begin(), g.end(), [&](const Group& x) { return x.cls == objs[i].cls && x.colour == objs[i].colour; });
+    auto it = std::find_if(g.begin(), g.end(),
+                           [&](const Group& x) { return x.cls == objs[i].cls && x.colour == objs[i].colour; });
     if (it == g.end()) {
       g.push_back({objs[i].cls, objs[i].colour, {static_cast<int>(i)}, objs[i].cx});
     } else {
@@ -64,7 +65,8 @@ std::string attribute_ref(const std::vector<ObjectInfo>& objs, std::size_t i) {
   if (count_if_objs(objs, [&](const ObjectInfo& o) { return o.cls == t.cls; }) == 1) return "the " + class_noun(t.cls);
   if (count_if_objs(objs, [&](const ObjectInfo& o) { return o.cls == t.cls && o.colour == t.colour; }) == 1)
     return "the " + colour_noun(t);
-  if (count_if_objs(objs, [&](const ObjectInfo& o) { return o.cls == t.cls && o.colour == t.colour && o.size == t.size; }) == 1)
+  if (count_if_objs(
+          objs, [&](const ObjectInfo& o) { return o.cls == t.cls && o.colour == t.colour && o.size == t.size; }) == 1)
     return "the " + size_name(t.size) + " " + colour_noun(t);
   return "";
 }
@@ -107,15 +109,19 @@ std::string capitalised(std::string s) {
 }
 
 std::string object_phrase(const SceneObject& o, bool with_size) {
-  const std::string words = (with_size ? size_name(o.size) + " " : "") + colour_name(o.colour) + " " + class_noun(o.cls);
+  const std::string words =
+      (with_size ? size_name(o.size) + " " : "") + colour_name(o.colour) + " " + class_noun(o.cls);
   return article(words) + " " + words;
 }
 
 std::string background_phrase(const Background& b) {
   switch (b.kind) {
-    case BackgroundKind::plain: return "a plain dark background";
-    case BackgroundKind::gradient: return "a dark gradient background";
-    case BackgroundKind::photo: return "a blurred photo of " + background_photos().at(b.photo).phrase;
+    case BackgroundKind::plain:
+      return "a plain dark background";
+    case BackgroundKind::gradient:
+      return "a dark gradient background";
+    case BackgroundKind::photo:
+      return "a blurred photo of " + background_photos().at(b.photo).phrase;
   }
   return "a background";
 }
@@ -145,13 +151,23 @@ std::vector<std::string> make_captions(const Scene& s, const std::vector<ObjectI
     }
     const std::string list = join_list(parts);
     switch (templates[k]) {
-      case 0: out.push_back(capitalised(list) + " on " + bg + "."); break;
-      case 1: out.push_back("A picture of " + list + " on " + bg + "."); break;
-      case 2: out.push_back(std::string("There ") + (g[0].members.size() == 1 ? "is " : "are ") + list + " on " + bg + "."); break;
-      case 3: out.push_back(capitalised(bg) + " with " + list + "."); break;
+      case 0:
+        out.push_back(capitalised(list) + " on " + bg + ".");
+        break;
+      case 1:
+        out.push_back("A picture of " + list + " on " + bg + ".");
+        break;
+      case 2:
+        out.push_back(std::string("There ") + (g[0].members.size() == 1 ? "is " : "are ") + list + " on " + bg + ".");
+        break;
+      case 3:
+        out.push_back(capitalised(bg) + " with " + list + ".");
+        break;
       default:
         out.push_back(parts.size() > 1 ? "From left to right: " + list + ", on " + bg + "."
-                                       : capitalised(list) + " " + region_phrase(objs[g[0].members[0]].cx, objs[g[0].members[0]].cy, s.px) + ", on " + bg + ".");
+                                       : capitalised(list) + " " +
+                                             region_phrase(objs[g[0].members[0]].cx, objs[g[0].members[0]].cy, s.px) +
+                                             ", on " + bg + ".");
     }
   }
   return out;
@@ -159,7 +175,8 @@ std::vector<std::string> make_captions(const Scene& s, const std::vector<ObjectI
 
 std::string make_prompt(const Scene& s) {
   std::vector<std::string> parts;
-  for (const SceneObject& o : s.objects) parts.push_back(object_phrase(o, true) + " " + region_phrase(o.cx, o.cy, s.px));
+  for (const SceneObject& o : s.objects)
+    parts.push_back(object_phrase(o, true) + " " + region_phrase(o.cx, o.cy, s.px));
   if (parts.empty()) return background_phrase(s.background);
   return join_list(parts) + ", on " + background_phrase(s.background);
 }
@@ -167,7 +184,8 @@ std::string make_prompt(const Scene& s) {
 std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng) {
   std::vector<QaPair> qa;
   const int n = static_cast<int>(objs.size());
-  qa.push_back({"count", rng.chance(0.5) ? "How many objects are there?" : "How many things are in the picture?", std::to_string(n)});
+  qa.push_back({"count", rng.chance(0.5) ? "How many objects are there?" : "How many things are in the picture?",
+                std::to_string(n)});
   std::map<int, int> per_class, per_colour;
   std::map<std::pair<int, int>, int> per_combo;
   for (const ObjectInfo& o : objs) ++per_class[o.cls], ++per_colour[o.colour], ++per_combo[{o.cls, o.colour}];
@@ -175,7 +193,8 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
     const int cls = objs[rng.below(n)].cls;
     qa.push_back({"count", "How many " + class_plural(cls) + " are there?", std::to_string(per_class[cls])});
     const int colour = objs[rng.below(n)].colour;
-    qa.push_back({"count", "How many " + colour_name(colour) + " objects are there?", std::to_string(per_colour[colour])});
+    qa.push_back(
+        {"count", "How many " + colour_name(colour) + " objects are there?", std::to_string(per_colour[colour])});
   }
   if (rng.chance(0.5)) {
     const int absent = rng.below(kNumClasses);
@@ -233,7 +252,8 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
       } else {
         continue;
       }
-      qa.push_back({"position", "Is " + named[a].second + " " + rel + " " + named[b].second + "?", truth ? "yes" : "no"});
+      qa.push_back(
+          {"position", "Is " + named[a].second + " " + rel + " " + named[b].second + "?", truth ? "yes" : "no"});
       a = named.size();  // one per image
       break;
     }

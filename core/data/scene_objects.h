@@ -12,9 +12,9 @@ namespace setok::data {
 struct ObjectInfo {
   int object = 0;  // index into Scene::objects (= depth order, 0 furthest back)
   int cls = 0, colour = 0, size = 0;
-  std::array<int, 4> bbox{};  // x, y, width, height of the visible part
-  float cx = 0, cy = 0;       // centroid of the visible part
-  int area = 0;               // visible pixels
+  std::array<int, 4> bbox{};       // x, y, width, height of the visible part
+  float cx = 0, cy = 0;            // centroid of the visible part
+  int area = 0;                    // visible pixels
   std::vector<std::uint8_t> mask;  // px * px, row-major, 1 = visible
 };
 

@@ -86,7 +86,8 @@ io::Image render_background(const Background& b, int px) {
       for (int i = 0; i < px * px; ++i) {
         const cv::Vec3b v = small.at<cv::Vec3b>(i / px, i % px);
         const float grey = (v[0] + v[1] + v[2]) / 3.0f;
-        for (int c = 0; c < 3; ++c) d[3 * i + c] = static_cast<std::uint8_t>(std::lround(0.42f * (0.5f * v[c] + 0.5f * grey)));
+        for (int c = 0; c < 3; ++c)
+          d[3 * i + c] = static_cast<std::uint8_t>(std::lround(0.42f * (0.5f * v[c] + 0.5f * grey)));
       }
       break;
     }
@@ -114,7 +115,8 @@ RenderedScene render_scene(const Scene& scene) {
       if (a == 0) continue;
       const int s = shaded ? layer.shade[i] : 255;
       const int col[3] = {c.r * s / 255, c.g * s / 255, c.b * s / 255};
-      for (int k = 0; k < 3; ++k) d[3 * i + k] = static_cast<std::uint8_t>((d[3 * i + k] * (255 - a) + col[k] * a + 127) / 255);
+      for (int k = 0; k < 3; ++k)
+        d[3 * i + k] = static_cast<std::uint8_t>((d[3 * i + k] * (255 - a) + col[k] * a + 127) / 255);
     }
     r.alpha.push_back(std::move(layer.alpha));
   }

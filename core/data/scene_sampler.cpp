@@ -19,10 +19,14 @@ Split parse_split(const std::string& name) {
 
 const char* split_name(Split s) {
   switch (s) {
-    case Split::train: return "train";
-    case Split::val: return "val";
-    case Split::test: return "test";
-    case Split::compositional: return "compositional";
+    case Split::train:
+      return "train";
+    case Split::val:
+      return "val";
+    case Split::test:
+      return "test";
+    case Split::compositional:
+      return "compositional";
   }
   return "?";
 }

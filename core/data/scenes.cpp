@@ -17,7 +17,8 @@ Rng stream(const SceneOptions& opt, Stream s, std::int64_t index) {
 }
 
 bool has_held_out(const Scene& s) {
-  return std::any_of(s.objects.begin(), s.objects.end(), [](const SceneObject& o) { return is_held_out(o.cls, o.colour); });
+  return std::any_of(s.objects.begin(), s.objects.end(),
+                     [](const SceneObject& o) { return is_held_out(o.cls, o.colour); });
 }
 
 // Draws layouts until one satisfies the split; returns it with its rendering.

@@ -54,7 +54,8 @@ Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   }
   r.objects = static_cast<std::int64_t>(g.objects.size());
   for (std::size_t k = 0; k < g.captions.size(); ++k)
-    r.captions.push_back({{"id", id * 10 + static_cast<std::int64_t>(k)}, {"image_id", id}, {"caption", g.captions[k]}});
+    r.captions.push_back(
+        {{"id", id * 10 + static_cast<std::int64_t>(k)}, {"image_id", id}, {"caption", g.captions[k]}});
   for (std::size_t k = 0; k < g.refs.size(); ++k) {
     const std::int64_t ref_id = id * 10 + static_cast<std::int64_t>(k);
     json sents = json::array(), sent_ids = json::array();
@@ -93,8 +94,12 @@ Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   for (const SceneEdit& e : g.edits) {
     const std::string edited = "edits/" + stem + "_" + e.kind + ".png";
     io::save_png((fs::path(opt.out) / edited).string(), e.image);
-    json j = {{"id", stem + "_" + e.kind}, {"input_image", file},         {"edit_prompt", e.instruction},
-              {"edited_image", edited},    {"original_prompt", g.prompt}, {"edited_prompt", make_prompt(e.edited)},
+    json j = {{"id", stem + "_" + e.kind},
+              {"input_image", file},
+              {"edit_prompt", e.instruction},
+              {"edited_image", edited},
+              {"original_prompt", g.prompt},
+              {"edited_prompt", make_prompt(e.edited)},
               {"edit", e.kind}};
     if (e.kind != "add") j["target_ann_id"] = ann_id(index, e.target);
     r.edits.push_back(std::move(j));
@@ -208,8 +213,11 @@ ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
   const fs::path a = fs::path(opt.out) / "annotations";
   const std::string split = split_name(opt.scene.split);
   const json images = coco_images(opt);
-  write_json(a / ("instances_" + split + ".json"),
-             {{"info", coco_info(opt)}, {"licenses", json::array()}, {"images", images}, {"annotations", anns}, {"categories", cats}});
+  write_json(a / ("instances_" + split + ".json"), {{"info", coco_info(opt)},
+                                                    {"licenses", json::array()},
+                                                    {"images", images},
+                                                    {"annotations", anns},
+                                                    {"categories", cats}});
   write_json(a / ("captions_" + split + ".json"),
              {{"info", coco_info(opt)}, {"licenses", json::array()}, {"images", images}, {"annotations", caps}});
   write_json(a / ("refs_" + split + ".json"), refs);

@@ -15,7 +15,8 @@ ProcessResult setok_cli(const std::string& args) { return run_command(shell_quot
 TEST(CliDataScenes, WritesImagesAndEveryAnnotationFile) {
   TempDir d;
   const std::string out = d / "scenes";
-  auto r = setok_cli("--json data scenes --out " + shell_quote(out) + " --count 8 --seed 3 --split test --size 64 --threads 2");
+  auto r = setok_cli("--json data scenes --out " + shell_quote(out) +
+                     " --count 8 --seed 3 --split test --size 64 --threads 2");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto summary = nlohmann::json::parse(r.out);
   EXPECT_EQ(summary["images"], 8);

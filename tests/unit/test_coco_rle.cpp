@@ -70,7 +70,8 @@ TEST(CocoRle, DecodeInvertsEncodeOnRandomMasks) {
     int x0 = w, y0 = h, x1 = -1, y1 = -1;
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x)
-        if (m[y * w + x]) ++area, x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+        if (m[y * w + x])
+          ++area, x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
     EXPECT_EQ(rle_area(r), area);
     if (area > 0) {
       // pycocotools' toBbox widens to full height when a run crosses a column; compare what it guarantees.

@@ -43,7 +43,8 @@ int resolve(const std::string& sentence, const std::vector<ObjectInfo>& objs, in
   for (const char* r : {" in the top left", " at the top", " in the top right", " on the left", " in the middle",
                         " on the right", " in the bottom left", " at the bottom", " in the bottom right"}) {
     const std::string rr = r;
-    if (s.size() > rr.size() && s.compare(s.size() - rr.size(), rr.size(), rr) == 0) suffix = rr.substr(1), s.resize(s.size() - rr.size());
+    if (s.size() > rr.size() && s.compare(s.size() - rr.size(), rr.size(), rr) == 0)
+      suffix = rr.substr(1), s.resize(s.size() - rr.size());
   }
   int size = -1, colour = -1, cls = -1;
   for (int k = 0; k < kNumSizes; ++k)
@@ -57,7 +58,9 @@ int resolve(const std::string& sentence, const std::vector<ObjectInfo>& objs, in
   for (const ObjectInfo& o : objs)
     if (o.cls == cls && (colour < 0 || o.colour == colour) && (size < 0 || o.size == size)) c.push_back(&o);
   if (c.size() == 1) {
-    if (!suffix.empty()) EXPECT_EQ(region_phrase(c[0]->cx, c[0]->cy, px), suffix) << sentence;
+    if (!suffix.empty()) {
+      EXPECT_EQ(region_phrase(c[0]->cx, c[0]->cy, px), suffix) << sentence;
+    }
     return c[0]->object;
   }
   auto key = [&](const ObjectInfo* o) -> float {
@@ -150,6 +153,7 @@ TEST(Scenes, VisibleMasksHaveTheObjectsColour) {
     ++checked;
     const int px = g.scene.px;
     const Rgb bg = g.scene.background.a;
+    const RenderedScene r = render_scene(g.scene);
     for (const ObjectInfo& o : g.objects) {
       EXPECT_GE(o.area, min_visible_pixels(px));
       if (!is_shape(o.cls)) continue;
@@ -158,13 +162,20 @@ TEST(Scenes, VisibleMasksHaveTheObjectsColour) {
         for (int x = 0; x < px; ++x) {
           if (!o.mask[y * px + x]) continue;
           const std::uint8_t* p = &g.image.rgb[3 * (y * px + x)];
-          // Every visible pixel is mostly this object...
-          ASSERT_LT(dist2(p, c), dist2(p, bg)) << "scene " << i << " object " << o.object;
-          // ...and two pixels inside the mask's edge, exactly its colour.
+          // Where it is over bare background, every visible pixel is mostly this object...
+          bool alone = true;
+          for (std::size_t k = 0; k < r.alpha.size(); ++k)
+            alone = alone && (static_cast<int>(k) == o.object || r.alpha[k][y * px + x] == 0);
+          if (alone) {
+            ASSERT_LT(dist2(p, c), dist2(p, bg)) << "scene " << i << " object " << o.object;
+          }
+          // ...and two pixels inside the mask's edge, its colour (up to OpenCV's anti-aliasing rounding).
           bool inner = y >= 2 && x >= 2 && y < px - 2 && x < px - 2;
           for (int dy = -2; inner && dy <= 2; ++dy)
             for (int dx = -2; inner && dx <= 2; ++dx) inner = o.mask[(y + dy) * px + x + dx];
-          if (inner) ASSERT_LE(dist2(p, c), 3) << "scene " << i << " object " << o.object;
+          if (inner) {
+            ASSERT_LE(dist2(p, c), 27) << "scene " << i << " object " << o.object;
+          }
         }
     }
   }
@@ -174,7 +185,8 @@ TEST(Scenes, VisibleMasksHaveTheObjectsColour) {
 TEST(Scenes, CompositionalCombinationsNeverInTrainingAndAlwaysInCompositional) {
   for (int i = 0; i < 2000; ++i)
     for (const SceneObject& o : sample_scene(opts(Split::train), i).objects)
-      ASSERT_FALSE(is_held_out(o.cls, o.colour)) << "train scene " << i << ": " << colour_name(o.colour) << " " << class_name(o.cls);
+      ASSERT_FALSE(is_held_out(o.cls, o.colour))
+          << "train scene " << i << ": " << colour_name(o.colour) << " " << class_name(o.cls);
   for (Split sp : {Split::val, Split::test})
     for (int i = 0; i < 300; ++i)
       for (const SceneObject& o : sample_scene(opts(sp), i).objects) ASSERT_FALSE(is_held_out(o.cls, o.colour));
@@ -203,9 +215,11 @@ TEST(Scenes, AnswersAgreeWithTheAnnotations) {
       const std::string& t = q.question;
       if (q.kind == "count") {
         std::string expect;
-        if (t == "How many objects are there?" || t == "How many things are in the picture?") expect = std::to_string(objs.size());
+        if (t == "How many objects are there?" || t == "How many things are in the picture?")
+          expect = std::to_string(objs.size());
         for (int c = 0; c < kNumClasses; ++c)
-          if (t == "How many " + class_plural(c) + " are there?") expect = count([&](const ObjectInfo& o) { return o.cls == c; });
+          if (t == "How many " + class_plural(c) + " are there?")
+            expect = count([&](const ObjectInfo& o) { return o.cls == c; });
         for (int c = 0; c < kNumColours; ++c)
           if (t == "How many " + colour_name(c) + " objects are there?")
             expect = count([&](const ObjectInfo& o) { return o.colour == c; });
@@ -217,19 +231,26 @@ TEST(Scenes, AnswersAgreeWithTheAnnotations) {
             const std::string w = colour_name(c) + " " + class_noun(cls);
             if (t != "Is there " + article(w) + " " + w + "?") continue;
             matched = true;
-            found = std::any_of(objs.begin(), objs.end(), [&](const ObjectInfo& o) { return o.cls == cls && o.colour == c; });
+            found = std::any_of(objs.begin(), objs.end(),
+                                [&](const ObjectInfo& o) { return o.cls == cls && o.colour == c; });
           }
         EXPECT_TRUE(matched) << t;
         EXPECT_EQ(q.answer, found ? "yes" : "no") << t;
       } else if (q.kind == "colour") {
         int hits = 0;
         for (const ObjectInfo& o : objs)
-          if (t == "What colour is the " + class_noun(o.cls) + "?") ++hits, EXPECT_EQ(q.answer, colour_name(o.colour)) << t;
+          if (t == "What colour is the " + class_noun(o.cls) + "?") {
+            ++hits;
+            EXPECT_EQ(q.answer, colour_name(o.colour)) << t;
+          }
         EXPECT_EQ(hits, 1) << t;
       } else if (q.kind == "shape") {
         int hits = 0;
         for (const ObjectInfo& o : objs)
-          if (t.find(" " + colour_name(o.colour) + " object?") != std::string::npos) ++hits, EXPECT_EQ(q.answer, class_noun(o.cls)) << t;
+          if (t.find(" " + colour_name(o.colour) + " object?") != std::string::npos) {
+            ++hits;
+            EXPECT_EQ(q.answer, class_noun(o.cls)) << t;
+          }
         EXPECT_EQ(hits, 1) << t;
       } else if (q.kind == "position") {
         EXPECT_TRUE(q.answer == "yes" || q.answer == "no");
@@ -267,10 +288,15 @@ TEST(Scenes, RemoveRevealsBackgroundAndChangesNothingElse) {
       int revealed = 0;
       for (int p = 0; p < n; ++p) {
         bool others = false;
-        for (std::size_t k = 0; k < r.alpha.size(); ++k) others = others || (static_cast<int>(k) != e.target && r.alpha[k][p]);
+        for (std::size_t k = 0; k < r.alpha.size(); ++k)
+          others = others || (static_cast<int>(k) != e.target && r.alpha[k][p]);
         for (int c = 0; c < 3; ++c) {
-          if (a[p] == 0) ASSERT_EQ(e.image.rgb[3 * p + c], g.image.rgb[3 * p + c]) << e.instruction;
-          if (!others && a[p]) ASSERT_EQ(e.image.rgb[3 * p + c], r.background.rgb[3 * p + c]) << e.instruction;
+          if (a[p] == 0) {
+            ASSERT_EQ(e.image.rgb[3 * p + c], g.image.rgb[3 * p + c]) << e.instruction;
+          }
+          if (!others && a[p]) {
+            ASSERT_EQ(e.image.rgb[3 * p + c], r.background.rgb[3 * p + c]) << e.instruction;
+          }
         }
         revealed += !others && a[p] && g.objects[e.target].mask[p];
       }
@@ -290,9 +316,12 @@ TEST(Scenes, OtherEditsChangeTheImageAsDescribed) {
       EXPECT_EQ(render_scene(e.edited).image.rgb, e.image.rgb) << "edit target not re-rendered exactly";
       if (e.kind == "recolour") {
         EXPECT_NE(e.edited.objects[e.target].colour, g.scene.objects[e.target].colour);
-        EXPECT_NE(e.instruction.find(colour_name(e.edited.objects[e.target].colour)), std::string::npos) << e.instruction;
+        EXPECT_NE(e.instruction.find(colour_name(e.edited.objects[e.target].colour)), std::string::npos)
+            << e.instruction;
       }
-      if (e.kind == "add") EXPECT_EQ(e.edited.objects.size(), g.scene.objects.size() + 1);
+      if (e.kind == "add") {
+        EXPECT_EQ(e.edited.objects.size(), g.scene.objects.size() + 1);
+      }
       if (e.kind == "move") {
         const auto &a = g.scene.objects[e.target], &b = e.edited.objects[e.target];
         EXPECT_NEAR(std::hypot(a.cx - b.cx, a.cy - b.cy), 0.25 * g.scene.px, 1e-3);
