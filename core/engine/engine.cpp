@@ -12,6 +12,12 @@
 #include <numeric>
 #include <thread>
 
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "core/runtime/error.h"
 #include "core/tokenizer/dpc_knn.h"
 #include "core/tokenizer/setok_model.h"
@@ -45,10 +51,14 @@ std::vector<float> to_vector_f32(const at::Tensor& t) {
 
 const char* to_string(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kCancelled: return "cancelled";
-    case Status::kSuperseded: return "superseded";
-    case Status::kError: return "error";
+    case Status::kOk:
+      return "ok";
+    case Status::kCancelled:
+      return "cancelled";
+    case Status::kSuperseded:
+      return "superseded";
+    case Status::kError:
+      return "error";
   }
   return "?";
 }
@@ -83,9 +93,16 @@ struct Engine::Impl {
   at::Tensor cached_features;
   std::int64_t grid_h = 0, grid_w = 0;
 
-  explicit Impl(EngineOptions o) : options(std::move(o)) { worker = std::thread([this] { loop(); }); }
+  explicit Impl(EngineOptions o) : options(std::move(o)) {
+    worker = std::thread([this] { loop(); });
+  }
 
   void loop() {
+#if defined(__linux__)
+    // A lower priority for this thread and the OpenMP threads it starts (they inherit it): on a
+    // machine with few cores the GUI thread must still get the CPU the moment it needs it.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+#endif
     // Grad mode and inference mode are thread-local: set here, where the model code runs.
     c10::InferenceMode inference;
     torch::NoGradGuard no_grad;

@@ -28,8 +28,8 @@ struct Timings {
   double load_model_ms = 0;  // 0 unless this request loaded the model
   double encode_ms = 0;      // 0 when the image's features were cached
   double cluster_ms = 0;
-  double post_ms = 0;        // token maps at image resolution, statistics
-  double total_ms = 0;       // from the worker picking the request up to the result
+  double post_ms = 0;   // token maps at image resolution, statistics
+  double total_ms = 0;  // from the worker picking the request up to the result
 };
 
 struct TokenizeRequest {
@@ -78,7 +78,7 @@ struct ClusterCompareResult {
   Status status = Status::kOk;
   std::string error;
   int width = 0, height = 0;
-  int tokens = 0;  // SeTok's count, also the K of the fixed-K clustering
+  int tokens = 0;                                               // SeTok's count, also the K of the fixed-K clustering
   std::vector<std::int32_t> setok_map, patch_map, fixed_k_map;  // image resolution
   io::Image setok_overlay, patch_overlay, fixed_k_overlay;
   Timings ms;

@@ -3,10 +3,9 @@
 // a run of zeros) and a COCO-style JSON of one annotation per token. Kept small on purpose: the
 // full COCO reader/writer lives in core/data. No torch here: the studio uses it.
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace setok::tokenizer {
 

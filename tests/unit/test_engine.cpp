@@ -167,7 +167,8 @@ TEST(Engine, NewerDragRequestsSupersedeQueuedOnes) {
   Engine e;
   Log log;
   Gate gate;
-  e.submit(request(1), log.sink(), [&](float) { return gate.wait(); }, true);
+  e.submit(
+      request(1), log.sink(), [&](float) { return gate.wait(); }, true);
   gate.wait_reached();  // 1 is running: it is never superseded, only queued ones are
   for (std::uint64_t i = 2; i <= 4; ++i) e.submit(request(i), log.sink(), {}, true);
   e.submit(request(5), log.sink(), {}, false);  // not a drag: always runs
