@@ -1,31 +1,142 @@
 #include "ui/image_canvas.h"
 
+#include <imgui.h>
+
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QMimeData>
 #include <QMouseEvent>
+#include <QOpenGLContext>
 #include <QPainter>
+#include <QToolTip>
 #include <QWheelEvent>
 #include <algorithm>
 #include <cmath>
+
+#include "ui/imgui_bridge.h"
 
 namespace setok::ui {
 
 namespace {
 constexpr double kMinZoom = 0.02, kMaxZoom = 64.0, kStep = 1.25;
+constexpr int kHistBins = 12;
+
+QColor qcolour(const tokenizer::Rgb& c, float alpha) {
+  return QColor(c.r, c.g, c.b, std::clamp(static_cast<int>(std::lround(alpha * 255)), 0, 255));
 }
+
+// Blue (low) through green and yellow to red (high): a heat map that reads without a legend.
+QColor heat_colour(float v, float alpha) {
+  return QColor::fromHsvF(std::clamp((1.0f - v) * 240.0f / 360.0f, 0.0f, 1.0f), 0.9f, 1.0f, alpha);
+}
+
+// The first pixel of every cell along one axis, with upsample_token_map's rounding.
+std::vector<int> cell_starts(int cells, int pixels) {
+  std::vector<int> start(cells + 1, pixels);
+  for (int p = pixels - 1; p >= 0; --p) {
+    int c = std::min(cells - 1, static_cast<int>((p + 0.5) * cells / pixels));
+    start[c] = p;
+  }
+  for (int c = cells - 1; c >= 0; --c) start[c] = std::min(start[c], start[c + 1]);  // empty cells
+  return start;
+}
+
+}  // namespace
 
 ImageCanvas::ImageCanvas(QWidget* parent) : QOpenGLWidget(parent) {
   setAcceptDrops(true);
   setMouseTracking(true);
   setFocusPolicy(Qt::StrongFocus);
   setMinimumSize(320, 240);
+  imgui_ = new ImGuiBridge(this);
+}
+
+ImageCanvas::~ImageCanvas() {
+  if (imgui_->glReady() && context()) {
+    makeCurrent();
+    imgui_->shutdownGL();
+    doneCurrent();
+  }
+}
+
+void ImageCanvas::initializeGL() {
+  // A QOpenGLWidget's context is recreated when the widget moves to another top-level window:
+  // ImGui's GL objects go with the old one.
+  connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, [this] {
+    makeCurrent();
+    imgui_->shutdownGL();
+    doneCurrent();
+  });
+  imgui_->initGL();
 }
 
 void ImageCanvas::setImage(const QImage& image) {
   image_ = image;
+  tokens_.reset();
+  selection_.clear();
+  hovered_ = -1;
   fit_ = true;
   fitToWindow();
+}
+
+void ImageCanvas::setTokens(std::shared_ptr<const engine::TokenizeResult> tokens) {
+  tokens_ = std::move(tokens);
+  if (tokens_ && (!tokens_->ok() || tokens_->width != image_.width() || tokens_->height != image_.height()))
+    tokens_.reset();  // a result for another image (or a failed one) is never drawn
+  hovered_ = -1;
+  areaHist_.assign(kHistBins, 0.0f);
+  if (tokens_) {
+    rowStart_ = cell_starts(tokens_->grid_h, tokens_->height);
+    colStart_ = cell_starts(tokens_->grid_w, tokens_->width);
+    const double total = static_cast<double>(tokens_->width) * tokens_->height;
+    double maxFrac = 0;
+    for (const auto& t : tokens_->tokens) maxFrac = std::max(maxFrac, t.stat.area / total);
+    for (const auto& t : tokens_->tokens) {
+      if (t.stat.area == 0) continue;
+      int bin = maxFrac > 0 ? std::min(kHistBins - 1, static_cast<int>(t.stat.area / total / maxFrac * kHistBins)) : 0;
+      areaHist_[bin] += 1;
+    }
+    QSet<int> kept;
+    for (int s : selection_)
+      if (s < static_cast<int>(tokens_->tokens.size())) kept.insert(s);
+    selection_ = kept;
+  }
+  update();
+}
+
+int ImageCanvas::tokenAt(const QPointF& widgetPos) const {
+  if (!tokens_) return -1;
+  QPointF p = widgetToImage(widgetPos);
+  const int x = static_cast<int>(std::floor(p.x())), y = static_cast<int>(std::floor(p.y()));
+  if (x < 0 || y < 0 || x >= tokens_->width || y >= tokens_->height) return -1;
+  return tokens_->map[static_cast<std::size_t>(y) * tokens_->width + x];
+}
+
+void ImageCanvas::setSelection(const QSet<int>& tokens) {
+  selection_ = tokens;
+  update();
+}
+
+void ImageCanvas::setOpacity(float opacity) {
+  opacity_ = std::clamp(opacity, 0.0f, 1.0f);
+  update();
+}
+
+void ImageCanvas::setOutline(bool outline) {
+  outline_ = outline;
+  update();
+}
+
+void ImageCanvas::setHeat(Heat heat) {
+  if (heat_ == heat) return;
+  heat_ = heat;
+  Q_EMIT heatChanged(heat);
+  update();
+}
+
+void ImageCanvas::setHudVisible(bool visible) {
+  hud_ = visible;
+  update();
 }
 
 QPointF ImageCanvas::widgetToImage(const QPointF& p) const { return (p - offset_) / zoom_; }
@@ -33,16 +144,15 @@ QPointF ImageCanvas::widgetToImage(const QPointF& p) const { return (p - offset_
 void ImageCanvas::fitToWindow() {
   fit_ = true;
   if (!image_.isNull() && width() > 0 && height() > 0) {
-    zoom_ = std::clamp(std::min(width() / double(image_.width()), height() / double(image_.height())), kMinZoom, kMaxZoom);
+    zoom_ =
+        std::clamp(std::min(width() / double(image_.width()), height() / double(image_.height())), kMinZoom, kMaxZoom);
     offset_ = QPointF((width() - image_.width() * zoom_) / 2, (height() - image_.height() * zoom_) / 2);
   }
   Q_EMIT zoomChanged(zoom_);
   update();
 }
 
-void ImageCanvas::actualSize() {
-  zoomAround(1.0 / zoom_, QPointF(width() / 2.0, height() / 2.0));
-}
+void ImageCanvas::actualSize() { zoomAround(1.0 / zoom_, QPointF(width() / 2.0, height() / 2.0)); }
 
 void ImageCanvas::zoomIn() { zoomAround(kStep, QPointF(width() / 2.0, height() / 2.0)); }
 void ImageCanvas::zoomOut() { zoomAround(1.0 / kStep, QPointF(width() / 2.0, height() / 2.0)); }
@@ -58,16 +168,128 @@ void ImageCanvas::zoomAround(double factor, const QPointF& anchor) {
   update();
 }
 
-void ImageCanvas::paintGL() {
-  QPainter p(this);
-  p.fillRect(rect(), palette().color(QPalette::Base).darker(115));
-  if (image_.isNull()) {
-    p.setPen(palette().color(QPalette::Text));
-    p.drawText(rect(), Qt::AlignCenter, tr("Open an image (Ctrl+O) or drop one here"));
-    return;
+QRectF ImageCanvas::cellRect(int gy, int gx) const {
+  return QRectF(colStart_[gx], rowStart_[gy], colStart_[gx + 1] - colStart_[gx], rowStart_[gy + 1] - rowStart_[gy]);
+}
+
+// Everything is drawn per patch cell (a few hundred rectangles), never per pixel, so a repaint
+// costs the same for a phone photo as for a thumbnail.
+void ImageCanvas::paintTokens(QPainter& p) {
+  const auto& t = *tokens_;
+  const int gh = t.grid_h, gw = t.grid_w;
+  auto cell = [&](int gy, int gx) { return t.grid[static_cast<std::size_t>(gy) * gw + gx]; };
+  p.save();
+  p.translate(offset_);
+  p.scale(zoom_, zoom_);
+  p.setPen(Qt::NoPen);
+  float lo = 0, hi = 1;
+  const std::vector<float>* heat = heat_ == Heat::kDensity ? &t.density : heat_ == Heat::kScore ? &t.score : nullptr;
+  if (heat && !heat->empty()) {
+    auto [mn, mx] = std::minmax_element(heat->begin(), heat->end());
+    lo = *mn, hi = *mx > *mn ? *mx : *mn + 1;
   }
-  p.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 2.0);
-  p.drawImage(QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_)), image_);
+  for (int gy = 0; gy < gh; ++gy)
+    for (int gx = 0; gx < gw; ++gx) {
+      const int k = cell(gy, gx);
+      const bool lit = k == hovered_ || selection_.contains(k);
+      const float a = std::min(1.0f, opacity_ + (lit ? 0.3f : 0.0f));
+      QColor c = heat ? heat_colour(((*heat)[static_cast<std::size_t>(gy) * gw + gx] - lo) / (hi - lo), a)
+                      : qcolour(t.tokens[k].stat.colour, a);
+      p.fillRect(cellRect(gy, gx), c);
+    }
+  // Boundaries: an edge between two cells is drawn when the predicate tells their sides apart.
+  auto edges = [&](const QPen& pen, auto inside, bool borders) {
+    p.setPen(pen);
+    for (int gy = 0; gy < gh; ++gy)
+      for (int gx = 0; gx < gw; ++gx) {
+        const bool in = inside(cell(gy, gx));
+        const QRectF r = cellRect(gy, gx);
+        if (gx + 1 < gw ? in != inside(cell(gy, gx + 1)) : (borders && in)) p.drawLine(r.topRight(), r.bottomRight());
+        if (gy + 1 < gh ? in != inside(cell(gy + 1, gx)) : (borders && in)) p.drawLine(r.bottomLeft(), r.bottomRight());
+        if (borders && in && gx == 0) p.drawLine(r.topLeft(), r.bottomLeft());
+        if (borders && in && gy == 0) p.drawLine(r.topLeft(), r.topRight());
+      }
+  };
+  if (outline_) {
+    // Token boundaries: between every pair of neighbouring cells of different tokens.
+    QPen pen(QColor(255, 255, 255, 190), 1.0);
+    pen.setCosmetic(true);  // one device pixel at any zoom
+    p.setPen(pen);
+    for (int gy = 0; gy < gh; ++gy)
+      for (int gx = 0; gx < gw; ++gx) {
+        const QRectF r = cellRect(gy, gx);
+        if (gx + 1 < gw && cell(gy, gx) != cell(gy, gx + 1)) p.drawLine(r.topRight(), r.bottomRight());
+        if (gy + 1 < gh && cell(gy, gx) != cell(gy + 1, gx)) p.drawLine(r.bottomLeft(), r.bottomRight());
+      }
+  }
+  if (!selection_.isEmpty()) {
+    QPen pen(palette().color(QPalette::Highlight), 3.0);
+    pen.setCosmetic(true);
+    edges(
+        pen, [this](int k) { return selection_.contains(k); }, true);
+  }
+  if (hovered_ >= 0) {
+    QPen pen(Qt::white, 2.0, Qt::DashLine);
+    pen.setCosmetic(true);
+    edges(
+        pen, [this](int k) { return k == hovered_; }, true);
+  }
+  p.restore();
+}
+
+void ImageCanvas::paintGL() {
+  {
+    QPainter p(this);
+    p.fillRect(rect(), palette().color(QPalette::Base).darker(115));
+    if (image_.isNull()) {
+      p.setPen(palette().color(QPalette::Text));
+      p.drawText(rect(), Qt::AlignCenter, tr("Open an image (Ctrl+O) or drop one here"));
+    } else {
+      p.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 2.0);
+      p.drawImage(QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_)), image_);
+      if (tokens_) paintTokens(p);
+    }
+  }  // the painter ends here, so ImGui draws on top with the GL state QPainter left behind
+  if (hud_) paintHud();
+  if (tokens_) Q_EMIT overlayPainted();
+}
+
+void ImageCanvas::paintHud() {
+  if (!imgui_->glReady()) return;
+  imgui_->newFrame();
+  // Top right: the image's top-left corner and the usual click targets stay free.
+  ImGui::SetNextWindowPos(ImVec2(width() - 10.0f, 10.0f), ImGuiCond_Always, ImVec2(1.0f, 0.0f));
+  ImGui::SetNextWindowBgAlpha(0.8f);
+  ImGui::Begin("Tokens", nullptr,
+               ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoMove |
+                   ImGuiWindowFlags_NoFocusOnAppearing);
+  if (!tokens_) {
+    ImGui::TextUnformatted(image_.isNull() ? "no image" : "tokenizing…");
+  } else {
+    const auto& t = *tokens_;
+    ImGui::Text("%d tokens  (%dx%d patch grid)", static_cast<int>(t.tokens.size()), t.grid_w, t.grid_h);
+    if (!t.trained)
+      ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.2f, 1.0f), "untrained model: tokens only show the pipeline");
+    ImGui::Separator();
+    ImGui::Text("cap %d   knn %d   beta %.2f", t.params.max_tokens, t.params.knn, t.params.beta);
+    ImGui::Text("bandwidth %.3f%s   %s", t.params.effective_bandwidth(), t.params.bandwidth > 0 ? "" : " (auto)",
+                tokenizer::to_string(t.params.mode).c_str());
+    ImGui::Text("encode %.0f ms  cluster %.1f ms  total %.0f ms", t.ms.encode_ms, t.ms.cluster_ms, t.ms.total_ms);
+    if (latencyMs_ > 0) ImGui::Text("last change on screen after %.0f ms", latencyMs_);
+    ImGui::Separator();
+    ImGui::PlotHistogram("##areas", areaHist_.data(), static_cast<int>(areaHist_.size()), 0, "token areas", 0.0f,
+                         FLT_MAX, ImVec2(220, 60));
+    ImGui::TextUnformatted("heat map");
+    int h = static_cast<int>(heat_);
+    bool changed = ImGui::RadioButton("tokens", &h, 0);
+    ImGui::SameLine();
+    changed |= ImGui::RadioButton("density", &h, 1);
+    ImGui::SameLine();
+    changed |= ImGui::RadioButton("seed score", &h, 2);
+    if (changed) setHeat(static_cast<Heat>(h));
+  }
+  ImGui::End();
+  imgui_->render();
 }
 
 void ImageCanvas::resizeGL(int, int) {
@@ -75,34 +297,75 @@ void ImageCanvas::resizeGL(int, int) {
 }
 
 void ImageCanvas::wheelEvent(QWheelEvent* e) {
+  e->accept();
+  if (imgui_->wantsMouse()) return;
   double steps = e->angleDelta().y() / 120.0;
   if (steps != 0) zoomAround(std::pow(kStep, steps), e->position());
-  e->accept();
 }
 
 void ImageCanvas::mousePressEvent(QMouseEvent* e) {
+  if (hud_ && imgui_->wantsMouse()) return;
   if (e->button() == Qt::LeftButton || e->button() == Qt::MiddleButton) {
     dragging_ = true;
+    moved_ = false;
     dragStart_ = e->position();
     offsetStart_ = offset_;
-    setCursor(Qt::ClosedHandCursor);
+  }
+}
+
+void ImageCanvas::updateHover(const QPointF& pos) {
+  const int t = tokenAt(pos);
+  if (t == hovered_) return;
+  hovered_ = t;
+  update();
+  Q_EMIT tokenHovered(t);
+  if (t >= 0 && tokens_) {
+    const auto& s = tokens_->tokens[t];
+    QToolTip::showText(mapToGlobal(pos.toPoint()),
+                       tr("token %1: area %2 px (%3%), bbox %4,%5 %6×%7\nseed score %8, density %9")
+                           .arg(t)
+                           .arg(s.stat.area)
+                           .arg(100.0 * s.stat.area / (double(tokens_->width) * tokens_->height), 0, 'f', 1)
+                           .arg(s.stat.x)
+                           .arg(s.stat.y)
+                           .arg(s.stat.w)
+                           .arg(s.stat.h)
+                           .arg(s.seed_score, 0, 'g', 3)
+                           .arg(s.density, 0, 'g', 3),
+                       this);
+  } else {
+    QToolTip::hideText();
   }
 }
 
 void ImageCanvas::mouseMoveEvent(QMouseEvent* e) {
   if (dragging_) {
-    offset_ = offsetStart_ + (e->position() - dragStart_);
-    fit_ = false;
-    update();
+    if ((e->position() - dragStart_).manhattanLength() > 3) {
+      if (!moved_) setCursor(Qt::ClosedHandCursor);
+      moved_ = true;
+    }
+    if (moved_) {
+      offset_ = offsetStart_ + (e->position() - dragStart_);
+      fit_ = false;
+      update();
+    }
+    return;
   }
+  updateHover(hud_ && imgui_->wantsMouse() ? QPointF(-1e9, -1e9) : e->position());
 }
 
-void ImageCanvas::mouseReleaseEvent(QMouseEvent*) {
+void ImageCanvas::mouseReleaseEvent(QMouseEvent* e) {
+  const bool click = dragging_ && !moved_ && e->button() == Qt::LeftButton;
   dragging_ = false;
   unsetCursor();
+  if (click && tokens_) Q_EMIT tokenClicked(tokenAt(e->position()), e->modifiers() & Qt::ShiftModifier);
 }
 
-void ImageCanvas::mouseDoubleClickEvent(QMouseEvent*) { fitToWindow(); }
+void ImageCanvas::mouseDoubleClickEvent(QMouseEvent*) {
+  if (!imgui_->wantsMouse()) fitToWindow();
+}
+
+void ImageCanvas::leaveEvent(QEvent*) { updateHover(QPointF(-1e9, -1e9)); }
 
 void ImageCanvas::dragEnterEvent(QDragEnterEvent* e) {
   if (e->mimeData()->hasUrls()) e->acceptProposedAction();

@@ -1,16 +1,28 @@
 #pragma once
-// The image canvas: shows the current image, zoom (wheel, Ctrl+=/-), pan (drag), fit (Ctrl+0).
-// A QOpenGLWidget, so later overlays and the Dear ImGui HUD draw in the same GL context.
+// The image canvas: shows the current image, zoom (wheel, Ctrl+=/-), pan (drag), fit (Ctrl+0),
+// and, once the engine has tokenized the image, the token masks as coloured overlays (or a
+// density / seed-score heat map), hover highlight, click / shift-click selection and a Dear ImGui
+// heads-up display with live statistics, all drawn in the widget's one GL context.
 #include <QImage>
 #include <QOpenGLWidget>
 #include <QPointF>
+#include <QSet>
+#include <memory>
+#include <vector>
+
+#include "core/engine/engine.h"
 
 namespace setok::ui {
+
+class ImGuiBridge;
 
 class ImageCanvas : public QOpenGLWidget {
   Q_OBJECT
  public:
+  enum class Heat { kNone, kDensity, kScore };
+
   explicit ImageCanvas(QWidget* parent = nullptr);
+  ~ImageCanvas() override;
 
   void setImage(const QImage& image);
   const QImage& image() const { return image_; }
@@ -18,18 +30,45 @@ class ImageCanvas : public QOpenGLWidget {
   QPointF offset() const { return offset_; }
   // Maps a widget position to image pixel coordinates (may be outside the image).
   QPointF widgetToImage(const QPointF& p) const;
+  QPointF imageToWidget(const QPointF& p) const { return offset_ + p * zoom_; }
+
+  // The tokens over the current image; null clears them. Kept until the next result.
+  void setTokens(std::shared_ptr<const engine::TokenizeResult> tokens);
+  const engine::TokenizeResult* tokens() const { return tokens_.get(); }
+  // The token under a widget position, -1 outside the image or without tokens.
+  int tokenAt(const QPointF& widgetPos) const;
+  int hoveredToken() const { return hovered_; }
+  void setSelection(const QSet<int>& tokens);
+  const QSet<int>& selection() const { return selection_; }
+
+  float opacity() const { return opacity_; }
+  bool outline() const { return outline_; }
+  Heat heat() const { return heat_; }
+  bool hudVisible() const { return hud_; }
+  // Shown in the HUD: the last parameter change's round trip as the user saw it.
+  void setLatency(double ms) { latencyMs_ = ms; }
+  ImGuiBridge* imgui() const { return imgui_; }
 
  public Q_SLOTS:
   void zoomIn();
   void zoomOut();
   void fitToWindow();
   void actualSize();
+  void setOpacity(float opacity);
+  void setOutline(bool outline);
+  void setHeat(setok::ui::ImageCanvas::Heat heat);
+  void setHudVisible(bool visible);
 
  Q_SIGNALS:
   void zoomChanged(double zoom);
   void filesDropped(const QStringList& paths);
+  void tokenHovered(int token);                 // -1 when the pointer leaves every token
+  void tokenClicked(int token, bool additive);  // additive: shift held; token -1: clicked off the tokens
+  void heatChanged(setok::ui::ImageCanvas::Heat heat);
+  void overlayPainted();  // a frame with the current tokens reached the screen
 
  protected:
+  void initializeGL() override;
   void paintGL() override;
   void resizeGL(int w, int h) override;
   void wheelEvent(QWheelEvent* e) override;
@@ -37,17 +76,37 @@ class ImageCanvas : public QOpenGLWidget {
   void mouseMoveEvent(QMouseEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
   void mouseDoubleClickEvent(QMouseEvent* e) override;
+  void leaveEvent(QEvent* e) override;
   void dragEnterEvent(QDragEnterEvent* e) override;
   void dropEvent(QDropEvent* e) override;
 
  private:
   void zoomAround(double factor, const QPointF& anchor);
+  void paintTokens(class QPainter& p);
+  void paintHud();
+  QRectF cellRect(int gy, int gx) const;  // in image pixels
+  void updateHover(const QPointF& pos);
+
   QImage image_;
   double zoom_ = 1.0;
   QPointF offset_;  // widget position of the image's top-left corner
   bool fit_ = true;
-  bool dragging_ = false;
+  bool dragging_ = false, moved_ = false;
   QPointF dragStart_, offsetStart_;
+
+  std::shared_ptr<const engine::TokenizeResult> tokens_;
+  // First image row / column of every patch row / column (+ the end), as upsample_token_map maps
+  // them, so cells drawn as rectangles cover exactly the pixels the token map gives them.
+  std::vector<int> rowStart_, colStart_;
+  std::vector<float> areaHist_;
+  QSet<int> selection_;
+  int hovered_ = -1;
+  float opacity_ = 0.45f;
+  bool outline_ = true;
+  Heat heat_ = Heat::kNone;
+  bool hud_ = true;
+  double latencyMs_ = 0;
+  ImGuiBridge* imgui_ = nullptr;
 };
 
 }  // namespace setok::ui

@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -11,20 +12,48 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QSettings>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTimer>
+#include <QUndoCommand>
+#include <QUndoStack>
+#include <cstring>
 
 #include "core/io/image.h"
 #include "core/runtime/error.h"
 #include "core/runtime/memory.h"
 #include "core/runtime/system_info.h"
+#include "core/tokenizer/token_export.h"
+#include "core/tokenizer/token_overlay.h"
+#include "ui/comparison_view.h"
 #include "ui/image_canvas.h"
+#include "ui/tokens_panel.h"
 
 namespace setok::ui {
+
+// One selection change: undo puts the previous selection back.
+class SelectionCommand : public QUndoCommand {
+ public:
+  SelectionCommand(MainWindow* w, QSet<int> before, QSet<int> after)
+      : w_(w), before_(std::move(before)), after_(std::move(after)) {
+    setText(after_.isEmpty() ? QObject::tr("Clear Selection") : QObject::tr("Select %n Token(s)", "", after_.size()));
+  }
+  void undo() override { w_->applySelection(before_); }
+  void redo() override { w_->applySelection(after_); }
+
+ private:
+  MainWindow* w_;
+  QSet<int> before_, after_;
+};
+
 namespace {
 
 constexpr int kMaxRecent = 10;
+constexpr int kDebounceMs = 50;       // live parameter changes: one request per pause in the drag
+constexpr int kShowProgressMs = 300;  // quicker work needs no progress bar
 
 struct PanelSpec {
   const char* name;
@@ -32,12 +61,9 @@ struct PanelSpec {
   Qt::DockWidgetArea area;
 };
 
-// What each panel will hold; until then the panel says so.
+// What each panel will hold; until then the panel says so. Tokens is the inspector itself.
 constexpr PanelSpec kPanels[] = {
-    {"Tokens",
-     "Token inspector: the image's semantic tokens as coloured masks, a sortable token list, "
-     "cluster parameters (cap, beta, bandwidth, mode) and the patch-grid / fixed-K comparison.",
-     Qt::RightDockWidgetArea},
+    {"Tokens", "", Qt::RightDockWidgetArea},
     {"Chat", "Image chat with SeTokim: ask about the image, streaming answers that point back at the tokens they used.",
      Qt::RightDockWidgetArea},
     {"Edit", "Instruction editing and referring segmentation: click a region or describe the change.",
@@ -56,23 +82,68 @@ QImage to_qimage(const io::Image& img) {
   return q;
 }
 
+tokenizer::ClusterParams load_params() {
+  QSettings s;
+  tokenizer::ClusterParams d, p;
+  p.max_tokens = s.value("cluster/max_tokens", d.max_tokens).toInt();
+  p.knn = s.value("cluster/knn", d.knn).toInt();
+  p.beta = s.value("cluster/beta", d.beta).toFloat();
+  p.bandwidth = s.value("cluster/bandwidth", d.bandwidth).toFloat();
+  p.mode = s.value("cluster/mode", "hard").toString() == "soft" ? tokenizer::ClusterMode::kSoft
+                                                                : tokenizer::ClusterMode::kHard;
+  try {
+    p.validate();
+  } catch (const Error&) {
+    return d;  // settings from an older or hand-edited file: fall back rather than fail
+  }
+  return p;
+}
+
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("SeTok Studio"));
   setObjectName("MainWindow");
+  bridge_ = new EngineBridge(this);
+  undo_ = new QUndoStack(this);
   canvas_ = new ImageCanvas(this);
-  setCentralWidget(canvas_);
+  compare_ = new ComparisonView(this);
+  // The canvas lives in the stack from the start: moving a QOpenGLWidget later would recreate
+  // its GL context.
+  centre_ = new QStackedWidget(this);
+  centre_->addWidget(canvas_);
+  centre_->addWidget(compare_);
+  setCentralWidget(centre_);
   connect(canvas_, &ImageCanvas::filesDropped, this, [this](const QStringList& paths) { openImage(paths.first()); });
   setAcceptDrops(true);
+
+  QSettings s;
+  params_ = load_params();
+  canvas_->setOpacity(s.value("tokens/opacity", 0.45).toFloat());
+  canvas_->setOutline(s.value("tokens/outline", true).toBool());
+  canvas_->setHudVisible(s.value("tokens/hud", true).toBool());
+  canvas_->setHeat(static_cast<ImageCanvas::Heat>(std::clamp(s.value("tokens/heat", 0).toInt(), 0, 2)));
+
   buildPanels();
   buildMenus();
 
   imageLabel_ = new QLabel(this);
+  tokenLabel_ = new QLabel(this);
   zoomLabel_ = new QLabel(this);
   deviceLabel_ = new QLabel(this);
   memoryLabel_ = new QLabel(this);
-  statusBar()->addWidget(imageLabel_, 1);
+  progress_ = new QProgressBar(this);
+  progress_->setRange(0, 100);
+  progress_->setMaximumWidth(160);
+  progress_->setVisible(false);
+  cancel_ = new QPushButton(tr("Cancel"), this);
+  cancel_->setVisible(false);
+  cancel_->setToolTip(tr("Stop the running request (Ctrl+.)"));
+  connect(cancel_, &QPushButton::clicked, this, &MainWindow::cancelRequests);
+  statusBar()->addWidget(imageLabel_);
+  statusBar()->addWidget(tokenLabel_, 1);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel_);
   statusBar()->addPermanentWidget(zoomLabel_);
   statusBar()->addPermanentWidget(deviceLabel_);
   statusBar()->addPermanentWidget(memoryLabel_);
@@ -87,22 +158,116 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   timer->start(1000);
   refreshStatus();
 
-  QSettings s;
+  // Engine traffic. Results come back on this thread, in the order they were asked for.
+  connect(bridge_, &EngineBridge::tokenized, this, &MainWindow::onTokenized);
+  connect(bridge_, &EngineBridge::compared, this, &MainWindow::onCompared);
+  showProgress_ = new QTimer(this);
+  showProgress_->setSingleShot(true);
+  showProgress_->setInterval(kShowProgressMs);
+  connect(showProgress_, &QTimer::timeout, this, [this] {
+    progress_->setValue(0);
+    progress_->setVisible(true);
+    cancel_->setVisible(true);
+  });
+  connect(bridge_, &EngineBridge::busyChanged, this, [this](bool busy) {
+    if (busy) {
+      showProgress_->start();
+    } else {
+      showProgress_->stop();
+      progress_->setVisible(false);
+      cancel_->setVisible(false);
+    }
+  });
+  connect(bridge_, &EngineBridge::progress, this, [this](quint64, float f) { progress_->setValue(qRound(f * 100)); });
+  debounce_ = new QTimer(this);
+  debounce_->setSingleShot(true);
+  debounce_->setInterval(kDebounceMs);
+  connect(debounce_, &QTimer::timeout, this, [this] {
+    if (image_.empty()) return;
+    lastTokenizeId_ = bridge_->tokenize(image_, params_, true);
+    if (comparing()) lastCompareId_ = bridge_->compare(image_, params_);
+  });
+
+  // Canvas ↔ panel ↔ undo stack.
+  connect(canvas_, &ImageCanvas::overlayPainted, this, [this] {
+    if (!pendingShown_) return;
+    pendingShown_ = false;
+    if (sinceChange_.isValid()) {
+      canvas_->setLatency(sinceChange_.nsecsElapsed() / 1e6);
+      sinceChange_.invalidate();
+    }
+    Q_EMIT tokensShown(shown_);
+  });
+  connect(canvas_, &ImageCanvas::tokenClicked, this, [this](int t, bool additive) {
+    QSet<int> next = additive ? canvas_->selection() : QSet<int>();
+    if (t >= 0) {
+      if (additive && next.contains(t))
+        next.remove(t);
+      else
+        next.insert(t);
+    }
+    selectTokens(next);
+  });
+  connect(canvas_, &ImageCanvas::tokenHovered, this, [this](int t) {
+    const auto* r = canvas_->tokens();
+    if (t < 0 || !r) {
+      tokenLabel_->clear();
+      return;
+    }
+    const auto& s = r->tokens[t];
+    tokenLabel_->setText(tr("token %1 · area %2 px · bbox %3,%4 %5×%6 · seed score %7 · density %8")
+                             .arg(t)
+                             .arg(s.stat.area)
+                             .arg(s.stat.x)
+                             .arg(s.stat.y)
+                             .arg(s.stat.w)
+                             .arg(s.stat.h)
+                             .arg(s.seed_score, 0, 'g', 3)
+                             .arg(s.density, 0, 'g', 3));
+  });
+  connect(canvas_, &ImageCanvas::heatChanged, this,
+          [](ImageCanvas::Heat h) { QSettings().setValue("tokens/heat", static_cast<int>(h)); });
+  connect(tokens_, &TokensPanel::selectionEdited, this, &MainWindow::selectTokens);
+  connect(tokens_, &TokensPanel::paramsEdited, this, &MainWindow::setClusterParams);
+  connect(tokens_, &TokensPanel::opacityChanged, this, [this](float o) {
+    canvas_->setOpacity(o);
+    saveTokenSettings();
+  });
+  connect(tokens_, &TokensPanel::outlineChanged, this, [this](bool on) {
+    canvas_->setOutline(on);
+    saveTokenSettings();
+  });
+  connect(tokens_, &TokensPanel::compareRequested, this, [this] { setComparing(true); });
+
   restoreGeometry(s.value("window/geometry").toByteArray());
   restoreState(s.value("window/state").toByteArray());
   if (!s.contains("window/geometry")) resize(1280, 800);
+}
+
+MainWindow::~MainWindow() {
+  // The bridge joins the worker; results it still posts die with it, before the widgets go.
+  delete bridge_;
+  bridge_ = nullptr;
 }
 
 void MainWindow::buildPanels() {
   for (const auto& spec : kPanels) {
     auto* dock = new QDockWidget(tr(spec.name), this);
     dock->setObjectName(QString("panel.") + spec.name);
-    auto* label = new QLabel(tr(spec.text), dock);
-    label->setWordWrap(true);
-    label->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    label->setMargin(12);
-    label->setEnabled(false);  // greyed: nothing to use yet
-    dock->setWidget(label);
+    if (QString(spec.name) == "Tokens") {
+      tokens_ = new TokensPanel(dock);
+      tokens_->setParams(params_);
+      tokens_->setOpacity(canvas_->opacity());
+      tokens_->setOutline(canvas_->outline());
+      dock->setWidget(tokens_);
+    } else {
+      auto* label = new QLabel(tr(spec.text), dock);
+      label->setWordWrap(true);
+      label->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+      label->setMargin(12);
+      label->setEnabled(false);  // greyed: nothing to use yet
+      dock->setWidget(label);
+    }
     addDockWidget(spec.area, dock);
   }
   tabifyDockWidget(panel("Tokens"), panel("Chat"));
@@ -112,9 +277,7 @@ void MainWindow::buildPanels() {
   panel("Train")->raise();
 }
 
-QDockWidget* MainWindow::panel(const QString& name) const {
-  return findChild<QDockWidget*>(QString("panel.") + name);
-}
+QDockWidget* MainWindow::panel(const QString& name) const { return findChild<QDockWidget*>(QString("panel.") + name); }
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -122,9 +285,46 @@ void MainWindow::buildMenus() {
   open->setShortcut(QKeySequence::Open);
   recentMenu_ = file->addMenu(tr("Open &Recent"));
   file->addSeparator();
+  QMenu* exp = file->addMenu(tr("&Export Tokens"));
+  exp->addAction(tr("Masks as PNG &Index Map…"), this,
+                 [this] {
+                   exportWithDialog(tr("Export Index Map"), tr("PNG index map (*.png)"), "-tokens.png",
+                                    &MainWindow::exportIndexMap);
+                 })
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  exp->addAction(tr("Masks as &COCO RLE JSON…"), this,
+                 [this] {
+                   exportWithDialog(tr("Export COCO RLE"), tr("COCO JSON (*.json)"), "-tokens.json",
+                                    &MainWindow::exportCocoJson);
+                 })
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  exp->addAction(tr("&Overlay Image…"), this, [this] {
+    exportWithDialog(tr("Export Overlay"), tr("PNG image (*.png)"), "-overlay.png", &MainWindow::exportOverlay);
+  });
+  file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
   rebuildRecentMenu();
+
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  QAction* undo = undo_->createUndoAction(this, tr("&Undo"));
+  undo->setShortcut(QKeySequence::Undo);
+  QAction* redo = undo_->createRedoAction(this, tr("&Redo"));
+  redo->setShortcut(QKeySequence::Redo);
+  edit->addAction(undo);
+  edit->addAction(redo);
+  edit->addSeparator();
+  edit->addAction(tr("Copy &Overlay"), this, &MainWindow::copyOverlay)->setShortcut(QKeySequence::Copy);
+  edit->addAction(tr("Select &All Tokens"), this,
+                  [this] {
+                    QSet<int> all;
+                    if (shown_)
+                      for (int i = 0; i < static_cast<int>(shown_->tokens.size()); ++i) all.insert(i);
+                    selectTokens(all);
+                  })
+      ->setShortcut(QKeySequence::SelectAll);
+  edit->addAction(tr("&Clear Selection"), this, [this] { selectTokens({}); })
+      ->setShortcut(QKeySequence(Qt::Key_Escape));
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   QAction* zin = view->addAction(tr("Zoom &In"), canvas_, &ImageCanvas::zoomIn);
@@ -136,14 +336,66 @@ void MainWindow::buildMenus() {
   QAction* one = view->addAction(tr("&Actual Size"), canvas_, &ImageCanvas::actualSize);
   one->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
   view->addSeparator();
+  QAction* outline = view->addAction(tr("Token O&utlines"));
+  outline->setCheckable(true);
+  outline->setChecked(canvas_->outline());
+  outline->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+  connect(outline, &QAction::toggled, this, [this](bool on) {
+    canvas_->setOutline(on);
+    tokens_->setOutline(on);
+    saveTokenSettings();
+  });
+  connect(tokens_, &TokensPanel::outlineChanged, outline, &QAction::setChecked);
+  hudAction_ = view->addAction(tr("&Heads-up Display"));
+  hudAction_->setCheckable(true);
+  hudAction_->setChecked(canvas_->hudVisible());
+  hudAction_->setShortcut(QKeySequence(Qt::Key_F2));
+  connect(hudAction_, &QAction::toggled, this, [this](bool on) {
+    canvas_->setHudVisible(on);
+    saveTokenSettings();
+  });
+  view->addAction(
+          tr("Cycle &Heat Map"), this,
+          [this] { canvas_->setHeat(static_cast<ImageCanvas::Heat>((static_cast<int>(canvas_->heat()) + 1) % 3)); })
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_H));
+  compareAction_ = view->addAction(tr("&Compare: Patch Grid and Fixed K"));
+  compareAction_->setCheckable(true);
+  compareAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_K));
+  connect(compareAction_, &QAction::toggled, this, &MainWindow::setComparing);
+  view->addSeparator();
   QMenu* panels = view->addMenu(tr("&Panels"));
   for (const auto& spec : kPanels) panels->addAction(panel(spec.name)->toggleViewAction());
+
+  QMenu* tokens = menuBar()->addMenu(tr("&Tokens"));
+  tokens->addAction(tr("&Re-tokenize"), this, &MainWindow::retokenize)->setShortcut(QKeySequence(Qt::Key_F5));
+  tokens->addAction(tr("&Cancel"), this, &MainWindow::cancelRequests)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+  tokens
+      ->addAction(tr("Fewer Tokens"), this,
+                  [this] {
+                    auto p = params_;
+                    p.max_tokens = std::max(1, p.max_tokens - 1);
+                    tokens_->setParams(p);
+                    setClusterParams(p);
+                  })
+      ->setShortcut(QKeySequence(Qt::Key_BracketLeft));
+  tokens
+      ->addAction(tr("More Tokens"), this,
+                  [this] {
+                    auto p = params_;
+                    p.max_tokens = std::min(64, p.max_tokens + 1);
+                    tokens_->setParams(p);
+                    setClusterParams(p);
+                  })
+      ->setShortcut(QKeySequence(Qt::Key_BracketRight));
 }
 
 bool MainWindow::loadImage(const QString& path, QString* error) {
+  io::Image img;
   try {
-    io::Image img = io::load_image(path.toStdString());
-    canvas_->setImage(to_qimage(img));
+    // Decoding stays here: it is bounded I/O, not model code, and a bad file must be reported
+    // before the current image is replaced.
+    img = io::load_image(path.toStdString());
   } catch (const setok::Error& e) {
     if (error) *error = QString::fromStdString(e.what());
     return false;
@@ -151,26 +403,196 @@ bool MainWindow::loadImage(const QString& path, QString* error) {
     if (error) *error = path + ": " + QString::fromStdString(e.what());
     return false;
   }
+  image_ = std::move(img);
+  canvas_->setImage(to_qimage(image_));
+  shown_.reset();
+  undo_->clear();
+  tokens_->setResult(nullptr);
+  compare_->setResult(nullptr);
+  pendingShown_ = false;
   currentPath_ = path;
   QFileInfo fi(path);
   setWindowTitle(tr("%1 — SeTok Studio").arg(fi.fileName()));
-  imageLabel_->setText(tr("%1  %2×%3").arg(fi.fileName()).arg(canvas_->image().width()).arg(canvas_->image().height()));
+  imageLabel_->setText(tr("%1  %2×%3").arg(fi.fileName()).arg(image_.width).arg(image_.height));
   addRecent(fi.absoluteFilePath());
+  bridge_->cancelAll();  // whatever ran for the previous image is no longer wanted
+  firstIdForImage_ = lastTokenizeId_ = bridge_->tokenize(image_, params_);
+  if (comparing()) {
+    compare_->setPending(true);
+    lastCompareId_ = bridge_->compare(image_, params_);
+  }
   return true;
 }
 
 bool MainWindow::openImage(const QString& path) {
   QString error;
   if (loadImage(path, &error)) return true;
-  QMessageBox::warning(this, tr("Cannot open image"), error);
+  showError(tr("Cannot open image"), error);
   return false;
+}
+
+void MainWindow::showError(const QString& title, const QString& reason) {
+  QMessageBox::warning(this, title, reason.section('\n', 0, 0));
+}
+
+void MainWindow::onTokenized(const TokenizePtr& r) {
+  if (r->id < firstIdForImage_) return;  // for an image no longer open
+  if (r->status == engine::Status::kError) {
+    showError(tr("Tokenizing failed"), QString::fromStdString(r->error));
+    return;
+  }
+  if (!r->ok()) return;  // cancelled or superseded: a newer request is on its way, or none wanted
+  if (r->width != image_.width || r->height != image_.height) return;  // asked for by someone else
+  shown_ = r;
+  canvas_->setTokens(r);
+  tokens_->setResult(r);
+  tokens_->setSelection(canvas_->selection());
+  pendingShown_ = true;
+  canvas_->update();
+}
+
+void MainWindow::onCompared(const ComparePtr& r) {
+  if (r->id < firstIdForImage_) return;
+  if (r->status == engine::Status::kError) {
+    showError(tr("Comparison failed"), QString::fromStdString(r->error));
+    return;
+  }
+  if (!r->ok()) return;
+  compare_->setResult(r);
+  Q_EMIT comparisonShown(r);
+}
+
+void MainWindow::setClusterParams(const tokenizer::ClusterParams& params) {
+  try {
+    params.validate();
+  } catch (const Error& e) {
+    showError(tr("Cluster parameters"), QString::fromStdString(e.what()));
+    return;
+  }
+  params_ = params;
+  saveTokenSettings();
+  if (!sinceChange_.isValid()) sinceChange_.start();
+  debounce_->start();  // restarts on every change: one request per pause
+}
+
+void MainWindow::retokenize() {
+  if (image_.empty()) return;
+  lastTokenizeId_ = bridge_->tokenize(image_, params_);
+  if (comparing()) lastCompareId_ = bridge_->compare(image_, params_);
+}
+
+void MainWindow::cancelRequests() {
+  debounce_->stop();
+  bridge_->cancelAll();
+}
+
+bool MainWindow::comparing() const { return centre_->currentWidget() == compare_; }
+
+void MainWindow::setComparing(bool on) {
+  if (compareAction_->isChecked() != on) compareAction_->setChecked(on);  // re-enters once
+  if (comparing() == on) return;
+  centre_->setCurrentWidget(on ? static_cast<QWidget*>(compare_) : canvas_);
+  if (on && !image_.empty()) {
+    compare_->setPending(true);
+    lastCompareId_ = bridge_->compare(image_, params_);
+  }
+}
+
+void MainWindow::selectTokens(const QSet<int>& tokens) {
+  if (tokens == canvas_->selection()) return;
+  undo_->push(new SelectionCommand(this, canvas_->selection(), tokens));
+}
+
+void MainWindow::applySelection(const QSet<int>& tokens) {
+  canvas_->setSelection(tokens);
+  tokens_->setSelection(tokens);
+}
+
+void MainWindow::saveTokenSettings() const {
+  QSettings s;
+  s.setValue("tokens/opacity", canvas_->opacity());
+  s.setValue("tokens/outline", canvas_->outline());
+  s.setValue("tokens/hud", canvas_->hudVisible());
+  s.setValue("cluster/max_tokens", params_.max_tokens);
+  s.setValue("cluster/knn", params_.knn);
+  s.setValue("cluster/beta", params_.beta);
+  s.setValue("cluster/bandwidth", params_.bandwidth);
+  s.setValue("cluster/mode", QString::fromStdString(tokenizer::to_string(params_.mode)));
+}
+
+bool MainWindow::exportIndexMap(const QString& path, QString* error) {
+  if (!shown_) {
+    if (error) *error = tr("There are no tokens to export yet.");
+    return false;
+  }
+  try {
+    io::save_index_png(path.toStdString(), shown_->width, shown_->height, shown_->map);
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  return true;
+}
+
+bool MainWindow::exportCocoJson(const QString& path, QString* error) {
+  if (!shown_) {
+    if (error) *error = tr("There are no tokens to export yet.");
+    return false;
+  }
+  try {
+    tokenizer::save_coco_rle_json(path.toStdString(), QFileInfo(currentPath_).fileName().toStdString(), shown_->map,
+                                  shown_->width, shown_->height, static_cast<int>(shown_->tokens.size()));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  return true;
+}
+
+bool MainWindow::exportOverlay(const QString& path, QString* error) {
+  if (!shown_) {
+    if (error) *error = tr("There are no tokens to export yet.");
+    return false;
+  }
+  try {
+    io::save_png(path.toStdString(),
+                 tokenizer::render_overlay(image_, shown_->map, canvas_->opacity(), canvas_->outline()));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
+  return true;
+}
+
+void MainWindow::copyOverlay() {
+  if (!shown_) return;
+  QApplication::clipboard()->setImage(
+      to_qimage(tokenizer::render_overlay(image_, shown_->map, canvas_->opacity(), canvas_->outline())));
+  statusBar()->showMessage(tr("Overlay copied"), 2000);
+}
+
+void MainWindow::exportWithDialog(const QString& title, const QString& filter, const QString& suffix,
+                                  bool (MainWindow::*fn)(const QString&, QString*)) {
+  if (!shown_) {
+    showError(title, tr("There are no tokens to export yet."));
+    return;
+  }
+  QSettings s;
+  const QFileInfo fi(currentPath_);
+  const QString dir = s.value("files/exportDir", fi.absolutePath()).toString();
+  QString path = QFileDialog::getSaveFileName(this, title, dir + "/" + fi.completeBaseName() + suffix, filter);
+  if (path.isEmpty()) return;
+  s.setValue("files/exportDir", QFileInfo(path).absolutePath());
+  QString error;
+  if (!(this->*fn)(path, &error)) showError(title, error);
 }
 
 void MainWindow::openDialog() {
   QSettings s;
   QString dir = s.value("files/lastDir").toString();
-  QString path = QFileDialog::getOpenFileName(this, tr("Open Image"), dir,
-                                              tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"));
+  QString path = QFileDialog::getOpenFileName(
+      this, tr("Open Image"), dir,
+      tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"));
   if (path.isEmpty()) return;
   s.setValue("files/lastDir", QFileInfo(path).absolutePath());
   openImage(path);
@@ -206,9 +628,7 @@ void MainWindow::rebuildRecentMenu() {
   clear->setEnabled(!r.isEmpty());
 }
 
-void MainWindow::refreshStatus() {
-  memoryLabel_->setText(tr("RSS %1 MiB").arg(resident_bytes() / (1024 * 1024)));
-}
+void MainWindow::refreshStatus() { memoryLabel_->setText(tr("RSS %1 MiB").arg(resident_bytes() / (1024 * 1024))); }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
   QSettings s;

@@ -1,51 +1,118 @@
 #pragma once
-// The studio's main window: the canvas in the middle, the task panels docked around it.
+// The studio's main window: the canvas (or the comparison view) in the middle, the task panels
+// docked around it, and the engine bridge that does all model work off the GUI thread.
+#include <QElapsedTimer>
 #include <QMainWindow>
+#include <QSet>
 #include <QStringList>
 
+#include "core/io/image.h"
+#include "ui/engine_bridge.h"
+
+class QAction;
 class QLabel;
 class QMenu;
 class QDockWidget;
+class QProgressBar;
+class QPushButton;
+class QStackedWidget;
+class QTimer;
+class QUndoStack;
 
 namespace setok::ui {
 
+class ComparisonView;
 class ImageCanvas;
+class TokensPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
   explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
 
-  // Loads an image; on failure returns false and puts the one-line reason in *error.
+  // Loads an image and starts tokenizing it; on failure returns false and puts the one-line
+  // reason in *error.
   bool loadImage(const QString& path, QString* error);
   // As loadImage, but tells the user in a dialog when it fails.
   bool openImage(const QString& path);
   QString currentPath() const { return currentPath_; }
   ImageCanvas* canvas() const { return canvas_; }
+  TokensPanel* tokensPanel() const { return tokens_; }
+  ComparisonView* comparisonView() const { return compare_; }
+  EngineBridge* bridge() const { return bridge_; }
+  QUndoStack* undoStack() const { return undo_; }
   QDockWidget* panel(const QString& name) const;
   QStringList recentFiles() const;
+  // The tokens on screen (null before the first result for the current image).
+  TokenizePtr currentTokens() const { return shown_; }
+  tokenizer::ClusterParams clusterParams() const { return params_; }
+  bool comparing() const;
+  QProgressBar* progressBar() const { return progress_; }
+
+  // Exports of the tokens on screen; false with the one-line reason in *error.
+  bool exportIndexMap(const QString& path, QString* error);
+  bool exportCocoJson(const QString& path, QString* error);
+  bool exportOverlay(const QString& path, QString* error);
 
  public Q_SLOTS:
   void openDialog();
   void clearRecent();
+  void setClusterParams(const setok::tokenizer::ClusterParams& params);
+  void retokenize();
+  void cancelRequests();
+  void setComparing(bool on);
+  void selectTokens(const QSet<int>& tokens);  // an undoable selection change
+  void copyOverlay();
+
+ Q_SIGNALS:
+  // A result for the current image is on screen (the canvas painted it).
+  void tokensShown(setok::ui::TokenizePtr result);
+  void comparisonShown(setok::ui::ComparePtr result);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
 
  private:
+  friend class SelectionCommand;
   void buildMenus();
   void buildPanels();
   void addRecent(const QString& path);
   void rebuildRecentMenu();
   void refreshStatus();
+  void applySelection(const QSet<int>& tokens);
+  void onTokenized(const TokenizePtr& r);
+  void onCompared(const ComparePtr& r);
+  void showError(const QString& title, const QString& reason);
+  void exportWithDialog(const QString& title, const QString& filter, const QString& suffix,
+                        bool (MainWindow::*fn)(const QString&, QString*));
+  void saveTokenSettings() const;
 
   ImageCanvas* canvas_ = nullptr;
+  ComparisonView* compare_ = nullptr;
+  QStackedWidget* centre_ = nullptr;
+  TokensPanel* tokens_ = nullptr;
+  EngineBridge* bridge_ = nullptr;
+  QUndoStack* undo_ = nullptr;
   QMenu* recentMenu_ = nullptr;
+  QAction* compareAction_ = nullptr;
+  QAction* hudAction_ = nullptr;
   QLabel* imageLabel_ = nullptr;
+  QLabel* tokenLabel_ = nullptr;
   QLabel* zoomLabel_ = nullptr;
   QLabel* deviceLabel_ = nullptr;
   QLabel* memoryLabel_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QPushButton* cancel_ = nullptr;
+  QTimer* debounce_ = nullptr;
+  QTimer* showProgress_ = nullptr;
   QString currentPath_;
+  io::Image image_;
+  tokenizer::ClusterParams params_;
+  TokenizePtr shown_;
+  quint64 firstIdForImage_ = 0, lastTokenizeId_ = 0, lastCompareId_ = 0;
+  QElapsedTimer sinceChange_;  // from the first parameter change not yet on screen
+  bool pendingShown_ = false;
 };
 
 }  // namespace setok::ui

@@ -1,14 +1,23 @@
-// setok-studio: the desktop application. `setok-studio [IMAGE] [--screenshot PATH]`.
+// setok-studio: the desktop application.
+// `setok-studio [IMAGE] [--screenshot PATH [--view tokens|compare]] [--bench-open IMAGE]`.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QEventLoop>
 #include <QSaveFile>
+#include <QTest>
 #include <QTimer>
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "core/runtime/error.h"
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
+#include "ui/image_canvas.h"
 #include "ui/main_window.h"
+#include "ui/stall_probe.h"
 
 namespace {
 
@@ -17,11 +26,90 @@ int fail(const QString& why) {
   return 1;
 }
 
+// Runs the event loop until `signal` fires on `obj` or `ms` pass; false on timeout.
+template <class Obj, class Signal>
+bool wait_for(Obj* obj, Signal signal, int ms) {
+  QEventLoop loop;
+  bool fired = false;
+  auto c = QObject::connect(obj, signal, &loop, [&] {
+    fired = true;
+    loop.quit();
+  });
+  QTimer::singleShot(ms, &loop, &QEventLoop::quit);
+  loop.exec();
+  QObject::disconnect(c);
+  return fired;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Figures for docs/benchmarks.md: open → overlay on screen, re-tokenize latency on a parameter
+// change, and the longest GUI-thread stall while the engine works.
+int bench_open(setok::ui::MainWindow& w, const QString& path) {
+  using setok::ui::MainWindow;
+  w.show();
+  if (!QTest::qWaitForWindowExposed(&w)) return fail("the window was never shown");
+  setok::ui::StallProbe probe;
+  probe.start();
+  QElapsedTimer t;
+  double open_ms[2];
+  for (double& ms : open_ms) {  // cold (the model is created by the first request), then warm
+    t.start();
+    QString error;
+    if (!w.loadImage(path, &error)) return fail(error);
+    if (!wait_for(&w, &MainWindow::tokensShown, 120000)) return fail("no tokens after 120 s");
+    ms = t.nsecsElapsed() / 1e6;
+  }
+  const double open_stall = probe.worstMs();
+  const int tokens0 = static_cast<int>(w.currentTokens()->tokens.size());
+
+  probe.start();
+  std::vector<double> change_ms, engine_ms;
+  setok::tokenizer::ClusterParams p = w.clusterParams();
+  const int base = p.max_tokens;
+  for (int i = 0; i < 20; ++i) {
+    p.max_tokens = i % 2 ? base : std::max(2, base / 2);
+    t.start();
+    w.setClusterParams(p);
+    if (!wait_for(&w, &MainWindow::tokensShown, 30000)) return fail("no tokens after a parameter change");
+    change_ms.push_back(t.nsecsElapsed() / 1e6);
+    engine_ms.push_back(w.currentTokens()->ms.total_ms);
+  }
+  const double change_stall = probe.worstMs();
+
+  // A burst: 20 full tokenizations queued at once (the worker is busy for a while).
+  setok::io::Image img = setok::io::load_image(path.toStdString());
+  probe.start();
+  t.start();
+  for (int i = 0; i < 20; ++i) w.bridge()->tokenize(img, p);
+  while (w.bridge()->inFlight() > 0) QTest::qWait(5);
+  const double burst_ms = t.nsecsElapsed() / 1e6;
+  const double burst_stall = probe.worstMs();
+  probe.stop();
+
+  const auto& r = *w.currentTokens();
+  std::printf("image            %s (%dx%d), %d tokens, %dx%d patch grid\n", path.toLocal8Bit().constData(), r.width,
+              r.height, tokens0, r.grid_w, r.grid_h);
+  std::printf("model            %s%s\n", r.model_name.c_str(), r.trained ? "" : " [untrained]");
+  std::printf("open → overlay   cold %.0f ms (creates the model), warm %.0f ms\n", open_ms[0], open_ms[1]);
+  std::printf("parameter change median %.1f ms on screen (50 ms debounce included), engine %.1f ms, n=20\n",
+              median(change_ms), median(engine_ms));
+  std::printf("20 queued tokenizations  %.0f ms\n", burst_ms);
+  std::printf("GUI stall (worst gap of a 5 ms timer)  open %.1f ms, changes %.1f ms, burst %.1f ms\n", open_stall,
+              change_stall, burst_stall);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   setok::ensure_passive_openmp(argv);
   QApplication::setAttribute(Qt::AA_ShareOpenGLContexts);
+  // Fractional scale factors as the desktop sets them (125 %, 150 %), not rounded to integers.
+  QApplication::setHighDpiScaleFactorRoundingPolicy(Qt::HighDpiScaleFactorRoundingPolicy::PassThrough);
   QApplication app(argc, argv);
   QApplication::setOrganizationName("SeTok");
   QApplication::setApplicationName("SeTok Studio");
@@ -35,7 +123,11 @@ int main(int argc, char** argv) {
   QCommandLineOption screenshot("screenshot", "Render the window after loading to PATH (PNG) and exit.", "PATH");
   QCommandLineOption threads("threads", "Intra-op threads (default: $SETOK_THREADS, else all cores).", "N");
   QCommandLineOption size("size", "Window size for --screenshot, WxH (default 1280x800).", "WxH", "1280x800");
-  cli.addOptions({screenshot, threads, size});
+  QCommandLineOption view("view", "For --screenshot: tokens (the canvas and Tokens panel) or compare.", "VIEW",
+                          "tokens");
+  QCommandLineOption bench("bench-open", "Print open/re-tokenize latency and GUI stalls for IMAGE, then exit.",
+                           "IMAGE");
+  cli.addOptions({screenshot, threads, size, view, bench});
   cli.process(app);
 
   try {
@@ -51,12 +143,18 @@ int main(int argc, char** argv) {
   }
 
   setok::ui::MainWindow w;
+  if (cli.isSet(bench)) {
+    w.resize(1280, 800);
+    return bench_open(w, cli.value(bench));
+  }
   const QStringList args = cli.positionalArguments();
   const bool shot = cli.isSet(screenshot);
   if (shot) {
     QStringList wh = cli.value(size).split('x');
     if (wh.size() != 2 || wh[0].toInt() < 200 || wh[1].toInt() < 150) return fail("--size must be WxH, e.g. 1280x800");
     w.resize(wh[0].toInt(), wh[1].toInt());
+    if (cli.value(view) != "tokens" && cli.value(view) != "compare") return fail("--view must be tokens or compare");
+    w.setComparing(cli.value(view) == "compare");
   }
   if (!args.isEmpty()) {
     QString error;
@@ -70,6 +168,12 @@ int main(int argc, char** argv) {
   if (!shot) return app.exec();
 
   int rc = 0;
+  // Wait for the engine's result (tokens, or the comparison) before taking the picture.
+  if (!args.isEmpty()) {
+    const bool ok = w.comparing() ? wait_for(&w, &setok::ui::MainWindow::comparisonShown, 60000)
+                                  : wait_for(&w, &setok::ui::MainWindow::tokensShown, 60000);
+    if (!ok) return fail("no tokens after 60 s");
+  }
   QTimer::singleShot(300, &w, [&] {
     QImage img = w.grab().toImage();
     QSaveFile f(cli.value(screenshot));

@@ -55,6 +55,10 @@ TEST_F(Shell, OpensAnImageAndDrawsIt) {
   ASSERT_TRUE(w.loadImage(sample(), &err)) << err.toStdString();
   EXPECT_EQ(w.canvas()->image().size(), QSize(600, 400));
   EXPECT_TRUE(w.windowTitle().contains("coffee.png"));
+  // The image itself, without the token overlay or the HUD (their pixels are checked elsewhere).
+  w.canvas()->setOpacity(0.0f);
+  w.canvas()->setOutline(false);
+  w.canvas()->setHudVisible(false);
   QTest::qWait(50);
   // The canvas shows the image: its centre pixel matches the image's centre pixel.
   QImage shot = w.canvas()->grabFramebuffer();

@@ -1,0 +1,127 @@
+#pragma once
+// The engine: one worker thread that owns the loaded models and runs typed requests in the order
+// they were submitted. Callers (the studio's GUI thread, tests, tools) never run model code; they
+// submit a request and get exactly one result back through a callback that runs on the worker
+// thread (ui/engine_bridge re-posts it to the GUI thread). No torch in this header: ui/ includes it.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/io/image.h"
+#include "core/tokenizer/cluster_options.h"
+#include "core/tokenizer/token_overlay.h"
+
+namespace setok::engine {
+
+// Called between stages with the fraction done; returning false cancels the request, as
+// llama.cpp's progress callbacks do.
+using Progress = std::function<bool(float)>;
+
+enum class Status { kOk, kCancelled, kSuperseded, kError };
+const char* to_string(Status s);
+
+struct Timings {
+  double load_model_ms = 0;  // 0 unless this request loaded the model
+  double encode_ms = 0;      // 0 when the image's features were cached
+  double cluster_ms = 0;
+  double post_ms = 0;   // token maps at image resolution, statistics
+  double total_ms = 0;  // from the worker picking the request up to the result
+};
+
+struct TokenizeRequest {
+  io::Image image;
+  // Unset: the model's own cluster settings.
+  std::optional<tokenizer::ClusterParams> params;
+  std::uint64_t id = 0;  // the caller's tag, returned in the result
+};
+
+struct TokenInfo {
+  tokenizer::TokenStat stat;  // area, bbox, centroid, colour at image resolution
+  int seed_patch = -1;        // -1: the final scope (patches no seed claimed)
+  float seed_score = 0;       // s = ρ·δ of the seed patch (0 for the final scope)
+  float density = 0;          // mean ρ over the token's patches
+};
+
+struct TokenizeResult {
+  std::uint64_t id = 0;
+  Status status = Status::kOk;
+  std::string error;  // one line, for kError
+  int width = 0, height = 0;
+  std::vector<std::int32_t> map;  // token index of every image pixel, row-major
+  int grid_h = 0, grid_w = 0;
+  std::vector<std::int32_t> grid;  // token index of every patch
+  std::vector<float> density;      // ρ of every patch (Eq. 1)
+  std::vector<float> score;        // seed score of every patch
+  std::vector<TokenInfo> tokens;
+  tokenizer::ClusterParams params;  // the settings that produced it
+  Timings ms;
+  std::string model_name;
+  bool trained = false;
+  bool ok() const { return status == Status::kOk; }
+};
+
+// The paper's Figure 1: the same image as SeTok tokens, a fixed patch grid and a fixed-K
+// clustering (DPC-KNN with K = the SeTok token count).
+struct ClusterCompareRequest {
+  io::Image image;
+  std::optional<tokenizer::ClusterParams> params;
+  int patch_cells = 8;  // the patch grid shown is patch_cells × patch_cells (coarser than the encoder's)
+  std::uint64_t id = 0;
+};
+
+struct ClusterCompareResult {
+  std::uint64_t id = 0;
+  Status status = Status::kOk;
+  std::string error;
+  int width = 0, height = 0;
+  int tokens = 0;                                               // SeTok's count, also the K of the fixed-K clustering
+  std::vector<std::int32_t> setok_map, patch_map, fixed_k_map;  // image resolution
+  io::Image setok_overlay, patch_overlay, fixed_k_overlay;
+  Timings ms;
+  std::string model_name;
+  bool trained = false;
+  bool ok() const { return status == Status::kOk; }
+};
+
+struct EngineOptions {
+  // SeTok model folder; empty: the bundled one, else a fixed-seed random small model (untrained).
+  std::string model_dir;
+  float overlay_opacity = 0.5f;  // for the comparison overlays
+};
+
+class Engine {
+ public:
+  using Ticket = std::uint64_t;
+  template <class R>
+  using Done = std::function<void(R)>;
+
+  explicit Engine(EngineOptions options = {});
+  ~Engine();  // cancels what is queued or running, delivers those results, joins the worker
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // supersede: queued (not yet running) requests of the same kind that were also submitted with
+  // supersede come back as Status::kSuperseded without running; live parameter drags use it.
+  Ticket submit(TokenizeRequest r, Done<TokenizeResult> done, Progress progress = {}, bool supersede = false);
+  Ticket submit(ClusterCompareRequest r, Done<ClusterCompareResult> done, Progress progress = {},
+                bool supersede = false);
+
+  // Cooperative: a running request stops at its next stage boundary and comes back kCancelled.
+  void cancel(Ticket t);
+  void cancel_all();
+  // Blocks until nothing is queued or running (tests, tools; never the GUI thread).
+  void wait_idle();
+  std::size_t pending() const;
+  // The thread that runs model code (for tests that prove the GUI thread does not).
+  bool on_worker_thread() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace setok::engine

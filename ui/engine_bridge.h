@@ -1,0 +1,47 @@
+#pragma once
+// The GUI's handle on core's Engine: submits requests and re-emits their results on the GUI
+// thread through queued calls. Pimpl, so moc never reads a torch header (QT_NO_KEYWORDS aside,
+// LibTorch's IValue::slots() and Qt's `slots` collide).
+#include <QObject>
+#include <QString>
+#include <memory>
+#include <optional>
+
+#include "core/engine/engine.h"
+
+namespace setok::ui {
+
+using TokenizePtr = std::shared_ptr<const engine::TokenizeResult>;
+using ComparePtr = std::shared_ptr<const engine::ClusterCompareResult>;
+
+class EngineBridge : public QObject {
+  Q_OBJECT
+ public:
+  // modelDir empty: the bundled model, else the engine's untrained fallback.
+  explicit EngineBridge(QObject* parent = nullptr, const QString& modelDir = {});
+  ~EngineBridge() override;  // cancels and joins the worker before the QObject goes
+
+  // drag: a live parameter change; queued drags are superseded by newer ones.
+  quint64 tokenize(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params, bool drag = false);
+  quint64 compare(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params);
+  void cancelAll();
+  // Requests submitted whose result has not reached the GUI thread yet.
+  int inFlight() const { return inFlight_; }
+  engine::Engine& engine();
+
+ Q_SIGNALS:
+  // Every request gets exactly one of these, whatever its status.
+  void tokenized(setok::ui::TokenizePtr result);
+  void compared(setok::ui::ComparePtr result);
+  void progress(quint64 id, float fraction);
+  void busyChanged(bool busy);
+
+ private:
+  void delivered();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int inFlight_ = 0;
+  quint64 nextId_ = 1;
+};
+
+}  // namespace setok::ui

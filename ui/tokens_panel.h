@@ -1,0 +1,61 @@
+#pragma once
+// The Tokens dock panel: cluster parameters (changed live), overlay settings and the token list,
+// sortable by area and seed score, whose selection mirrors the canvas's.
+#include <QSet>
+#include <QWidget>
+
+#include "ui/engine_bridge.h"
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QSlider;
+class QSpinBox;
+class QTableWidget;
+
+namespace setok::ui {
+
+class TokensPanel : public QWidget {
+  Q_OBJECT
+ public:
+  enum Column { kToken, kAreaPercent, kArea, kScore, kDensity, kBox, kColumns };
+
+  explicit TokensPanel(QWidget* parent = nullptr);
+
+  tokenizer::ClusterParams params() const;
+  // Programmatic changes: no paramsEdited / selectionEdited comes back.
+  void setParams(const tokenizer::ClusterParams& p);
+  void setOpacity(float opacity);
+  void setOutline(bool outline);
+  void setResult(const TokenizePtr& result);
+  void setSelection(const QSet<int>& tokens);
+  QSet<int> selection() const;
+
+  QTableWidget* table() const { return table_; }
+  QSpinBox* capBox() const { return cap_; }
+  QSlider* opacitySlider() const { return opacity_; }
+  QCheckBox* outlineBox() const { return outline_; }
+
+ Q_SIGNALS:
+  void paramsEdited(const setok::tokenizer::ClusterParams& params);
+  void opacityChanged(float opacity);
+  void outlineChanged(bool outline);
+  void selectionEdited(const QSet<int>& tokens);
+  void compareRequested();
+
+ private:
+  void emitParams();
+  QSpinBox* cap_ = nullptr;
+  QSpinBox* knn_ = nullptr;
+  QDoubleSpinBox* beta_ = nullptr;
+  QDoubleSpinBox* bandwidth_ = nullptr;
+  QComboBox* mode_ = nullptr;
+  QSlider* opacity_ = nullptr;
+  QCheckBox* outline_ = nullptr;
+  QLabel* summary_ = nullptr;
+  QTableWidget* table_ = nullptr;
+  bool quiet_ = false;  // set while the panel changes itself
+};
+
+}  // namespace setok::ui
