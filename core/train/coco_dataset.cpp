@@ -49,7 +49,11 @@ class CocoDataset : public SetokDataset {
 
   SetokSample get(std::size_t index) const override {
     const data::CocoImage& im = data_.images[index];
-    io::Image img = io::load_image((images_ / im.file_name).string());
+    // COCO's file_name is relative to the images folder; the scenes writer's is relative to the
+    // dataset root ("images/…"). Accept both.
+    fs::path p = images_ / im.file_name;
+    if (!fs::exists(p) && fs::exists(images_.parent_path() / im.file_name)) p = images_.parent_path() / im.file_name;
+    io::Image img = io::load_image(p.string());
     SetokSample s;
     s.pixels = vision::SiglipVisionEncoderImpl::preprocess(img, size_)[0];
     const int grid = size_ / patch_;

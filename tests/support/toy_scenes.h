@@ -23,7 +23,7 @@ class ToyScenes : public train::SetokDataset {
     std::vector<at::Tensor> masks;
     for (int o = 0; o < k; ++o) {
       int c = static_cast<int>(rng() % 3), x = static_cast<int>(rng() % 40), y = static_cast<int>(rng() % 40);
-      img.narrow(1, y, 24).narrow(2, x, 24).copy_(at::one_hot(at::tensor({2 - c}), 3).to(at::kFloat).view({3, 1, 1}).expand({3, 24, 24}));
+      img.narrow(1, y, 24).narrow(2, x, 24).copy_(at::one_hot(at::tensor({static_cast<int64_t>(2 - c)}, at::kLong), 3).to(at::kFloat).view({3, 1, 1}).expand({3, 24, 24}));
       inst.narrow(0, y, 24).narrow(1, x, 24).fill_(o + 1);
       s.labels.push_back(label_names()[c]);
     }

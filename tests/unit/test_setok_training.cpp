@@ -55,7 +55,7 @@ TEST(ConceptLoss, IsLowWhenTokensMatchTheirPromptsAndHighOtherwise) {
   EXPECT_GT(b.loss.item<double>(), 10.0);
   // Object → token: the token covering most of the object.
   at::Tensor hard = at::one_hot(at::tensor({0, 0, 1, 1, 1, 2}, at::kLong), 3).to(at::kFloat);
-  at::Tensor objects = at::tensor({0.f, 0.f, 1.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 1.f, 1.f}).view({2, 6});
+  at::Tensor objects = at::tensor({0.f, 0.f, 1.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 1.f}).view({2, 6});
   at::Tensor which = object_tokens(hard, at::ones({3}, at::kBool), objects);
   EXPECT_EQ(which[0].item<int64_t>(), 1);
   EXPECT_EQ(which[1].item<int64_t>(), 2);
