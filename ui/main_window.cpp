@@ -1,5 +1,7 @@
 #include "ui/main_window.h"
 
+#include "ui/train_panel.h"
+
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
@@ -158,9 +160,6 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   timer->start(1000);
   refreshStatus();
 
-  // Engine traffic. Results come back on this thread, in the order they were asked for.
-  connect(bridge_, &EngineBridge::tokenized, this, &MainWindow::onTokenized);
-  connect(bridge_, &EngineBridge::compared, this, &MainWindow::onCompared);
   showProgress_ = new QTimer(this);
   showProgress_->setSingleShot(true);
   showProgress_->setInterval(kShowProgressMs);
@@ -169,16 +168,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     progress_->setVisible(true);
     cancel_->setVisible(true);
   });
-  connect(bridge_, &EngineBridge::busyChanged, this, [this](bool busy) {
-    if (busy) {
-      showProgress_->start();
-    } else {
-      showProgress_->stop();
-      progress_->setVisible(false);
-      cancel_->setVisible(false);
-    }
-  });
-  connect(bridge_, &EngineBridge::progress, this, [this](quint64, float f) { progress_->setValue(qRound(f * 100)); });
+  connectBridge();
   debounce_ = new QTimer(this);
   debounce_->setSingleShot(true);
   debounce_->setInterval(kDebounceMs);
@@ -260,6 +250,10 @@ void MainWindow::buildPanels() {
       tokens_->setOpacity(canvas_->opacity());
       tokens_->setOutline(canvas_->outline());
       dock->setWidget(tokens_);
+    } else if (QString(spec.name) == "Train") {
+      train_ = new TrainPanel(dock);
+      connect(train_, &TrainPanel::openModelRequested, this, &MainWindow::openModel);
+      dock->setWidget(train_);
     } else {
       auto* label = new QLabel(tr(spec.text), dock);
       label->setWordWrap(true);
@@ -275,6 +269,34 @@ void MainWindow::buildPanels() {
   tabifyDockWidget(panel("Train"), panel("Models"));
   panel("Tokens")->raise();
   panel("Train")->raise();
+}
+
+void MainWindow::connectBridge() {
+  // Engine traffic. Results come back on this thread, in the order they were asked for.
+  connect(bridge_, &EngineBridge::tokenized, this, &MainWindow::onTokenized);
+  connect(bridge_, &EngineBridge::compared, this, &MainWindow::onCompared);
+  connect(bridge_, &EngineBridge::busyChanged, this, [this](bool busy) {
+    if (busy) {
+      showProgress_->start();
+    } else {
+      showProgress_->stop();
+      progress_->setVisible(false);
+      cancel_->setVisible(false);
+    }
+  });
+  connect(bridge_, &EngineBridge::progress, this, [this](quint64, float f) { progress_->setValue(qRound(f * 100)); });
+}
+
+void MainWindow::openModel(const QString& dir) {
+  // A new engine owns the new model; the old one finishes (cancelled) on its own thread first.
+  EngineBridge* old = bridge_;
+  old->cancelAll();
+  old->disconnect(this);
+  bridge_ = new EngineBridge(this, dir);
+  connectBridge();
+  delete old;
+  modelDir_ = dir;
+  if (!image_.empty()) retokenize();
 }
 
 QDockWidget* MainWindow::panel(const QString& name) const { return findChild<QDockWidget*>(QString("panel.") + name); }
@@ -631,6 +653,10 @@ void MainWindow::rebuildRecentMenu() {
 void MainWindow::refreshStatus() { memoryLabel_->setText(tr("RSS %1 MiB").arg(resident_bytes() / (1024 * 1024))); }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
+  if (train_ && !train_->confirmClose()) {
+    e->ignore();
+    return;
+  }
   QSettings s;
   s.setValue("window/geometry", saveGeometry());
   s.setValue("window/state", saveState());

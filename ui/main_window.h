@@ -24,6 +24,7 @@ namespace setok::ui {
 class ComparisonView;
 class ImageCanvas;
 class TokensPanel;
+class TrainPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -56,6 +57,8 @@ class MainWindow : public QMainWindow {
   bool exportOverlay(const QString& path, QString* error);
 
  public Q_SLOTS:
+  // Loads a SeTok model folder into a fresh engine and re-tokenizes the current image.
+  void openModel(const QString& dir);
   void openDialog();
   void clearRecent();
   void setClusterParams(const setok::tokenizer::ClusterParams& params);
@@ -80,6 +83,7 @@ class MainWindow : public QMainWindow {
   void addRecent(const QString& path);
   void rebuildRecentMenu();
   void refreshStatus();
+  void connectBridge();
   void applySelection(const QSet<int>& tokens);
   void onTokenized(const TokenizePtr& r);
   void onCompared(const ComparePtr& r);
@@ -92,6 +96,8 @@ class MainWindow : public QMainWindow {
   ComparisonView* compare_ = nullptr;
   QStackedWidget* centre_ = nullptr;
   TokensPanel* tokens_ = nullptr;
+  TrainPanel* train_ = nullptr;
+  QString modelDir_;
   EngineBridge* bridge_ = nullptr;
   QUndoStack* undo_ = nullptr;
   QMenu* recentMenu_ = nullptr;

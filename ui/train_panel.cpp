@@ -25,8 +25,10 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryFile>
 #include <QValueAxis>
@@ -53,6 +55,15 @@ QSpinBox* int_box(int lo, int hi, int v) {
   b->setRange(lo, hi);
   b->setValue(v);
   return b;
+}
+
+// Errors are shown window-modal but without a nested event loop: the panel keeps following its
+// processes (and tests keep running) while the dialog is up.
+void show_error(QWidget* parent, const QString& title, const QString& text) {
+  auto* box = new QMessageBox(QMessageBox::Warning, title, text, QMessageBox::Ok, parent);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->setObjectName("trainError");
+  box->open();
 }
 
 // The child dies with the studio, whatever way the studio ends: no orphan keeps a GPU busy.
@@ -131,12 +142,12 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   connect(load, &QPushButton::clicked, this, [this] {
     QString p = QFileDialog::getOpenFileName(this, tr("Load training config"), QString(), tr("JSON (*.json)"));
     QString err;
-    if (!p.isEmpty() && !loadConfig(p, &err)) QMessageBox::warning(this, tr("Cannot load config"), err);
+    if (!p.isEmpty() && !loadConfig(p, &err)) show_error(this, tr("Cannot load config"), err);
   });
   connect(save, &QPushButton::clicked, this, [this] {
     QString p = QFileDialog::getSaveFileName(this, tr("Save training config"), QString(), tr("JSON (*.json)"));
     QString err;
-    if (!p.isEmpty() && !saveConfig(p, &err)) QMessageBox::warning(this, tr("Cannot save config"), err);
+    if (!p.isEmpty() && !saveConfig(p, &err)) show_error(this, tr("Cannot save config"), err);
   });
   connect(gen, &QPushButton::clicked, this, &TrainPanel::generateWorld);
   auto* cfgButtons = new QHBoxLayout;
@@ -151,6 +162,7 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   openBtn_ = new QPushButton(tr("Open in inspector"));
   startBtn_->setObjectName("trainStart");
   stopBtn_->setObjectName("trainStop");
+  openBtn_->setObjectName("trainOpen");
   pauseBtn_->setToolTip(tr("Checkpoint after the current step and stop"));
   resumeBtn_->setToolTip(tr("Continue from the output folder's checkpoint"));
   stopBtn_->setToolTip(tr("End the training process now (its memory is freed)"));
@@ -207,8 +219,6 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   auto* lossView = new QChartView(lossChart_);
   auto* speedView = new QChartView(speedChart_);
   lossView->setRenderHint(QPainter::Antialiasing);
-  lossView->setMinimumHeight(180);
-  speedView->setMinimumHeight(120);
 
   log_ = new QPlainTextEdit;
   log_->setReadOnly(true);
@@ -220,13 +230,23 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   metrics_->horizontalHeader()->setStretchLastSection(true);
   metrics_->verticalHeader()->hide();
 
-  auto* right = new QSplitter(Qt::Vertical);
-  right->addWidget(lossView);
-  right->addWidget(speedView);
-  right->addWidget(log_);
-  right->addWidget(metrics_);
+  // Charts, log and metrics share one area as tabs: a docked panel stays short.
+  auto* right = new QTabWidget;
+  right->setObjectName("trainTabs");
+  right->addTab(lossView, tr("Loss"));
+  right->addTab(speedView, tr("Throughput"));
+  right->addTab(log_, tr("Log"));
+  right->addTab(metrics_, tr("Evaluation"));
+  for (QWidget* w : {static_cast<QWidget*>(lossView), static_cast<QWidget*>(speedView), static_cast<QWidget*>(log_),
+                     static_cast<QWidget*>(metrics_)})
+    w->setMinimumHeight(80);
+  // The form scrolls, so the docked panel can be as short as the user makes it.
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(left);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
   auto* split = new QSplitter(Qt::Horizontal);
-  split->addWidget(left);
+  split->addWidget(scroll);
   split->addWidget(right);
   split->setStretchFactor(1, 3);
   auto* top = new QVBoxLayout(this);
@@ -319,7 +339,8 @@ int TrainPanel::pointCount(const QString& s) const { return series_.contains(s) 
 void TrainPanel::setRunning(bool running) {
   startBtn_->setEnabled(!running);
   resumeBtn_->setEnabled(!running);
-  pauseBtn_->setEnabled(running);
+  // Pause signals the process, which listens only once training has started (the "start" event).
+  pauseBtn_->setEnabled(running && started_);
   stopBtn_->setEnabled(running);
 }
 
@@ -335,7 +356,7 @@ void TrainPanel::start() {
 void TrainPanel::resume() {
   QString ck = QDir(out_->text()).filePath("checkpoint");
   if (!QFileInfo(ck).isDir()) {
-    QMessageBox::warning(this, tr("Cannot resume"), tr("%1: no checkpoint to resume from").arg(ck));
+    show_error(this, tr("Cannot resume"), tr("%1: no checkpoint to resume from").arg(ck));
     return;
   }
   launch({"--resume", ck});
@@ -344,14 +365,14 @@ void TrainPanel::resume() {
 void TrainPanel::launch(const QStringList& extra) {
   if (isRunning()) return;
   if (data_->text().isEmpty()) {
-    QMessageBox::warning(this, tr("Cannot start training"), tr("Choose a training data folder first"));
+    show_error(this, tr("Cannot start training"), tr("Choose a training data folder first"));
     return;
   }
   QDir().mkpath(out_->text());
   QString cfgPath = QDir(out_->text()).filePath("train_config.json");
   QString err;
   if (!saveConfig(cfgPath, &err)) {
-    QMessageBox::warning(this, tr("Cannot start training"), err);
+    show_error(this, tr("Cannot start training"), err);
     return;
   }
   delete proc_;
@@ -365,13 +386,14 @@ void TrainPanel::launch(const QStringList& extra) {
   connect(proc_, &QProcess::finished, this, &TrainPanel::onFinished);
   connect(proc_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
     if (e == QProcess::FailedToStart) {
-      QMessageBox::warning(this, tr("Training failed"), tr("cannot run %1").arg(cliPath()));
+      show_error(this, tr("Training failed"), tr("cannot run %1").arg(cliPath()));
       setRunning(false);
     }
   });
   QStringList args = {"train", "setok", "--config", cfgPath, "--progress", "jsonl"};
   args += extra;
   appendLog("$ setok " + args.join(' '));
+  started_ = false;
   status_->setText(tr("Starting…"));
   setRunning(true);
   proc_->start(cliPath(), args);
@@ -394,6 +416,10 @@ void TrainPanel::onEvent(const QJsonObject& e) {
   Q_EMIT eventReceived(e);
   const QString ev = e["event"].toString();
   const double step = e["step"].toDouble();
+  if (ev == "start") {
+    started_ = true;
+    setRunning(true);
+  }
   if (ev == "step") {
     for (const char* name : kLossSeries)
       if (e.contains(name)) {
@@ -429,7 +455,7 @@ void TrainPanel::onEvent(const QJsonObject& e) {
 }
 
 void TrainPanel::pause() {
-  if (isRunning()) {
+  if (isRunning() && started_) {
     status_->setText(tr("Pausing after this step…"));
     ::kill(static_cast<pid_t>(proc_->processId()), SIGUSR1);
   }
@@ -451,14 +477,14 @@ void TrainPanel::onFinished(int code, QProcess::ExitStatus st) {
   if (st == QProcess::CrashExit) {
     if (!status_->text().startsWith(tr("Stopping"))) {
       status_->setText(tr("Training process ended abnormally"));
-      QMessageBox::warning(this, tr("Training failed"), tr("The training process crashed; see the log."));
+      show_error(this, tr("Training failed"), tr("The training process crashed; see the log."));
     } else {
       status_->setText(tr("Stopped"));
     }
   } else if (code != 0) {
     QString last = log_->toPlainText().section('\n', -1).trimmed();
     status_->setText(tr("Failed (exit %1)").arg(code));
-    QMessageBox::warning(this, tr("Training failed"), last.isEmpty() ? tr("exit code %1").arg(code) : last);
+    show_error(this, tr("Training failed"), last.isEmpty() ? tr("exit code %1").arg(code) : last);
   } else if (!modelDir_.isEmpty()) {
     openBtn_->setEnabled(true);
     runEvaluation();
@@ -487,6 +513,7 @@ void TrainPanel::runEvaluation() {
       metrics_->setItem(r, 1, new QTableWidgetItem(QString::number(it.value().toDouble(), 'g', 4)));
     }
     appendLog(tr("evaluated on %1").arg(data));
+    if (auto* tabs = findChild<QTabWidget*>("trainTabs")) tabs->setCurrentWidget(metrics_);
   });
   evalProc_->start(cliPath(), {"eval", "setok", "-m", modelDir_, "--data", data, "--limit", "200", "--json"});
 }
@@ -504,7 +531,7 @@ void TrainPanel::generateWorld() {
       data_->setText(dir);
       appendLog(tr("scenes world written to %1").arg(dir));
     } else {
-      QMessageBox::warning(this, tr("Generation failed"), QString::fromUtf8(p->readAllStandardError()).trimmed());
+      show_error(this, tr("Generation failed"), QString::fromUtf8(p->readAllStandardError()).trimmed());
     }
     p->deleteLater();
   });

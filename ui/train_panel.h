@@ -84,6 +84,7 @@ class TrainPanel : public QWidget {
   QJsonObject baseConfig_;  // keys the form does not show are kept as loaded
   QString configPath_, modelDir_;
   double maxLoss_ = 0, maxSpeed_ = 0;
+  bool started_ = false;  // the child reported "start": its pause handler is installed
 };
 
 }  // namespace setok::ui

@@ -10,6 +10,7 @@
 #include <QTimer>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "core/runtime/error.h"
@@ -105,7 +106,9 @@ int bench_open(setok::ui::MainWindow& w, const QString& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   setok::ensure_passive_openmp(argv);
   QApplication::setAttribute(Qt::AA_ShareOpenGLContexts);
   // Fractional scale factors as the desktop sets them (125 %, 150 %), not rounded to integers.
@@ -183,4 +186,15 @@ int main(int argc, char** argv) {
   });
   app.exec();
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int rc = run(argc, argv);
+  // Qt Charts keeps a static text document whose destructor, run after the application and its
+  // OpenGL contexts are gone, can free an OpenGL glyph cache and crash. The application and every
+  // window are destroyed (and settings written) by now; skip the static destructors.
+  std::fflush(nullptr);
+  std::_Exit(rc);
 }

@@ -1,0 +1,118 @@
+// The Train panel launches real `setok train` processes and follows them live.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <QJsonDocument>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTest>
+#include <filesystem>
+
+#include "tests/support/run_process.h"
+#include "tests/support/toy_scenes.h"
+#include "ui/train_panel.h"
+
+using setok::ui::TrainPanel;
+using namespace setok::test;
+
+namespace {
+
+struct TrainPanelTest : ::testing::Test {
+  static void SetUpTestSuite() {
+    qputenv("SETOK_CLI", SETOK_CLI);
+    dir = new TempDir();
+    auto r = run_command(shell_quote(SETOK_CLI) + " data scenes --out " + shell_quote(*dir / "data") +
+                         " --count 16 --size 64 --no-edits --seed 5");
+    ASSERT_EQ(r.rc, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete dir; }
+
+  QJsonObject config(const std::string& out, int steps) {
+    nlohmann::json c = {{"model", ToyScenes::tiny_model().to_json()},
+                        {"train_data", *dir / "data"},
+                        {"out", *dir / out},
+                        {"batch_size", 4},
+                        {"steps", steps},
+                        {"warmup_steps", 1},
+                        {"checkpoint_every", 0},
+                        {"log_every", 1},
+                        {"text_encoder", {{"dim", 32}, {"layers", 1}, {"heads", 2}}}};
+    return QJsonDocument::fromJson(QByteArray::fromStdString(c.dump())).object();
+  }
+  static TempDir* dir;
+};
+TempDir* TrainPanelTest::dir = nullptr;
+
+bool process_alive(qint64 pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+}  // namespace
+
+TEST_F(TrainPanelTest, TwentyStepRunChartsPointsAndStopEndsTheProcess) {
+  TrainPanel panel;
+  panel.setConfig(config("stop", 20000));
+  panel.show();
+  panel.start();
+  ASSERT_TRUE(panel.isRunning());
+  const qint64 pid = panel.processId();
+  EXPECT_TRUE(process_alive(pid));
+  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") >= 3, 120000);
+  EXPECT_GE(panel.pointCount("loss_rec"), 3);
+  EXPECT_GE(panel.pointCount("images_per_s"), 3);
+  panel.stop();
+  EXPECT_FALSE(panel.isRunning());
+  QTRY_VERIFY_WITH_TIMEOUT(!process_alive(pid), 10000);
+}
+
+TEST_F(TrainPanelTest, FinishedRunIsEvaluatedAndCanBeOpened) {
+  TrainPanel panel;
+  panel.setConfig(config("full", 20));
+  QSignalSpy done(&panel, &TrainPanel::finished);
+  QSignalSpy open(&panel, &TrainPanel::openModelRequested);
+  panel.start();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 180000);
+  EXPECT_EQ(done.takeFirst().at(0).toInt(), 0);
+  EXPECT_EQ(panel.pointCount("loss"), 20);
+  EXPECT_TRUE(std::filesystem::exists(panel.lastModelDir().toStdString() + "/model.safetensors"));
+  auto* metrics = panel.findChild<QTableWidget*>("trainMetrics");
+  ASSERT_NE(metrics, nullptr);
+  QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
+  auto* openBtn = panel.findChild<QPushButton*>("trainOpen");
+  ASSERT_NE(openBtn, nullptr);
+  ASSERT_TRUE(openBtn->isEnabled());
+  openBtn->click();
+  ASSERT_EQ(open.count(), 1);
+  EXPECT_EQ(open.takeFirst().at(0).toString(), panel.lastModelDir());
+}
+
+TEST_F(TrainPanelTest, PauseKeepsACheckpointAndResumeContinues) {
+  TrainPanel panel;
+  panel.setConfig(config("pause", 20000));
+  QSignalSpy done(&panel, &TrainPanel::finished);
+  panel.start();
+  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") >= 2, 120000);
+  panel.pause();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60000);
+  EXPECT_EQ(done.takeFirst().at(0).toInt(), 0) << "a paused run exits cleanly";
+  EXPECT_TRUE(panel.findChild<QWidget*>("trainStatus")->property("text").toString().startsWith("Paused"))
+      << panel.findChild<QWidget*>("trainStatus")->property("text").toString().toStdString();
+  EXPECT_TRUE(std::filesystem::exists(*dir / "pause/checkpoint/optimizer.pt"));
+  const int before = panel.pointCount("loss");
+  panel.resume();
+  ASSERT_TRUE(panel.isRunning());
+  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") > before, 120000);
+  panel.stop();
+}
+
+TEST_F(TrainPanelTest, ConfigSavesAndLoads) {
+  TrainPanel a, b;
+  a.setConfig(config("cfg", 77));
+  QString err;
+  const QString path = QString::fromStdString(*dir / "cfg.json");
+  ASSERT_TRUE(a.saveConfig(path, &err)) << err.toStdString();
+  ASSERT_TRUE(b.loadConfig(path, &err)) << err.toStdString();
+  EXPECT_EQ(b.config()["steps"].toInt(), 77);
+  EXPECT_EQ(b.config()["model"].toObject()["vision_config"].toObject()["hidden_size"].toInt(), 32);
+  EXPECT_FALSE(b.loadConfig(QString::fromStdString(*dir / "absent.json"), &err));
+  EXPECT_TRUE(err.contains("absent.json"));
+}
