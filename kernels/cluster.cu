@@ -46,7 +46,7 @@ __global__ void score_kernel(const float* gram, const float* density, int n, flo
     far = fmaxf(far, d);
     if ((rho[j] > rho[i] || (rho[j] == rho[i] && j < i)) && d < best) best = d, any = true;
   }
-  score[static_cast<size_t>(b) * n + i] = rho[i] * sqrtf(fmaxf(any ? best : far, 1e-12f));
+  score[static_cast<size_t>(b) * n + i] = rho[i] * sqrtf((any ? best : far) + 1e-6f);
 }
 
 // Block-wide reductions over kThreads threads.

@@ -107,7 +107,7 @@ void cluster_cpu(const float* gram, const ClusterArgs& a, float* masks, std::int
       if ((rho[j] > rho[i] || (rho[j] == rho[i] && j < i)) && d2 < best) best = d2;
     }
     float d = best == std::numeric_limits<float>::infinity() ? far : best;
-    delta[r] = std::sqrt(std::max(d, 1e-12f));
+    delta[r] = std::sqrt(d + 1e-6f);  // as the reference: sqrt(d² + ε)
   }
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < B; ++b) {

@@ -30,7 +30,8 @@ DensityPeaks density_peaks(const at::Tensor& x, int knn) {
   at::Tensor nearest_denser = at::where(denser, d2, inf).amin(-1);
   at::Tensor has_denser = denser.any(-1);
   at::Tensor delta2 = at::where(has_denser, nearest_denser, d2.amax(-1));  // Eq. 2
-  at::Tensor delta = delta2.clamp_min(1e-12).sqrt();
+  // sqrt(d² + ε): bounded gradient where a denser patch is (nearly) identical.
+  at::Tensor delta = (delta2 + 1e-6).sqrt();
 
   // Unit-length features put δ in [0, 2] and ρ in (0, 1]: the score has an absolute scale, so
   // the β penalty means the same for every image (a per-image max would blow noise up to 1).

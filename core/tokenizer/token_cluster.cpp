@@ -23,15 +23,33 @@ void check_input(const at::Tensor& x, const ClusterParams& p) {
   if (!x.is_floating_point()) throw Error("cluster input must be floating point");
 }
 
-// Moves each image's final-scope column to its count position and trims to the batch maximum.
+// Trims to the batch's largest count and builds the result. In hard mode a token whose one-hot
+// mask is empty (it can happen to the final scope, whose patches an earlier mask may outweigh
+// everywhere) is dropped and the rest are moved up: a token with no patch has nothing to merge,
+// and its pooling weight would be 1/0.
 ClusterResult finish(at::Tensor soft, at::Tensor num_tokens, at::Tensor seeds, at::Tensor density, at::Tensor score,
                      ClusterMode mode) {
+  const int64_t width = soft.size(2);
+  at::Tensor valid = at::arange(width, num_tokens.options()).unsqueeze(0) < num_tokens.unsqueeze(1);
+  if (mode == ClusterMode::kHard) {
+    at::Tensor winners = soft.detach().masked_fill(~valid.unsqueeze(1), -1.0).argmax(-1);  // [B,N]
+    at::Tensor used = at::one_hot(winners, width).sum(1) > 0;                             // [B,C]
+    at::Tensor keep = valid & used;
+    // Stable order: kept tokens first, in their seed order.
+    at::Tensor rank = (~keep).to(at::kLong) * width + at::arange(width, num_tokens.options()).unsqueeze(0);
+    at::Tensor order = std::get<1>(rank.sort(1));
+    soft = at::gather(soft, 2, order.unsqueeze(1).expand_as(soft));
+    seeds = at::gather(seeds, 1, order);
+    num_tokens = keep.sum(1);
+    valid = at::arange(width, num_tokens.options()).unsqueeze(0) < num_tokens.unsqueeze(1);
+    soft = soft * valid.unsqueeze(1).to(soft.scalar_type());
+  }
   const int64_t cmax = std::max<int64_t>(1, num_tokens.max().item<int64_t>());
   ClusterResult r;
   r.soft_masks = soft.narrow(2, 0, cmax);
   r.num_tokens = num_tokens;
   r.seeds = seeds.narrow(1, 0, cmax);
-  r.token_valid = at::arange(cmax, num_tokens.options()).unsqueeze(0) < num_tokens.unsqueeze(1);
+  r.token_valid = valid.narrow(1, 0, cmax);
   r.density = density;
   r.score = score;
   r.masks = harden(r.soft_masks, r.token_valid, mode);

@@ -11,7 +11,8 @@ namespace setok::tokenizer {
 
 struct ClusterResult {
   at::Tensor masks;        // [B,N,C]: hard mode one-hot rows (straight-through gradient), soft mode rows sum to 1
-  at::Tensor soft_masks;   // [B,N,C]: the stick-breaking masks before hardening (rows sum to 1)
+  at::Tensor soft_masks;   // [B,N,C]: the stick-breaking masks before hardening (rows sum to 1, less the
+                           // mass of hard-mode tokens dropped for having no patch)
   at::Tensor token_valid;  // [B,C] bool; C = the largest token count in the batch
   at::Tensor num_tokens;   // [B] int64
   at::Tensor seeds;        // [B,C] int64: the seed patch of each token, -1 for the final scope and padding

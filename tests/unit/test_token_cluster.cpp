@@ -252,3 +252,19 @@ TEST(DpcKnn, FixedCountBaselineSplitsBlobsIntoExactlyKClusters) {
   at::Tensor six = dpc_knn(blobs.x.unsqueeze(0), 6)[0];
   EXPECT_EQ(std::get<0>(at::_unique(six)).numel(), 6);
 }
+
+// In hard mode every valid token owns at least one patch (an empty one would have nothing to
+// merge); random features at a tight cap used to leave the final scope empty.
+TEST(TokenCluster, HardTokensAreNeverEmpty) {
+  for (int trial = 0; trial < 20; ++trial) {
+    at::manual_seed(200 + trial);
+    at::Tensor x = at::randn({4, 64, 8});
+    ClusterParams p;
+    p.max_tokens = 3 + trial % 5;
+    for (Impl impl : {&ref, &fast}) {
+      ClusterResult r = impl(x, p);
+      at::Tensor per_token = r.masks.sum(1);  // [B,C]
+      EXPECT_TRUE(((per_token >= 1) == r.token_valid).all().item<bool>()) << trial;
+    }
+  }
+}
