@@ -130,6 +130,8 @@ Image load_image(const std::string& path, std::int64_t max_pixels) {
     QuietStderr quiet;
     m = cv::imread(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
+    if (e.err.find("CV_IO_MAX_IMAGE_PIXELS") != std::string::npos)
+      throw Error(path + ": image is too large to load (over 2^30 pixels)");
     throw Error(path + ": not a readable image (" + e.err + ")");
   }
   if (m.empty()) throw Error(path + ": not a readable image (unknown format, corrupt, or too large)");

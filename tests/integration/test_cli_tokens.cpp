@@ -121,6 +121,10 @@ TEST(CliTokenize, AcceptsEveryKindOfImageAndRefusesNonImages) {
     expect_one_line_error(setok_cli("tokenize " + shell_quote(d / f)));
   }
   expect_one_line_error(setok_cli("tokenize " + std::string(SETOK_SAMPLES) + "/coffee.png -m " + shell_quote(d.path().string())));
+  // A valid PNG header declaring 100000 x 100000 pixels (tests/data): refused before any allocation.
+  auto huge = setok_cli("tokenize " + std::string(SETOK_TEST_DATA) + "/huge_100000x100000.png");
+  expect_one_line_error(huge);
+  EXPECT_NE(huge.err.find("too large"), std::string::npos) << huge.err;
 }
 
 TEST(CliBench, ClusterPrintsFigures) {
