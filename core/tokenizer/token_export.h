@@ -1,18 +1,17 @@
 #pragma once
 // Token masks out of the program: COCO's uncompressed RLE (column-major run lengths, starting with
-// a run of zeros) and a COCO-style JSON of one annotation per token. Kept small on purpose: the
-// full COCO reader/writer lives in core/data. No torch here: the studio uses it.
+// a run of zeros) and a COCO-style JSON of one annotation per token, over core/data's RLE codec.
+// No torch here: the studio uses it.
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
+#include "core/data/coco_rle.h"
+
 namespace setok::tokenizer {
 
-struct Rle {
-  int height = 0, width = 0;
-  std::vector<std::uint32_t> counts;  // alternating runs of 0s and 1s in column-major order
-};
+using data::Rle;  // column-major runs, starting with zeros (core/data/coco_rle.h)
 
 // The mask of pixels of `map` (row-major, width × height) equal to `token`.
 Rle encode_rle(const std::vector<std::int32_t>& map, int width, int height, int token);
