@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "ui/models_panel.h"
 #include "ui/train_panel.h"
 
 #include <QAction>
@@ -250,6 +251,10 @@ void MainWindow::buildPanels() {
       tokens_->setOpacity(canvas_->opacity());
       tokens_->setOutline(canvas_->outline());
       dock->setWidget(tokens_);
+    } else if (QString(spec.name) == "Models") {
+      models_ = new ModelsPanel(dock);
+      connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::openModel);
+      dock->setWidget(models_);
     } else if (QString(spec.name) == "Train") {
       train_ = new TrainPanel(dock);
       connect(train_, &TrainPanel::openModelRequested, this, &MainWindow::openModel);
@@ -296,6 +301,10 @@ void MainWindow::openModel(const QString& dir) {
   connectBridge();
   delete old;
   modelDir_ = dir;
+  if (models_) {
+    models_->refresh();
+    models_->setActive(dir);
+  }
   if (!image_.empty()) retokenize();
 }
 

@@ -25,6 +25,7 @@ class ComparisonView;
 class ImageCanvas;
 class TokensPanel;
 class TrainPanel;
+class ModelsPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -97,7 +98,14 @@ class MainWindow : public QMainWindow {
   QStackedWidget* centre_ = nullptr;
   TokensPanel* tokens_ = nullptr;
   TrainPanel* train_ = nullptr;
+  ModelsPanel* models_ = nullptr;
   QString modelDir_;
+
+ public:
+  ModelsPanel* modelsPanel() const { return models_; }
+  QString modelDir() const { return modelDir_; }
+
+ private:
   EngineBridge* bridge_ = nullptr;
   QUndoStack* undo_ = nullptr;
   QMenu* recentMenu_ = nullptr;
