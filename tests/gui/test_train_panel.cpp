@@ -7,10 +7,12 @@
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTest>
+#include <cstdio>
 #include <filesystem>
 
 #include "tests/support/run_process.h"
 #include "tests/support/toy_scenes.h"
+#include "ui/stall_probe.h"
 #include "ui/train_panel.h"
 
 using setok::ui::TrainPanel;
@@ -69,8 +71,13 @@ TEST_F(TrainPanelTest, FinishedRunIsEvaluatedAndCanBeOpened) {
   panel.setConfig(config("full", 20));
   QSignalSpy done(&panel, &TrainPanel::finished);
   QSignalSpy open(&panel, &TrainPanel::openModelRequested);
+  setok::ui::StallProbe probe;  // a figure for docs/benchmarks.md, not an assertion
+  probe.start();
   panel.start();
   QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 180000);
+  probe.stop();
+  std::printf("GUI-thread stall during a 20-step training run: longest %.1f ms over %d ticks\n", probe.worstMs(),
+              probe.ticks());
   EXPECT_EQ(done.takeFirst().at(0).toInt(), 0);
   EXPECT_EQ(panel.pointCount("loss"), 20);
   EXPECT_TRUE(std::filesystem::exists(panel.lastModelDir().toStdString() + "/model.safetensors"));
