@@ -103,6 +103,7 @@ class MainWindow : public QMainWindow {
 
  public:
   ModelsPanel* modelsPanel() const { return models_; }
+  TrainPanel* trainPanel() const { return train_; }
   QString modelDir() const { return modelDir_; }
 
  private:

@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <QApplication>
 #include <QJsonDocument>
+#include <QMessageBox>
+#include <QTimer>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -13,6 +16,7 @@
 #include "tests/support/run_process.h"
 #include "tests/support/toy_scenes.h"
 #include "ui/stall_probe.h"
+#include "ui/main_window.h"
 #include "ui/train_panel.h"
 
 using setok::ui::TrainPanel;
@@ -122,4 +126,27 @@ TEST_F(TrainPanelTest, ConfigSavesAndLoads) {
   EXPECT_EQ(b.config()["model"].toObject()["vision_config"].toObject()["hidden_size"].toInt(), 32);
   EXPECT_FALSE(b.loadConfig(QString::fromStdString(*dir / "absent.json"), &err));
   EXPECT_TRUE(err.contains("absent.json"));
+}
+
+// Closing the studio while training runs asks first; "No" keeps both, "Yes" ends the child.
+TEST_F(TrainPanelTest, ClosingTheWindowAsksAndLeavesNoOrphan) {
+  setok::ui::MainWindow w;
+  w.show();
+  TrainPanel* panel = w.trainPanel();
+  ASSERT_NE(panel, nullptr);
+  panel->setConfig(config("close", 20000));
+  panel->start();
+  QTRY_VERIFY_WITH_TIMEOUT(panel->pointCount("loss") >= 1, 120000);
+  const qint64 pid = panel->processId();
+  auto answer = [](QMessageBox::StandardButton b) {
+    QTimer::singleShot(300, [b] {
+      if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) box->button(b)->click();
+    });
+  };
+  answer(QMessageBox::No);
+  EXPECT_FALSE(w.close()) << "the user chose to keep training";
+  EXPECT_TRUE(panel->isRunning());
+  answer(QMessageBox::Yes);
+  EXPECT_TRUE(w.close());
+  QTRY_VERIFY_WITH_TIMEOUT(!process_alive(pid), 10000);
 }
