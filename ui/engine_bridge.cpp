@@ -23,6 +23,30 @@ void EngineBridge::delivered() {
   if (--inFlight_ == 0) Q_EMIT busyChanged(false);
 }
 
+namespace {
+
+// Wraps a GUI-thread handler into the callback the engine runs on its worker thread: the worker
+// only posts the result to the bridge's thread.
+template <class Result, class Handler>
+std::function<void(Result)> post_result(QObject* to, Handler handle) {
+  return [to, handle](Result res) {
+    auto p = std::make_shared<const Result>(std::move(res));
+    QMetaObject::invokeMethod(
+        to, [handle, p] { handle(p); }, Qt::QueuedConnection);
+  };
+}
+
+}  // namespace
+
+engine::Progress EngineBridge::beginRequest(quint64 id) {
+  if (inFlight_++ == 0) Q_EMIT busyChanged(true);
+  return [this, id](float f) {
+    QMetaObject::invokeMethod(
+        this, [this, id, f] { Q_EMIT progress(id, f); }, Qt::QueuedConnection);
+    return true;
+  };
+}
+
 quint64 EngineBridge::tokenize(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params,
                                bool drag) {
   engine::TokenizeRequest r;
@@ -30,26 +54,11 @@ quint64 EngineBridge::tokenize(const io::Image& image, const std::optional<token
   r.params = params;
   r.id = nextId_++;
   const quint64 id = r.id;
-  if (inFlight_++ == 0) Q_EMIT busyChanged(true);
-  // These callbacks run on the worker thread: they only post to the GUI thread.
-  impl_->engine.submit(
-      std::move(r),
-      [this](engine::TokenizeResult res) {
-        auto p = std::make_shared<const engine::TokenizeResult>(std::move(res));
-        QMetaObject::invokeMethod(
-            this,
-            [this, p] {
-              delivered();
-              Q_EMIT tokenized(p);
-            },
-            Qt::QueuedConnection);
-      },
-      [this, id](float f) {
-        QMetaObject::invokeMethod(
-            this, [this, id, f] { Q_EMIT progress(id, f); }, Qt::QueuedConnection);
-        return true;
-      },
-      drag);
+  impl_->engine.submit(std::move(r), post_result<engine::TokenizeResult>(this, [this](TokenizePtr p) {
+                         delivered();
+                         Q_EMIT tokenized(p);
+                       }),
+                       beginRequest(id), drag);
   return id;
 }
 
@@ -59,25 +68,11 @@ quint64 EngineBridge::compare(const io::Image& image, const std::optional<tokeni
   r.params = params;
   r.id = nextId_++;
   const quint64 id = r.id;
-  if (inFlight_++ == 0) Q_EMIT busyChanged(true);
-  impl_->engine.submit(
-      std::move(r),
-      [this](engine::ClusterCompareResult res) {
-        auto p = std::make_shared<const engine::ClusterCompareResult>(std::move(res));
-        QMetaObject::invokeMethod(
-            this,
-            [this, p] {
-              delivered();
-              Q_EMIT compared(p);
-            },
-            Qt::QueuedConnection);
-      },
-      [this, id](float f) {
-        QMetaObject::invokeMethod(
-            this, [this, id, f] { Q_EMIT progress(id, f); }, Qt::QueuedConnection);
-        return true;
-      },
-      true);
+  impl_->engine.submit(std::move(r), post_result<engine::ClusterCompareResult>(this, [this](ComparePtr p) {
+                         delivered();
+                         Q_EMIT compared(p);
+                       }),
+                       beginRequest(id), true);
   return id;
 }
 

@@ -38,6 +38,8 @@ class EngineBridge : public QObject {
 
  private:
   void delivered();
+  // Counts a request in flight and returns its progress callback (posts to the GUI thread).
+  std::function<bool(float)> beginRequest(quint64 id);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int inFlight_ = 0;
