@@ -1,8 +1,10 @@
 // setok eval setok -m MODEL --data DIR [--split NAME] [--limit N] [--json]
+// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--dry-run] [--json]
 #include <cstdio>
 #include <filesystem>
 
 #include "app/setok/command.h"
+#include "core/eval/setok_calibrate.h"
 #include "core/eval/setok_eval.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
@@ -43,6 +45,49 @@ Command add_eval(CLI::App& app, Globals& g) {
       print_json(j);
     } else {
       for (auto it = j.begin(); it != j.end(); ++it) std::printf("%-40s %s\n", it.key().c_str(), it.value().dump().c_str());
+    }
+    return 0;
+  }, true};
+}
+
+Command add_calibrate(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand(
+      "calibrate", "Choose a trained SeTok's clustering bandwidth and beta on a validation split and write them to the model");
+  struct Args {
+    std::string model, data, split = "val";
+    std::int64_t limit = 0;
+    bool dry_run = false;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("-m,--model", a->model, "SeTok model folder (rewritten in place unless --dry-run)")->required();
+  sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json)")->required();
+  sub->add_option("--split", a->split, "Validation split: annotations/instances_SPLIT.json (default val)");
+  sub->add_option("--limit", a->limit, "Use the first N images only")->check(CLI::PositiveNumber);
+  sub->add_flag("--dry-run", a->dry_run, "Report the choice, change nothing");
+  sub->add_flag("--json", g.json, "Machine-readable output (with the whole grid)");
+  return {sub, [&g, a]() {
+    tokenizer::SetokModel model = tokenizer::load_setok(a->model);
+    std::string data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
+    if (!std::filesystem::exists(data)) throw Error(data + ": no such split in " + a->data);
+    const auto& vc = model->config().vision;
+    auto ds = train::open_coco_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+    eval::CalibrationOptions o;
+    o.limit = a->limit;
+    eval::Calibration c = eval::calibrate_clustering(model, *ds, o);
+    if (!a->dry_run) eval::write_clustering(a->model, c.bandwidth, c.beta);
+    nlohmann::json j = {{"model", a->model},           {"data", data},
+                        {"bandwidth", c.bandwidth},    {"beta", c.beta},
+                        {"fg_ari", c.fg_ari},          {"tokens_within_one_of_objects_plus_one", c.within_one},
+                        {"tokens_per_image", c.tokens_per_image},
+                        {"before", {{"fg_ari", c.before_fg_ari}, {"tokens_within_one_of_objects_plus_one", c.before_within_one}}},
+                        {"written", !a->dry_run}};
+    if (g.json) {
+      j["grid"] = c.table;
+      print_json(j);
+    } else {
+      std::printf("bandwidth %.3g, beta %.3g: FG-ARI %.3f (was %.3f), tokens within one of objects+1 %.3f (was %.3f), %.2f tokens/image%s\n",
+                  c.bandwidth, c.beta, c.fg_ari, c.before_fg_ari, c.within_one, c.before_within_one, c.tokens_per_image,
+                  a->dry_run ? " (dry run: not written)" : "");
     }
     return 0;
   }, true};

@@ -1,14 +1,44 @@
-// setok train setok --config FILE [--resume DIR] [--progress jsonl|bar|none]
+// setok train setok --config FILE [--resume DIR] [--progress jsonl|bar|none] [--set KEY=VALUE ...]
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 
 #include "app/setok/command.h"
+#include "core/eval/setok_calibrate.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
 #include "core/train/setok_trainer.h"
 
 namespace setok::cli {
+namespace {
+
+// "merger.use_position=false" -> config["model"]["merger"]["use_position"] = false. The value is
+// read as JSON when it parses (numbers, true/false, null, arrays), else taken as a string.
+void apply_override(nlohmann::json& cfg, const std::string& kv) {
+  const auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) throw Error("--set " + kv + ": expected KEY=VALUE");
+  const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+  nlohmann::json* node = &cfg;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw Error("--set " + kv + ": empty key part");
+    if (!node->is_object()) throw Error("--set " + kv + ": '" + part + "' is inside a value that is not an object");
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return;
+    }
+    node = &(*node)[part];
+    if (node->is_null()) *node = nlohmann::json::object();
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
 
 Command add_train(CLI::App& app, Globals& g) {
   auto* train = app.add_subcommand("train", "Train models; progress as JSON lines or a bar");
@@ -17,6 +47,7 @@ Command add_train(CLI::App& app, Globals& g) {
   struct Args {
     std::string config, resume, progress, out, data, device;
     std::int64_t steps = 0, stop_at = 0;
+    std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("--config", a->config, "Training config JSON (see docs/training.md)")->required();
@@ -29,8 +60,12 @@ Command add_train(CLI::App& app, Globals& g) {
   sub->add_option("--steps", a->steps, "Total steps (overrides the config)")->check(CLI::PositiveNumber);
   sub->add_option("--stop-at", a->stop_at, "Checkpoint and stop after this step (resume later with --resume)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--set", a->sets, "Override a config key, dotted path: --set model.merger.use_position=false")
+      ->allow_extra_args(false);
   return {sub, [a]() {
-    train::SetokTrainConfig cfg = train::SetokTrainConfig::from_json(io::read_json_file(a->config));
+    nlohmann::json raw = io::read_json_file(a->config);
+    for (const auto& kv : a->sets) apply_override(raw, kv);
+    train::SetokTrainConfig cfg = train::SetokTrainConfig::from_json(raw);
     if (!a->out.empty()) cfg.out = a->out;
     if (!a->data.empty()) cfg.train_data = a->data;
     if (!a->device.empty()) cfg.device = a->device;
@@ -42,6 +77,17 @@ Command add_train(CLI::App& app, Globals& g) {
     // SIGUSR1: checkpoint after the current step and exit 0 (the studio's Pause).
     std::signal(SIGUSR1, [](int) { train::request_pause(); });
     train::TrainSummary s = train::train_setok(cfg, a->resume, progress);
+    if (cfg.calibrate && !cfg.val_data.empty() &&
+        std::filesystem::path(s.model_dir).filename() == "model") {
+      // The final model only (a pause leaves a checkpoint): pick σ and β on the validation split.
+      tokenizer::SetokModel model = tokenizer::load_setok(s.model_dir);
+      const auto& vc = model->config().vision;
+      auto val = train::open_coco_dataset(cfg.val_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+      eval::Calibration c = eval::calibrate_clustering(model, *val, eval::CalibrationOptions());
+      eval::write_clustering(s.model_dir, c.bandwidth, c.beta);
+      progress.emit({{"event", "calibrated"}, {"bandwidth", c.bandwidth}, {"beta", c.beta}, {"val_fg_ari", c.fg_ari},
+                     {"val_tokens_within_one", c.within_one}, {"val_tokens_per_image", c.tokens_per_image}});
+    }
     std::fprintf(stderr, "setok: trained %lld steps in %.0f s (%.1f images/s); model in %s\n",
                  static_cast<long long>(s.steps_done), s.seconds, s.images_per_s, s.model_dir.c_str());
     return 0;

@@ -27,6 +27,8 @@ Command add_bench(CLI::App& app, Globals& g);
 Command add_tokenize(CLI::App& app, Globals& g);
 Command add_train(CLI::App& app, Globals& g);
 Command add_eval(CLI::App& app, Globals& g);
+Command add_calibrate(CLI::App& app, Globals& g);
+Command add_convert(CLI::App& app, Globals& g);
 Command add_data(CLI::App& app, Globals& g);
 
 // Prints `j` as one JSON document on stdout.

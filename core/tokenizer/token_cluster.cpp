@@ -169,6 +169,15 @@ float TokenClusterImpl::bandwidth() const {
   return log_bandwidth_.defined() ? std::exp(log_bandwidth_.item<float>()) : options_.params.effective_bandwidth();
 }
 
+void TokenClusterImpl::set_bandwidth(float bw) {
+  if (!(bw > 0) || !std::isfinite(bw)) throw Error("bandwidth must be a positive number");
+  if (log_bandwidth_.defined()) {
+    at::NoGradGuard ng;
+    log_bandwidth_.fill_(std::log(bw));
+  }
+  options_.params.bandwidth = bw;
+}
+
 ClusterResult TokenClusterImpl::forward(const at::Tensor& x) {
   const bool need_grad = at::GradMode::is_enabled() &&
                          (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));

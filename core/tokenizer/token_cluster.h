@@ -45,6 +45,8 @@ class TokenClusterImpl : public torch::nn::Module {
   const TokenClusterOptions& options() const { return options_; }
   ClusterParams& params() { return options_.params; }
   float bandwidth() const;
+  // Sets σ: the learnable parameter when there is one, else the fixed option.
+  void set_bandwidth(float bandwidth);
 
  private:
   TokenClusterOptions options_;

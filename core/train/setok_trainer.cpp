@@ -111,6 +111,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "temperature", c.temperature);
     get_to(j, "templates", c.templates);
     get_to(j, "freeze_text", c.freeze_text);
+    get_to(j, "calibrate", c.calibrate);
     get_to(j, "mixed_precision", c.mixed_precision);
     if (j.contains("text_encoder")) {
       const auto& t = j["text_encoder"];
@@ -156,6 +157,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"templates", templates},
           {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
           {"freeze_text", freeze_text},
+          {"calibrate", calibrate},
           {"mixed_precision", mixed_precision}};
 }
 

@@ -30,6 +30,8 @@ struct SetokTrainConfig {
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};
   TextEncoderOptions text = TextEncoderOptions();
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
+  // After training, pick the clustering σ and β on val_data (see core/eval/setok_calibrate.h).
+  bool calibrate = true;
   bool mixed_precision = true;  // bf16 autocast on CUDA only; f32 master weights
 
   static SetokTrainConfig from_json(const nlohmann::json& j);  // throws setok::Error

@@ -101,3 +101,67 @@ TEST_F(TrainCli, BadConfigOrDataIsOneLine) {
     EXPECT_EQ(r.err.rfind("setok: ", 0), 0u) << r.err;
   }
 }
+
+TEST_F(TrainCli, SetOverridesTheConfigAndTheModelIsCalibratedOnValidation) {
+  auto r = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "s") +
+                     " --set steps=2 --set model.merger.use_position=false --set val_data=" +
+                     shell_quote(*dir / "data") + " --progress jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto events = json_lines(r.out);
+  int steps = 0;
+  nlohmann::json calibrated;
+  for (const auto& e : events) {
+    steps += e["event"] == "step";
+    if (e["event"] == "calibrated") calibrated = e;
+  }
+  EXPECT_EQ(steps, 2);
+  ASSERT_FALSE(calibrated.is_null()) << r.out;
+  auto cfg = nlohmann::json::parse(read_bytes(*dir / "s/model/config.json"));
+  EXPECT_FALSE(cfg["merger"]["use_position"].get<bool>());
+  EXPECT_NEAR(cfg["cluster"]["bandwidth"].get<double>(), calibrated["bandwidth"].get<double>(), 1e-6);
+  EXPECT_NEAR(cfg["cluster"]["beta"].get<double>(), calibrated["beta"].get<double>(), 1e-6);
+  EXPECT_TRUE(cfg.contains("concept"));
+
+  // The same choice again from the calibrate command, dry run: nothing changes on disk.
+  auto c = setok_cli("calibrate -m " + shell_quote(*dir / "s/model") + " --data " + shell_quote(*dir / "data") +
+                     " --split train --dry-run --json");
+  ASSERT_EQ(c.rc, 0) << c.err;
+  auto j = nlohmann::json::parse(c.out);
+  EXPECT_FALSE(j["written"].get<bool>());
+  EXPECT_EQ(j["grid"].size(), 40u);
+  EXPECT_NEAR(j["bandwidth"].get<double>(), calibrated["bandwidth"].get<double>(), 1e-6);
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(*dir / "s/model/config.json")), cfg);
+
+  for (std::string bad : {"--set steps", "--set =3", "--set model.cluster.max_tokens=0"}) {
+    SCOPED_TRACE(bad);
+    auto b = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "b") +
+                       " " + bad);
+    EXPECT_EQ(b.rc, 1) << b.err;
+    EXPECT_EQ(count_lines(b.err), 1) << b.err;
+  }
+}
+
+TEST_F(TrainCli, ConvertsAModelToHalfPrecisionThatEvaluatesTheSame) {
+  auto t = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "run") +
+                     " --steps 2 --progress none");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  auto r = setok_cli("convert -m " + shell_quote(*dir / "run/model") + " --out " + shell_quote(*dir / "half") +
+                     " --dtype f16 --json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto full_bytes = std::filesystem::file_size(*dir / "run/model/model.safetensors");
+  const auto half_bytes = std::filesystem::file_size(*dir / "half/model.safetensors");
+  EXPECT_LT(half_bytes, full_bytes * 6 / 10);
+  EXPECT_TRUE(std::filesystem::exists(*dir / "half/text_encoder.safetensors"));
+  auto ev = [&](const std::string& m) {
+    auto e = setok_cli("eval setok -m " + shell_quote(m) + " --data " + shell_quote(*dir / "data") + " --json");
+    EXPECT_EQ(e.rc, 0) << e.err;
+    return nlohmann::json::parse(e.out);
+  };
+  auto a = ev(*dir / "run/model"), b = ev(*dir / "half");
+  EXPECT_NEAR(a["psnr_db"].get<double>(), b["psnr_db"].get<double>(), 0.05);
+  EXPECT_NEAR(a["tokens_per_image"].get<double>(), b["tokens_per_image"].get<double>(), 0.25);
+  auto same = setok_cli("convert -m " + shell_quote(*dir / "run/model") + " --out " + shell_quote(*dir / "run/model") +
+                        " --dtype f16");
+  EXPECT_EQ(same.rc, 1);
+  EXPECT_EQ(count_lines(same.err), 1) << same.err;
+}

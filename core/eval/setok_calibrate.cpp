@@ -1,0 +1,139 @@
+#include "core/eval/setok_calibrate.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/eval/segmentation_metrics.h"
+#include "core/io/checkpoint.h"
+#include "core/runtime/error.h"
+
+namespace fs = std::filesystem;
+
+namespace setok::eval {
+namespace {
+
+struct Cached {
+  at::Tensor features;  // [B,N,D]
+  int64_t grid_h = 0, grid_w = 0;
+  std::vector<at::Tensor> truth;  // per image [S*S] instance ids
+  std::vector<int64_t> objects;
+};
+
+struct Score {
+  double fg_ari = 0, within_one = 0, tokens = 0;
+};
+
+Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& cache, int S) {
+  std::vector<double> ari;
+  std::vector<int64_t> tokens, objects;
+  for (const auto& c : cache) {
+    tokenizer::ClusterResult r = model->cluster->forward(c.features);
+    for (int64_t i = 0; i < c.features.size(0); ++i) {
+      at::Tensor valid = r.token_valid[i];
+      at::Tensor assign = r.masks[i].masked_fill(~valid.unsqueeze(0), -1).argmax(1);
+      at::Tensor grid = assign.view({1, 1, c.grid_h, c.grid_w}).to(at::kFloat);
+      at::Tensor full = at::upsample_nearest2d(grid, {S, S}).view({S * S}).to(at::kLong);
+      double a = foreground_ari(c.truth[static_cast<std::size_t>(i)], full);
+      if (std::isfinite(a)) ari.push_back(a);
+      tokens.push_back(r.num_tokens[i].item<int64_t>());
+      objects.push_back(c.objects[static_cast<std::size_t>(i)]);
+    }
+  }
+  Score s;
+  for (double a : ari) s.fg_ari += a;
+  s.fg_ari = ari.empty() ? 0.0 : s.fg_ari / static_cast<double>(ari.size());
+  s.within_one = token_count_agreement(tokens, objects).within_one;
+  for (auto t : tokens) s.tokens += static_cast<double>(t);
+  s.tokens = tokens.empty() ? 0.0 : s.tokens / static_cast<double>(tokens.size());
+  return s;
+}
+
+}  // namespace
+
+void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta) {
+  if (!(bandwidth > 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a positive number");
+  if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a number >= 0");
+  model->config().cluster.bandwidth = static_cast<float>(bandwidth);
+  model->config().cluster.beta = static_cast<float>(beta);
+  model->cluster->params() = model->config().cluster;
+  model->cluster->set_bandwidth(static_cast<float>(bandwidth));
+}
+
+Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::SetokDataset& val,
+                                 const CalibrationOptions& o) {
+  if (o.bandwidths.empty() || o.betas.empty()) throw Error("calibration grid is empty");
+  c10::InferenceMode guard;
+  model->eval();
+  const int S = static_cast<int>(model->config().vision.image_size);
+  const std::int64_t n = o.limit > 0 ? std::min<std::int64_t>(o.limit, val.size()) : val.size();
+  if (n < 1) throw Error("calibration split has no images");
+  std::vector<Cached> cache;
+  for (std::int64_t start = 0; start < n; start += o.batch_size) {
+    const std::int64_t end = std::min<std::int64_t>(n, start + o.batch_size);
+    Cached c;
+    std::vector<at::Tensor> px;
+    for (std::int64_t i = start; i < end; ++i) {
+      train::SetokSample s = val.get(static_cast<std::size_t>(i));
+      px.push_back(s.pixels);
+      c.truth.push_back(s.instance_map.reshape({S * S}));
+      c.objects.push_back(static_cast<int64_t>(s.labels.size()));
+    }
+    vision::PatchFeatures pf = model->encoder->patch_features(at::stack(px));
+    c.features = pf.features;
+    c.grid_h = pf.grid_h;
+    c.grid_w = pf.grid_w;
+    cache.push_back(std::move(c));
+  }
+  const tokenizer::ClusterParams saved = model->config().cluster;
+  const float saved_bw = model->cluster->bandwidth();
+  Calibration best;
+  {
+    Score s = score_settings(model, cache, S);
+    best.before_fg_ari = s.fg_ari;
+    best.before_within_one = s.within_one;
+  }
+  double best_score = -1;
+  best.table = nlohmann::json::array();
+  for (double beta : o.betas) {
+    for (double bw : o.bandwidths) {
+      apply_clustering(model, bw, beta);
+      Score s = score_settings(model, cache, S);
+      const double score = s.fg_ari + s.within_one;
+      best.table.push_back({{"bandwidth", bw}, {"beta", beta}, {"fg_ari", s.fg_ari}, {"within_one", s.within_one},
+                            {"tokens_per_image", s.tokens}});
+      if (score > best_score) {
+        best_score = score;
+        best.bandwidth = bw;
+        best.beta = beta;
+        best.fg_ari = s.fg_ari;
+        best.within_one = s.within_one;
+        best.tokens_per_image = s.tokens;
+      }
+    }
+  }
+  model->config().cluster = saved;
+  model->cluster->params() = saved;
+  model->cluster->set_bandwidth(saved_bw);
+  return best;
+}
+
+void write_clustering(const std::string& model_dir, double bandwidth, double beta) {
+  const fs::path cfg_path = fs::path(model_dir) / "config.json";
+  if (!fs::exists(cfg_path)) throw Error(model_dir + ": no config.json");
+  nlohmann::json cfg = io::read_json_file(cfg_path.string());
+  if (!cfg.contains("cluster") || !cfg["cluster"].is_object()) throw Error(model_dir + ": config.json has no cluster section");
+  io::TensorMap w = io::load_weights(model_dir);
+  auto it = w.find("cluster.log_bandwidth");
+  if (it != w.end()) {
+    at::Tensor t = at::full_like(it->second, std::log(bandwidth));
+    it->second = t;
+  }
+  cfg["cluster"]["bandwidth"] = bandwidth;
+  cfg["cluster"]["beta"] = beta;
+  io::save_checkpoint(model_dir, cfg, w);
+}
+
+}  // namespace setok::eval

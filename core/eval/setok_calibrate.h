@@ -1,0 +1,46 @@
+#pragma once
+// Post-training calibration of the clustering settings on a validation split.
+//
+// Training moves the encoder's features but barely moves the kernel bandwidth σ (its gradient is
+// weak), and β is fixed; the number of tokens a trained model makes depends on both. This picks
+// (σ, β) from a grid by what the tokenizer is for: the foreground ARI of the hard masks plus the
+// share of images whose token count is within one of objects + background, measured on a split
+// that is neither the training nor the test split. The encoder runs once per image; only the
+// clustering is repeated per grid point.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/tokenizer/setok_model.h"
+#include "core/train/setok_data.h"
+
+namespace setok::eval {
+
+struct CalibrationOptions {
+  std::vector<double> bandwidths{0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5};
+  std::vector<double> betas{0.0, 0.5, 1.0, 2.0};
+  std::int64_t limit = 0;  // validation images to use (0: all)
+  int batch_size = 16;
+};
+
+struct Calibration {
+  double bandwidth = 0, beta = 0;
+  double fg_ari = 0, within_one = 0, tokens_per_image = 0;
+  double before_fg_ari = 0, before_within_one = 0;  // the model's own settings on the same images
+  nlohmann::json table;  // one row per grid point
+};
+
+// Evaluates the grid and returns the best point (ties: the earlier one); the model is left with
+// its settings unchanged.
+Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::SetokDataset& val,
+                                 const CalibrationOptions& options);
+
+// Puts (σ, β) into a loaded model.
+void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta);
+
+// Rewrites a model folder's config.json ("cluster") and, when σ is a learned parameter, its
+// weights, keeping every other key and tensor (and the tensors' dtypes). Atomic per file.
+void write_clustering(const std::string& model_dir, double bandwidth, double beta);
+
+}  // namespace setok::eval

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The paper's Table 6 ablations of the bundled SeTok recipe, each at the same short budget:
+# trains every variant (calibrated on the val split like the bundled model), evaluates it on the
+# test split, and prints a Markdown table. Needs the scenes data of the README's training section.
+#
+#   bash scripts/ablations.sh [STEPS] [OUT]      (defaults: 100 steps, runs/ablations)
+#
+# Variants: full recipe; without L_concept; without position encoding in the merger; without the
+# inner-cluster layers; without the inter-cluster layers; mean-pool instead of the merger; without
+# the supervised grouping term (this project's addition, docs/design/setok-training.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=${1:-100}
+OUT=${2:-runs/ablations}
+SETOK=${SETOK:-build/app/setok}
+CFG=resources/configs/setok-small.json
+DATA=data/scenes
+[[ -x $SETOK ]] || { echo "ablations: $SETOK is missing; build first (bash packaging/setup.sh build)" >&2; exit 1; }
+[[ -f $DATA/annotations/instances_val.json && -f $DATA/annotations/instances_test.json ]] ||
+  { echo "ablations: generate the scenes data first (README, Training and models)" >&2; exit 1; }
+
+names=(full no-concept no-pe no-inner no-inter mean-pool no-grouping)
+declare -A sets=(
+  [full]=""
+  [no-concept]="--set concept_weight=0"
+  [no-pe]="--set model.merger.use_position=false"
+  [no-inner]="--set model.merger.inner_layers=0"
+  [no-inter]="--set model.merger.inter_layers=0"
+  [mean-pool]="--set model.merger.mean_pool_only=true --set model.detokenizer.token_dim=192"
+  [no-grouping]="--set grouping_weight=0"
+)
+mkdir -p "$OUT"
+for n in "${names[@]}"; do
+  if [[ ! -f $OUT/$n/eval_test.json ]]; then
+    echo "ablations: $n ($STEPS steps)" >&2
+    # shellcheck disable=SC2086
+    "$SETOK" train setok --config "$CFG" --out "$OUT/$n" --steps "$STEPS" --set checkpoint_every=0 \
+      ${sets[$n]} --progress jsonl > "$OUT/$n.jsonl"
+    "$SETOK" eval setok -m "$OUT/$n/model" --data "$DATA" --split test --json > "$OUT/$n/eval_test.json.tmp"
+    mv "$OUT/$n/eval_test.json.tmp" "$OUT/$n/eval_test.json"
+  fi
+done
+python3 - "$OUT" "$STEPS" "${names[@]}" <<'PY'
+import json, sys
+out, steps, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+print(f"| variant ({steps} steps) | FG-ARI | mIoU | tokens/img | within ±1 | PSNR dB | SSIM | concept top-1 | train s |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for n in names:
+    e = json.load(open(f"{out}/{n}/eval_test.json"))
+    done = [json.loads(l) for l in open(f"{out}/{n}.jsonl") if '"done"' in l][-1]
+    c = e.get("concept_top1")
+    print(f"| {n} | {e['fg_ari']:.3f} | {e['miou']:.3f} | {e['tokens_per_image']:.2f} | "
+          f"{e['tokens_within_one_of_objects_plus_one']:.3f} | {e['psnr_db']:.1f} | {e['ssim']:.3f} | "
+          f"{'n/a' if c is None else f'{c:.3f}'} | {done['seconds']:.0f} |")
+PY

@@ -1,0 +1,57 @@
+// The bundled SeTok still measures what its card says: CI regenerates the card's evaluation splits
+// (the scenes world is deterministic per seed and index), evaluates the committed weights and
+// compares every figure with resources/models/setok-small/metrics.json within its stated
+// tolerance; the card (card.md) must print the same figures.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/run_process.h"
+#include "tests/support/temp_dir.h"
+
+using namespace setok::test;
+namespace fs = std::filesystem;
+
+namespace {
+ProcessResult setok_cli(const std::string& args) { return run_command(shell_quote(SETOK_CLI) + " " + args, 900); }
+
+std::string card_format(const std::string& key, double v) {
+  char buf[32];
+  if (key == "psnr_db") std::snprintf(buf, sizeof buf, "%.1f", v);
+  else if (key == "tokens_per_image") std::snprintf(buf, sizeof buf, "%.2f", v);
+  else std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+}  // namespace
+
+TEST(BundledModel, ReachesTheFiguresOfItsCard) {
+  const fs::path model = fs::path(SETOK_MODELS) / "setok-small";
+  ASSERT_TRUE(fs::exists(model / "config.json")) << "the bundled model is missing: " << model;
+  ASSERT_TRUE(fs::exists(model / "metrics.json"));
+  const nlohmann::json card = nlohmann::json::parse(read_bytes(model / "metrics.json"));
+  const std::string card_md = read_bytes(model / "card.md");
+  const auto& tol = card.at("tolerance");
+  ASSERT_FALSE(card.at("splits").empty());
+  TempDir dir;
+  for (const auto& [split, spec] : card.at("splits").items()) {
+    SCOPED_TRACE(split);
+    auto g = setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + spec.at("data_args").get<std::string>());
+    ASSERT_EQ(g.rc, 0) << g.err;
+    auto e = setok_cli("eval setok -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " +
+                       split + " --json");
+    ASSERT_EQ(e.rc, 0) << e.err;
+    const auto got = nlohmann::json::parse(e.out);
+    const auto& want = spec.at("metrics");
+    EXPECT_EQ(got.at("images"), want.at("images"));
+    for (const auto& [key, t] : tol.items()) {
+      SCOPED_TRACE(key);
+      ASSERT_TRUE(want.contains(key));
+      ASSERT_TRUE(got.at(key).is_number()) << got.dump();
+      EXPECT_NEAR(got.at(key).get<double>(), want.at(key).get<double>(), t.get<double>());
+      EXPECT_NE(card_md.find(card_format(key, want.at(key).get<double>())), std::string::npos)
+          << "card.md does not print " << card_format(key, want.at(key).get<double>());
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// Post-training calibration of σ and β: it picks the grid's best point by its stated criterion,
+// agrees with the evaluator, leaves the model as it was, and writes only the two settings.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "core/eval/setok_calibrate.h"
+#include "core/eval/setok_eval.h"
+#include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
+#include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
+#include "core/tokenizer/setok_model.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/toy_scenes.h"
+
+using namespace setok;
+
+namespace {
+tokenizer::SetokModel tiny_model() {
+  at::manual_seed(5);
+  tokenizer::SetokConfig c = test::ToyScenes::tiny_model();
+  c.learnable_bandwidth = true;
+  tokenizer::SetokModel m(c);
+  m->eval();
+  return m;
+}
+}  // namespace
+
+TEST(Calibrate, PicksTheBestGridPointAndLeavesTheModelUnchanged) {
+  tokenizer::SetokModel m = tiny_model();
+  test::ToyScenes val(24);
+  eval::CalibrationOptions o;
+  o.bandwidths = {0.05, 0.3, 2.0};
+  o.betas = {0.0, 1.0};
+  const float bw_before = m->cluster->bandwidth();
+  const float beta_before = m->config().cluster.beta;
+  eval::Calibration c = eval::calibrate_clustering(m, val, o);
+  ASSERT_EQ(c.table.size(), 6u);
+  double best = -1;
+  for (const auto& row : c.table) best = std::max(best, row["fg_ari"].get<double>() + row["within_one"].get<double>());
+  EXPECT_DOUBLE_EQ(c.fg_ari + c.within_one, best);
+  EXPECT_FLOAT_EQ(m->cluster->bandwidth(), bw_before);
+  EXPECT_FLOAT_EQ(m->config().cluster.beta, beta_before);
+  // Different σ must give different token counts on this data (the grid is not flat).
+  std::set<double> counts;
+  for (const auto& row : c.table) counts.insert(row["tokens_per_image"].get<double>());
+  EXPECT_GT(counts.size(), 1u);
+
+  // The evaluator, with the chosen settings applied, measures what the calibration reported.
+  eval::apply_clustering(m, c.bandwidth, c.beta);
+  EXPECT_NEAR(m->cluster->bandwidth(), c.bandwidth, 1e-5 * c.bandwidth);
+  nlohmann::json j = eval::evaluate_setok(m, "", val, eval::SetokEvalOptions());
+  EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
+  EXPECT_NEAR(j["tokens_within_one_of_objects_plus_one"].get<double>(), c.within_one, 1e-9);
+  EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
+}
+
+TEST(Calibrate, WritesOnlyTheClusterSettingsKeepingDtypesAndOtherFiles) {
+  test::TempDir dir;
+  tokenizer::SetokModel m = tiny_model();
+  const std::string d = dir / "m";
+  // A half-precision folder with an extra section and a side file, as `setok convert` makes them.
+  io::TensorMap w = nn::state_dict(*m);
+  for (auto& [n, t] : w) t = t.to(at::kHalf);
+  nlohmann::json cfg = m->config().to_json();
+  cfg["concept"] = {{"labels", {"a", "b"}}};
+  io::save_checkpoint(d, cfg, w);
+  io::save_safetensors(dir / "m/text_encoder.safetensors", {{"x", at::ones({2})}});
+  eval::write_clustering(d, 0.4, 0.5);
+  nlohmann::json after = io::read_json_file(dir / "m/config.json");
+  EXPECT_EQ(after["concept"], cfg["concept"]);
+  EXPECT_DOUBLE_EQ(after["cluster"]["bandwidth"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(after["cluster"]["beta"].get<double>(), 0.5);
+  EXPECT_EQ(after["merger"], cfg["merger"]);
+  io::TensorMap w2 = io::load_weights(d);
+  ASSERT_EQ(w2.size(), w.size());
+  for (const auto& [n, t] : w) {
+    EXPECT_EQ(w2.at(n).scalar_type(), at::kHalf) << n;
+    if (n != "cluster.log_bandwidth") {
+      EXPECT_TRUE(at::equal(w2.at(n), t)) << n;
+    }
+  }
+  EXPECT_NEAR(std::exp(w2.at("cluster.log_bandwidth").to(at::kFloat).item<float>()), 0.4, 0.4 * 1e-3);
+  EXPECT_TRUE(std::filesystem::exists(dir / "m/text_encoder.safetensors"));
+  tokenizer::SetokModel loaded = tokenizer::load_setok(d);
+  EXPECT_NEAR(loaded->cluster->bandwidth(), 0.4, 0.4 * 1e-3);
+  EXPECT_FLOAT_EQ(loaded->config().cluster.beta, 0.5f);
+}
+
+TEST(Calibrate, RejectsBadInput) {
+  tokenizer::SetokModel m = tiny_model();
+  EXPECT_THROW(eval::apply_clustering(m, 0.0, 1.0), Error);
+  EXPECT_THROW(eval::apply_clustering(m, 0.3, -1.0), Error);
+  eval::CalibrationOptions o;
+  o.bandwidths.clear();
+  test::ToyScenes val(2);
+  EXPECT_THROW(eval::calibrate_clustering(m, val, o), Error);
+  test::TempDir dir;
+  EXPECT_THROW(eval::write_clustering(dir / "none", 0.3, 1.0), Error);
+}
