@@ -35,6 +35,16 @@ endif()
 # zlib reads Debian's gzipped Fashion-MNIST (core/data); without it only plain IDX files are read.
 find_package(ZLIB QUIET)
 
+# SentencePiece (core/llm's text tokenizer and its trainer): Debian's libsentencepiece-dev. The GPU
+# configuration may lack it; the language model itself does not need it.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(SENTENCEPIECE QUIET IMPORTED_TARGET sentencepiece)
+endif()
+if(SENTENCEPIECE_FOUND)
+  find_library(SETOK_SENTENCEPIECE_TRAIN sentencepiece_train HINTS ${SENTENCEPIECE_LIBRARY_DIRS})
+endif()
+
 if(SETOK_WITH_OPENCV)
   find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
 endif()
