@@ -138,7 +138,11 @@ void TextTokenizer::train(const std::vector<std::string>& sentences, const std::
                            " --model_type=unigram --character_coverage=1.0" +
                            (image_pieces ? std::string(" --user_defined_symbols=") + kImgBegin + "," + kImgEnd : "") +
                            " --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=-1 --byte_fallback=true" +
-                           " --num_threads=1 --minloglevel=2 --hard_vocab_limit=false";
+                           " --num_threads=1 --minloglevel=2 --hard_vocab_limit=false" +
+                           // As LLaMA's: no normalisation, so newlines and runs of spaces survive.
+                           " --normalization_rule_name=identity --remove_extra_whitespaces=false" +
+                           // Segments are encoded one by one (chat template): no space is invented at their start.
+                           " --add_dummy_prefix=false";
   char err[512] = {0};
   if (s.train(args.c_str(), ptrs.data(), ptrs.size(), err, sizeof err) != 0)
     throw Error(std::string("tokenizer training failed: ") + err);

@@ -115,3 +115,21 @@ TEST(SetokTraining, StopsOnNonFiniteLossKeepingTheLastCheckpoint) {
   EXPECT_THROW(SetokTrainConfig::from_json({{"steps", 0}}), setok::Error);
   EXPECT_THROW(SetokTrainConfig::from_json({{"lr", "fast"}}), setok::Error);
 }
+
+TEST(SetokTraining, ConceptLossTeachesTokensTheirObjectsLabels) {
+  // The toy world's labels are the squares' colours: a token that holds one square can be told
+  // apart at a glance, so the concept head must get well above chance (1/3) in a few steps.
+  test::TempDir d;
+  test::ToyScenes data(64);
+  std::vector<double> acc;
+  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
+    if (e["event"] == "step") acc.push_back(e["concept_acc"].get<double>());
+  });
+  SetokTrainConfig c = tiny_config(d / "run", 60);
+  c.rec_weight = 0.0;
+  train_setok(c, "", p, &data);
+  ASSERT_EQ(acc.size(), 60u);
+  double last = 0;
+  for (std::size_t i = 50; i < 60; ++i) last += acc[i] / 10;
+  EXPECT_GT(last, 0.8) << "concept accuracy over the last 10 steps";
+}

@@ -1,0 +1,43 @@
+#pragma once
+// SeTokim's chat template (Vicuna's, with images):
+//
+//   <s>{system}\n
+//   USER: [Img]…[/Img][Img]…[/Img]\n{question}\n
+//   ASSISTANT: {answer}</s>\n
+//   USER: …
+//
+// The images of a user turn come first, one [Img] [/Img] pair each, then a newline and the text.
+// Each segment is tokenized on its own, so a turn's tokens do not depend on its neighbours; the
+// training loss covers the assistant's answer tokens and its </s> only.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/llm/text_tokenizer.h"
+
+namespace setok::mllm {
+
+struct ChatMessage {
+  std::string role;  // "system", "user" or "assistant"
+  std::string text;
+  int images = 0;  // user turns: how many images lead the turn
+};
+
+struct EncodedChat {
+  std::vector<std::int64_t> ids;
+  std::vector<std::uint8_t> loss;  // 1 where the token is a target (answers and their </s>)
+  int images = 0;
+};
+
+// add_generation_prompt: end with "ASSISTANT:" for the model to continue. Throws on an unknown role
+// or images in a non-user turn.
+EncodedChat encode_chat(const llm::TextTokenizer& tok, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt);
+
+// What generation stops at besides </s>: the start of the next user turn.
+inline const std::vector<std::string>& chat_stop_strings() {
+  static const std::vector<std::string> s{"\nUSER:", "USER:"};
+  return s;
+}
+
+}  // namespace setok::mllm

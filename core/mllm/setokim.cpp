@@ -1,0 +1,158 @@
+#include "core/mllm/setokim.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/modules/container/sequential.h>
+
+#include "core/io/checkpoint.h"
+#include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
+#include "core/tokenizer/dpc_knn.h"
+
+namespace setok::mllm {
+
+std::string to_string(Connector c) {
+  switch (c) {
+    case Connector::kSetok: return "setok";
+    case Connector::kPatchMlp: return "patch_mlp";
+    case Connector::kFixedK: return "fixed_k";
+  }
+  return "setok";
+}
+
+Connector parse_connector(const std::string& s) {
+  if (s == "setok") return Connector::kSetok;
+  if (s == "patch_mlp") return Connector::kPatchMlp;
+  if (s == "fixed_k") return Connector::kFixedK;
+  throw Error("connector '" + s + "' is not one of setok, patch_mlp, fixed_k");
+}
+
+nlohmann::json SetokimConfig::to_json() const {
+  return {{"model_type", "setokim"},
+          {"connector", to_string(connector)},
+          {"fixed_k", fixed_k},
+          {"text_config", text.to_json()},
+          {"setok_config", vision.to_json()}};
+}
+
+SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("SeTokim config is not a JSON object");
+  if (j.value("model_type", std::string()) != "setokim") throw Error("config.json is not a SeTokim model (model_type)");
+  SetokimConfig c;
+  try {
+    c.text = llm::LlamaConfig::from_json(j.at("text_config"));
+    c.vision = tokenizer::SetokConfig::from_json(j.at("setok_config"));
+    c.connector = parse_connector(j.value("connector", std::string("setok")));
+    c.fixed_k = j.value("fixed_k", 8);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("SeTokim config: ") + e.what());
+  }
+  if (c.fixed_k < 1) throw Error("SeTokim config: fixed_k must be at least 1");
+  return c;
+}
+
+ProjectorImpl::ProjectorImpl(std::int64_t in, std::int64_t out) {
+  linear_1 = register_module("linear_1", torch::nn::Linear(in, out));
+  linear_2 = register_module("linear_2", torch::nn::Linear(out, out));
+}
+
+at::Tensor ProjectorImpl::forward(const at::Tensor& x) { return linear_2(at::gelu(linear_1(x))); }
+
+SetokimImpl::SetokimImpl(const SetokimConfig& c) : config_(c) {
+  setok = register_module("setok", tokenizer::SetokModel(c.vision));
+  const auto& vc = c.vision;
+  const std::int64_t token_dim = vc.merger.mean_pool_only() ? vc.vision.hidden_size : vc.merger.dim_out();
+  const std::int64_t in = c.connector == Connector::kPatchMlp ? vc.vision.hidden_size : token_dim;
+  multi_modal_projector = register_module("multi_modal_projector", Projector(in, c.text.hidden_size));
+  language_model = register_module("language_model", llm::LlamaForCausalLM(c.text));
+}
+
+VisualTokens SetokimImpl::encode_image(const at::Tensor& pixels) {
+  if (pixels.dim() != 4 || pixels.size(0) != 1) throw Error("encode_image takes one image [1, 3, S, S]");
+  VisualTokens out;
+  at::Tensor tokens;  // [C, d_in]
+  if (config_.connector == Connector::kSetok) {
+    tokenizer::Tokenized t = setok->tokenize(pixels);
+    const std::int64_t c = t.clusters.num_tokens[0].item<std::int64_t>();
+    tokens = t.tokens[0].narrow(0, 0, c);
+    at::Tensor valid = t.clusters.token_valid[0];
+    out.assignment = t.clusters.masks[0].detach().masked_fill(~valid.unsqueeze(0), -1).argmax(1);
+    out.grid_h = t.grid_h;
+    out.grid_w = t.grid_w;
+  } else {
+    vision::PatchFeatures pf = setok->encoder->patch_features(pixels);
+    out.grid_h = pf.grid_h;
+    out.grid_w = pf.grid_w;
+    const std::int64_t n = pf.features.size(1);
+    if (config_.connector == Connector::kPatchMlp) {
+      tokens = pf.features[0];
+      out.assignment = at::arange(n, at::TensorOptions().dtype(at::kLong).device(pixels.device()));
+    } else {
+      const int k = static_cast<int>(std::min<std::int64_t>(config_.fixed_k, n));
+      at::Tensor assign = tokenizer::dpc_knn(pf.features.detach(), k, config_.vision.cluster.knn)[0];  // [N]
+      at::Tensor masks = at::one_hot(assign, k).to(pf.features.scalar_type()).unsqueeze(0);        // [1,N,K]
+      at::Tensor valid = at::ones({1, k}, at::TensorOptions().dtype(at::kBool).device(pixels.device()));
+      tokens = setok->merger->forward(pf.features, masks, valid, pf.grid_h, pf.grid_w)[0];
+      out.assignment = assign;
+    }
+  }
+  out.embeds = multi_modal_projector(tokens);
+  return out;
+}
+
+at::Tensor SetokimImpl::embed_sequence(const std::vector<std::int64_t>& ids, std::int64_t img_begin,
+                                       std::int64_t img_end, const std::vector<VisualTokens>& images,
+                                       std::vector<ImageSpan>* spans) {
+  if (ids.empty()) throw Error("empty token sequence");
+  auto dev = language_model->model->embed_tokens->weight.device();
+  at::Tensor text = language_model->embed(at::tensor(ids, at::kLong).to(dev).view({1, -1}))[0];  // [T, D]
+  std::vector<at::Tensor> parts;
+  std::size_t image = 0;
+  std::int64_t pos = 0, out_len = 0;
+  bool open = false;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == img_begin) {
+      if (open) throw Error("[Img] inside an image");
+      open = true;
+    } else if (ids[i] == img_end) {
+      if (!open) throw Error("[/Img] without [Img]");
+      open = false;
+      if (image >= images.size())
+        throw Error("the prompt has more images (" + std::to_string(image + 1) + "+) than were given (" +
+                    std::to_string(images.size()) + ")");
+      // Text up to and including [Img], then the image, then [/Img] starts the next text run.
+      const std::int64_t end = static_cast<std::int64_t>(i);
+      parts.push_back(text.narrow(0, pos, end - pos));
+      out_len += end - pos;
+      const VisualTokens& v = images[image];
+      if (v.count() < 1) throw Error("image " + std::to_string(image) + " has no visual tokens");
+      parts.push_back(v.embeds.to(text.scalar_type()));
+      if (spans) spans->push_back({out_len, v.count(), image});
+      out_len += v.count();
+      pos = end;
+      ++image;
+    }
+  }
+  if (open) throw Error("[Img] without [/Img]");
+  if (image != images.size())
+    throw Error("the prompt has " + std::to_string(image) + " image(s) but " + std::to_string(images.size()) + " were given");
+  parts.push_back(text.narrow(0, pos, static_cast<std::int64_t>(ids.size()) - pos));
+  return at::cat(parts, 0).unsqueeze(0);
+}
+
+Setokim load_setokim(const std::string& dir) {
+  io::Checkpoint ck = io::load_checkpoint(dir);
+  Setokim m(SetokimConfig::from_json(ck.config));
+  try {
+    nn::load_state_dict(*m, ck.tensors);
+  } catch (const Error& e) {
+    throw Error(dir + ": " + e.what());
+  }
+  m->eval();
+  return m;
+}
+
+void save_setokim(const std::string& dir, Setokim& model) {
+  io::save_checkpoint(dir, model->config().to_json(), nn::state_dict(*model));
+}
+
+}  // namespace setok::mllm

@@ -1,0 +1,85 @@
+#pragma once
+// SeTokim (§2.2): SeTok's visual tokens, projected into a LLaMA decoder's width, sit between
+// [Img] and [/Img] in the text stream. The connector is selectable for honest comparisons at the
+// same budget: SeTok's dynamic tokens, the patch grid through a 2-layer MLP (LLaVA-1.5), or a fixed
+// number K of DPC-KNN clusters merged by the same merger (the paper's Table 5 "Fixed" rows).
+//
+// A model folder: config.json {"model_type": "setokim", "connector", "fixed_k", "text_config"
+// (HF LlamaConfig), "setok_config"}, model.safetensors with "language_model." + HF LLaMA names,
+// "multi_modal_projector.linear_1/linear_2" (LLaVA's names) and "setok." + SeTok's names, and
+// tokenizer.model (SentencePiece).
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+#include <vector>
+
+#include "core/llm/llama_model.h"
+#include "core/tokenizer/setok_model.h"
+
+namespace setok::mllm {
+
+enum class Connector { kSetok, kPatchMlp, kFixedK };
+std::string to_string(Connector c);
+Connector parse_connector(const std::string& s);  // "setok" | "patch_mlp" | "fixed_k"
+
+struct SetokimConfig {
+  llm::LlamaConfig text;
+  tokenizer::SetokConfig vision;
+  Connector connector = Connector::kSetok;
+  int fixed_k = 8;
+
+  nlohmann::json to_json() const;
+  static SetokimConfig from_json(const nlohmann::json& j);
+};
+
+// One image's visual tokens in the language model's width, and where they came from.
+struct VisualTokens {
+  at::Tensor embeds;      // [C, D]
+  at::Tensor assignment;  // [grid_h * grid_w] long: the visual token each patch fed
+  std::int64_t grid_h = 0, grid_w = 0;
+  std::int64_t count() const { return embeds.defined() ? embeds.size(0) : 0; }
+};
+
+// Where an image's tokens landed in a sequence.
+struct ImageSpan {
+  std::int64_t start = 0, length = 0;  // positions of the visual tokens (between the delimiters)
+  std::size_t image = 0;               // index into the images given
+};
+
+// LLaVA-1.5's projector: linear_1, GELU, linear_2.
+struct ProjectorImpl : torch::nn::Module {
+  ProjectorImpl(std::int64_t in, std::int64_t out);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+};
+TORCH_MODULE(Projector);
+
+class SetokimImpl : public torch::nn::Module {
+ public:
+  explicit SetokimImpl(const SetokimConfig& config);
+
+  // pixels [1, 3, S, S] as the SeTok model preprocesses them.
+  VisualTokens encode_image(const at::Tensor& pixels);
+  // Embeddings [1, T, D] of a token sequence in which every image is an [Img] [/Img] pair (ids from
+  // the text tokenizer): image i's tokens are put between the i-th pair. spans (if given) records
+  // where. Throws when the pairs and the images do not match.
+  at::Tensor embed_sequence(const std::vector<std::int64_t>& ids, std::int64_t img_begin, std::int64_t img_end,
+                            const std::vector<VisualTokens>& images, std::vector<ImageSpan>* spans = nullptr);
+
+  const SetokimConfig& config() const { return config_; }
+  tokenizer::SetokModel setok{nullptr};
+  Projector multi_modal_projector{nullptr};
+  llm::LlamaForCausalLM language_model{nullptr};
+
+ private:
+  SetokimConfig config_;
+};
+TORCH_MODULE(Setokim);
+
+Setokim load_setokim(const std::string& dir);
+void save_setokim(const std::string& dir, Setokim& model);
+
+}  // namespace setok::mllm

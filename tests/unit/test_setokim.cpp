@@ -1,0 +1,142 @@
+// SeTokim's assembly: visual tokens from each connector, their place between [Img] and [/Img], the
+// folder format with LLaVA/HF names, and (with SentencePiece) the chat template's loss mask.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/mllm/chat_template.h"
+#include "core/mllm/setokim.h"
+#include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/toy_scenes.h"
+
+using namespace setok;
+using namespace setok::mllm;
+
+namespace {
+SetokimConfig tiny(Connector c) {
+  SetokimConfig s;
+  s.vision = test::ToyScenes::tiny_model();
+  s.text.vocab_size = 40;
+  s.text.hidden_size = 32;
+  s.text.intermediate_size = 64;
+  s.text.num_hidden_layers = 1;
+  s.text.num_attention_heads = 4;
+  s.text.num_key_value_heads = 2;
+  s.connector = c;
+  s.fixed_k = 5;
+  return s;
+}
+at::Tensor image() {
+  test::ToyScenes d(4);
+  return d.get(1).pixels.unsqueeze(0);
+}
+}  // namespace
+
+TEST(Setokim, EachConnectorGivesTokensAndTheirPatchMap) {
+  c10::InferenceMode g;
+  for (Connector c : {Connector::kSetok, Connector::kPatchMlp, Connector::kFixedK}) {
+    SCOPED_TRACE(to_string(c));
+    at::manual_seed(0);
+    Setokim m(tiny(c));
+    m->eval();
+    VisualTokens v = m->encode_image(image());
+    ASSERT_EQ(v.embeds.dim(), 2);
+    EXPECT_EQ(v.embeds.size(1), 32);
+    EXPECT_EQ(v.assignment.numel(), 64);  // 8 × 8 patches
+    EXPECT_EQ(v.assignment.max().item<std::int64_t>(), v.count() - 1);
+    EXPECT_GE(v.assignment.min().item<std::int64_t>(), 0);
+    if (c == Connector::kPatchMlp) EXPECT_EQ(v.count(), 64);
+    if (c == Connector::kFixedK) EXPECT_EQ(v.count(), 5);
+    if (c == Connector::kSetok) {
+      EXPECT_GE(v.count(), 1);
+      EXPECT_LE(v.count(), 6);
+    }
+  }
+  EXPECT_THROW(parse_connector("qformer"), Error);
+}
+
+TEST(Setokim, PutsEachImageBetweenItsDelimiters) {
+  c10::InferenceMode g;
+  at::manual_seed(0);
+  Setokim m(tiny(Connector::kFixedK));
+  m->eval();
+  VisualTokens a = m->encode_image(image());
+  VisualTokens b = a;
+  b.embeds = a.embeds.narrow(0, 0, 3) * 2;
+  const std::int64_t B = 38, E = 39;
+  std::vector<std::int64_t> ids{1, 5, B, E, 6, 7, B, E, 8};
+  std::vector<ImageSpan> spans;
+  at::Tensor x = m->embed_sequence(ids, B, E, {a, b}, &spans);
+  ASSERT_EQ(x.size(1), 9 - 0 + 5 + 3);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].start, 3);
+  EXPECT_EQ(spans[0].length, 5);
+  EXPECT_EQ(spans[1].start, 3 + 5 + 4);
+  EXPECT_EQ(spans[1].length, 3);
+  at::Tensor text = m->language_model->embed(at::tensor(ids, at::kLong).view({1, -1}))[0];
+  EXPECT_TRUE(at::equal(x[0][2], text[2]));                          // [Img]
+  EXPECT_TRUE(at::equal(x[0].narrow(0, 3, 5), a.embeds));           // image 0
+  EXPECT_TRUE(at::equal(x[0][8], text[3]));                          // [/Img]
+  EXPECT_TRUE(at::equal(x[0].narrow(0, 12, 3), b.embeds));          // image 1
+  EXPECT_TRUE(at::equal(x[0][15], text[7]));                         // second [/Img]
+  EXPECT_TRUE(at::equal(x[0][16], text[8]));                         // last text token
+  EXPECT_THROW(m->embed_sequence(ids, B, E, {a}), Error);            // too few images
+  EXPECT_THROW(m->embed_sequence(ids, B, E, {a, b, a}), Error);      // too many
+  EXPECT_THROW(m->embed_sequence({1, B, B, E}, B, E, {a}), Error);   // nested
+  EXPECT_THROW(m->embed_sequence({1, E}, B, E, {a}), Error);         // unopened
+}
+
+TEST(Setokim, FolderUsesLlavaAndHuggingFaceNamesAndRoundTrips) {
+  test::TempDir d;
+  at::manual_seed(0);
+  Setokim m(tiny(Connector::kSetok));
+  m->eval();
+  auto sd = nn::state_dict(*m);
+  EXPECT_TRUE(sd.count("language_model.model.layers.0.self_attn.k_proj.weight"));
+  EXPECT_TRUE(sd.count("language_model.lm_head.weight"));
+  EXPECT_TRUE(sd.count("multi_modal_projector.linear_1.weight"));
+  EXPECT_TRUE(sd.count("multi_modal_projector.linear_2.bias"));
+  EXPECT_TRUE(sd.count("setok.vision_model.embeddings.patch_embedding.weight"));
+  save_setokim(d / "m", m);
+  Setokim l = load_setokim(d / "m");
+  EXPECT_EQ(l->config().connector, Connector::kSetok);
+  c10::InferenceMode g;
+  VisualTokens a = m->encode_image(image()), b = l->encode_image(image());
+  EXPECT_TRUE(at::equal(a.embeds, b.embeds));
+}
+
+#ifdef SETOK_HAVE_SENTENCEPIECE
+TEST(ChatTemplate, LossCoversAnswersAndTheirEndOnly) {
+  test::TempDir d;
+  std::vector<std::string> text;
+  for (int i = 0; i < 300; ++i)
+    text.push_back("USER: how many objects are there? ASSISTANT: there are " + std::to_string(i % 7) +
+                   " objects, a red star and a blue ring.");
+  llm::TextTokenizer::train(text, d / "sp", 400);
+  llm::TextTokenizer tok = llm::TextTokenizer::load(d / "sp.model");
+  std::vector<ChatMessage> chat{{"system", "You describe scenes.", 0},
+                                {"user", "how many objects are there?", 2},
+                                {"assistant", "there are 3 objects", 0},
+                                {"user", "what colour is the star?", 0},
+                                {"assistant", "red", 0}};
+  EncodedChat e = encode_chat(tok, chat, false);
+  ASSERT_EQ(e.ids.size(), e.loss.size());
+  EXPECT_EQ(e.ids.front(), tok.bos_id());
+  EXPECT_EQ(e.images, 2);
+  EXPECT_EQ(std::count(e.ids.begin(), e.ids.end(), tok.img_begin_id()), 2);
+  std::vector<std::int64_t> targets;
+  for (std::size_t i = 0; i < e.ids.size(); ++i)
+    if (e.loss[i]) targets.push_back(e.ids[i]);
+  EXPECT_EQ(std::count(targets.begin(), targets.end(), tok.eos_id()), 2);
+  EXPECT_EQ(tok.decode(targets), " there are 3 objects red");
+  EXPECT_EQ(tok.decode(e.ids), "You describe scenes.\nUSER:\nhow many objects are there?\nASSISTANT: there are 3 "
+                               "objects\nUSER:\nwhat colour is the star?\nASSISTANT: red\n");
+  EncodedChat g = encode_chat(tok, {chat[0], chat[1]}, true);
+  EXPECT_EQ(tok.decode(g.ids).substr(tok.decode(g.ids).size() - 10), "ASSISTANT:");
+  EXPECT_THROW(encode_chat(tok, {{"robot", "hi", 0}}, true), Error);
+  EXPECT_THROW(encode_chat(tok, {{"assistant", "hi", 1}}, true), Error);
+}
+#endif
