@@ -3,8 +3,10 @@
 # trains every variant (calibrated on the val split like the bundled model), evaluates it on the
 # test split, and prints a Markdown table. Needs the scenes data of the README's training section.
 #
-#   bash scripts/ablations.sh [STEPS] [OUT]      (defaults: 100 steps, runs/ablations)
+#   bash scripts/ablations.sh [STEPS] [OUT] [VARIANT…]   (defaults: 100 steps, runs/ablations, all)
 #
+# Finished variants are skipped, so two instances with disjoint variant lists (and SETOK_THREADS=1
+# each) can share a 2-core machine; the table lists every finished variant.
 # Variants: full recipe; without L_concept; without position encoding in the merger; without the
 # inner-cluster layers; without the inter-cluster layers; mean-pool instead of the merger; without
 # the supervised grouping term (this project's addition, docs/design/setok-training.md).
@@ -20,6 +22,8 @@ DATA=data/scenes
   { echo "ablations: generate the scenes data first (README, Training and models)" >&2; exit 1; }
 
 names=(full no-concept no-pe no-inner no-inter mean-pool no-grouping)
+run=("${@:3}")
+[[ ${#run[@]} -gt 0 ]] || run=("${names[@]}")
 declare -A sets=(
   [full]=""
   [no-concept]="--set concept_weight=0"
@@ -30,7 +34,8 @@ declare -A sets=(
   [no-grouping]="--set grouping_weight=0"
 )
 mkdir -p "$OUT"
-for n in "${names[@]}"; do
+for n in "${run[@]}"; do
+  [[ -v "sets[$n]" ]] || { echo "ablations: unknown variant $n (${names[*]})" >&2; exit 1; }
   if [[ ! -f $OUT/$n/eval_test.json ]]; then
     echo "ablations: $n ($STEPS steps)" >&2
     # shellcheck disable=SC2086
@@ -46,7 +51,10 @@ out, steps, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 print(f"| variant ({steps} steps) | FG-ARI | mIoU | tokens/img | within ±1 | PSNR dB | SSIM | concept top-1 | train s |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for n in names:
-    e = json.load(open(f"{out}/{n}/eval_test.json"))
+    try:
+        e = json.load(open(f"{out}/{n}/eval_test.json"))
+    except FileNotFoundError:
+        continue
     done = [json.loads(l) for l in open(f"{out}/{n}.jsonl") if '"done"' in l][-1]
     c = e.get("concept_top1")
     print(f"| {n} | {e['fg_ari']:.3f} | {e['miou']:.3f} | {e['tokens_per_image']:.2f} | "

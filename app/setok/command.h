@@ -26,6 +26,7 @@ Command add_cluster(CLI::App& app, Globals& g);
 Command add_bench(CLI::App& app, Globals& g);
 Command add_tokenize(CLI::App& app, Globals& g);
 Command add_train(CLI::App& app, Globals& g);
+Command add_train_mllm(CLI::App& app, Globals& g);  // after add_train
 Command add_eval(CLI::App& app, Globals& g);
 Command add_calibrate(CLI::App& app, Globals& g);
 Command add_convert(CLI::App& app, Globals& g);

@@ -66,7 +66,12 @@ SetokimImpl::SetokimImpl(const SetokimConfig& c) : config_(c) {
   language_model = register_module("language_model", llm::LlamaForCausalLM(c.text));
 }
 
-VisualTokens SetokimImpl::encode_image(const at::Tensor& pixels) {
+VisualTokens SetokimImpl::project(VisualTokens raw) {
+  raw.embeds = multi_modal_projector(raw.embeds);
+  return raw;
+}
+
+VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
   if (pixels.dim() != 4 || pixels.size(0) != 1) throw Error("encode_image takes one image [1, 3, S, S]");
   VisualTokens out;
   at::Tensor tokens;  // [C, d_in]
@@ -95,7 +100,7 @@ VisualTokens SetokimImpl::encode_image(const at::Tensor& pixels) {
       out.assignment = assign;
     }
   }
-  out.embeds = multi_modal_projector(tokens);
+  out.embeds = tokens;
   return out;
 }
 

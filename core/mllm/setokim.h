@@ -61,8 +61,11 @@ class SetokimImpl : public torch::nn::Module {
  public:
   explicit SetokimImpl(const SetokimConfig& config);
 
-  // pixels [1, 3, S, S] as the SeTok model preprocesses them.
-  VisualTokens encode_image(const at::Tensor& pixels);
+  // pixels [1, 3, S, S] as the SeTok model preprocesses them. visual_tokens stops before the
+  // projector (what training caches when the vision side is frozen); encode_image = project(that).
+  VisualTokens visual_tokens(const at::Tensor& pixels);
+  VisualTokens project(VisualTokens raw);
+  VisualTokens encode_image(const at::Tensor& pixels) { return project(visual_tokens(pixels)); }
   // Embeddings [1, T, D] of a token sequence in which every image is an [Img] [/Img] pair (ids from
   // the text tokenizer): image i's tokens are put between the i-th pair. spans (if given) records
   // where. Throws when the pairs and the images do not match.

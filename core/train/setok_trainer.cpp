@@ -81,6 +81,7 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
 }  // namespace
 
 void request_pause() { g_pause_requested.store(true); }
+bool take_pause_request() { return g_pause_requested.exchange(false); }
 
 SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("training config is not a JSON object");

@@ -47,6 +47,8 @@ struct TrainSummary {
 // Asks a running train_setok to checkpoint and stop after its current step (async-signal-safe:
 // the CLI calls it from its SIGUSR1 handler, the studio's Pause sends that signal).
 void request_pause();
+// True once per request_pause(): what other trainers poll after each step.
+bool take_pause_request();
 
 // Trains from scratch, or from `resume_dir` (a checkpoint folder this function wrote). `data`
 // replaces cfg.train_data when given (tests). Emits progress events; throws setok::Error on bad

@@ -165,3 +165,55 @@ TEST_F(TrainCli, ConvertsAModelToHalfPrecisionThatEvaluatesTheSame) {
   EXPECT_EQ(same.rc, 1);
   EXPECT_EQ(count_lines(same.err), 1) << same.err;
 }
+
+TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
+  // A SeTok to read images with, then stage I (captions + text) and stage II (conversations).
+  auto s = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok") +
+                     " --steps 2 --progress none");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  nlohmann::json cfg = {{"setok_model", *dir / "tok/model"},
+                        {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+                                         {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
+                        {"tokenizer_vocab", 400},
+                        {"captions", *dir / "data/annotations/captions_train.json"},
+                        {"conversations", *dir / "data/annotations/llava_train.json"},
+                        {"batch_size", 4},
+                        {"steps", 4},
+                        {"warmup_steps", 1},
+                        {"checkpoint_every", 0},
+                        {"log_every", 1},
+                        {"lr", 3e-3}};
+  write_bytes(*dir / "mllm.json", cfg.dump());
+  auto a = setok_cli("train mllm --stage 1 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                     shell_quote(*dir / "s1") + " --progress jsonl");
+  ASSERT_EQ(a.rc, 0) << a.err;
+  auto events = json_lines(a.out);
+  EXPECT_EQ(events.front()["event"], "start");
+  EXPECT_EQ(events.back()["event"], "done");
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.model"})
+    EXPECT_TRUE(std::filesystem::exists(*dir / ("s1/model/" + std::string(f)))) << f;
+  // Paused at 2 and resumed: the same weights as straight through.
+  auto p = setok_cli("train mllm --stage 1 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                     shell_quote(*dir / "p1") + " --stop-at 2 --progress none");
+  ASSERT_EQ(p.rc, 0) << p.err;
+  auto r = setok_cli("train mllm --stage 1 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                     shell_quote(*dir / "p1") + " --resume " + shell_quote(*dir / "p1/checkpoint") + " --progress none");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(read_bytes(*dir / "p1/model/model.safetensors"), read_bytes(*dir / "s1/model/model.safetensors"));
+  // Stage II from stage I: answers only; the loss falls on a small set it can memorise.
+  auto b = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                     shell_quote(*dir / "s2") + " --set init=" + shell_quote(*dir / "s1/model") +
+                     " --steps 40 --progress jsonl");
+  ASSERT_EQ(b.rc, 0) << b.err;
+  std::vector<double> loss;
+  for (const auto& e : json_lines(b.out))
+    if (e["event"] == "step") loss.push_back(e["loss"].get<double>());
+  ASSERT_EQ(loss.size(), 40u);
+  const double first = (loss[0] + loss[1] + loss[2]) / 3, last = (loss[37] + loss[38] + loss[39]) / 3;
+  EXPECT_LT(last, 0.7 * first) << first << " -> " << last;
+  // Bad configs are one line.
+  write_bytes(*dir / "bad.json", "{\"stage\": 3}");
+  auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+}

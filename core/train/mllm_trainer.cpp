@@ -1,0 +1,421 @@
+#include "core/train/mllm_trainer.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "core/data/coco.h"
+#include "core/data/llava.h"
+#include "core/io/atomic_file.h"
+#include "core/io/checkpoint.h"
+#include "core/io/image.h"
+#include "core/llm/text_tokenizer.h"
+#include "core/mllm/chat_template.h"
+#include "core/mllm/setokim.h"
+#include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
+#include "core/runtime/memory.h"
+#include "core/tokenizer/setok_model.h"
+#include "core/train/schedule.h"
+
+namespace fs = std::filesystem;
+
+namespace setok::train {
+namespace {
+
+template <class T>
+void get_to(const nlohmann::json& j, const char* key, T& v) {
+  if (j.contains(key)) v = j[key].get<T>();
+}
+
+// One training example: a conversation (with images) or plain text.
+struct Example {
+  std::vector<std::string> images;  // resolved paths, in order of the conversation's [Img] pairs
+  std::vector<mllm::ChatMessage> chat;
+  bool text_only = false;  // language modelling: every token is a target
+};
+
+fs::path dataset_root(const std::string& annotation_file) {
+  fs::path p = fs::path(annotation_file).parent_path();
+  return p.filename() == "annotations" ? p.parent_path() : p;
+}
+
+std::string resolve_image(const fs::path& root, const std::string& rel) {
+  for (const fs::path& p : {root / rel, root / "images" / rel})
+    if (fs::exists(p)) return p.string();
+  throw Error("image " + rel + " not found under " + root.string());
+}
+
+std::string strip_image_marker(std::string s, int* count) {
+  const std::string mark = "<image>";
+  for (std::size_t p; (p = s.find(mark)) != std::string::npos;) {
+    s.erase(p, mark.size());
+    ++*count;
+  }
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.erase(s.begin());
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::vector<Example> conversation_examples(const std::string& path, bool as_text) {
+  std::vector<Example> out;
+  const fs::path root = dataset_root(path);
+  for (const auto& c : data::read_llava(path)) {
+    Example e;
+    e.text_only = as_text;
+    int marks_total = 0;
+    for (const auto& t : c.turns) {
+      int marks = 0;
+      std::string text = strip_image_marker(t.value, &marks);
+      marks_total += marks;
+      mllm::ChatMessage m;
+      m.role = t.from == "human" ? "user" : t.from == "gpt" ? "assistant" : t.from;
+      m.text = text;
+      m.images = as_text || m.role != "user" ? 0 : marks;
+      e.chat.push_back(m);
+    }
+    if (!as_text && !c.image.empty()) {
+      if (marks_total == 0)
+        for (auto& m : e.chat)
+          if (m.role == "user") {
+            m.images = 1;
+            break;
+          }
+      e.images.push_back(resolve_image(root, c.image));
+    }
+    if (!e.chat.empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Example> caption_examples(const std::string& path) {
+  std::vector<Example> out;
+  const fs::path root = dataset_root(path);
+  data::CocoCaptions caps = data::read_coco_captions(path);
+  std::map<std::int64_t, std::string> file;
+  for (const auto& im : caps.images) file[im.id] = im.file_name;
+  for (const auto& c : caps.captions) {
+    auto it = file.find(c.image_id);
+    if (it == file.end()) throw Error(path + ": caption " + std::to_string(c.id) + " has no image");
+    Example e;
+    e.images.push_back(resolve_image(root, it->second));
+    e.chat = {{"user", "Describe the image briefly.", 1}, {"assistant", c.caption, 0}};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<std::string> all_text(const std::vector<Example>& a, const std::vector<Example>& b) {
+  std::vector<std::string> s;
+  for (const auto* v : {&a, &b})
+    for (const auto& e : *v)
+      for (const auto& m : e.chat) s.push_back(m.text);
+  s.push_back("USER: ASSISTANT:");
+  return s;
+}
+
+void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
+  for (auto& p : m->parameters()) p.set_requires_grad(true);
+  for (const auto& n : names) {
+    torch::nn::Module* mod = nullptr;
+    if (n == "setok") mod = m->setok.ptr().get();
+    else if (n == "multi_modal_projector") mod = m->multi_modal_projector.ptr().get();
+    else if (n == "language_model") mod = m->language_model.ptr().get();
+    else throw Error("freeze: unknown module '" + n + "' (setok, multi_modal_projector, language_model)");
+    for (auto& p : mod->parameters()) p.set_requires_grad(false);
+  }
+}
+
+void save_dir(const fs::path& dir, mllm::Setokim& m, const fs::path& tokenizer_model, torch::optim::Optimizer* opt,
+              const nlohmann::json& state) {
+  fs::path tmp = dir.parent_path() / (dir.filename().string() + ".tmp");
+  fs::path old = dir.parent_path() / (dir.filename().string() + ".old");
+  fs::remove_all(tmp);
+  mllm::save_setokim(tmp.string(), m);
+  fs::copy_file(tokenizer_model, tmp / "tokenizer.model", fs::copy_options::overwrite_existing);
+  if (opt) {
+    torch::serialize::OutputArchive ar;
+    opt->save(ar);
+    ar.save_to((tmp / "optimizer.pt").string());
+    io::write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
+  }
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+}  // namespace
+
+MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw Error("training config is not a JSON object");
+  MllmTrainConfig c;
+  try {
+    get_to(j, "stage", c.stage);
+    get_to(j, "init", c.init);
+    get_to(j, "setok_model", c.setok_model);
+    get_to(j, "text_config", c.text_config);
+    get_to(j, "tokenizer", c.tokenizer);
+    get_to(j, "tokenizer_vocab", c.tokenizer_vocab);
+    get_to(j, "connector", c.connector);
+    get_to(j, "fixed_k", c.fixed_k);
+    get_to(j, "captions", c.captions);
+    get_to(j, "conversations", c.conversations);
+    get_to(j, "language_ratio", c.language_ratio);
+    get_to(j, "freeze", c.freeze);
+    get_to(j, "out", c.out);
+    get_to(j, "device", c.device);
+    get_to(j, "seed", c.seed);
+    get_to(j, "batch_size", c.batch_size);
+    get_to(j, "steps", c.steps);
+    get_to(j, "warmup_steps", c.warmup_steps);
+    get_to(j, "checkpoint_every", c.checkpoint_every);
+    get_to(j, "log_every", c.log_every);
+    get_to(j, "stop_at", c.stop_at);
+    get_to(j, "max_length", c.max_length);
+    get_to(j, "lr", c.lr);
+    get_to(j, "min_lr_ratio", c.min_lr_ratio);
+    get_to(j, "weight_decay", c.weight_decay);
+    get_to(j, "clip_grad_norm", c.clip_grad_norm);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("training config: ") + e.what());
+  }
+  if (c.stage != 1 && c.stage != 2) throw Error("training config: stage must be 1 or 2");
+  if (c.batch_size < 1 || c.steps < 1 || !(c.lr > 0) || c.max_length < 8)
+    throw Error("training config: batch_size, steps, lr and max_length (>= 8) must be positive");
+  if (!(c.language_ratio >= 0 && c.language_ratio < 1)) throw Error("training config: language_ratio must be in [0, 1)");
+  if (c.init.empty() && c.setok_model.empty()) throw Error("training config: set init (a SeTokim) or setok_model");
+  if (c.stage == 1 && c.captions.empty()) throw Error("training config: stage 1 needs captions");
+  if (c.stage == 2 && c.conversations.empty()) throw Error("training config: stage 2 needs conversations");
+  return c;
+}
+
+nlohmann::json MllmTrainConfig::to_json() const {
+  return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
+          {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
+          {"fixed_k", fixed_k}, {"captions", captions}, {"conversations", conversations},
+          {"language_ratio", language_ratio}, {"freeze", freeze}, {"out", out}, {"device", device}, {"seed", seed},
+          {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
+          {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
+          {"max_length", max_length}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"weight_decay", weight_decay},
+          {"clip_grad_norm", clip_grad_norm}};
+}
+
+TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_dir, ProgressWriter& progress) {
+  const at::Device device(cfg.device);
+  if (device.is_cuda() && !at::hasCUDA()) throw Error("device " + cfg.device + ": this LibTorch has no CUDA");
+  // Data.
+  std::vector<Example> vision_ex, text_ex;
+  if (cfg.stage == 1) {
+    vision_ex = caption_examples(cfg.captions);
+    if (!cfg.conversations.empty() && cfg.language_ratio > 0) text_ex = conversation_examples(cfg.conversations, true);
+  } else {
+    vision_ex = conversation_examples(cfg.conversations, false);
+  }
+  if (vision_ex.empty()) throw Error("training data has no examples");
+  fs::create_directories(cfg.out);
+  const fs::path ckpt_dir = fs::path(cfg.out) / "checkpoint";
+
+  // Model and tokenizer.
+  std::int64_t step = 0;
+  std::string start = !resume_dir.empty() ? resume_dir : cfg.init;
+  fs::path tok_path;
+  mllm::Setokim model{nullptr};
+  if (!start.empty()) {
+    model = mllm::load_setokim(start);
+    tok_path = fs::path(start) / "tokenizer.model";
+    if (!resume_dir.empty())
+      step = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string()).at("step").get<std::int64_t>();
+  } else {
+    tok_path = cfg.tokenizer;
+    if (tok_path.empty()) {
+      tok_path = fs::path(cfg.out) / "tokenizer.model";
+      llm::TextTokenizer::train(all_text(vision_ex, text_ex), (fs::path(cfg.out) / "tokenizer").string(),
+                                cfg.tokenizer_vocab);
+    }
+    llm::TextTokenizer probe = llm::TextTokenizer::load(tok_path.string());
+    nlohmann::json tc = cfg.text_config;
+    tc["model_type"] = "llama";
+    tc["vocab_size"] = probe.vocab_size();
+    tc["bos_token_id"] = probe.bos_id();
+    tc["eos_token_id"] = probe.eos_id();
+    mllm::SetokimConfig sc;
+    sc.text = llm::LlamaConfig::from_json(tc);
+    tokenizer::SetokModel setok = tokenizer::load_setok(cfg.setok_model);
+    sc.vision = setok->config();
+    sc.connector = mllm::parse_connector(cfg.connector);
+    sc.fixed_k = cfg.fixed_k;
+    at::manual_seed(cfg.seed);
+    model = mllm::Setokim(sc);
+    nn::load_state_dict(*model->setok, nn::state_dict(*setok));
+  }
+  llm::TextTokenizer tok = llm::TextTokenizer::load(tok_path.string());
+  if (tok.vocab_size() > model->config().text.vocab_size)
+    throw Error("tokenizer has " + std::to_string(tok.vocab_size()) + " ids but the language model only " +
+                std::to_string(model->config().text.vocab_size));
+  model->to(device);
+  model->train();
+  model->setok->eval();  // its clustering is the same in both modes; no dropout anywhere
+  set_frozen(model, cfg.freeze);
+  const bool vision_frozen = std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end();
+
+  std::vector<at::Tensor> params;
+  for (auto& p : model->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (params.empty()) throw Error("every module is frozen: nothing to train");
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95}));
+  if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
+    torch::serialize::InputArchive ar;
+    ar.load_from((fs::path(resume_dir) / "optimizer.pt").string());
+    opt.load(ar);
+  }
+
+  // Visual tokens before the projector, per image; cached when the vision side is frozen.
+  std::map<std::string, mllm::VisualTokens> cache;
+  auto visual = [&](const std::string& path) -> mllm::VisualTokens {
+    auto it = cache.find(path);
+    if (it != cache.end()) return it->second;
+    at::Tensor px = model->setok->preprocess(io::load_image(path)).to(device);
+    mllm::VisualTokens v;
+    if (vision_frozen) {
+      at::NoGradGuard ng;
+      v = model->visual_tokens(px);
+      cache[path] = v;
+    } else {
+      v = model->visual_tokens(px);
+    }
+    return v;
+  };
+
+  std::int64_t n_params = 0;
+  for (auto& p : model->parameters()) n_params += p.numel();
+  progress.emit({{"event", "start"}, {"step", step}, {"total_steps", cfg.steps}, {"stage", cfg.stage},
+                 {"examples", vision_ex.size()}, {"text_examples", text_ex.size()}, {"parameters", n_params},
+                 {"trainable", [&] {
+                    std::int64_t n = 0;
+                    for (auto& p : params) n += p.numel();
+                    return n;
+                  }()},
+                 {"device", cfg.device}, {"resumed", !resume_dir.empty()}});
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t first = step;
+  auto t_window = t0;
+  std::int64_t window_tokens = 0;
+  const std::int64_t D = model->config().text.hidden_size;
+  while (step < cfg.steps) {
+    std::mt19937_64 rng(cfg.seed * 1000003ULL + static_cast<std::uint64_t>(step));
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::vector<at::Tensor> seqs, labels;
+    std::int64_t target_tokens = 0, visual_count = 0;
+    for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
+      const bool text = !text_ex.empty() && u(rng) < cfg.language_ratio;
+      const auto& pool = text ? text_ex : vision_ex;
+      const Example& ex = pool[rng() % pool.size()];
+      mllm::EncodedChat enc = mllm::encode_chat(tok, ex.chat, false);
+      std::vector<mllm::VisualTokens> imgs;
+      for (const auto& path : ex.images) imgs.push_back(model->project(visual(path)));
+      if (static_cast<std::size_t>(enc.images) != imgs.size())
+        throw Error("an example has " + std::to_string(enc.images) + " [Img] markers and " + std::to_string(imgs.size()) +
+                    " images");
+      at::Tensor emb = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), imgs)[0];  // [T, D]
+      // Targets in sequence space: visual tokens never are; text-only examples learn every token.
+      std::vector<std::int64_t> lab;
+      std::size_t img = 0;
+      for (std::size_t i = 0; i < enc.ids.size(); ++i) {
+        if (enc.ids[i] == tok.img_end_id()) {
+          lab.insert(lab.end(), static_cast<std::size_t>(imgs[img].count()), -100);
+          visual_count += imgs[img].count();
+          ++img;
+        }
+        const bool target = ex.text_only ? i > 0 : enc.loss[i] != 0;
+        lab.push_back(target ? enc.ids[i] : -100);
+      }
+      const std::int64_t T = std::min<std::int64_t>(emb.size(0), cfg.max_length);
+      seqs.push_back(emb.narrow(0, 0, T));
+      labels.push_back(at::tensor(std::vector<std::int64_t>(lab.begin(), lab.begin() + T), at::kLong));
+    }
+    std::int64_t Tmax = 0;
+    for (auto& s : seqs) Tmax = std::max<std::int64_t>(Tmax, s.size(0));
+    at::Tensor x = at::zeros({cfg.batch_size, Tmax, D}, seqs[0].options());
+    at::Tensor y = at::full({cfg.batch_size, Tmax}, -100, at::kLong);
+    at::Tensor valid = at::zeros({cfg.batch_size, Tmax}, at::kBool);
+    std::vector<at::Tensor> rows;
+    for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
+      const std::int64_t T = seqs[b].size(0);
+      rows.push_back(at::cat({seqs[b], at::zeros({Tmax - T, D}, seqs[b].options())}, 0));
+      y[b].narrow(0, 0, T).copy_(labels[b]);
+      valid[b].narrow(0, 0, T).fill_(true);
+    }
+    x = at::stack(rows);
+    y = y.to(device);
+    at::Tensor h = model->language_model->hidden(x, nullptr, valid.to(device));
+    at::Tensor logits = model->language_model->logits(h.narrow(1, 0, Tmax - 1));
+    at::Tensor tgt = y.narrow(1, 1, Tmax - 1);
+    target_tokens = (tgt != -100).sum().item<std::int64_t>();
+    at::Tensor loss = target_tokens > 0
+                          ? at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), tgt.reshape({-1}),
+                                                   {}, at::Reduction::Mean, -100)
+                          : logits.sum() * 0.0;
+    const double lr = warmup_cosine_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    const double loss_v = loss.item<double>();
+    if (!std::isfinite(loss_v)) {
+      progress.emit({{"event", "error"}, {"step", step}, {"message", "loss is not finite"}});
+      throw Error("training stopped at step " + std::to_string(step) +
+                  ": the loss is not finite (NaN/Inf); the last good checkpoint is in " + ckpt_dir.string());
+    }
+    opt.zero_grad();
+    loss.backward();
+    const double gnorm = torch::nn::utils::clip_grad_norm_(params, cfg.clip_grad_norm);
+    if (!std::isfinite(gnorm)) {
+      progress.emit({{"event", "error"}, {"step", step}, {"message", "gradient is not finite"}});
+      throw Error("training stopped at step " + std::to_string(step) +
+                  ": a gradient is not finite (NaN/Inf); the last good checkpoint is in " + ckpt_dir.string());
+    }
+    opt.step();
+    ++step;
+    window_tokens += cfg.batch_size * Tmax;
+    if (step % cfg.log_every == 0 || step == cfg.steps) {
+      auto now = std::chrono::steady_clock::now();
+      const double win = std::chrono::duration<double>(now - t_window).count();
+      const double elapsed = std::chrono::duration<double>(now - t0).count();
+      progress.emit({{"event", "step"}, {"step", step}, {"total_steps", cfg.steps}, {"loss", loss_v},
+                     {"target_tokens", target_tokens}, {"visual_tokens_per_sample", static_cast<double>(visual_count) / cfg.batch_size},
+                     {"grad_norm", gnorm}, {"lr", lr}, {"tokens_per_s", window_tokens / std::max(win, 1e-9)},
+                     {"memory_mb", resident_bytes() / 1048576.0},
+                     {"eta_s", (cfg.steps - step) * elapsed / std::max<std::int64_t>(1, step - first)}});
+      t_window = now;
+      window_tokens = 0;
+    }
+    const bool pause = step < cfg.steps && ((cfg.stop_at > 0 && step >= cfg.stop_at) || take_pause_request());
+    if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || step == cfg.steps || pause) {
+      save_dir(ckpt_dir, model, tok_path, &opt, {{"step", step}, {"train_config", cfg.to_json()}});
+      progress.emit({{"event", "checkpoint"}, {"step", step}, {"path", ckpt_dir.string()}});
+    }
+    if (pause) {
+      TrainSummary s;
+      s.steps_done = step - first;
+      s.model_dir = ckpt_dir.string();
+      progress.emit({{"event", "paused"}, {"step", step}, {"checkpoint", ckpt_dir.string()}});
+      return s;
+    }
+  }
+  const fs::path model_dir = fs::path(cfg.out) / "model";
+  save_dir(model_dir, model, tok_path, nullptr, {});
+  TrainSummary s;
+  s.steps_done = step - first;
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.model_dir = model_dir.string();
+  progress.emit({{"event", "done"}, {"step", step}, {"seconds", s.seconds}, {"model", s.model_dir},
+                 {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
+  return s;
+}
+
+}  // namespace setok::train

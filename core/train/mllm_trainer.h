@@ -1,0 +1,43 @@
+#pragma once
+// SeTokim training (§2.2, Appendix D): `setok train mllm --stage 1|2 --config FILE`.
+//   Stage I: captioning on image–caption pairs (COCO captions JSON) mixed with text-only language
+//            modelling (the conversations' text) at `language_ratio` (the paper's 7:3 by default).
+//   Stage II: instruction tuning on LLaVA-format conversations, loss on the answers only.
+// Same checkpoints, resume, progress lines and NaN handling as SeTok training (setok_trainer.h).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/train/progress.h"
+#include "core/train/setok_trainer.h"
+
+namespace setok::train {
+
+struct MllmTrainConfig {
+  int stage = 1;
+  std::string init;         // a SeTokim folder to start from (stage II from stage I's model)
+  std::string setok_model;  // without init: the SeTok folder whose tokens the model reads
+  nlohmann::json text_config = nlohmann::json::object();  // without init: HF LlamaConfig (vocab from the tokenizer)
+  std::string tokenizer;    // tokenizer.model; empty (and no init): trained on the training text
+  int tokenizer_vocab = 1000;
+  std::string connector = "setok";  // setok | patch_mlp | fixed_k
+  int fixed_k = 8;
+  std::string captions;       // stage I: COCO captions JSON (file_name relative to its dataset folder)
+  std::string conversations;  // stage II: LLaVA JSON; stage I: its text is the language-only data
+  double language_ratio = 0.7;
+  std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
+  std::string out = "runs/setokim";
+  std::string device = "cpu";
+  std::uint64_t seed = 0;
+  std::int64_t batch_size = 16, steps = 1000, warmup_steps = 50, checkpoint_every = 200, log_every = 10, stop_at = 0;
+  std::int64_t max_length = 256;  // tokens per sample, visual tokens included (longer ones are cut)
+  double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.0, clip_grad_norm = 1.0;
+
+  static MllmTrainConfig from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+TrainSummary train_mllm(const MllmTrainConfig& config, const std::string& resume_dir, ProgressWriter& progress);
+
+}  // namespace setok::train
