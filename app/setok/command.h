@@ -29,6 +29,10 @@ Command add_train(CLI::App& app, Globals& g);
 Command add_train_mllm(CLI::App& app, Globals& g);  // after add_train
 Command add_eval(CLI::App& app, Globals& g);
 Command add_calibrate(CLI::App& app, Globals& g);
+// SeTokim evaluations, under `eval` (after add_eval).
+Command add_eval_vqa(CLI::App& app, Globals& g);
+Command add_eval_caption(CLI::App& app, Globals& g);
+Command add_eval_pope(CLI::App& app, Globals& g);
 Command add_convert(CLI::App& app, Globals& g);
 Command add_data(CLI::App& app, Globals& g);
 

@@ -9,6 +9,7 @@ namespace setok::data {
 struct LlavaTurn {
   std::string from;  // "human" or "gpt" (also "system")
   std::string value;
+  std::string type;  // optional "type" of the turn (the scenes world's question kind)
 };
 
 struct LlavaConversation {

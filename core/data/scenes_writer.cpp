@@ -85,7 +85,8 @@ Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   turns.push_back({{"from", "human"}, {"value", "<image>\nDescribe the image briefly."}});
   turns.push_back({{"from", "gpt"}, {"value", g.captions.empty() ? "" : g.captions[0]}});
   for (const QaPair& q : g.questions) {
-    turns.push_back({{"from", "human"}, {"value", q.question + " Answer with a single word or number."}});
+    // "type" (not in LLaVA's format, ignored by its readers) lets `setok eval vqa` score per kind.
+    turns.push_back({{"from", "human"}, {"value", q.question + " Answer with a single word or number."}, {"type", q.kind}});
     turns.push_back({{"from", "gpt"}, {"value", q.answer}});
   }
   r.questions = static_cast<std::int64_t>(g.questions.size());

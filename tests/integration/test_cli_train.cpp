@@ -217,3 +217,44 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   EXPECT_EQ(bad.rc, 1);
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
 }
+
+TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
+  auto s = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok") +
+                     " --steps 1 --progress none");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  nlohmann::json cfg = {{"stage", 2},
+                        {"setok_model", *dir / "tok/model"},
+                        {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+                                         {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
+                        {"tokenizer_vocab", 400},
+                        {"conversations", *dir / "data/annotations/llava_train.json"},
+                        {"batch_size", 2},
+                        {"steps", 2},
+                        {"checkpoint_every", 0}};
+  write_bytes(*dir / "m2.json", cfg.dump());
+  auto t = setok_cli("train mllm --config " + shell_quote(*dir / "m2.json") + " --out " + shell_quote(*dir / "m2") +
+                     " --progress none");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  const std::string common = " -m " + shell_quote(*dir / "m2/model") + " --data " + shell_quote(*dir / "data") +
+                             " --split train --limit 3 --json";
+  auto v = setok_cli("eval vqa" + common);
+  ASSERT_EQ(v.rc, 0) << v.err;
+  auto jv = nlohmann::json::parse(v.out);
+  EXPECT_EQ(jv["images"], 3);
+  EXPECT_GT(jv["questions"].get<int>(), 3);
+  EXPECT_GE(jv["accuracy"].get<double>(), 0.0);
+  EXPECT_LE(jv["accuracy"].get<double>(), 1.0);
+  EXPECT_TRUE(jv["by_type"].contains("count")) << jv.dump();
+  EXPECT_GE(jv["visual_tokens_per_image"].get<double>(), 1.0);
+  auto c = setok_cli("eval caption" + common);
+  ASSERT_EQ(c.rc, 0) << c.err;
+  EXPECT_TRUE(nlohmann::json::parse(c.out)["cider_d"].is_number());
+  auto p = setok_cli("eval pope" + common);
+  ASSERT_EQ(p.rc, 0) << p.err;
+  auto jp = nlohmann::json::parse(p.out);
+  EXPECT_EQ(jp["questions"], 6);
+  EXPECT_NEAR(jp["yes_ratio"].get<double>() * 6, std::round(jp["yes_ratio"].get<double>() * 6), 1e-9);
+  auto bad = setok_cli("eval vqa -m " + shell_quote(*dir / "tok/model") + " --data " + shell_quote(*dir / "data"));
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+}

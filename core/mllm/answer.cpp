@@ -1,0 +1,27 @@
+#include "core/mllm/answer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+namespace setok::mllm {
+
+Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<VisualTokens>& images,
+              const std::vector<ChatMessage>& chat, const llm::SamplingOptions& sampling, const llm::StreamFn& stream) {
+  c10::InferenceMode guard;
+  Answer a;
+  EncodedChat enc = encode_chat(tok, chat, /*add_generation_prompt=*/true);
+  at::Tensor prompt = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), images, &a.spans);
+  llm::SamplingOptions o = sampling;
+  o.stop_ids.push_back(tok.eos_id());
+  for (const auto& s : chat_stop_strings()) o.stop.push_back(s);
+  llm::KVCache cache = llm::KVCache::allocate(model->config().text, 1, prompt.size(1) + o.max_new_tokens + 1,
+                                              prompt.options());
+  a.generation = llm::generate(model->language_model, prompt, cache, o,
+                               [&](const std::vector<std::int64_t>& ids) { return tok.decode(ids); }, stream);
+  a.text = a.generation.text;
+  while (!a.text.empty() && (a.text.front() == ' ' || a.text.front() == '\n')) a.text.erase(a.text.begin());
+  while (!a.text.empty() && (a.text.back() == ' ' || a.text.back() == '\n')) a.text.pop_back();
+  return a;
+}
+
+}  // namespace setok::mllm
