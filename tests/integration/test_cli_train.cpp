@@ -258,3 +258,38 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   EXPECT_EQ(bad.rc, 1);
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
 }
+
+TEST_F(TrainCli, ChatAnswersOnceOrInteractivelyAndSavesTheConversation) {
+  auto s = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok") +
+                     " --steps 1 --progress none");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  nlohmann::json cfg = {{"stage", 2}, {"setok_model", *dir / "tok/model"},
+                        {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+                                         {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
+                        {"tokenizer_vocab", 400}, {"conversations", *dir / "data/annotations/llava_train.json"},
+                        {"batch_size", 2}, {"steps", 1}, {"checkpoint_every", 0}};
+  write_bytes(*dir / "c.json", cfg.dump());
+  ASSERT_EQ(setok_cli("train mllm --config " + shell_quote(*dir / "c.json") + " --out " + shell_quote(*dir / "c") +
+                      " --progress none").rc, 0);
+  const std::string img = *dir / "data/images/train_0000000.png";
+  auto one = setok_cli("chat -m " + shell_quote(*dir / "c/model") + " --image " + shell_quote(img) +
+                       " --max-tokens 5 \"how many objects are there?\"");
+  ASSERT_EQ(one.rc, 0) << one.err;
+  ASSERT_FALSE(one.out.empty());
+  EXPECT_EQ(one.out.back(), '\n') << one.out;  // the streamed answer, then a newline
+  write_bytes(*dir / "session.txt", "/image " + img + "\nwhat colour is it?\n/bogus\nand the shape?\n/save " +
+                                        *dir / "conv.json" + "\n/quit\n");
+  // run_command gives the program /dev/null as stdin: a shell in between feeds the session.
+  auto inter = run_command("sh -c " + shell_quote(shell_quote(SETOK_CLI) + " chat -m " + shell_quote(*dir / "c/model") +
+                                                  " --max-tokens 4 < " + shell_quote(*dir / "session.txt")),
+                           120);
+  ASSERT_EQ(inter.rc, 0) << inter.err;
+  auto conv = nlohmann::json::parse(read_bytes(*dir / "conv.json"));
+  ASSERT_EQ(conv["messages"].size(), 4u);
+  EXPECT_EQ(conv["messages"][0]["images"], 1);
+  EXPECT_EQ(conv["messages"][2]["text"], "and the shape?");
+  EXPECT_NE(inter.err.find("unknown command /bogus"), std::string::npos);
+  auto none = setok_cli("chat -m " + shell_quote(*dir / "nowhere") + " hi");
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_EQ(count_lines(none.err), 1);
+}

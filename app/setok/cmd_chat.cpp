@@ -1,0 +1,132 @@
+// setok chat [-m MODEL] [--image IMG …] ["question"]
+// With a question: one streamed answer. Without: an interactive session (history, /image PATH,
+// /reset, /save FILE, /quit).
+#include <c10/core/InferenceMode.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "app/setok/command.h"
+#include "core/io/atomic_file.h"
+#include "core/io/image.h"
+#include "core/llm/text_tokenizer.h"
+#include "core/mllm/answer.h"
+#include "core/runtime/error.h"
+#include "core/tokenizer/setok_model.h"
+
+namespace fs = std::filesystem;
+
+namespace setok::cli {
+namespace {
+
+struct Session {
+  mllm::Setokim model{nullptr};
+  std::unique_ptr<llm::TextTokenizer> tok;
+  std::vector<mllm::ChatMessage> chat;
+  std::vector<mllm::VisualTokens> images;      // every image of the conversation, in order
+  std::vector<std::string> image_paths;
+  int pending = 0;                             // images waiting for the next user turn
+  llm::SamplingOptions sampling;
+
+  void add_image(const std::string& path) {
+    c10::InferenceMode g;
+    images.push_back(model->encode_image(model->setok->preprocess(io::load_image(path))));
+    image_paths.push_back(path);
+    ++pending;
+  }
+  std::string ask(const std::string& q, bool stream) {
+    chat.push_back({"user", q, pending});
+    pending = 0;
+    mllm::Answer a = mllm::answer(model, *tok, images, chat, sampling, [&](const std::string& piece) {
+      if (stream) {
+        std::fputs(piece.c_str(), stdout);
+        std::fflush(stdout);
+      }
+      return true;
+    });
+    if (stream) std::fputs("\n", stdout);
+    chat.push_back({"assistant", a.text, 0});
+    return a.text;
+  }
+  nlohmann::json to_json() const {
+    nlohmann::json turns = nlohmann::json::array();
+    for (const auto& m : chat) turns.push_back({{"role", m.role}, {"text", m.text}, {"images", m.images}});
+    return {{"images", image_paths}, {"messages", turns}};
+  }
+};
+
+std::string default_setokim() {
+  const std::string d = tokenizer::bundled_models_dir();
+  if (d.empty()) return "";
+  const fs::path p = fs::path(d) / "setokim-small";
+  return fs::exists(p / "config.json") ? p.string() : "";
+}
+
+}  // namespace
+
+Command add_chat(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("chat", "Talk about images with SeTokim (one question, or interactive without one)");
+  struct Args {
+    std::string model, question;
+    std::vector<std::string> images;
+    double temperature = 0.0, top_p = 1.0;
+    int max_tokens = 128;
+    std::uint64_t seed = 0;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("-m,--model", a->model, "SeTokim model folder (default: the bundled one)");
+  sub->add_option("--image", a->images, "An image (repeat for several)")->check(CLI::ExistingFile);
+  sub->add_option("question", a->question, "The question; none: interactive session");
+  sub->add_option("--temperature", a->temperature, "0 = greedy")->check(CLI::Range(0.0, 10.0));
+  sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--max-tokens", a->max_tokens, "Tokens per answer")->check(CLI::Range(1, 4096));
+  sub->add_option("--seed", a->seed, "Sampling seed");
+  return {sub, [a]() {
+    const std::string dir = a->model.empty() ? default_setokim() : a->model;
+    if (dir.empty()) throw Error("no SeTokim model given and none bundled (use -m MODEL; train one with `setok train mllm`)");
+    Session s;
+    s.model = mllm::load_setokim(dir);
+    s.tok = std::make_unique<llm::TextTokenizer>(llm::TextTokenizer::load(dir));
+    s.sampling.temperature = a->temperature;
+    s.sampling.top_p = a->top_p;
+    s.sampling.max_new_tokens = a->max_tokens;
+    s.sampling.seed = a->seed;
+    for (const auto& p : a->images) s.add_image(p);
+    if (!a->question.empty()) {
+      s.ask(a->question, true);
+      return 0;
+    }
+    std::fprintf(stderr, "setok chat: %s. Commands: /image PATH, /reset, /save FILE, /quit\n", dir.c_str());
+    std::string line;
+    while (std::fputs("> ", stderr), std::getline(std::cin, line)) {
+      if (line.empty()) continue;
+      try {
+        if (line == "/quit" || line == "/exit") break;
+        if (line == "/reset") {
+          s.chat.clear();
+          s.images.clear();
+          s.image_paths.clear();
+          s.pending = 0;
+          std::fprintf(stderr, "(conversation cleared)\n");
+        } else if (line.rfind("/image ", 0) == 0) {
+          s.add_image(line.substr(7));
+          std::fprintf(stderr, "(image %zu: %lld visual tokens)\n", s.images.size(),
+                       static_cast<long long>(s.images.back().count()));
+        } else if (line.rfind("/save ", 0) == 0) {
+          io::write_file_atomic(line.substr(6), s.to_json().dump(2) + "\n");
+          std::fprintf(stderr, "(saved %s)\n", line.substr(6).c_str());
+        } else if (line[0] == '/') {
+          std::fprintf(stderr, "unknown command %s (/image PATH, /reset, /save FILE, /quit)\n", line.c_str());
+        } else {
+          s.ask(line, true);
+        }
+      } catch (const Error& e) {
+        std::fprintf(stderr, "setok: %s\n", e.what());
+      }
+    }
+    return 0;
+  }, true};
+}
+
+}  // namespace setok::cli
