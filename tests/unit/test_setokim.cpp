@@ -48,8 +48,12 @@ TEST(Setokim, EachConnectorGivesTokensAndTheirPatchMap) {
     EXPECT_EQ(v.assignment.numel(), 64);  // 8 × 8 patches
     EXPECT_EQ(v.assignment.max().item<std::int64_t>(), v.count() - 1);
     EXPECT_GE(v.assignment.min().item<std::int64_t>(), 0);
-    if (c == Connector::kPatchMlp) EXPECT_EQ(v.count(), 64);
-    if (c == Connector::kFixedK) EXPECT_EQ(v.count(), 5);
+    if (c == Connector::kPatchMlp) {
+      EXPECT_EQ(v.count(), 64);
+    }
+    if (c == Connector::kFixedK) {
+      EXPECT_EQ(v.count(), 5);
+    }
     if (c == Connector::kSetok) {
       EXPECT_GE(v.count(), 1);
       EXPECT_LE(v.count(), 6);
