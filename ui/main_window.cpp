@@ -85,22 +85,6 @@ QImage to_qimage(const io::Image& img) {
   return q;
 }
 
-tokenizer::ClusterParams load_params() {
-  QSettings s;
-  tokenizer::ClusterParams d, p;
-  p.max_tokens = s.value("cluster/max_tokens", d.max_tokens).toInt();
-  p.knn = s.value("cluster/knn", d.knn).toInt();
-  p.beta = s.value("cluster/beta", d.beta).toFloat();
-  p.bandwidth = s.value("cluster/bandwidth", d.bandwidth).toFloat();
-  p.mode = s.value("cluster/mode", "hard").toString() == "soft" ? tokenizer::ClusterMode::kSoft
-                                                                : tokenizer::ClusterMode::kHard;
-  try {
-    p.validate();
-  } catch (const Error&) {
-    return d;  // settings from an older or hand-edited file: fall back rather than fail
-  }
-  return p;
-}
 
 }  // namespace
 
@@ -121,7 +105,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setAcceptDrops(true);
 
   QSettings s;
-  params_ = load_params();
+  // Cluster settings are the model's until the user changes one (they are not remembered across
+  // sessions: they belong to a model, and the next session may load another).
   canvas_->setOpacity(s.value("tokens/opacity", 0.45).toFloat());
   canvas_->setOutline(s.value("tokens/outline", true).toBool());
   canvas_->setHudVisible(s.value("tokens/hud", true).toBool());
@@ -247,7 +232,6 @@ void MainWindow::buildPanels() {
     dock->setObjectName(QString("panel.") + spec.name);
     if (QString(spec.name) == "Tokens") {
       tokens_ = new TokensPanel(dock);
-      tokens_->setParams(params_);
       tokens_->setOpacity(canvas_->opacity());
       tokens_->setOutline(canvas_->outline());
       dock->setWidget(tokens_);
@@ -301,6 +285,7 @@ void MainWindow::openModel(const QString& dir) {
   connectBridge();
   delete old;
   modelDir_ = dir;
+  params_.reset();  // the new model's own cluster settings
   if (models_) {
     models_->refresh();
     models_->setActive(dir);
@@ -404,7 +389,7 @@ void MainWindow::buildMenus() {
   tokens
       ->addAction(tr("Fewer Tokens"), this,
                   [this] {
-                    auto p = params_;
+                    auto p = params_.value_or(tokens_->params());
                     p.max_tokens = std::max(1, p.max_tokens - 1);
                     tokens_->setParams(p);
                     setClusterParams(p);
@@ -413,7 +398,7 @@ void MainWindow::buildMenus() {
   tokens
       ->addAction(tr("More Tokens"), this,
                   [this] {
-                    auto p = params_;
+                    auto p = params_.value_or(tokens_->params());
                     p.max_tokens = std::min(64, p.max_tokens + 1);
                     tokens_->setParams(p);
                     setClusterParams(p);
@@ -475,6 +460,7 @@ void MainWindow::onTokenized(const TokenizePtr& r) {
   if (!r->ok()) return;  // cancelled or superseded: a newer request is on its way, or none wanted
   if (r->width != image_.width || r->height != image_.height) return;  // asked for by someone else
   shown_ = r;
+  if (!params_) tokens_->setParams(r->params);  // the model's own settings, as used
   canvas_->setTokens(r);
   tokens_->setResult(r);
   tokens_->setSelection(canvas_->selection());
@@ -544,11 +530,6 @@ void MainWindow::saveTokenSettings() const {
   s.setValue("tokens/opacity", canvas_->opacity());
   s.setValue("tokens/outline", canvas_->outline());
   s.setValue("tokens/hud", canvas_->hudVisible());
-  s.setValue("cluster/max_tokens", params_.max_tokens);
-  s.setValue("cluster/knn", params_.knn);
-  s.setValue("cluster/beta", params_.beta);
-  s.setValue("cluster/bandwidth", params_.bandwidth);
-  s.setValue("cluster/mode", QString::fromStdString(tokenizer::to_string(params_.mode)));
 }
 
 bool MainWindow::exportIndexMap(const QString& path, QString* error) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 // The studio's main window: the canvas (or the comparison view) in the middle, the task panels
 // docked around it, and the engine bridge that does all model work off the GUI thread.
 #include <QElapsedTimer>
@@ -48,7 +49,9 @@ class MainWindow : public QMainWindow {
   QStringList recentFiles() const;
   // The tokens on screen (null before the first result for the current image).
   TokenizePtr currentTokens() const { return shown_; }
-  tokenizer::ClusterParams clusterParams() const { return params_; }
+  // The settings the user set, or none: then every request uses the loaded model's own (its
+  // config.json "cluster", e.g. a calibrated σ and β), and the Tokens panel shows those.
+  std::optional<tokenizer::ClusterParams> clusterParams() const { return params_; }
   bool comparing() const;
   QProgressBar* progressBar() const { return progress_; }
 
@@ -123,7 +126,7 @@ class MainWindow : public QMainWindow {
   QTimer* showProgress_ = nullptr;
   QString currentPath_;
   io::Image image_;
-  tokenizer::ClusterParams params_;
+  std::optional<tokenizer::ClusterParams> params_;
   TokenizePtr shown_;
   quint64 firstIdForImage_ = 0, lastTokenizeId_ = 0, lastCompareId_ = 0;
   QElapsedTimer sinceChange_;  // from the first parameter change not yet on screen

@@ -69,7 +69,7 @@ int bench_open(setok::ui::MainWindow& w, const QString& path) {
 
   probe.start();
   std::vector<double> change_ms, engine_ms;
-  setok::tokenizer::ClusterParams p = w.clusterParams();
+  setok::tokenizer::ClusterParams p = w.clusterParams().value_or(w.currentTokens()->params);
   const int base = p.max_tokens;
   for (int i = 0; i < 20; ++i) {
     p.max_tokens = i % 2 ? base : std::max(2, base / 2);

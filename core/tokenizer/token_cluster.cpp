@@ -182,8 +182,10 @@ ClusterResult TokenClusterImpl::forward(const at::Tensor& x) {
   const bool need_grad = at::GradMode::is_enabled() &&
                          (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));
   if (need_grad) return cluster_reference(x, options_.params, log_bandwidth_.defined() ? log_bandwidth_.exp() : at::Tensor());
+  // An explicit bandwidth (a user's override, a calibrated value in config.json) wins; 0 means
+  // the model's own: the learnt σ, else the paper's automatic 1/(C·ln 2).
   ClusterParams p = options_.params;
-  p.bandwidth = bandwidth();
+  if (!(p.bandwidth > 0)) p.bandwidth = bandwidth();
   return cluster_fast(x, p);
 }
 

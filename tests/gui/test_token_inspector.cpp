@@ -164,9 +164,13 @@ TEST_F(Inspector, TheTokenListSortsByAreaAndScore) {
               t->item(row, setok::ui::TokensPanel::kScore)->data(Qt::DisplayRole).toDouble());
 }
 
-TEST_F(Inspector, AParameterChangeRetokenizesAndIsRemembered) {
+TEST_F(Inspector, AParameterChangeRetokenizesAndViewSettingsAreRemembered) {
   TokenizePtr before = open();
   ASSERT_GT(before->tokens.size(), 2u);
+  // Until the user changes one, the settings are the model's own (its config.json), and the panel
+  // shows them.
+  EXPECT_FALSE(w->clusterParams().has_value());
+  EXPECT_EQ(w->tokensPanel()->capBox()->value(), before->params.max_tokens);
   QSignalSpy shown(w.get(), &MainWindow::tokensShown);
   w->tokensPanel()->capBox()->setValue(2);
   ASSERT_TRUE(shown.wait(30000));
@@ -177,9 +181,12 @@ TEST_F(Inspector, AParameterChangeRetokenizesAndIsRemembered) {
   EXPECT_EQ(after->ms.encode_ms, 0.0) << "the same image is not encoded again";
   w->tokensPanel()->opacitySlider()->setValue(70);
   EXPECT_FLOAT_EQ(w->canvas()->opacity(), 0.7f);
-  MainWindow second;  // a new session starts with the same settings
-  EXPECT_EQ(second.tokensPanel()->capBox()->value(), 2);
+  EXPECT_EQ(w->clusterParams().value().max_tokens, 2);
+  // A new session keeps the view settings; cluster settings belong to a model and start from the
+  // loaded model's own again.
+  MainWindow second;
   EXPECT_FLOAT_EQ(second.canvas()->opacity(), 0.7f);
+  EXPECT_FALSE(second.clusterParams().has_value());
 }
 
 TEST_F(Inspector, ExportsRoundTrip) {
