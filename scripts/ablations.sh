@@ -9,7 +9,8 @@
 # each) can share a 2-core machine; the table lists every finished variant.
 # Variants: full recipe; without L_concept; without position encoding in the merger; without the
 # inner-cluster layers; without the inter-cluster layers; mean-pool instead of the merger; without
-# the supervised grouping term (this project's addition, docs/design/setok-training.md).
+# the supervised grouping term (this project's addition, docs/design/setok-training.md); and the
+# full recipe at a lower learning rate (a check of the recipe itself, not a Table 6 row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-100}
@@ -21,7 +22,7 @@ DATA=data/scenes
 [[ -f $DATA/annotations/instances_val.json && -f $DATA/annotations/instances_test.json ]] ||
   { echo "ablations: generate the scenes data first (README, Training and models)" >&2; exit 1; }
 
-names=(full no-concept no-pe no-inner no-inter mean-pool no-grouping)
+names=(full no-concept no-pe no-inner no-inter mean-pool no-grouping lr-3e-4)
 run=("${@:3}")
 [[ ${#run[@]} -gt 0 ]] || run=("${names[@]}")
 declare -A sets=(
@@ -32,6 +33,7 @@ declare -A sets=(
   [no-inter]="--set model.merger.inter_layers=0"
   [mean-pool]="--set model.merger.mean_pool_only=true --set model.detokenizer.token_dim=192"
   [no-grouping]="--set grouping_weight=0"
+  [lr-3e-4]="--set lr=0.0003"
 )
 mkdir -p "$OUT"
 for n in "${run[@]}"; do
