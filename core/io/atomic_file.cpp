@@ -72,4 +72,20 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   f.commit();
 }
 
+std::string begin_folder_swap(const std::string& dir) {
+  const std::string tmp = dir + ".tmp";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  return tmp;
+}
+
+void commit_folder_swap(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string tmp = dir + ".tmp", old = dir + ".old";
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
 }  // namespace setok::io

@@ -24,4 +24,10 @@ class AtomicFile {
 // Convenience: the whole file at once.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// A folder replaced as a whole: begin_folder_swap(dir) returns an empty DIR.tmp beside it to fill;
+// commit_folder_swap(dir) moves DIR aside, moves DIR.tmp in and deletes the old one, so a crash
+// at any point leaves a complete DIR, DIR.old or DIR.tmp (checkpoints).
+std::string begin_folder_swap(const std::string& dir);
+void commit_folder_swap(const std::string& dir);
+
 }  // namespace setok::io

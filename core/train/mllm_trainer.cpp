@@ -135,9 +135,7 @@ void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
 
 void save_dir(const fs::path& dir, mllm::Setokim& m, const fs::path& tokenizer_model, torch::optim::Optimizer* opt,
               const nlohmann::json& state) {
-  fs::path tmp = dir.parent_path() / (dir.filename().string() + ".tmp");
-  fs::path old = dir.parent_path() / (dir.filename().string() + ".old");
-  fs::remove_all(tmp);
+  const fs::path tmp = io::begin_folder_swap(dir.string());
   mllm::save_setokim(tmp.string(), m);
   fs::copy_file(tokenizer_model, tmp / "tokenizer.model", fs::copy_options::overwrite_existing);
   if (opt) {
@@ -146,10 +144,7 @@ void save_dir(const fs::path& dir, mllm::Setokim& m, const fs::path& tokenizer_m
     ar.save_to((tmp / "optimizer.pt").string());
     io::write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
   }
-  fs::remove_all(old);
-  if (fs::exists(dir)) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  fs::remove_all(old);
+  io::commit_folder_swap(dir.string());
 }
 
 }  // namespace

@@ -51,10 +51,7 @@ struct TrainerState {
 void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, TextEncoder& text, at::Tensor logit_scale,
                          torch::optim::Optimizer* opt, const SetokTrainConfig& cfg, const TrainerState& st) {
   // Build the new checkpoint beside the old one, then swap folders: a crash leaves one whole.
-  fs::path tmp = dir.parent_path() / (dir.filename().string() + ".tmp");
-  fs::path old = dir.parent_path() / (dir.filename().string() + ".old");
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  const fs::path tmp = io::begin_folder_swap(dir.string());
   nlohmann::json config = model->config().to_json();
   config["concept"] = {{"labels", st.labels}, {"vocab", st.vocab}, {"templates", cfg.templates},
                        {"text_encoder", {{"dim", cfg.text.dim()}, {"layers", cfg.text.layers()},
@@ -72,10 +69,7 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
   }
   nlohmann::json state = {{"step", st.step}, {"train_config", cfg.to_json()}};
   io::write_file_atomic((tmp / "trainer_state.json").string(), state.dump(2) + "\n");
-  fs::remove_all(old);
-  if (fs::exists(dir)) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  fs::remove_all(old);
+  io::commit_folder_swap(dir.string());
 }
 
 }  // namespace
