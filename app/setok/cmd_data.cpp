@@ -1,13 +1,17 @@
 // setok data scenes --out DIR --count N ...: the scenes world written as standard dataset files.
+// setok data pack --data DIR --out FILE.safetensors: a dataset prepared for SeTok in one file.
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "app/setok/command.h"
 #include "core/data/scene_render.h"
 #include "core/data/scenes_writer.h"
 #include "core/runtime/error.h"
+#include "core/tokenizer/setok_model.h"
+#include "core/train/setok_data.h"
 
 namespace setok::cli {
 
@@ -38,7 +42,7 @@ Command add_data(CLI::App& app, Globals& g) {
       "Needs Debian's dataset-fashion-mnist and opencv-doc and the unpacked python3-skimage photos\n"
       "(packaging/install-deps.sh), or SETOK_ASSETS_DIR. Progress goes to stderr; with --json a summary\n"
       "goes to stdout. The same seed, split and index always give the same image. See docs/design/scenes.md.");
-  return {sub, [a, &g]() {
+  return {scenes, [a, &g]() {
             if (!data::scenes_available())
               throw Error(
                   "setok data scenes is unavailable: this build has no OpenCV (configure with -DSETOK_WITH_OPENCV=ON)");
@@ -88,6 +92,54 @@ Command add_data(CLI::App& app, Globals& g) {
                   static_cast<long long>(r.images), static_cast<long long>(r.objects), static_cast<long long>(r.refs),
                   static_cast<long long>(r.questions), static_cast<long long>(r.edits), r.seconds, rate, o.threads,
                   a->out.c_str());
+            }
+            return 0;
+          }};
+}
+
+Command add_data_pack(CLI::App& app, Globals& g) {
+  auto* pack = app.get_subcommand("data")->add_subcommand(
+      "pack", "Pack a dataset, prepared for SeTok, into one .safetensors file (no image decoding when training)");
+  struct Args {
+    std::string data, split, out, model;
+    int size = 0, patch = 0;
+    std::size_t limit = 0;
+  };
+  auto a = std::make_shared<Args>();
+  pack->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json)")->required();
+  pack->add_option("--split", a->split, "Use annotations/instances_SPLIT.json");
+  pack->add_option("--out", a->out, "Output file (.safetensors)")->required();
+  pack->add_option("-m,--model", a->model, "Prepare for this model's image and patch size (default: the bundled model)");
+  pack->add_option("--size", a->size, "Image side in pixels (instead of a model's)")->check(CLI::Range(8, 4096));
+  pack->add_option("--patch", a->patch, "Patch side in pixels (instead of a model's)")->check(CLI::Range(1, 512));
+  pack->add_option("--limit", a->limit, "Pack the first N images only")->check(CLI::PositiveNumber);
+  pack->add_flag("--json", g.json, "Machine-readable output");
+  return {pack, [a, &g]() {
+            if (std::filesystem::path(a->out).extension() != ".safetensors")
+              throw Error(a->out + ": the packed file must end in .safetensors");
+            int size = a->size, patch = a->patch;
+            if (size == 0 || patch == 0) {
+              const std::string dir = a->model.empty() ? tokenizer::default_setok_model() : a->model;
+              if (dir.empty()) throw Error("no model to take the image and patch size from (give --size and --patch)");
+              const auto vc = tokenizer::load_setok(dir)->config().vision;
+              if (size == 0) size = static_cast<int>(vc.image_size);
+              if (patch == 0) patch = static_cast<int>(vc.patch_size);
+            }
+            if (size % patch != 0)
+              throw Error("--size " + std::to_string(size) + " is not a multiple of --patch " + std::to_string(patch));
+            std::string data = a->data;
+            if (!a->split.empty()) {
+              data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
+              if (!std::filesystem::exists(data)) throw Error(data + ": no such split in " + a->data);
+            }
+            auto ds = train::open_coco_dataset(data, size, patch);
+            const train::PackSummary r = train::pack_dataset(*ds, a->out, size, patch, a->limit);
+            if (g.json) {
+              print_json({{"out", a->out}, {"images", r.images}, {"objects", r.objects}, {"bytes", r.bytes},
+                          {"image_size", size}, {"patch_size", patch}});
+            } else {
+              std::printf("%zu images, %zu objects at %d px / %d px patches -> %s (%s)\n", r.images, r.objects, size,
+                          patch, a->out.c_str(), human_bytes(r.bytes).c_str());
             }
             return 0;
           }};

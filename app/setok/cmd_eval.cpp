@@ -21,7 +21,8 @@ Command add_eval(CLI::App& app, Globals& g) {
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTok model folder (default: the bundled model)");
-  sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json)")->required();
+  sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json) or a packed .safetensors")
+      ->required();
   sub->add_option("--split", a->split, "Use annotations/instances_SPLIT.json");
   sub->add_option("--limit", a->limit, "Evaluate the first N images only")->check(CLI::PositiveNumber);
   sub->add_flag("--json", g.json, "Machine-readable output");
@@ -35,7 +36,7 @@ Command add_eval(CLI::App& app, Globals& g) {
       if (!std::filesystem::exists(data)) throw Error(data + ": no such split in " + a->data);
     }
     const auto& vc = model->config().vision;
-    auto ds = train::open_coco_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+    auto ds = train::open_setok_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
     eval::SetokEvalOptions o;
     o.limit = a->limit;
     nlohmann::json j = eval::evaluate_setok(model, dir, *ds, o);
@@ -60,17 +61,21 @@ Command add_calibrate(CLI::App& app, Globals& g) {
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTok model folder (rewritten in place unless --dry-run)")->required();
-  sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json)")->required();
+  sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json) or a packed .safetensors")
+      ->required();
   sub->add_option("--split", a->split, "Validation split: annotations/instances_SPLIT.json (default val)");
   sub->add_option("--limit", a->limit, "Use the first N images only")->check(CLI::PositiveNumber);
   sub->add_flag("--dry-run", a->dry_run, "Report the choice, change nothing");
   sub->add_flag("--json", g.json, "Machine-readable output (with the whole grid)");
   return {sub, [&g, a]() {
     tokenizer::SetokModel model = tokenizer::load_setok(a->model);
-    std::string data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
-    if (!std::filesystem::exists(data)) throw Error(data + ": no such split in " + a->data);
+    std::string data = a->data;
+    if (std::filesystem::path(data).extension() != ".safetensors") {
+      data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
+      if (!std::filesystem::exists(data)) throw Error(data + ": no such split in " + a->data);
+    }
     const auto& vc = model->config().vision;
-    auto ds = train::open_coco_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+    auto ds = train::open_setok_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
     eval::CalibrationOptions o;
     o.limit = a->limit;
     eval::Calibration c = eval::calibrate_clustering(model, *ds, o);

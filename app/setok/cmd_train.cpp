@@ -83,7 +83,7 @@ Command add_train(CLI::App& app, Globals& g) {
       // The final model only (a pause leaves a checkpoint): pick σ and β on the validation split.
       tokenizer::SetokModel model = tokenizer::load_setok(s.model_dir);
       const auto& vc = model->config().vision;
-      auto val = train::open_coco_dataset(cfg.val_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+      auto val = train::open_setok_dataset(cfg.val_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
       eval::Calibration c = eval::calibrate_clustering(model, *val, eval::CalibrationOptions());
       eval::write_clustering(s.model_dir, c.bandwidth, c.beta);
       progress.emit({{"event", "calibrated"}, {"bandwidth", c.bandwidth}, {"beta", c.beta}, {"val_fg_ari", c.fg_ari},

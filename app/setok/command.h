@@ -37,6 +37,7 @@ Command add_convert(CLI::App& app, Globals& g);
 Command add_chat(CLI::App& app, Globals& g);
 Command add_bench_llm(CLI::App& app, Globals& g);  // after add_bench
 Command add_data(CLI::App& app, Globals& g);
+Command add_data_pack(CLI::App& app, Globals& g);  // after add_data
 
 // Prints `j` as one JSON document on stdout.
 void print_json(const nlohmann::json& j);

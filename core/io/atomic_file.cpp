@@ -1,6 +1,7 @@
 #include "core/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,7 +75,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 
 std::string begin_folder_swap(const std::string& dir) {
   const std::string tmp = dir + ".tmp";
-  std::filesystem::remove_all(tmp);
+  remove_tree(tmp);
   std::filesystem::create_directories(tmp);
   return tmp;
 }
@@ -82,10 +83,31 @@ std::string begin_folder_swap(const std::string& dir) {
 void commit_folder_swap(const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string tmp = dir + ".tmp", old = dir + ".old";
-  fs::remove_all(old);
+  remove_tree(old);
   if (fs::exists(dir)) fs::rename(dir, old);
   fs::rename(tmp, dir);
-  fs::remove_all(old);
+  remove_tree(old);
+}
+
+namespace {
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+  const int rc = type == FTW_DP ? ::rmdir(path) : ::unlink(path);
+  return rc == 0 || errno == ENOENT ? 0 : -1;
+}
+}  // namespace
+
+void remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw Error(path + ": cannot remove (" + std::strerror(errno) + ")");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw Error(path + ": cannot remove (" + std::strerror(errno) + ")");
+    return;
+  }
+  if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    throw Error(path + ": cannot remove everything in it (" + std::strerror(errno) + ")");
 }
 
 }  // namespace setok::io

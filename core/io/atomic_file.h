@@ -30,4 +30,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 std::string begin_folder_swap(const std::string& dir);
 void commit_folder_swap(const std::string& dir);
 
+// Removes a file or a folder with everything in it (symbolic links are removed, not followed);
+// a missing path is fine. Throws setok::Error naming what could not be removed. The project's
+// own walk (nftw) rather than std::filesystem::remove_all: the CUDA LibTorch of the PyTorch
+// 2.11 wheel exports a broken copy of remove_all(path, error_code&) that crashes whoever links it.
+void remove_tree(const std::string& path);
+
 }  // namespace setok::io

@@ -54,13 +54,18 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
       c.eos_token_id = j["eos_token_id"][0];
     if (j.contains("hidden_act") && j["hidden_act"] != "silu")
       throw Error("hidden_act '" + j["hidden_act"].get<std::string>() + "' is not supported (LLaMA uses silu)");
-    if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-      const auto& rs = j["rope_scaling"];
-      const std::string t = rs.value("rope_type", rs.value("type", std::string()));
+    // transformers 4.x writes rope_theta + rope_scaling; 5.x one rope_parameters object holding
+    // rope_type, rope_theta and the scaling fields.
+    for (const char* key : {"rope_scaling", "rope_parameters"}) {
+      if (!j.contains(key) || j[key].is_null()) continue;
+      const auto& rs = j[key];
+      if (!rs.is_object()) throw Error(std::string("LLaMA config: '") + key + "' is not an object");
+      get(rs, "rope_theta", c.rope_theta);
+      const std::string t = rs.value("rope_type", rs.value("type", std::string("default")));
       if (t == "linear") {
         c.rope_linear_factor = rs.at("factor").get<double>();
       } else if (t != "default") {
-        throw Error("rope_scaling type '" + t + "' is not supported (only linear)");
+        throw Error(std::string(key) + " type '" + t + "' is not supported (only linear)");
       }
     }
   } catch (const nlohmann::json::exception& e) {

@@ -35,6 +35,21 @@ class SetokDataset {
 // pooled to the patch grid.
 std::unique_ptr<SetokDataset> open_coco_dataset(const std::string& root, int image_size, int patch_size);
 
+// A dataset packed into one safetensors file: the prepared samples (pixels as u8, instance maps,
+// patch masks, labels) with the image and patch size they were prepared for. Reading it needs no
+// image decoder (builds without OpenCV train from it) and no per-image work. Writes atomically;
+// `limit` > 0 packs the first `limit` samples. Layout: docs/design/setok-training.md.
+struct PackSummary {
+  std::size_t images = 0, objects = 0;
+  std::uint64_t bytes = 0;
+};
+PackSummary pack_dataset(const SetokDataset& data, const std::string& path, int image_size, int patch_size,
+                         std::size_t limit = 0);
+std::unique_ptr<SetokDataset> open_packed_dataset(const std::string& path, int image_size, int patch_size);
+
+// A packed .safetensors file (checked against image_size and patch_size), else a COCO dataset.
+std::unique_ptr<SetokDataset> open_setok_dataset(const std::string& path, int image_size, int patch_size);
+
 struct SetokBatch {
   std::int64_t step = 0;
   at::Tensor pixels;                  // [B, 3, S, S]

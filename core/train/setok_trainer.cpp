@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -27,6 +28,18 @@ namespace fs = std::filesystem;
 
 namespace setok::train {
 namespace {
+
+// CUDA autocast in bf16 (f32 master weights stay untouched). LibTorch 2.4 replaced the global
+// switch with per-device ones; the default CUDA autocast dtype is f16, so name bf16 either way.
+void set_cuda_autocast(bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCUDA, on);
+#else
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  at::autocast::set_enabled(on);
+#endif
+}
 
 std::atomic<bool> g_pause_requested{false};
 
@@ -164,7 +177,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   const SetokDataset* data = data_override;
   if (!data) {
     if (cfg.train_data.empty()) throw Error("training config: train_data is not set");
-    owned = open_coco_dataset(cfg.train_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+    owned = open_setok_dataset(cfg.train_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
     data = owned.get();
   }
   const at::Device device(cfg.device);
@@ -256,12 +269,16 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const double lr = warmup_cosine_lr(st.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     at::Tensor pixels = batch.pixels.to(device);
-    if (amp) at::autocast::set_enabled(true);
+    if (amp) set_cuda_autocast(true);
     tokenizer::Tokenized tk = model->tokenize(pixels);
     at::Tensor recon = model->reconstruct(tk.tokens, tk.clusters.token_valid);
     if (amp) {
-      at::autocast::set_enabled(false);
+      set_cuda_autocast(false);
       at::autocast::clear_cache();
+      // The losses below run outside autocast, in f32, beside f32 tensors (text embeddings, masks).
+      for (at::Tensor* t : {&tk.features, &tk.tokens, &tk.clusters.masks, &tk.clusters.soft_masks,
+                            &tk.clusters.density, &tk.clusters.score})
+        if (t->defined() && at::isFloatingType(t->scalar_type())) *t = t->to(at::kFloat);
     }
     recon = recon.to(at::kFloat);
     at::Tensor diff = recon - pixels;

@@ -63,8 +63,18 @@ at::Tensor SiglipVisionEncoderImpl::preprocess(const io::Image& img, std::int64_
 SiglipVisionEncoder load_siglip(const std::string& dir) {
   SiglipVisionConfig cfg = SiglipVisionConfig::from_json(io::read_json_file(dir + "/config.json"));
   io::TensorMap tensors = io::load_weights(dir);
-  const std::string prefix = kSiglipPrefix;
+  // transformers 4 saves a SiglipVisionModel under "vision_model."; transformers 5 drops that
+  // prefix ("embeddings.…", "encoder.…"). Read both.
+  const bool unprefixed = tensors.count("embeddings.patch_embedding.weight") != 0;
+  const std::string prefix = unprefixed ? "" : kSiglipPrefix;
   for (const auto& [name, t] : tensors) {
+    if (unprefixed) {
+      bool vision = false;
+      for (const char* part : {"embeddings.", "encoder.", "post_layernorm.", "head."})
+        vision = vision || name.rfind(part, 0) == 0;
+      if (!vision) throw Error("SigLIP checkpoint has tensor '" + name + "' that is not part of the vision tower");
+      continue;
+    }
     if (name.compare(0, prefix.size(), prefix) == 0) continue;
     // A full SiglipModel also holds the text tower and the sigmoid loss's scale and bias.
     if (name.compare(0, 11, "text_model.") == 0 || name == "logit_scale" || name == "logit_bias") continue;

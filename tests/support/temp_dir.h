@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/io/atomic_file.h"
+
 namespace setok::test {
 
 class TempDir {
@@ -15,8 +17,10 @@ class TempDir {
     path_ = tmpl;
   }
   ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    try {
+      io::remove_tree(path_.string());
+    } catch (...) {  // a destructor must not throw; a leftover temp folder is harmless
+    }
   }
   std::string operator/(const std::string& name) const { return (path_ / name).string(); }
   const std::filesystem::path& path() const { return path_; }

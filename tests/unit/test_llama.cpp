@@ -74,6 +74,17 @@ TEST(LlamaConfig, ReadsHuggingFaceConfigAndRejectsWhatItCannotRun) {
   EXPECT_THROW(LlamaConfig::from_json(bad("rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}})), Error);
   EXPECT_DOUBLE_EQ(LlamaConfig::from_json(bad("rope_scaling", {{"type", "linear"}, {"factor", 4.0}})).rope_linear_factor, 4.0);
   EXPECT_THROW(LlamaConfig::from_json(bad("hidden_size", "wide")), Error);
+  // transformers 5 writes one rope_parameters object instead of rope_theta + rope_scaling.
+  nlohmann::json v5 = j;
+  v5.erase("rope_theta");
+  v5.erase("rope_scaling");
+  v5["rope_parameters"] = {{"rope_type", "linear"}, {"factor", 2.0}, {"rope_theta", 5000.0}};
+  LlamaConfig c5 = LlamaConfig::from_json(v5);
+  EXPECT_DOUBLE_EQ(c5.rope_theta, 5000.0);
+  EXPECT_DOUBLE_EQ(c5.rope_linear_factor, 2.0);
+  v5["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 500000.0}};
+  EXPECT_DOUBLE_EQ(LlamaConfig::from_json(v5).rope_theta, 500000.0);
+  EXPECT_THROW(LlamaConfig::from_json(bad("rope_parameters", {{"rope_type", "yarn"}, {"factor", 4.0}})), Error);
 }
 
 TEST(Llama, UsesHuggingFaceTensorNamesAndShapes) {
