@@ -168,6 +168,17 @@ void ImageCanvas::zoomAround(double factor, const QPointF& anchor) {
   update();
 }
 
+void ImageCanvas::setHighlight(const std::vector<float>& weights, int grid_h, int grid_w) {
+  if (weights.empty() || grid_h <= 0 || grid_w <= 0 || weights.size() != static_cast<std::size_t>(grid_h) * grid_w) {
+    highlight_.clear();
+  } else {
+    highlight_ = weights;
+    highlightH_ = grid_h;
+    highlightW_ = grid_w;
+  }
+  update();
+}
+
 QRectF ImageCanvas::cellRect(int gy, int gx) const {
   return QRectF(colStart_[gx], rowStart_[gy], colStart_[gx + 1] - colStart_[gx], rowStart_[gy + 1] - rowStart_[gy]);
 }
@@ -248,6 +259,18 @@ void ImageCanvas::paintGL() {
       p.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 2.0);
       p.drawImage(QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_)), image_);
       if (tokens_) paintTokens(p);
+      if (!highlight_.empty()) {
+        // Own grid (the chat model's patches), spread evenly over the image.
+        const double cw = image_.width() * zoom_ / highlightW_, ch = image_.height() * zoom_ / highlightH_;
+        p.setPen(Qt::NoPen);
+        for (int gy = 0; gy < highlightH_; ++gy)
+          for (int gx = 0; gx < highlightW_; ++gx) {
+            const float w = highlight_[static_cast<std::size_t>(gy) * highlightW_ + gx];
+            if (w <= 0.02f) continue;
+            p.fillRect(QRectF(offset_.x() + gx * cw, offset_.y() + gy * ch, cw, ch),
+                       QColor(255, 220, 40, static_cast<int>(40 + 170 * std::min(1.0f, w))));
+          }
+      }
     }
   }  // the painter ends here, so ImGui draws on top with the GL state QPainter left behind
   if (hud_) paintHud();

@@ -40,6 +40,11 @@ class ImageCanvas : public QOpenGLWidget {
   int hoveredToken() const { return hovered_; }
   void setSelection(const QSet<int>& tokens);
   const QSet<int>& selection() const { return selection_; }
+  // A weight per cell of a grid_h × grid_w patch grid over the whole image (0..1, row-major),
+  // drawn as a yellow wash over the image and under nothing else: what a chat answer attended to.
+  // An empty vector clears it.
+  void setHighlight(const std::vector<float>& weights, int grid_h, int grid_w);
+  bool hasHighlight() const { return !highlight_.empty(); }
 
   float opacity() const { return opacity_; }
   bool outline() const { return outline_; }
@@ -88,6 +93,8 @@ class ImageCanvas : public QOpenGLWidget {
   void updateHover(const QPointF& pos);
 
   QImage image_;
+  std::vector<float> highlight_;
+  int highlightH_ = 0, highlightW_ = 0;
   double zoom_ = 1.0;
   QPointF offset_;  // widget position of the image's top-left corner
   bool fit_ = true;

@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "ui/chat_panel.h"
 #include "ui/models_panel.h"
 #include "ui/train_panel.h"
 
@@ -239,6 +240,13 @@ void MainWindow::buildPanels() {
       models_ = new ModelsPanel(dock);
       connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::openModel);
       dock->setWidget(models_);
+    } else if (QString(spec.name) == "Chat") {
+      chat_ = new ChatPanel(dock);
+      connect(chat_, &ChatPanel::highlightChanged, canvas_, &ImageCanvas::setHighlight);
+      connect(chat_, &ChatPanel::errorOccurred, this, [this](const QString& m) { showError(tr("Chat"), m); });
+      const QString model = qEnvironmentVariable("SETOK_CHAT_MODEL", ChatPanel::defaultModel());
+      if (!model.isEmpty()) chat_->loadModel(model);
+      dock->setWidget(chat_);
     } else if (QString(spec.name) == "Train") {
       train_ = new TrainPanel(dock);
       connect(train_, &TrainPanel::openModelRequested, this, &MainWindow::openModel);
@@ -421,6 +429,8 @@ bool MainWindow::loadImage(const QString& path, QString* error) {
   }
   image_ = std::move(img);
   canvas_->setImage(to_qimage(image_));
+  canvas_->setHighlight({}, 0, 0);
+  if (chat_) chat_->setCanvasImage(image_, QFileInfo(path).fileName());
   shown_.reset();
   undo_->clear();
   tokens_->setResult(nullptr);

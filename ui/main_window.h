@@ -27,6 +27,7 @@ class ImageCanvas;
 class TokensPanel;
 class TrainPanel;
 class ModelsPanel;
+class ChatPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -101,12 +102,14 @@ class MainWindow : public QMainWindow {
   QStackedWidget* centre_ = nullptr;
   TokensPanel* tokens_ = nullptr;
   TrainPanel* train_ = nullptr;
+  ChatPanel* chat_ = nullptr;
   ModelsPanel* models_ = nullptr;
   QString modelDir_;
 
  public:
   ModelsPanel* modelsPanel() const { return models_; }
   TrainPanel* trainPanel() const { return train_; }
+  ChatPanel* chatPanel() const { return chat_; }
   QString modelDir() const { return modelDir_; }
 
  private:

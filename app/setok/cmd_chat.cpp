@@ -10,8 +10,7 @@
 #include "app/setok/command.h"
 #include "core/io/atomic_file.h"
 #include "core/io/image.h"
-#include "core/llm/text_tokenizer.h"
-#include "core/mllm/answer.h"
+#include "core/mllm/chat_session.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
 
@@ -19,42 +18,6 @@ namespace fs = std::filesystem;
 
 namespace setok::cli {
 namespace {
-
-struct Session {
-  mllm::Setokim model{nullptr};
-  std::unique_ptr<llm::TextTokenizer> tok;
-  std::vector<mllm::ChatMessage> chat;
-  std::vector<mllm::VisualTokens> images;      // every image of the conversation, in order
-  std::vector<std::string> image_paths;
-  int pending = 0;                             // images waiting for the next user turn
-  llm::SamplingOptions sampling;
-
-  void add_image(const std::string& path) {
-    c10::InferenceMode g;
-    images.push_back(model->encode_image(model->setok->preprocess(io::load_image(path))));
-    image_paths.push_back(path);
-    ++pending;
-  }
-  std::string ask(const std::string& q, bool stream) {
-    chat.push_back({"user", q, pending});
-    pending = 0;
-    mllm::Answer a = mllm::answer(model, *tok, images, chat, sampling, [&](const std::string& piece) {
-      if (stream) {
-        std::fputs(piece.c_str(), stdout);
-        std::fflush(stdout);
-      }
-      return true;
-    });
-    if (stream) std::fputs("\n", stdout);
-    chat.push_back({"assistant", a.text, 0});
-    return a.text;
-  }
-  nlohmann::json to_json() const {
-    nlohmann::json turns = nlohmann::json::array();
-    for (const auto& m : chat) turns.push_back({{"role", m.role}, {"text", m.text}, {"images", m.images}});
-    return {{"images", image_paths}, {"messages", turns}};
-  }
-};
 
 std::string default_setokim() {
   const std::string d = tokenizer::bundled_models_dir();
@@ -85,16 +48,24 @@ Command add_chat(CLI::App& app, Globals& g) {
   return {sub, [a]() {
     const std::string dir = a->model.empty() ? default_setokim() : a->model;
     if (dir.empty()) throw Error("no SeTokim model given and none bundled (use -m MODEL; train one with `setok train mllm`)");
-    Session s;
-    s.model = mllm::load_setokim(dir);
-    s.tok = std::make_unique<llm::TextTokenizer>(llm::TextTokenizer::load(dir));
-    s.sampling.temperature = a->temperature;
-    s.sampling.top_p = a->top_p;
-    s.sampling.max_new_tokens = a->max_tokens;
-    s.sampling.seed = a->seed;
-    for (const auto& p : a->images) s.add_image(p);
+    mllm::ChatSession s(dir);
+    mllm::ChatSampling sampling;
+    sampling.temperature = a->temperature;
+    sampling.top_p = a->top_p;
+    sampling.max_tokens = a->max_tokens;
+    sampling.seed = a->seed;
+    auto add_image = [&s](const std::string& path) { return s.add_image(io::load_image(path), path); };
+    auto ask = [&](const std::string& q) {
+      s.ask(q, sampling, [](const std::string& piece) {
+        std::fputs(piece.c_str(), stdout);
+        std::fflush(stdout);
+        return true;
+      });
+      std::fputs("\n", stdout);
+    };
+    for (const auto& p : a->images) add_image(p);
     if (!a->question.empty()) {
-      s.ask(a->question, true);
+      ask(a->question);
       return 0;
     }
     std::fprintf(stderr, "setok chat: %s. Commands: /image PATH, /reset, /save FILE, /quit\n", dir.c_str());
@@ -104,22 +75,18 @@ Command add_chat(CLI::App& app, Globals& g) {
       try {
         if (line == "/quit" || line == "/exit") break;
         if (line == "/reset") {
-          s.chat.clear();
-          s.images.clear();
-          s.image_paths.clear();
-          s.pending = 0;
+          s.reset();
           std::fprintf(stderr, "(conversation cleared)\n");
         } else if (line.rfind("/image ", 0) == 0) {
-          s.add_image(line.substr(7));
-          std::fprintf(stderr, "(image %zu: %lld visual tokens)\n", s.images.size(),
-                       static_cast<long long>(s.images.back().count()));
+          const int i = add_image(line.substr(7));
+          std::fprintf(stderr, "(image %d: %d visual tokens)\n", i + 1, s.images()[static_cast<std::size_t>(i)].tokens);
         } else if (line.rfind("/save ", 0) == 0) {
           io::write_file_atomic(line.substr(6), s.to_json().dump(2) + "\n");
           std::fprintf(stderr, "(saved %s)\n", line.substr(6).c_str());
         } else if (line[0] == '/') {
           std::fprintf(stderr, "unknown command %s (/image PATH, /reset, /save FILE, /quit)\n", line.c_str());
         } else {
-          s.ask(line, true);
+          ask(line);
         }
       } catch (const Error& e) {
         std::fprintf(stderr, "setok: %s\n", e.what());

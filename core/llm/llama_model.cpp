@@ -103,6 +103,10 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const RotaryTable& r
   at::Tensor p = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
   // A query with no key at all (a padded query position) gives NaN rows: make them zero.
   if (key_valid.defined()) p = at::nan_to_num(p, 0.0);
+  if (cache && T == 1 && cache->attention_sum.defined()) {
+    cache->attention_sum.narrow(0, 0, L).add_(p[0].mean(0).view({L}).to(at::kFloat).to(cache->attention_sum.device()));
+    ++cache->record_steps;
+  }
   at::Tensor out = at::matmul(p, v).transpose(1, 2).reshape({B, T, H * d});
   return o_proj(out);
 }

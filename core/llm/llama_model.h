@@ -22,6 +22,11 @@ struct KVCache {
   std::vector<at::Tensor> k, v;  // per layer [B, kv_heads, capacity, head_dim]
   std::int64_t length = 0;       // positions filled
   std::int64_t capacity = 0;
+  // When defined ([capacity] f32): every single-token step (decoding) adds the attention its query
+  // paid to each position, averaged over heads, batch row 0, summed over layers. What an answer
+  // looked at (see mllm::Answer::image_attention); record_steps counts those steps × layers.
+  at::Tensor attention_sum;
+  std::int64_t record_steps = 0;
 
   static KVCache allocate(const LlamaConfig& c, std::int64_t batch, std::int64_t capacity, const at::TensorOptions& o);
   // Forgets everything from position n on (regenerate, edit a past turn).

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
+
 namespace setok::mllm {
 
 Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<VisualTokens>& images,
@@ -16,8 +18,14 @@ Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<V
   for (const auto& s : chat_stop_strings()) o.stop.push_back(s);
   llm::KVCache cache = llm::KVCache::allocate(model->config().text, 1, prompt.size(1) + o.max_new_tokens + 1,
                                               prompt.options());
+  cache.attention_sum = at::zeros({cache.capacity}, at::kFloat);
   a.generation = llm::generate(model->language_model, prompt, cache, o,
                                [&](const std::vector<std::int64_t>& ids) { return tok.decode(ids); }, stream);
+  const double steps = static_cast<double>(std::max<std::int64_t>(cache.record_steps, 1));
+  for (const ImageSpan& s : a.spans) {
+    at::Tensor w = (cache.attention_sum.narrow(0, s.start, s.length) / steps).contiguous();
+    a.image_attention.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+  }
   a.text = a.generation.text;
   while (!a.text.empty() && (a.text.front() == ' ' || a.text.front() == '\n')) a.text.erase(a.text.begin());
   while (!a.text.empty() && (a.text.back() == ' ' || a.text.back() == '\n')) a.text.pop_back();

@@ -15,6 +15,10 @@ struct Answer {
   llm::GenerateResult generation;
   std::vector<ImageSpan> spans;  // where each image's tokens sat in the prompt
   std::string text;              // trimmed
+  // Per image span (same order as `spans`): the share of attention the answer's tokens paid to
+  // each of that image's visual tokens, averaged over heads, layers and generated tokens. The
+  // answer's grounding as far as the model can tell; a sum below 1 is attention spent on text.
+  std::vector<std::vector<float>> image_attention;
 };
 
 Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<VisualTokens>& images,

@@ -286,7 +286,8 @@ TEST_F(TrainCli, ChatAnswersOnceOrInteractivelyAndSavesTheConversation) {
   ASSERT_EQ(inter.rc, 0) << inter.err;
   auto conv = nlohmann::json::parse(read_bytes(*dir / "conv.json"));
   ASSERT_EQ(conv["messages"].size(), 4u);
-  EXPECT_EQ(conv["messages"][0]["images"], 1);
+  EXPECT_EQ(conv["messages"][0]["images"], nlohmann::json::array({0}));  // image 0 joins the first question
+  EXPECT_EQ(conv["images"].size(), 1u);
   EXPECT_EQ(conv["messages"][2]["text"], "and the shape?");
   EXPECT_NE(inter.err.find("unknown command /bogus"), std::string::npos);
   auto none = setok_cli("chat -m " + shell_quote(*dir / "nowhere") + " hi");

@@ -1,0 +1,429 @@
+#include "ui/chat_panel.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenu>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <filesystem>
+
+#include "core/io/atomic_file.h"
+#include "core/io/checkpoint.h"
+#include "core/runtime/error.h"
+#include "core/tokenizer/setok_model.h"
+
+namespace setok::ui {
+namespace {
+constexpr int kTurnRole = Qt::UserRole + 1;  // the turn index of a row; -1: the answer streaming in
+}
+
+QString ChatPanel::defaultModel() {
+  const std::string d = tokenizer::bundled_models_dir();
+  if (d.empty()) return {};
+  const std::filesystem::path p = std::filesystem::path(d) / "setokim-small";
+  return std::filesystem::exists(p / "config.json") ? QString::fromStdString(p.string()) : QString();
+}
+
+ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
+  setAcceptDrops(true);
+  auto* v = new QVBoxLayout(this);
+  auto* top = new QHBoxLayout;
+  modelLabel_ = new QLabel(tr("No SeTokim model loaded"), this);
+  modelLabel_->setWordWrap(true);
+  auto* load = new QPushButton(tr("Model…"), this);
+  load->setToolTip(tr("Load a SeTokim folder (setok train mllm writes one)"));
+  connect(load, &QPushButton::clicked, this, [this] {
+    const QString d = QFileDialog::getExistingDirectory(this, tr("SeTokim model folder"));
+    if (!d.isEmpty()) loadModel(d);
+  });
+  top->addWidget(modelLabel_, 1);
+  top->addWidget(load);
+  v->addLayout(top);
+
+  list_ = new QListWidget(this);
+  list_->setObjectName("chat.transcript");
+  list_->setWordWrap(true);
+  list_->setMouseTracking(true);
+  list_->setSelectionMode(QAbstractItemView::SingleSelection);
+  list_->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(list_, &QListWidget::itemEntered, this, [this](QListWidgetItem* it) { hoverRow(list_->row(it)); });
+  connect(list_, &QListWidget::customContextMenuRequested, this, &ChatPanel::showContextMenu);
+  v->addWidget(list_, 1);
+  list_->viewport()->installEventFilter(this);
+
+  auto* attach = new QHBoxLayout;
+  attachLabel_ = new QLabel(this);
+  attachLabel_->setWordWrap(true);
+  canvasBtn_ = new QPushButton(tr("Use canvas image"), this);
+  canvasBtn_->setEnabled(false);
+  auto* file = new QPushButton(tr("Add image…"), this);
+  connect(canvasBtn_, &QPushButton::clicked, this, &ChatPanel::attachCanvasImage);
+  connect(file, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Image"), {}, tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"));
+    if (!f.isEmpty()) attachImageFile(f);
+  });
+  attach->addWidget(attachLabel_, 1);
+  attach->addWidget(canvasBtn_);
+  attach->addWidget(file);
+  v->addLayout(attach);
+
+  input_ = new QPlainTextEdit(this);
+  input_->setObjectName("chat.input");
+  input_->setPlaceholderText(tr("Ask about the image… (Ctrl+Enter sends)"));
+  input_->setMaximumHeight(70);
+  v->addWidget(input_);
+  auto* buttons = new QHBoxLayout;
+  send_ = new QPushButton(tr("Send"), this);
+  send_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+  stop_ = new QPushButton(tr("Stop"), this);
+  regen_ = new QPushButton(tr("Regenerate"), this);
+  auto* save = new QPushButton(tr("Save…"), this);
+  auto* open = new QPushButton(tr("Open…"), this);
+  auto* clear = new QPushButton(tr("Clear"), this);
+  for (QPushButton* b : {send_, stop_, regen_, save, open, clear}) buttons->addWidget(b);
+  v->addLayout(buttons);
+  connect(send_, &QPushButton::clicked, this, [this] {
+    const QString q = input_->toPlainText().trimmed();
+    if (editTurn_ >= 0) {
+      editAndRerun(editTurn_, q);
+    } else {
+      ask(q);
+    }
+  });
+  connect(stop_, &QPushButton::clicked, this, &ChatPanel::stop);
+  connect(regen_, &QPushButton::clicked, this, &ChatPanel::regenerate);
+  connect(clear, &QPushButton::clicked, this, &ChatPanel::clear);
+  connect(save, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, tr("Save conversation"), "chat.json", tr("JSON (*.json)"));
+    QString error;
+    if (!f.isEmpty() && !this->save(f, &error)) Q_EMIT errorOccurred(error);
+  });
+  connect(open, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Open conversation"), {}, tr("JSON (*.json)"));
+    if (!f.isEmpty()) this->open(f);
+  });
+  setBusy(false);
+  rebuild();
+}
+
+ChatPanel::~ChatPanel() {
+  cancel_ = true;
+  if (worker_.joinable()) worker_.join();
+}
+
+void ChatPanel::run(std::function<void()> job, std::function<void(const QString&)> done) {
+  if (busy_) {
+    Q_EMIT errorOccurred(tr("The model is busy; wait for the answer or press Stop"));
+    return;
+  }
+  if (worker_.joinable()) worker_.join();
+  cancel_ = false;
+  setBusy(true);
+  worker_ = std::thread([this, job = std::move(job), done = std::move(done)] {
+    QString error;
+    try {
+      job();
+    } catch (const std::exception& e) {
+      error = QString::fromStdString(e.what()).section('\n', 0, 0);
+    }
+    std::vector<mllm::ChatTurn> turns;
+    std::vector<mllm::ChatImage> images;
+    std::vector<int> pending;
+    if (session_) {
+      turns = session_->turns();
+      images = session_->images();
+      pending = session_->pending_images();
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, error, done, turns = std::move(turns), images = std::move(images), pending = std::move(pending)] {
+          turns_ = turns;
+          images_ = images;
+          pending_ = pending;
+          live_.clear();
+          setBusy(false);
+          rebuild();
+          if (done) done(error);
+          if (!error.isEmpty()) Q_EMIT errorOccurred(error);
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void ChatPanel::loadModel(const QString& dir) {
+  const std::string d = dir.toStdString();
+  run([this, d] { session_ = std::make_unique<mllm::ChatSession>(d); },
+      [this, dir](const QString& error) {
+        if (!error.isEmpty()) return;
+        modelDir_ = dir;
+        canvasImageIndex_ = -1;
+        modelLabel_->setText(tr("Model: %1").arg(QFileInfo(dir).fileName()));
+        modelLabel_->setToolTip(dir);
+        Q_EMIT modelChanged(dir);
+      });
+}
+
+void ChatPanel::setCanvasImage(const io::Image& image, const QString& name) {
+  canvasImage_ = image;
+  canvasName_ = name;
+  canvasImageIndex_ = -1;
+  canvasBtn_->setEnabled(!image.empty());
+  Q_EMIT highlightChanged({}, 0, 0);
+}
+
+void ChatPanel::attachCanvasImage() {
+  if (canvasImage_.empty()) return;
+  if (modelDir_.isEmpty()) {
+    Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
+    return;
+  }
+  const io::Image img = canvasImage_;
+  const std::string name = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
+  auto index = std::make_shared<int>(-1);
+  run([this, img, name, index] { *index = session_->add_image(img, name); },
+      [this, index](const QString& error) {
+        if (error.isEmpty()) canvasImageIndex_ = *index;
+      });
+}
+
+void ChatPanel::attachImageFile(const QString& path) {
+  if (modelDir_.isEmpty()) {
+    Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
+    return;
+  }
+  const std::string p = path.toStdString();
+  run([this, p] { session_->add_image(io::load_image(p), p); }, {});
+}
+
+void ChatPanel::startAnswer(std::function<void(const mllm::ChatSession::Stream&)> call) {
+  live_.clear();
+  run(
+      [this, call] {
+        call([this](const std::string& piece) {
+          const QString q = QString::fromStdString(piece);
+          QMetaObject::invokeMethod(
+              this,
+              [this, q] {
+                live_ += q;
+                if (list_->count() > 0 && list_->item(list_->count() - 1)->data(kTurnRole).toInt() == -1)
+                  list_->item(list_->count() - 1)->setText(tr("SeTokim: %1").arg(live_));
+              },
+              Qt::QueuedConnection);
+          return !cancel_.load();
+        });
+      },
+      [this](const QString&) { Q_EMIT answerFinished(); });
+  // Show the question and an empty answer at once; the worker's snapshot replaces them at the end.
+  auto* it = new QListWidgetItem(tr("SeTokim: …"), list_);
+  it->setData(kTurnRole, -1);
+  list_->scrollToBottom();
+}
+
+void ChatPanel::ask(const QString& question) {
+  if (modelDir_.isEmpty()) {
+    Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
+    return;
+  }
+  if (question.isEmpty()) return;
+  // The canvas image joins the first question when nothing else was attached.
+  const bool autoCanvas = turns_.empty() && pending_.empty() && !canvasImage_.empty() && canvasImageIndex_ < 0;
+  const io::Image img = canvasImage_;
+  const std::string name = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
+  const std::string q = question.toStdString();
+  const mllm::ChatSampling s = sampling_;
+  auto index = std::make_shared<int>(-1);
+  input_->clear();
+  auto* mine = new QListWidgetItem(tr("You: %1").arg(question), list_);
+  mine->setData(kTurnRole, -2);
+  startAnswer([this, q, s, autoCanvas, img, name, index](const mllm::ChatSession::Stream& stream) {
+    if (autoCanvas) *index = session_->add_image(img, name);
+    session_->ask(q, s, stream);
+  });
+  if (autoCanvas)
+    connect(this, &ChatPanel::answerFinished, this, [this, index] {
+      if (*index >= 0) canvasImageIndex_ = *index;
+    }, Qt::SingleShotConnection);
+}
+
+void ChatPanel::regenerate() {
+  if (modelDir_.isEmpty() || turns_.empty()) return;
+  const mllm::ChatSampling s = sampling_;
+  if (turns_.back().role == "assistant") delete list_->takeItem(list_->count() - 1);
+  startAnswer([this, s](const mllm::ChatSession::Stream& stream) { session_->regenerate(s, stream); });
+}
+
+void ChatPanel::editAndRerun(int turn, const QString& question) {
+  if (modelDir_.isEmpty() || question.isEmpty()) return;
+  editTurn_ = -1;
+  input_->clear();
+  const mllm::ChatSampling s = sampling_;
+  const std::string q = question.toStdString();
+  // Drop the rows from the edited question on; show it again as edited.
+  while (list_->count() > turn) delete list_->takeItem(list_->count() - 1);
+  auto* mine = new QListWidgetItem(tr("You: %1").arg(question), list_);
+  mine->setData(kTurnRole, -2);
+  startAnswer([this, turn, q, s](const mllm::ChatSession::Stream& stream) {
+    session_->edit(static_cast<std::size_t>(turn), q, s, stream);
+  });
+}
+
+void ChatPanel::stop() { cancel_ = true; }
+
+void ChatPanel::clear() {
+  if (modelDir_.isEmpty()) return;
+  run([this] { session_->reset(); }, [this](const QString&) {
+    canvasImageIndex_ = -1;
+    Q_EMIT highlightChanged({}, 0, 0);
+  });
+}
+
+bool ChatPanel::save(const QString& path, QString* error) const {
+  try {
+    io::write_file_atomic(path.toStdString(), mllm::chat_to_json(modelDir_.toStdString(), images_, turns_).dump(2) + "\n");
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what()).section('\n', 0, 0);
+    return false;
+  }
+}
+
+void ChatPanel::open(const QString& path) {
+  if (modelDir_.isEmpty()) {
+    Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
+    return;
+  }
+  const std::string p = path.toStdString();
+  const io::Image canvas = canvasImage_;
+  const std::string canvasName = canvasName_.toStdString();
+  run(
+      [this, p, canvas, canvasName] {
+        const nlohmann::json j = io::read_json_file(p);
+        const std::filesystem::path base = std::filesystem::path(p).parent_path();
+        session_->from_json(j, [&](const std::string& src) {
+          if ((src == "canvas" || src == canvasName) && !canvas.empty()) return canvas;
+          std::filesystem::path f(src);
+          if (f.is_relative() && !std::filesystem::exists(f)) f = base / f;
+          return io::load_image(f.string());
+        });
+      },
+      [this](const QString&) { canvasImageIndex_ = -1; });
+}
+
+int ChatPanel::rowCount() const { return list_->count(); }
+
+QString ChatPanel::transcriptText(int row) const {
+  return row >= 0 && row < list_->count() ? list_->item(row)->text() : QString();
+}
+
+void ChatPanel::hoverRow(int row) {
+  if (row < 0 || row >= list_->count()) return;
+  const int t = list_->item(row)->data(kTurnRole).toInt();
+  if (t < 0 || static_cast<std::size_t>(t) >= turns_.size() || canvasImageIndex_ < 0) {
+    Q_EMIT highlightChanged({}, 0, 0);
+    return;
+  }
+  const mllm::ChatTurn& turn = turns_[static_cast<std::size_t>(t)];
+  const auto ci = static_cast<std::size_t>(canvasImageIndex_);
+  if (turn.role != "assistant" || ci >= turn.attention.size() || turn.attention[ci].empty() || ci >= images_.size()) {
+    Q_EMIT highlightChanged({}, 0, 0);
+    return;
+  }
+  const std::vector<float>& att = turn.attention[ci];
+  const float top = *std::max_element(att.begin(), att.end());
+  const mllm::ChatImage& im = images_[ci];
+  std::vector<float> w(im.token_of_patch.size(), 0.0f);
+  for (std::size_t p = 0; p < w.size(); ++p) {
+    const int k = im.token_of_patch[p];
+    if (k >= 0 && static_cast<std::size_t>(k) < att.size() && top > 0) w[p] = att[static_cast<std::size_t>(k)] / top;
+  }
+  Q_EMIT highlightChanged(w, im.grid_h, im.grid_w);
+}
+
+void ChatPanel::rebuild() {
+  list_->clear();
+  for (std::size_t i = 0; i < turns_.size(); ++i) {
+    const auto& t = turns_[i];
+    QString text;
+    if (t.role == "user") {
+      QStringList names;
+      for (int k : t.images)
+        if (k >= 0 && static_cast<std::size_t>(k) < images_.size())
+          names << QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName();
+      text = tr("You: %1").arg(QString::fromStdString(t.text));
+      if (!names.isEmpty()) text = tr("[%1] ").arg(names.join(", ")) + text;
+    } else {
+      text = tr("SeTokim: %1").arg(QString::fromStdString(t.text));
+      if (t.stopped) text += tr("  (stopped)");
+    }
+    auto* it = new QListWidgetItem(text, list_);
+    it->setData(kTurnRole, static_cast<int>(i));
+    it->setToolTip(t.role == "assistant" ? tr("Hover: what the answer looked at, on the canvas. Right-click: copy")
+                                         : tr("Right-click: copy, or edit and re-run from here"));
+  }
+  list_->scrollToBottom();
+  QStringList waiting;
+  for (int k : pending_)
+    if (k >= 0 && static_cast<std::size_t>(k) < images_.size())
+      waiting << QString("%1 (%2 tokens)")
+                     .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName())
+                     .arg(images_[static_cast<std::size_t>(k)].tokens);
+  attachLabel_->setText(waiting.isEmpty() ? tr("No image attached to the next question")
+                                          : tr("Attached: %1").arg(waiting.join(", ")));
+}
+
+void ChatPanel::setBusy(bool busy) {
+  busy_ = busy;
+  send_->setEnabled(!busy);
+  regen_->setEnabled(!busy);
+  stop_->setEnabled(busy);
+}
+
+void ChatPanel::showContextMenu(const QPoint& pos) {
+  QListWidgetItem* it = list_->itemAt(pos);
+  if (!it) return;
+  const int t = it->data(kTurnRole).toInt();
+  QMenu menu(this);
+  menu.addAction(tr("Copy"), this, [it] {
+    QString s = it->text();
+    s = s.section(": ", 1);  // without the speaker
+    QApplication::clipboard()->setText(s);
+  });
+  if (t >= 0 && static_cast<std::size_t>(t) < turns_.size() && turns_[static_cast<std::size_t>(t)].role == "user" && !busy_) {
+    menu.addAction(tr("Edit and re-run from here"), this, [this, t] {
+      editTurn_ = t;
+      input_->setPlainText(QString::fromStdString(turns_[static_cast<std::size_t>(t)].text));
+      input_->setFocus();
+    });
+  }
+  menu.exec(list_->viewport()->mapToGlobal(pos));
+}
+
+bool ChatPanel::eventFilter(QObject* watched, QEvent* e) {
+  if (watched == list_->viewport() && e->type() == QEvent::Leave) Q_EMIT highlightChanged({}, 0, 0);
+  return QWidget::eventFilter(watched, e);
+}
+
+void ChatPanel::dragEnterEvent(QDragEnterEvent* e) {
+  if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+}
+
+void ChatPanel::dropEvent(QDropEvent* e) {
+  for (const QUrl& u : e->mimeData()->urls())
+    if (u.isLocalFile()) {
+      attachImageFile(u.toLocalFile());
+      break;  // one job at a time; drop the next one after this one is encoded
+    }
+}
+
+}  // namespace setok::ui
