@@ -64,7 +64,7 @@ std::string strip_image_marker(std::string s, int* count) {
   return s;
 }
 
-std::vector<Example> conversation_examples(const std::string& path, bool as_text) {
+std::vector<Example> conversation_examples(const std::string& path, bool as_text, bool split_turns = false) {
   std::vector<Example> out;
   const fs::path root = dataset_root(path);
   for (const auto& c : data::read_llava(path)) {
@@ -90,7 +90,21 @@ std::vector<Example> conversation_examples(const std::string& path, bool as_text
           }
       e.images.push_back(resolve_image(root, c.image));
     }
-    if (!e.chat.empty()) out.push_back(std::move(e));
+    if (e.chat.empty()) continue;
+    if (split_turns && !as_text && e.images.size() == 1) {
+      // One example per question–answer pair, the image leading each question: what a single
+      // question about an image looks like at inference time.
+      for (std::size_t k = 0; k + 1 < e.chat.size(); ++k) {
+        if (e.chat[k].role != "user" || e.chat[k + 1].role != "assistant") continue;
+        Example one;
+        one.images = e.images;
+        one.chat = {e.chat[k], e.chat[k + 1]};
+        one.chat[0].images = 1;
+        out.push_back(std::move(one));
+      }
+      continue;
+    }
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -164,6 +178,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "captions", c.captions);
     get_to(j, "conversations", c.conversations);
     get_to(j, "language_ratio", c.language_ratio);
+    get_to(j, "split_turns", c.split_turns);
     get_to(j, "freeze", c.freeze);
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);
@@ -196,7 +211,7 @@ nlohmann::json MllmTrainConfig::to_json() const {
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
           {"fixed_k", fixed_k}, {"captions", captions}, {"conversations", conversations},
-          {"language_ratio", language_ratio}, {"freeze", freeze}, {"out", out}, {"device", device}, {"seed", seed},
+          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"out", out}, {"device", device}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
           {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
           {"max_length", max_length}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"weight_decay", weight_decay},
@@ -212,7 +227,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     vision_ex = caption_examples(cfg.captions);
     if (!cfg.conversations.empty() && cfg.language_ratio > 0) text_ex = conversation_examples(cfg.conversations, true);
   } else {
-    vision_ex = conversation_examples(cfg.conversations, false);
+    vision_ex = conversation_examples(cfg.conversations, false, cfg.split_turns);
   }
   if (vision_ex.empty()) throw Error("training data has no examples");
   fs::create_directories(cfg.out);

@@ -26,6 +26,9 @@ struct MllmTrainConfig {
   std::string captions;       // stage I: COCO captions JSON (file_name relative to its dataset folder)
   std::string conversations;  // stage II: LLaVA JSON; stage I: its text is the language-only data
   double language_ratio = 0.7;
+  // Stage II: one example per question–answer pair of each conversation, the image leading its
+  // question (instead of the whole multi-turn conversation with the image in the first turn).
+  bool split_turns = false;
   std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
   std::string out = "runs/setokim";
   std::string device = "cpu";

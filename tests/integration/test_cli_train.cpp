@@ -211,6 +211,15 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   ASSERT_EQ(loss.size(), 40u);
   const double first = (loss[0] + loss[1] + loss[2]) / 3, last = (loss[37] + loss[38] + loss[39]) / 3;
   EXPECT_LT(last, 0.7 * first) << first << " -> " << last;
+  // split_turns: one example per question–answer pair instead of one per conversation.
+  auto whole = json_lines(b.out).front();
+  auto split = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                         shell_quote(*dir / "s3") + " --set init=" + shell_quote(*dir / "s1/model") +
+                         " --set split_turns=true --steps 1 --progress jsonl");
+  ASSERT_EQ(split.rc, 0) << split.err;
+  auto split_start = json_lines(split.out).front();
+  ASSERT_EQ(split_start["event"], "start");
+  EXPECT_GT(split_start["examples"].get<int>(), 3 * whole["examples"].get<int>());
   // Bad configs are one line.
   write_bytes(*dir / "bad.json", "{\"stage\": 3}");
   auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
