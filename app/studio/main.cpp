@@ -17,6 +17,7 @@
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 #include "ui/image_canvas.h"
+#include "ui/chat_panel.h"
 #include "ui/main_window.h"
 #include "ui/stall_probe.h"
 
@@ -130,7 +131,9 @@ int run(int argc, char** argv) {
                           "tokens");
   QCommandLineOption bench("bench-open", "Print open/re-tokenize latency and GUI stalls for IMAGE, then exit.",
                            "IMAGE");
-  cli.addOptions({screenshot, threads, size, view, bench});
+  QCommandLineOption ask("ask", "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
+                         "answer attended to.", "QUESTION");
+  cli.addOptions({screenshot, threads, size, view, bench, ask});
   cli.process(app);
 
   try {
@@ -176,6 +179,20 @@ int run(int argc, char** argv) {
     const bool ok = w.comparing() ? wait_for(&w, &setok::ui::MainWindow::comparisonShown, 60000)
                                   : wait_for(&w, &setok::ui::MainWindow::tokensShown, 60000);
     if (!ok) return fail("no tokens after 60 s");
+  }
+  if (cli.isSet(ask)) {
+    setok::ui::ChatPanel* chat = w.chatPanel();
+    if (QDockWidget* d = w.panel("Chat")) d->raise();
+    QElapsedTimer t;
+    t.start();
+    auto idle = [&] {
+      while (chat->busy() && t.elapsed() < 120000) QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+      return !chat->busy();
+    };
+    if (!idle() || chat->modelDir().isEmpty()) return fail("--ask: no SeTokim model (bundled, or $SETOK_CHAT_MODEL)");
+    chat->ask(cli.value(ask));
+    if (!idle()) return fail("--ask: no answer after 120 s");
+    chat->hoverRow(chat->rowCount() - 1);
   }
   QTimer::singleShot(300, &w, [&] {
     QImage img = w.grab().toImage();

@@ -55,3 +55,42 @@ TEST(BundledModel, ReachesTheFiguresOfItsCard) {
     }
   }
 }
+
+// The bundled SeTokim, likewise: VQA accuracy (overall and per question type) and the POPE probe
+// on the card's splits, against resources/models/setokim-small/metrics.json.
+TEST(BundledModel, SetokimReachesTheFiguresOfItsCard) {
+  const fs::path model = fs::path(SETOK_MODELS) / "setokim-small";
+  ASSERT_TRUE(fs::exists(model / "config.json")) << "the bundled SeTokim is missing: " << model;
+  const nlohmann::json card = nlohmann::json::parse(read_bytes(model / "metrics.json"));
+  const std::string card_md = read_bytes(model / "card.md");
+  const double tol = card.at("tolerance").get<double>();
+  ASSERT_FALSE(card.at("splits").empty());
+  TempDir dir;
+  auto pct = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f %%", 100.0 * v);
+    return std::string(buf);
+  };
+  for (const auto& [split, spec] : card.at("splits").items()) {
+    SCOPED_TRACE(split);
+    auto g = setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + spec.at("data_args").get<std::string>());
+    ASSERT_EQ(g.rc, 0) << g.err;
+    const std::string common = " -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " + split +
+                               " --limit " + std::to_string(spec.at("limit").get<int>()) + " --json";
+    for (const char* kind : {"vqa", "pope"}) {
+      SCOPED_TRACE(kind);
+      auto e = setok_cli(std::string("eval ") + kind + common);
+      ASSERT_EQ(e.rc, 0) << e.err;
+      const auto got = nlohmann::json::parse(e.out);
+      const auto& want = spec.at(kind);
+      EXPECT_EQ(got.at("questions"), want.at("questions"));
+      EXPECT_NEAR(got.at("accuracy").get<double>(), want.at("accuracy").get<double>(), tol);
+      EXPECT_NE(card_md.find(pct(want.at("accuracy").get<double>())), std::string::npos)
+          << "card.md does not print " << pct(want.at("accuracy").get<double>());
+      if (want.contains("by_type"))
+        for (const auto& [type, t] : want.at("by_type").items())
+          EXPECT_NEAR(got.at("by_type").at(type).at("accuracy").get<double>(), t.at("accuracy").get<double>(), tol)
+              << type;
+    }
+  }
+}
