@@ -66,9 +66,9 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const RotaryTable& r
                                        const at::Tensor& key_valid) {
   const std::int64_t B = x.size(0), T = x.size(1), H = config.num_attention_heads, Hkv = config.num_key_value_heads,
                      d = config.head_width();
-  at::Tensor q = q_proj(x).view({B, T, H, d}).transpose(1, 2);
-  at::Tensor k = k_proj(x).view({B, T, Hkv, d}).transpose(1, 2);
-  at::Tensor v = v_proj(x).view({B, T, Hkv, d}).transpose(1, 2);
+  at::Tensor q = lora_linear(q_proj, lora, "q_proj", x).view({B, T, H, d}).transpose(1, 2);
+  at::Tensor k = lora_linear(k_proj, lora, "k_proj", x).view({B, T, Hkv, d}).transpose(1, 2);
+  at::Tensor v = lora_linear(v_proj, lora, "v_proj", x).view({B, T, Hkv, d}).transpose(1, 2);
   q = apply_rotary(q, rope);
   k = apply_rotary(k, rope);
   std::int64_t past = 0;
@@ -108,7 +108,7 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const RotaryTable& r
     ++cache->record_steps;
   }
   at::Tensor out = at::matmul(p, v).transpose(1, 2).reshape({B, T, H * d});
-  return o_proj(out);
+  return lora_linear(o_proj, lora, "o_proj", out);
 }
 
 LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
@@ -120,7 +120,19 @@ LlamaMLPImpl::LlamaMLPImpl(const LlamaConfig& c) {
   down_proj = register_module("down_proj", lin(c.intermediate_size, c.hidden_size));
 }
 
-at::Tensor LlamaMLPImpl::forward(const at::Tensor& x) { return down_proj(at::silu(gate_proj(x)) * up_proj(x)); }
+at::Tensor LlamaMLPImpl::forward(const at::Tensor& x) {
+  return lora_linear(down_proj, lora, "down_proj",
+                     at::silu(lora_linear(gate_proj, lora, "gate_proj", x)) * lora_linear(up_proj, lora, "up_proj", x));
+}
+
+at::Tensor lora_linear(torch::nn::Linear& l, const LoraAdapters& lora, const char* name, const at::Tensor& x) {
+  at::Tensor y = l(x);
+  if (lora.empty()) return y;
+  auto it = lora.find(name);
+  if (it == lora.end()) return y;
+  const LoraAdapter& a = it->second;
+  return y + at::matmul(at::matmul(x, a.A.t()), a.B.t()) * a.scale;
+}
 
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c) {
   self_attn = register_module("self_attn", LlamaAttention(c));

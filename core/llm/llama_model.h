@@ -9,6 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,16 @@ RotaryTable rotary_table(const LlamaConfig& c, const at::Tensor& positions, cons
 // q or k [B, H, T, d] rotated by the table (HF's rotate_half convention).
 at::Tensor apply_rotary(const at::Tensor& x, const RotaryTable& r);
 
+// A low-rank adapter on one projection (see core/llm/lora.h): y = W x + scale · B (A x). Kept
+// outside the module's registered parameters, so state dicts and saved models never carry it.
+struct LoraAdapter {
+  at::Tensor A, B;  // [rank, in], [out, rank]
+  double scale = 0;
+};
+using LoraAdapters = std::map<std::string, LoraAdapter>;  // by projection name ("q_proj", …)
+// l(x), plus the adapter of that name when there is one.
+at::Tensor lora_linear(torch::nn::Linear& l, const LoraAdapters& lora, const char* name, const at::Tensor& x);
+
 struct LlamaAttentionImpl : torch::nn::Module {
   explicit LlamaAttentionImpl(const LlamaConfig& c);
   // x [B, T, D]. With a cache, keys/values go to positions cache.length..+T (the caller advances
@@ -58,6 +69,7 @@ struct LlamaAttentionImpl : torch::nn::Module {
                      const at::Tensor& key_valid);
   LlamaConfig config;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  LoraAdapters lora;
 };
 TORCH_MODULE(LlamaAttention);
 
@@ -65,6 +77,7 @@ struct LlamaMLPImpl : torch::nn::Module {
   explicit LlamaMLPImpl(const LlamaConfig& c);
   at::Tensor forward(const at::Tensor& x);  // down(silu(gate(x)) * up(x))
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  LoraAdapters lora;
 };
 TORCH_MODULE(LlamaMLP);
 

@@ -16,6 +16,8 @@
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image.h"
+#include "core/io/safetensors.h"
+#include "core/llm/lora.h"
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/chat_template.h"
 #include "core/mllm/setokim.h"
@@ -151,6 +153,12 @@ void save_dir(const fs::path& dir, mllm::Setokim& m, const fs::path& tokenizer_m
               const nlohmann::json& state) {
   const fs::path tmp = io::begin_folder_swap(dir.string());
   mllm::save_setokim(tmp.string(), m);
+  // A checkpoint keeps LoRA adapters beside the (unmerged) base weights.
+  io::TensorMap adapters = llm::lora_tensors(m->language_model);
+  if (!adapters.empty()) {
+    for (auto& [name, t] : adapters) t = t.detach().to(at::kCPU);
+    io::save_safetensors((tmp / "lora.safetensors").string(), adapters);
+  }
   fs::copy_file(tokenizer_model, tmp / "tokenizer.model", fs::copy_options::overwrite_existing);
   if (opt) {
     torch::serialize::OutputArchive ar;
@@ -180,6 +188,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "language_ratio", c.language_ratio);
     get_to(j, "split_turns", c.split_turns);
     get_to(j, "freeze", c.freeze);
+    get_to(j, "lora", c.lora);
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);
     get_to(j, "seed", c.seed);
@@ -211,7 +220,7 @@ nlohmann::json MllmTrainConfig::to_json() const {
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
           {"fixed_k", fixed_k}, {"captions", captions}, {"conversations", conversations},
-          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"out", out}, {"device", device}, {"seed", seed},
+          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
           {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
           {"max_length", max_length}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"weight_decay", weight_decay},
@@ -276,9 +285,22 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
   set_frozen(model, cfg.freeze);
   const bool vision_frozen = std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end();
 
+  const bool use_lora = !cfg.lora.is_null() && !cfg.lora.empty();
+  io::TensorMap adapters;
+  if (use_lora) {
+    llm::LoraOptions lo = llm::LoraOptions::from_json(cfg.lora);
+    if (!cfg.lora.contains("seed")) lo.seed = cfg.seed;
+    adapters = llm::add_lora(model->language_model, lo);
+    if (!resume_dir.empty()) {
+      const fs::path saved = fs::path(resume_dir) / "lora.safetensors";
+      if (!fs::exists(saved)) throw Error(saved.string() + ": missing (the checkpoint was not written with LoRA)");
+      llm::load_lora(model->language_model, io::load_safetensors(saved.string()));
+    }
+  }
   std::vector<at::Tensor> params;
   for (auto& p : model->parameters())
     if (p.requires_grad()) params.push_back(p);
+  for (auto& [name, t] : adapters) params.push_back(t);
   if (params.empty()) throw Error("every module is frozen: nothing to train");
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95}));
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
@@ -418,6 +440,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     }
   }
   const fs::path model_dir = fs::path(cfg.out) / "model";
+  llm::merge_lora(model->language_model);  // the model itself: a plain SeTokim
   save_dir(model_dir, model, tok_path, nullptr, {});
   TrainSummary s;
   s.steps_done = step - first;

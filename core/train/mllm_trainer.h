@@ -30,6 +30,9 @@ struct MllmTrainConfig {
   // question (instead of the whole multi-turn conversation with the image in the first turn).
   bool split_turns = false;
   std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
+  // LoRA on the language model ({"rank", "alpha", "targets"}; empty: off): its base weights are
+  // frozen and only the adapters train; the final model has them merged (a plain SeTokim).
+  nlohmann::json lora = nlohmann::json::object();
   std::string out = "runs/setokim";
   std::string device = "cpu";
   std::uint64_t seed = 0;

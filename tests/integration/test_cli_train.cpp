@@ -220,6 +220,26 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   auto split_start = json_lines(split.out).front();
   ASSERT_EQ(split_start["event"], "start");
   EXPECT_GT(split_start["examples"].get<int>(), 3 * whole["examples"].get<int>());
+  // LoRA on the language model: pause and resume continue exactly (the adapters travel in the
+  // checkpoint), and the final model is a plain SeTokim with the adapters merged.
+  const std::string lora = " --set init=" + shell_quote(*dir / "s1/model") + " --set " +
+                           shell_quote("lora={\"rank\": 4, \"targets\": [\"q_proj\", \"v_proj\"]}");
+  auto l1 = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                      shell_quote(*dir / "l1") + lora + " --steps 4 --progress none");
+  ASSERT_EQ(l1.rc, 0) << l1.err;
+  auto l2 = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                      shell_quote(*dir / "l2") + lora + " --steps 4 --stop-at 2 --progress none");
+  ASSERT_EQ(l2.rc, 0) << l2.err;
+  EXPECT_TRUE(std::filesystem::exists(*dir / "l2/checkpoint/lora.safetensors"));
+  auto l3 = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                      shell_quote(*dir / "l2") + lora + " --steps 4 --resume " + shell_quote(*dir / "l2/checkpoint") +
+                      " --progress none");
+  ASSERT_EQ(l3.rc, 0) << l3.err;
+  EXPECT_EQ(read_bytes(*dir / "l2/model/model.safetensors"), read_bytes(*dir / "l1/model/model.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(*dir / "l1/model/lora.safetensors"));
+  EXPECT_NE(read_bytes(*dir / "l1/model/model.safetensors"), read_bytes(*dir / "s1/model/model.safetensors"));
+  auto chat = setok_cli("chat -m " + shell_quote(*dir / "l1/model") + " --max-tokens 2 hello");
+  EXPECT_EQ(chat.rc, 0) << chat.err;
   // Bad configs are one line.
   write_bytes(*dir / "bad.json", "{\"stage\": 3}");
   auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
