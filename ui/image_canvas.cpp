@@ -266,9 +266,9 @@ void ImageCanvas::paintGL() {
         for (int gy = 0; gy < highlightH_; ++gy)
           for (int gx = 0; gx < highlightW_; ++gx) {
             const float w = highlight_[static_cast<std::size_t>(gy) * highlightW_ + gx];
-            if (w <= 0.02f) continue;
+            if (w <= 0.2f) continue;  // the faint rest would wash out the image
             p.fillRect(QRectF(offset_.x() + gx * cw, offset_.y() + gy * ch, cw, ch),
-                       QColor(255, 220, 40, static_cast<int>(40 + 170 * std::min(1.0f, w))));
+                       QColor(255, 220, 40, static_cast<int>(200 * w * w)));
           }
       }
     }
