@@ -10,7 +10,8 @@
 #
 # Needs the scenes data of the README's training section and a tokenizer.model: the bundled run's
 # (runs/setokim-stage1/tokenizer.model, or TOKENIZER=…). FIXED_K (default 5, about SeTok's mean
-# token count on the test split) sets the fixed clusters. Finished runs are skipped.
+# token count on the test split) sets the fixed clusters; CONNECTORS limits the runs (e.g. "patch_mlp",
+# so several instances with SETOK_THREADS=1 can share the cores). Finished stages are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S1=${1:-100}
@@ -24,14 +25,17 @@ FIXED_K=${FIXED_K:-5}
 [[ -f $TOKENIZER ]] || { echo "connectors: no tokenizer at $TOKENIZER (set TOKENIZER)" >&2; exit 1; }
 [[ -f data/scenes/annotations/llava_test.json ]] || { echo "connectors: generate the scenes data first" >&2; exit 1; }
 mkdir -p "$OUT"
-for c in setok patch_mlp fixed_k; do
+for c in ${CONNECTORS:-setok patch_mlp fixed_k}; do
   d=$OUT/$c
   if [[ ! -f $d/vqa.json ]]; then
-    "$SETOK" train mllm --config resources/configs/setokim-small-stage1.json --out "$d/s1" --steps "$S1" \
-      --set connector=$c --set fixed_k="$FIXED_K" --set tokenizer="$TOKENIZER" --set checkpoint_every=0 \
-      --set batch_size=16 --set max_length=320 --progress none
-    "$SETOK" train mllm --config resources/configs/setokim-small-stage2.json --out "$d/s2" --steps "$S2" \
-      --set init="$d/s1/model" --set checkpoint_every=0 --set batch_size=16 --set max_length=320 --progress none
+    [[ -f $d/s1/model/config.json ]] ||
+      "$SETOK" train mllm --config resources/configs/setokim-small-stage1.json --out "$d/s1" --steps "$S1" \
+        --set connector=$c --set fixed_k="$FIXED_K" --set tokenizer="$TOKENIZER" --set checkpoint_every=0 \
+        --set batch_size=16 --set max_length=320 --progress none
+    [[ -f $d/s2/model/config.json ]] ||
+      "$SETOK" train mllm --config resources/configs/setokim-small-stage2.json --out "$d/s2" --steps "$S2" \
+        --set init="$d/s1/model" --set checkpoint_every=0 --set batch_size=16 --set max_length=320 \
+        --set warmup_steps=50 --progress none
     "$SETOK" eval pope -m "$d/s2/model" --data data/scenes --split test --limit "$LIMIT" --json >"$d/pope.json"
     "$SETOK" eval vqa -m "$d/s2/model" --data data/scenes --split test --limit "$LIMIT" --json >"$d/vqa.json.tmp"
     mv "$d/vqa.json.tmp" "$d/vqa.json"

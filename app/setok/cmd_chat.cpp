@@ -39,7 +39,7 @@ Command add_chat(CLI::App& app, Globals& g) {
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTokim model folder (default: the bundled one)");
-  sub->add_option("--image", a->images, "An image (repeat for several)")->check(CLI::ExistingFile);
+  sub->add_option("--image", a->images, "An image (repeat for several)")->check(CLI::ExistingFile)->allow_extra_args(false);
   sub->add_option("question", a->question, "The question; none: interactive session");
   sub->add_option("--temperature", a->temperature, "0 = greedy")->check(CLI::Range(0.0, 10.0));
   sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
@@ -56,8 +56,13 @@ Command add_chat(CLI::App& app, Globals& g) {
     sampling.seed = a->seed;
     auto add_image = [&s](const std::string& path) { return s.add_image(io::load_image(path), path); };
     auto ask = [&](const std::string& q) {
-      s.ask(q, sampling, [](const std::string& piece) {
-        std::fputs(piece.c_str(), stdout);
+      bool first = true;
+      s.ask(q, sampling, [&first](const std::string& piece) {
+        std::string p = piece;
+        if (first) p.erase(0, p.find_first_not_of(" \n"));  // the answer's leading space, as the turn keeps it
+        if (p.empty()) return true;
+        first = false;
+        std::fputs(p.c_str(), stdout);
         std::fflush(stdout);
         return true;
       });
