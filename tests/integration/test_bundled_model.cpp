@@ -87,10 +87,12 @@ TEST(BundledModel, SetokimReachesTheFiguresOfItsCard) {
       EXPECT_NEAR(got.at("accuracy").get<double>(), want.at("accuracy").get<double>(), tol);
       EXPECT_NE(card_md.find(pct(want.at("accuracy").get<double>())), std::string::npos)
           << "card.md does not print " << pct(want.at("accuracy").get<double>());
-      if (want.contains("by_type"))
-        for (const auto& [type, t] : want.at("by_type").items())
+      if (want.contains("by_type")) {
+        for (const auto& [type, t] : want.at("by_type").items()) {
           EXPECT_NEAR(got.at("by_type").at(type).at("accuracy").get<double>(), t.at("accuracy").get<double>(), tol)
               << type;
+        }
+      }
     }
   }
 }
