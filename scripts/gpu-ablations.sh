@@ -10,6 +10,8 @@
 # from the README's scenes data with `setok data pack --data data/scenes --split S --out PACKDIR/S.safetensors`.
 # OUT receives results.jsonl (one line per variant: its training's last lines and its test
 # evaluation), table.md, log.txt, and the f16 models of `full` and `long-b128` as .tar files.
+# VARIANTS (default: all eight) picks some. On an H100 the variants share the GPU: four at once
+# train at ~200 images/s each (~800 together, 83 % GPU busy), so all eight need ~7 minutes.
 # TRAIN_LIMIT (seconds, default 360) bounds every training; a variant that runs out is reported as
 # such, and `long-b128`, which checkpoints, is then evaluated from its last checkpoint. DEVICE
 # (default cuda) and EXTRA_SETS (config overrides for every variant, e.g. "steps=2") exist for a dry
@@ -44,7 +46,7 @@ if [ ! -x "$setok" ]; then
 fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >>"$log" 2>&1
 
-names=(full no-concept no-pe no-inner no-inter mean-pool no-grouping long-b128)
+names=(${VARIANTS:-full no-concept no-pe no-inner no-inter mean-pool no-grouping long-b128})
 declare -A sets=(
   [full]=""
   [no-concept]="concept_weight=0"
