@@ -34,6 +34,7 @@ Command add_tokenize(CLI::App& app, Globals& g) {
     std::string image, model, overlay, masks;
     float opacity = 0.5f;
     bool no_outline = false;
+    bool pixel_edges = false;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("IMAGE", a->image, "Any image file (PNG, JPEG, TIFF, WebP…; grey, 16-bit, alpha, CMYK)")->required();
@@ -42,6 +43,9 @@ Command add_tokenize(CLI::App& app, Globals& g) {
   sub->add_option("--masks", a->masks, "Write the hard token assignment as a PNG index map (value = token index)");
   sub->add_option("--opacity", a->opacity, "Overlay opacity")->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--no-outline", a->no_outline, "Overlay without token boundaries");
+  sub->add_flag("--pixel-edges", a->pixel_edges,
+                "Masks, overlay and statistics at pixel resolution: pixels near a token boundary go to the "
+                "neighbouring token of the nearest mean colour (default: whole patches, as the model groups them)");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto flags = add_cluster_flags(sub);
   return {sub, [&g, a, flags, sub]() {
@@ -68,8 +72,11 @@ Command add_tokenize(CLI::App& app, Globals& g) {
     const int64_t c = t.clusters.num_tokens[0].item<int64_t>();
     at::Tensor assign = t.clusters.masks[0].narrow(1, 0, c).argmax(1).to(at::kInt).contiguous();
     std::vector<int32_t> grid(assign.data_ptr<int32_t>(), assign.data_ptr<int32_t>() + assign.numel());
-    std::vector<int32_t> map = tokenizer::upsample_token_map(grid, static_cast<int>(t.grid_h),
-                                                             static_cast<int>(t.grid_w), img.width, img.height);
+    std::vector<int32_t> map =
+        a->pixel_edges
+            ? tokenizer::refine_token_map(img, grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w))
+            : tokenizer::upsample_token_map(grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w), img.width,
+                                            img.height);
     if (!a->overlay.empty()) io::save_png(a->overlay, tokenizer::render_overlay(img, map, a->opacity, !a->no_outline));
     if (!a->masks.empty()) io::save_index_png(a->masks, img.width, img.height, map);
 
@@ -84,6 +91,7 @@ Command add_tokenize(CLI::App& app, Globals& g) {
                           {"model", model_name},
                           {"trained", trained},
                           {"grid", {t.grid_h, t.grid_w}},
+                          {"edges", a->pixel_edges ? "pixel" : "patch"},
                           {"tokens", c},
                           {"params", model->config().cluster},
                           {"ms", {{"load", load_ms}, {"tokenize", run_ms}}}};

@@ -12,6 +12,7 @@
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
 #include "core/train/concept_loss.h"
+#include "core/tokenizer/token_overlay.h"
 #include "core/train/text_encoder.h"
 
 namespace fs = std::filesystem;
@@ -90,7 +91,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   for (std::size_t i = 0; i < head.labels.size(); ++i) class_id[head.labels[i]] = static_cast<std::int64_t>(i);
   const std::int64_t n = o.limit > 0 ? std::min<std::int64_t>(o.limit, data.size()) : data.size();
   const int S = static_cast<int>(model->config().vision.image_size);
-  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v;
+  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, oracle_ari, oracle_miou, refined_ari, refined_miou;
   std::vector<std::int64_t> tokens, objects;
   std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
   auto t0 = std::chrono::steady_clock::now();
@@ -119,6 +120,30 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       at::Tensor truth = smp.instance_map.reshape({S * S});
       ari.push_back(foreground_ari(truth, full));
       miou.push_back(instance_miou(truth, full).matched);
+      // The same masks at pixel resolution (tokenizer::refine_token_map).
+      {
+        io::Image img;
+        img.width = img.height = S;
+        at::Tensor u8 = (a[i] * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
+        img.rgb.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + u8.numel());
+        at::Tensor g = assign.to(at::kInt).contiguous();
+        std::vector<std::int32_t> grid_v(g.data_ptr<std::int32_t>(), g.data_ptr<std::int32_t>() + g.numel());
+        std::vector<std::int32_t> px = tokenizer::refine_token_map(img, grid_v, static_cast<int>(t.grid_h),
+                                                                   static_cast<int>(t.grid_w));
+        at::Tensor refined = at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong);
+        refined_ari.push_back(foreground_ari(truth, refined));
+        refined_miou.push_back(instance_miou(truth, refined).matched);
+      }
+      // The ceiling of any hard patch-level grouping: each patch given to whatever covers most of
+      // it (an object, or the background), at the same nearest upsampling.
+      if (smp.object_masks.defined() && smp.object_masks.numel() > 0) {
+        at::Tensor share = smp.object_masks.to(at::kFloat);  // [K, N]
+        at::Tensor bg = (1 - share.sum(0, true)).clamp_min(0);
+        at::Tensor best = at::cat({bg, share}, 0).argmax(0).to(at::kFloat);
+        at::Tensor up = at::upsample_nearest2d(best.view({1, 1, t.grid_h, t.grid_w}), {S, S}).view({S * S});
+        oracle_ari.push_back(foreground_ari(truth, up.to(at::kLong)));
+        oracle_miou.push_back(instance_miou(truth, up.to(at::kLong)).matched);
+      }
       tokens.push_back(t.clusters.num_tokens[i].item<std::int64_t>());
       objects.push_back(static_cast<std::int64_t>(smp.labels.size()));
       if (head.available && !smp.labels.empty()) {
@@ -155,6 +180,12 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       {"l1", mean_of(l1_v)},
       {"seconds", secs},
   };
+  j["fg_ari_refined"] = mean_of(refined_ari);
+  j["miou_refined"] = mean_of(refined_miou);
+  if (!oracle_ari.empty()) {
+    j["patch_oracle_fg_ari"] = mean_of(oracle_ari);
+    j["patch_oracle_miou"] = mean_of(oracle_miou);
+  }
   if (head.available) {
     j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
     j["concept_objects"] = concept_total;

@@ -40,6 +40,63 @@ std::vector<std::int32_t> upsample_token_map(const std::vector<std::int32_t>& gr
   return out;
 }
 
+std::vector<std::int32_t> refine_token_map(const io::Image& img, const std::vector<std::int32_t>& grid, int gh,
+                                           int gw) {
+  const int W = img.width, H = img.height;
+  if (img.empty() || img.rgb.size() != static_cast<std::size_t>(W) * H * 3)
+    throw Error("refine_token_map: the image is empty or its pixel buffer has the wrong size");
+  if (gh <= 0 || gw <= 0) throw Error("refine_token_map: the token grid is empty");
+  std::vector<std::int32_t> map = upsample_token_map(grid, gh, gw, W, H);
+  int tokens = 0;
+  for (auto t : grid) tokens = std::max(tokens, t + 1);
+  if (tokens < 2) return map;
+  // Each token's mean colour over the pixels of its patches.
+  std::vector<double> mean(static_cast<std::size_t>(tokens) * 3, 0.0);
+  std::vector<std::int64_t> count(tokens, 0);
+  for (std::size_t p = 0; p < map.size(); ++p) {
+    const int t = map[p];
+    if (t < 0) continue;
+    for (int k = 0; k < 3; ++k) mean[t * 3 + k] += img.rgb[p * 3 + k];
+    ++count[t];
+  }
+  for (int t = 0; t < tokens; ++t)
+    for (int k = 0; k < 3; ++k) mean[t * 3 + k] /= std::max<std::int64_t>(1, count[t]);
+  // The tokens of each patch's 3 x 3 neighbourhood: the only ones its pixels may move to.
+  std::vector<std::vector<std::int32_t>> near(static_cast<std::size_t>(gh) * gw);
+  for (int gy = 0; gy < gh; ++gy)
+    for (int gx = 0; gx < gw; ++gx) {
+      auto& c = near[static_cast<std::size_t>(gy) * gw + gx];
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int ny = gy + dy, nx = gx + dx;
+          if (ny < 0 || ny >= gh || nx < 0 || nx >= gw) continue;
+          const std::int32_t t = grid[static_cast<std::size_t>(ny) * gw + nx];
+          if (t >= 0 && std::find(c.begin(), c.end(), t) == c.end()) c.push_back(t);
+        }
+    }
+  std::vector<std::int32_t> out = map;
+  for (int y = 0; y < H; ++y) {
+    const int gy = std::min(gh - 1, static_cast<int>((y + 0.5) * gh / H));
+    for (int x = 0; x < W; ++x) {
+      const int gx = std::min(gw - 1, static_cast<int>((x + 0.5) * gw / W));
+      const std::size_t p = static_cast<std::size_t>(y) * W + x;
+      const auto& c = near[static_cast<std::size_t>(gy) * gw + gx];
+      if (map[p] < 0 || c.size() < 2) continue;
+      double best_d = -1;
+      for (std::int32_t t : c) {
+        double d = 0;
+        for (int k = 0; k < 3; ++k) {
+          const double v = img.rgb[p * 3 + k] - mean[t * 3 + k];
+          d += v * v;
+        }
+        // Ties keep the patch's own token.
+        if (best_d < 0 || d < best_d || (d == best_d && t == map[p])) best_d = d, out[p] = t;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<TokenStat> token_stats(const std::vector<std::int32_t>& map, int width, int height, int tokens) {
   std::vector<TokenStat> s(tokens);
   std::vector<int> x1(tokens, -1), y1(tokens, -1);

@@ -97,6 +97,27 @@ TEST(CliTokenize, WritesOverlayIndexMapAndStatistics) {
   EXPECT_LE(nlohmann::json::parse(capped.out)["tokens"].get<int>(), 3);
 }
 
+TEST(CliTokenize, PixelEdgesMoveOnlyBoundaryPixels) {
+  TempDir d;
+  std::string img = std::string(SETOK_SAMPLES) + "/chelsea.png";
+  auto patch = setok_cli("tokenize " + shell_quote(img) + " --json --masks " + shell_quote(d / "p.png"));
+  auto pixel = setok_cli("tokenize " + shell_quote(img) + " --json --pixel-edges --masks " + shell_quote(d / "q.png"));
+  ASSERT_EQ(patch.rc, 0) << patch.err;
+  ASSERT_EQ(pixel.rc, 0) << pixel.err;
+  auto jp = nlohmann::json::parse(patch.out), jq = nlohmann::json::parse(pixel.out);
+  EXPECT_EQ(jp["edges"], "patch");
+  EXPECT_EQ(jq["edges"], "pixel");
+  EXPECT_EQ(jp["tokens"], jq["tokens"]) << "the grouping itself is the same";
+  int64_t area = 0;
+  for (const auto& t : jq["token_list"]) area += t["area"].get<int64_t>();
+  EXPECT_EQ(area, 451 * 300);
+  cv::Mat p = cv::imread(d / "p.png", cv::IMREAD_UNCHANGED), q = cv::imread(d / "q.png", cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(p.size(), q.size());
+  const int moved = cv::countNonZero(p != q);
+  EXPECT_GT(moved, 0) << "a photo has token boundaries that do not follow the patch grid";
+  EXPECT_LT(moved, 451 * 300 / 2) << "only pixels near a boundary move";
+}
+
 TEST(CliTokenize, AcceptsEveryKindOfImageAndRefusesNonImages) {
   TempDir d;
   cv::Mat grey(50, 80, CV_8UC1, cv::Scalar(90)), deep(40, 40, CV_16UC1, cv::Scalar(40000)),

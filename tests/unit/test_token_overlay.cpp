@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "core/runtime/error.h"
 #include "core/tokenizer/token_overlay.h"
 
 using namespace setok::tokenizer;
@@ -47,4 +48,46 @@ TEST(TokenOverlay, OverlayTintsByOpacity) {
   auto half = render_overlay(img, {0, 1, 1}, 0.0f, true);  // boundary pixels drawn at full colour
   EXPECT_EQ(half.rgb[0], c.r);
   EXPECT_EQ(half.rgb[3], token_colour(1).r);
+}
+
+namespace {
+setok::io::Image two_colour_image(int w, int h, int split_x) {  // red left of split_x, blue from it on
+  setok::io::Image img{w, h, std::vector<std::uint8_t>(static_cast<std::size_t>(w) * h * 3, 0)};
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) img.rgb[(static_cast<std::size_t>(y) * w + x) * 3 + (x < split_x ? 0 : 2)] = 200;
+  return img;
+}
+}  // namespace
+
+TEST(TokenOverlay, RefinementMovesAPatchEdgeOntoTheColourEdge) {
+  // 16 x 16 pixels, 2 x 2 patches of 8: the red object ends at x = 6, inside the left patches, which
+  // the grid gives wholly to token 0. The two blue columns 6 and 7 must move to token 1.
+  setok::io::Image img = two_colour_image(16, 16, 6);
+  std::vector<int32_t> out = refine_token_map(img, {0, 1, 0, 1}, 2, 2);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) ASSERT_EQ(out[y * 16 + x], x < 6 ? 0 : 1) << "pixel " << x << "," << y;
+  // Already aligned: nothing moves.
+  setok::io::Image aligned = two_colour_image(16, 16, 8);
+  EXPECT_EQ(refine_token_map(aligned, {0, 1, 0, 1}, 2, 2), upsample_token_map({0, 1, 0, 1}, 2, 2, 16, 16));
+}
+
+TEST(TokenOverlay, RefinementMovesPixelsAtMostOnePatch) {
+  // 4 x 1 patches of 4 px: tokens 0 0 0 1. The first patch is blue like token 1, but token 1 is two
+  // patches away, so it stays token 0; the third patch's blue pixels (x >= 10) join token 1.
+  setok::io::Image img{16, 4, std::vector<std::uint8_t>(16 * 4 * 3, 0)};
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 16; ++x) img.rgb[(y * 16 + x) * 3 + (x < 4 || x >= 10 ? 2 : 0)] = 200;
+  std::vector<int32_t> out = refine_token_map(img, {0, 0, 0, 1}, 1, 4);
+  for (int x = 0; x < 16; ++x) EXPECT_EQ(out[x], x < 10 ? 0 : 1) << "pixel " << x;
+  // Cells without a token stay without one; a one-token grid is returned as it is.
+  std::vector<int32_t> none = refine_token_map(img, {-1, 0, 0, 1}, 1, 4);
+  for (int x = 0; x < 4; ++x) EXPECT_EQ(none[x], -1);
+  EXPECT_EQ(refine_token_map(img, {0, 0, 0, 0}, 1, 4), std::vector<int32_t>(64, 0));
+}
+
+TEST(TokenOverlay, RefinementRejectsAMismatchedImage) {
+  setok::io::Image bad{4, 4, std::vector<std::uint8_t>(10, 0)};
+  EXPECT_THROW(refine_token_map(bad, {0, 1, 0, 1}, 2, 2), setok::Error);
+  setok::io::Image ok = two_colour_image(4, 4, 2);
+  EXPECT_THROW(refine_token_map(ok, {0, 1, 0}, 2, 2), setok::Error);
 }
