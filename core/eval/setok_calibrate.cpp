@@ -9,6 +9,7 @@
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
+#include "core/tokenizer/token_overlay.h"
 
 namespace fs = std::filesystem;
 
@@ -20,14 +21,15 @@ struct Cached {
   int64_t grid_h = 0, grid_w = 0;
   std::vector<at::Tensor> truth;  // per image [S*S] instance ids
   std::vector<int64_t> objects;
+  std::vector<io::Image> images;  // 8-bit, for the pixel-edge masks
 };
 
 struct Score {
-  double fg_ari = 0, within_one = 0, tokens = 0;
+  double fg_ari = 0, within_one = 0, tokens = 0, fg_ari_refined = 0;
 };
 
 Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& cache, int S) {
-  std::vector<double> ari;
+  std::vector<double> ari, refined;
   std::vector<int64_t> tokens, objects;
   for (const auto& c : cache) {
     tokenizer::ClusterResult r = model->cluster->forward(c.features);
@@ -38,6 +40,13 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
       at::Tensor full = at::upsample_nearest2d(grid, {S, S}).view({S * S}).to(at::kLong);
       double a = foreground_ari(c.truth[static_cast<std::size_t>(i)], full);
       if (std::isfinite(a)) ari.push_back(a);
+      at::Tensor g = assign.to(at::kInt).contiguous();
+      std::vector<std::int32_t> gv(g.data_ptr<std::int32_t>(), g.data_ptr<std::int32_t>() + g.numel());
+      std::vector<std::int32_t> px = tokenizer::refine_token_map(c.images[static_cast<std::size_t>(i)], gv,
+                                                                 static_cast<int>(c.grid_h), static_cast<int>(c.grid_w));
+      double ar = foreground_ari(c.truth[static_cast<std::size_t>(i)],
+                                 at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong));
+      if (std::isfinite(ar)) refined.push_back(ar);
       tokens.push_back(r.num_tokens[i].item<int64_t>());
       objects.push_back(c.objects[static_cast<std::size_t>(i)]);
     }
@@ -46,6 +55,8 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
   for (double a : ari) s.fg_ari += a;
   s.fg_ari = ari.empty() ? 0.0 : s.fg_ari / static_cast<double>(ari.size());
   s.within_one = token_count_agreement(tokens, objects).within_one;
+  for (double a : refined) s.fg_ari_refined += a;
+  s.fg_ari_refined = refined.empty() ? 0.0 : s.fg_ari_refined / static_cast<double>(refined.size());
   for (auto t : tokens) s.tokens += static_cast<double>(t);
   s.tokens = tokens.empty() ? 0.0 : s.tokens / static_cast<double>(tokens.size());
   return s;
@@ -80,6 +91,11 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
       px.push_back(s.pixels);
       c.truth.push_back(s.instance_map.reshape({S * S}));
       c.objects.push_back(static_cast<int64_t>(s.labels.size()));
+      io::Image img;
+      img.width = img.height = S;
+      at::Tensor u8 = ((s.pixels + 1) / 2 * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
+      img.rgb.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + u8.numel());
+      c.images.push_back(std::move(img));
     }
     vision::PatchFeatures pf = model->encoder->patch_features(at::stack(px));
     c.features = pf.features;
@@ -103,7 +119,7 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
       Score s = score_settings(model, cache, S);
       const double score = s.fg_ari + s.within_one;
       best.table.push_back({{"bandwidth", bw}, {"beta", beta}, {"fg_ari", s.fg_ari}, {"within_one", s.within_one},
-                            {"tokens_per_image", s.tokens}});
+                            {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}});
       if (score > best_score) {
         best_score = score;
         best.bandwidth = bw;

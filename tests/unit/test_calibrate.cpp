@@ -58,6 +58,13 @@ TEST(Calibrate, PicksTheBestGridPointAndLeavesTheModelUnchanged) {
   EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
   EXPECT_NEAR(j["tokens_within_one_of_objects_plus_one"].get<double>(), c.within_one, 1e-9);
   EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
+  int chosen = 0;
+  for (const auto& row : c.table)
+    if (row["bandwidth"].get<double>() == c.bandwidth && row["beta"].get<double>() == c.beta) {
+      ++chosen;
+      EXPECT_NEAR(j["fg_ari_refined"].get<double>(), row["fg_ari_refined"].get<double>(), 1e-9);
+    }
+  EXPECT_EQ(chosen, 1);
 }
 
 TEST(Calibrate, WritesOnlyTheClusterSettingsKeepingDtypesAndOtherFiles) {
