@@ -25,6 +25,9 @@ class EngineBridge : public QObject {
   quint64 tokenize(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params, bool drag = false);
   quint64 compare(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params);
   void cancelAll();
+  // Later tokenize requests ask for pixel edges (tokenizer::refine_token_map).
+  void setPixelEdges(bool on) { pixelEdges_ = on; }
+  bool pixelEdges() const { return pixelEdges_; }
   // Requests submitted whose result has not reached the GUI thread yet.
   int inFlight() const { return inFlight_; }
   engine::Engine& engine();
@@ -44,6 +47,7 @@ class EngineBridge : public QObject {
   std::unique_ptr<Impl> impl_;
   int inFlight_ = 0;
   quint64 nextId_ = 1;
+  bool pixelEdges_ = false;
 };
 
 }  // namespace setok::ui

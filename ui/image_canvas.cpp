@@ -185,8 +185,69 @@ QRectF ImageCanvas::cellRect(int gy, int gx) const {
 
 // Everything is drawn per patch cell (a few hundred rectangles), never per pixel, so a repaint
 // costs the same for a phone photo as for a thumbnail.
+void ImageCanvas::paintPixelTokens(QPainter& p) {
+  const auto& t = *tokens_;
+  const int W = t.width, H = t.height;
+  if (layerTokens_ != tokens_.get() || layerOpacity_ != opacity_ || layerOutline_ != outline_ ||
+      layerHover_ != hovered_ || layerSelection_ != selection_ || layer_.isNull()) {
+    const int n = static_cast<int>(t.tokens.size());
+    std::vector<QRgb> fill(n), lit(n);
+    for (int k = 0; k < n; ++k) {
+      const auto& c = t.tokens[k].stat.colour;
+      fill[k] = qRgba(c.r, c.g, c.b, qRound(255 * opacity_));
+      lit[k] = qRgba(c.r, c.g, c.b, qRound(255 * std::min(1.0f, opacity_ + 0.3f)));
+    }
+    const QRgb edge = qRgba(255, 255, 255, 190), hover = qRgba(255, 255, 255, 255);
+    const QColor hl = palette().color(QPalette::Highlight);
+    const QRgb sel = qRgba(hl.red(), hl.green(), hl.blue(), 255);
+    layer_ = QImage(W, H, QImage::Format_ARGB32);
+    auto at = [&](int x, int y) { return t.map[static_cast<std::size_t>(y) * W + x]; };
+    for (int y = 0; y < H; ++y) {
+      auto* row = reinterpret_cast<QRgb*>(layer_.scanLine(y));
+      for (int x = 0; x < W; ++x) {
+        const int k = at(x, y);
+        if (k < 0 || k >= n) {
+          row[x] = qRgba(0, 0, 0, 0);
+          continue;
+        }
+        const bool isLit = k == hovered_ || selection_.contains(k);
+        // A pixel on a boundary: a 4-neighbour (or the image border, for lit tokens) differs.
+        bool boundary = false;
+        for (auto [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) {
+          const int xx = x + dx, yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= W || yy >= H) {
+            if (isLit) boundary = true;
+            continue;
+          }
+          if (at(xx, yy) != k) boundary = true;
+        }
+        QRgb c = isLit ? lit[k] : fill[k];
+        if (boundary && k == hovered_) c = hover;
+        else if (boundary && selection_.contains(k)) c = sel;
+        else if (boundary && outline_) c = edge;
+        row[x] = c;
+      }
+    }
+    layerTokens_ = tokens_.get();
+    layerOpacity_ = opacity_;
+    layerOutline_ = outline_;
+    layerHover_ = hovered_;
+    layerSelection_ = selection_;
+  }
+  p.save();
+  p.translate(offset_);
+  p.scale(zoom_, zoom_);
+  p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+  p.drawImage(QRectF(0, 0, W, H), layer_);
+  p.restore();
+}
+
 void ImageCanvas::paintTokens(QPainter& p) {
   const auto& t = *tokens_;
+  if (t.pixel_edges && heat_ == Heat::kNone && t.map.size() == static_cast<std::size_t>(t.width) * t.height) {
+    paintPixelTokens(p);
+    return;
+  }
   const int gh = t.grid_h, gw = t.grid_w;
   auto cell = [&](int gy, int gx) { return t.grid[static_cast<std::size_t>(gy) * gw + gx]; };
   p.save();

@@ -88,6 +88,9 @@ class ImageCanvas : public QOpenGLWidget {
  private:
   void zoomAround(double factor, const QPointF& anchor);
   void paintTokens(class QPainter& p);
+  // Pixel-edge results (TokenizeResult::pixel_edges): fills and edges drawn from the per-pixel map,
+  // rebuilt when the tokens, opacity, outline, hover or selection change.
+  void paintPixelTokens(class QPainter& p);
   void paintHud();
   QRectF cellRect(int gy, int gx) const;  // in image pixels
   void updateHover(const QPointF& pos);
@@ -106,6 +109,12 @@ class ImageCanvas : public QOpenGLWidget {
   // them, so cells drawn as rectangles cover exactly the pixels the token map gives them.
   std::vector<int> rowStart_, colStart_;
   std::vector<float> areaHist_;
+  QImage layer_;
+  const void* layerTokens_ = nullptr;
+  float layerOpacity_ = -1;
+  bool layerOutline_ = false;
+  int layerHover_ = -2;
+  QSet<int> layerSelection_;
   QSet<int> selection_;
   int hovered_ = -1;
   float opacity_ = 0.45f;

@@ -110,6 +110,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   // sessions: they belong to a model, and the next session may load another).
   canvas_->setOpacity(s.value("tokens/opacity", 0.45).toFloat());
   canvas_->setOutline(s.value("tokens/outline", true).toBool());
+  bridge_->setPixelEdges(s.value("tokens/pixel_edges", false).toBool());
   canvas_->setHudVisible(s.value("tokens/hud", true).toBool());
   canvas_->setHeat(static_cast<ImageCanvas::Heat>(std::clamp(s.value("tokens/heat", 0).toInt(), 0, 2)));
 
@@ -214,6 +215,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     canvas_->setOutline(on);
     saveTokenSettings();
   });
+  connect(tokens_, &TokensPanel::pixelEdgesChanged, this, [this](bool on) {
+    bridge_->setPixelEdges(on);
+    saveTokenSettings();
+    retokenize();
+  });
   connect(tokens_, &TokensPanel::compareRequested, this, [this] { setComparing(true); });
 
   restoreGeometry(s.value("window/geometry").toByteArray());
@@ -235,6 +241,7 @@ void MainWindow::buildPanels() {
       tokens_ = new TokensPanel(dock);
       tokens_->setOpacity(canvas_->opacity());
       tokens_->setOutline(canvas_->outline());
+      tokens_->setPixelEdges(bridge_->pixelEdges());
       dock->setWidget(tokens_);
     } else if (QString(spec.name) == "Models") {
       models_ = new ModelsPanel(dock);
@@ -290,6 +297,7 @@ void MainWindow::openModel(const QString& dir) {
   old->cancelAll();
   old->disconnect(this);
   bridge_ = new EngineBridge(this, dir);
+  bridge_->setPixelEdges(old->pixelEdges());
   connectBridge();
   delete old;
   modelDir_ = dir;
@@ -539,6 +547,7 @@ void MainWindow::saveTokenSettings() const {
   QSettings s;
   s.setValue("tokens/opacity", canvas_->opacity());
   s.setValue("tokens/outline", canvas_->outline());
+  s.setValue("tokens/pixel_edges", bridge_->pixelEdges());
   s.setValue("tokens/hud", canvas_->hudVisible());
 }
 

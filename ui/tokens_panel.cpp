@@ -69,6 +69,15 @@ TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
   outline_ = new QCheckBox(tr("Token &outlines"), overlay);
   oform->addRow(tr("O&pacity"), opacity_);
   oform->addRow(outline_);
+  pixelEdges_ = new QCheckBox(tr("Pi&xel edges"), overlay);
+  pixelEdges_->setToolTip(
+      tr("Masks at pixel resolution: pixels near a token boundary go to the neighbouring token of the nearest "
+         "mean colour. Off: whole patches, as the model groups them. Sharp on flat-coloured objects, "
+         "speckled on textured photos."));
+  oform->addRow(pixelEdges_);
+  connect(pixelEdges_, &QCheckBox::toggled, this, [this](bool on) {
+    if (!quiet_) Q_EMIT pixelEdgesChanged(on);
+  });
   auto* compare = new QPushButton(tr("Compare with patch grid and fixed K"), overlay);
   oform->addRow(compare);
   layout->addWidget(overlay);
@@ -133,6 +142,12 @@ void TokensPanel::setOpacity(float opacity) {
 void TokensPanel::setOutline(bool outline) {
   quiet_ = true;
   outline_->setChecked(outline);
+  quiet_ = false;
+}
+
+void TokensPanel::setPixelEdges(bool on) {
+  quiet_ = true;
+  pixelEdges_->setChecked(on);
   quiet_ = false;
 }
 

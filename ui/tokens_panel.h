@@ -28,6 +28,7 @@ class TokensPanel : public QWidget {
   void setParams(const tokenizer::ClusterParams& p);
   void setOpacity(float opacity);
   void setOutline(bool outline);
+  void setPixelEdges(bool on);
   void setResult(const TokenizePtr& result);
   void setSelection(const QSet<int>& tokens);
   QSet<int> selection() const;
@@ -36,11 +37,13 @@ class TokensPanel : public QWidget {
   QSpinBox* capBox() const { return cap_; }
   QSlider* opacitySlider() const { return opacity_; }
   QCheckBox* outlineBox() const { return outline_; }
+  QCheckBox* pixelEdgesBox() const { return pixelEdges_; }
 
  Q_SIGNALS:
   void paramsEdited(const setok::tokenizer::ClusterParams& params);
   void opacityChanged(float opacity);
   void outlineChanged(bool outline);
+  void pixelEdgesChanged(bool on);
   void selectionEdited(const QSet<int>& tokens);
   void compareRequested();
 
@@ -53,6 +56,7 @@ class TokensPanel : public QWidget {
   QComboBox* mode_ = nullptr;
   QSlider* opacity_ = nullptr;
   QCheckBox* outline_ = nullptr;
+  QCheckBox* pixelEdges_ = nullptr;
   QLabel* summary_ = nullptr;
   QTableWidget* table_ = nullptr;
   bool quiet_ = false;  // set while the panel changes itself

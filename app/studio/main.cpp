@@ -19,6 +19,8 @@
 #include "ui/image_canvas.h"
 #include "ui/chat_panel.h"
 #include "ui/main_window.h"
+#include "ui/tokens_panel.h"
+#include <QCheckBox>
 #include "ui/stall_probe.h"
 
 namespace {
@@ -133,7 +135,8 @@ int run(int argc, char** argv) {
                            "IMAGE");
   QCommandLineOption ask("ask", "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
                          "answer attended to.", "QUESTION");
-  cli.addOptions({screenshot, threads, size, view, bench, ask});
+  QCommandLineOption pixelEdges("pixel-edges", "Token masks with pixel edges (the Tokens panel's setting; remembered).");
+  cli.addOptions({screenshot, threads, size, view, bench, ask, pixelEdges});
   cli.process(app);
 
   try {
@@ -153,6 +156,7 @@ int run(int argc, char** argv) {
     w.resize(1280, 800);
     return bench_open(w, cli.value(bench));
   }
+  if (cli.isSet(pixelEdges)) w.tokensPanel()->pixelEdgesBox()->setChecked(true);
   const QStringList args = cli.positionalArguments();
   const bool shot = cli.isSet(screenshot);
   if (shot) {

@@ -261,7 +261,9 @@ struct Engine::Impl {
       std::vector<std::int32_t> seeds = to_vector_i32(cr.seeds[0].narrow(0, 0, c));
       r.width = req.image.width;
       r.height = req.image.height;
-      r.map = tokenizer::upsample_token_map(r.grid, r.grid_h, r.grid_w, r.width, r.height);
+      r.pixel_edges = req.pixel_edges;
+      r.map = req.pixel_edges ? tokenizer::refine_token_map(req.image, r.grid, r.grid_h, r.grid_w)
+                              : tokenizer::upsample_token_map(r.grid, r.grid_h, r.grid_w, r.width, r.height);
       stage(0.9f);
       std::vector<tokenizer::TokenStat> stats = tokenizer::token_stats(r.map, r.width, r.height, c);
       std::vector<double> dsum(c, 0.0);

@@ -36,6 +36,8 @@ struct TokenizeRequest {
   io::Image image;
   // Unset: the model's own cluster settings.
   std::optional<tokenizer::ClusterParams> params;
+  // The per-pixel map with pixel edges (tokenizer::refine_token_map) instead of whole patches.
+  bool pixel_edges = false;
   std::uint64_t id = 0;  // the caller's tag, returned in the result
 };
 
@@ -52,6 +54,7 @@ struct TokenizeResult {
   std::string error;  // one line, for kError
   int width = 0, height = 0;
   std::vector<std::int32_t> map;  // token index of every image pixel, row-major
+  bool pixel_edges = false;       // map has pixel edges (else it is the patch grid upsampled)
   int grid_h = 0, grid_w = 0;
   std::vector<std::int32_t> grid;  // token index of every patch
   std::vector<float> density;      // ρ of every patch (Eq. 1)

@@ -17,6 +17,7 @@
 #include <QUndoStack>
 #include <cstdio>
 #include <fstream>
+#include <QCheckBox>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -187,6 +188,48 @@ TEST_F(Inspector, AParameterChangeRetokenizesAndViewSettingsAreRemembered) {
   MainWindow second;
   EXPECT_FLOAT_EQ(second.canvas()->opacity(), 0.7f);
   EXPECT_FALSE(second.clusterParams().has_value());
+}
+
+TEST_F(Inspector, PixelEdgesRedrawTheMasksAtPixelResolution) {
+  TokenizePtr before = open();
+  ASSERT_TRUE(before && before->ok());
+  EXPECT_FALSE(before->pixel_edges);
+  QSignalSpy shown(w.get(), &MainWindow::tokensShown);
+  w->tokensPanel()->pixelEdgesBox()->setChecked(true);
+  ASSERT_TRUE(shown.wait(60000));
+  TokenizePtr after = w->currentTokens();
+  ASSERT_TRUE(after && after->ok());
+  EXPECT_TRUE(after->pixel_edges);
+  EXPECT_EQ(after->grid, before->grid) << "the grouping is the same; only the per-pixel map changes";
+  auto* c = w->canvas();
+  c->setHudVisible(false);
+  const float a = c->opacity();
+  QImage shot = c->grabFramebuffer();
+  // Pixels that moved to another token and sit inside it (3 x 3, so no outline is drawn there):
+  // the canvas shows them in their new token's colour.
+  int moved = 0, checked = 0;
+  const int W = after->width;
+  for (int y = 1; y + 1 < after->height; ++y)
+    for (int x = 1; x + 1 < W; ++x) {
+      const std::size_t p = static_cast<std::size_t>(y) * W + x;
+      if (after->map[p] == before->map[p]) continue;
+      ++moved;
+      bool inside = true;
+      for (int dy = -1; dy <= 1 && inside; ++dy)
+        for (int dx = -1; dx <= 1 && inside; ++dx) inside = after->map[p + dy * W + dx] == after->map[p];
+      if (!inside || checked >= 20 || (x + y) % 7) continue;
+      QColor img = c->image().pixelColor(x, y);
+      setok::tokenizer::Rgb col = setok::tokenizer::token_colour(after->map[p]);
+      QColor got = shot.pixelColor(widgetPos({x, y}) * shot.devicePixelRatio());
+      EXPECT_NEAR(got.red(), img.red() * (1 - a) + col.r * a, 30) << x << "," << y;
+      EXPECT_NEAR(got.green(), img.green() * (1 - a) + col.g * a, 30) << x << "," << y;
+      EXPECT_NEAR(got.blue(), img.blue() * (1 - a) + col.b * a, 30) << x << "," << y;
+      ++checked;
+    }
+  EXPECT_GT(moved, 0);
+  EXPECT_GT(checked, 0);
+  MainWindow second;
+  EXPECT_TRUE(second.tokensPanel()->pixelEdgesBox()->isChecked()) << "the setting is remembered";
 }
 
 TEST_F(Inspector, ExportsRoundTrip) {
