@@ -72,11 +72,13 @@ Command add_tokenize(CLI::App& app, Globals& g) {
     const int64_t c = t.clusters.num_tokens[0].item<int64_t>();
     at::Tensor assign = t.clusters.masks[0].narrow(1, 0, c).argmax(1).to(at::kInt).contiguous();
     std::vector<int32_t> grid(assign.data_ptr<int32_t>(), assign.data_ptr<int32_t>() + assign.numel());
+    auto t2 = std::chrono::steady_clock::now();
     std::vector<int32_t> map =
         a->pixel_edges
             ? tokenizer::refine_token_map(img, grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w))
             : tokenizer::upsample_token_map(grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w), img.width,
                                             img.height);
+    const double map_ms = ms_since(t2);
     if (!a->overlay.empty()) io::save_png(a->overlay, tokenizer::render_overlay(img, map, a->opacity, !a->no_outline));
     if (!a->masks.empty()) io::save_index_png(a->masks, img.width, img.height, map);
 
@@ -94,7 +96,7 @@ Command add_tokenize(CLI::App& app, Globals& g) {
                           {"edges", a->pixel_edges ? "pixel" : "patch"},
                           {"tokens", c},
                           {"params", model->config().cluster},
-                          {"ms", {{"load", load_ms}, {"tokenize", run_ms}}}};
+                          {"ms", {{"load", load_ms}, {"tokenize", run_ms}, {"map", map_ms}}}};
       nlohmann::json list = nlohmann::json::array();
       for (const auto& s : stats)
         list.push_back({{"index", s.index},
