@@ -110,3 +110,38 @@ TEST(Calibrate, RejectsBadInput) {
   test::TempDir dir;
   EXPECT_THROW(eval::write_clustering(dir / "none", 0.3, 1.0), Error);
 }
+
+namespace {
+// ToyScenes with every square moved onto the 8-px patch grid: patch masks can then be exact.
+class AlignedSquares : public test::ToyScenes {
+ public:
+  using ToyScenes::ToyScenes;
+  train::SetokSample get(std::size_t index) const override {
+    train::SetokSample s = ToyScenes::get(index);
+    at::Tensor inst = at::zeros({64, 64}, at::kLong);
+    at::Tensor img = at::full({3, 64, 64}, 0.0f);
+    std::vector<at::Tensor> masks;
+    for (std::size_t o = 0; o < s.labels.size(); ++o) {
+      const int64_t x = 8 * static_cast<int64_t>((index * 3 + o * 5) % 6), y = 8 * static_cast<int64_t>(o * 2);
+      inst.narrow(0, y, 16).narrow(1, x, 16).fill_(static_cast<int64_t>(o) + 1);
+      img.narrow(1, y, 16).narrow(2, x, 16).fill_(0.3f * static_cast<float>(o + 1));
+    }
+    for (std::size_t o = 0; o < s.labels.size(); ++o)
+      masks.push_back(at::avg_pool2d((inst == static_cast<int64_t>(o) + 1).to(at::kFloat).view({1, 1, 64, 64}), 8).view({64}));
+    s.instance_map = inst;
+    s.pixels = img;
+    s.object_masks = at::stack(masks);
+    return s;
+  }
+};
+}  // namespace
+
+TEST(SetokEval, PatchOracleIsExactOnGridAlignedObjectsAndBelowOneOtherwise) {
+  tokenizer::SetokModel m = tiny_model();
+  nlohmann::json aligned = eval::evaluate_setok(m, "", AlignedSquares(12), eval::SetokEvalOptions());
+  EXPECT_DOUBLE_EQ(aligned["patch_oracle_fg_ari"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(aligned["patch_oracle_miou"].get<double>(), 1.0);
+  nlohmann::json toy = eval::evaluate_setok(m, "", test::ToyScenes(12), eval::SetokEvalOptions());
+  EXPECT_LT(toy["patch_oracle_miou"].get<double>(), 1.0) << "24-px squares at any offset straddle patches";
+  EXPECT_GT(toy["patch_oracle_miou"].get<double>(), 0.5);
+}
