@@ -137,14 +137,24 @@ std::vector<std::string> all_text(const std::vector<Example>& a, const std::vect
   return s;
 }
 
+const char* const kFreezable[] = {"setok",         "setok.vision_model",    "setok.cluster", "setok.merger",
+                                  "setok.detokenizer", "multi_modal_projector", "language_model"};
+
 void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
   for (auto& p : m->parameters()) p.set_requires_grad(true);
   for (const auto& n : names) {
     torch::nn::Module* mod = nullptr;
     if (n == "setok") mod = m->setok.ptr().get();
+    else if (n == "setok.vision_model") mod = m->setok->encoder.ptr().get();
+    else if (n == "setok.cluster") mod = m->setok->cluster.ptr().get();
+    else if (n == "setok.merger") mod = m->setok->merger.ptr().get();
+    else if (n == "setok.detokenizer") mod = m->setok->detokenizer.ptr().get();
     else if (n == "multi_modal_projector") mod = m->multi_modal_projector.ptr().get();
     else if (n == "language_model") mod = m->language_model.ptr().get();
-    else throw Error("freeze: unknown module '" + n + "' (setok, multi_modal_projector, language_model)");
+    else
+      throw Error("freeze: unknown module '" + n +
+                  "' (setok, setok.vision_model, setok.cluster, setok.merger, setok.detokenizer, "
+                  "multi_modal_projector, language_model)");
     for (auto& p : mod->parameters()) p.set_requires_grad(false);
   }
 }
@@ -188,6 +198,11 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "language_ratio", c.language_ratio);
     get_to(j, "split_turns", c.split_turns);
     get_to(j, "freeze", c.freeze);
+    for (const auto& n : c.freeze)
+      if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable))
+        throw Error("freeze: unknown module '" + n +
+                    "' (setok, setok.vision_model, setok.cluster, setok.merger, setok.detokenizer, "
+                    "multi_modal_projector, language_model)");
     get_to(j, "lora", c.lora);
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);

@@ -240,6 +240,21 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   EXPECT_NE(read_bytes(*dir / "l1/model/model.safetensors"), read_bytes(*dir / "s1/model/model.safetensors"));
   auto chat = setok_cli("chat -m " + shell_quote(*dir / "l1/model") + " --max-tokens 2 hello");
   EXPECT_EQ(chat.rc, 0) << chat.err;
+  // Freezing parts of the SeTok: the merger then trains with the language model (more trainable
+  // parameters than with the whole SeTok frozen, fewer than all); an unknown part is one line.
+  auto part = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                        shell_quote(*dir / "s4") + " --set init=" + shell_quote(*dir / "s1/model") + " --set " +
+                        shell_quote("freeze=[\"setok.vision_model\", \"setok.cluster\", \"setok.detokenizer\"]") +
+                        " --steps 1 --progress jsonl");
+  ASSERT_EQ(part.rc, 0) << part.err;
+  auto part_start = json_lines(part.out).front();
+  EXPECT_GT(part_start["trainable"].get<std::int64_t>(), whole["trainable"].get<std::int64_t>());
+  EXPECT_LT(part_start["trainable"].get<std::int64_t>(), part_start["parameters"].get<std::int64_t>());
+  auto unknown = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                           shell_quote(*dir / "s5") + " --set " + shell_quote("freeze=[\"setok.nothing\"]") +
+                           " --steps 1 --progress none");
+  EXPECT_EQ(unknown.rc, 1);
+  EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
   // Bad configs are one line.
   write_bytes(*dir / "bad.json", "{\"stage\": 3}");
   auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
