@@ -91,7 +91,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   for (std::size_t i = 0; i < head.labels.size(); ++i) class_id[head.labels[i]] = static_cast<std::int64_t>(i);
   const std::int64_t n = o.limit > 0 ? std::min<std::int64_t>(o.limit, data.size()) : data.size();
   const int S = static_cast<int>(model->config().vision.image_size);
-  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, oracle_ari, oracle_miou, refined_ari, refined_miou;
+  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined;
   std::vector<std::int64_t> tokens, objects;
   std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
   auto t0 = std::chrono::steady_clock::now();
@@ -121,14 +121,16 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       ari.push_back(foreground_ari(truth, full));
       miou.push_back(instance_miou(truth, full).matched);
       // The same masks at pixel resolution (tokenizer::refine_token_map).
+      io::Image image;
+      image.width = image.height = S;
       {
-        io::Image img;
-        img.width = img.height = S;
         at::Tensor u8 = (a[i] * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
-        img.rgb.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + u8.numel());
+        image.rgb.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + u8.numel());
+      }
+      {
         at::Tensor g = assign.to(at::kInt).contiguous();
         std::vector<std::int32_t> grid_v(g.data_ptr<std::int32_t>(), g.data_ptr<std::int32_t>() + g.numel());
-        std::vector<std::int32_t> px = tokenizer::refine_token_map(img, grid_v, static_cast<int>(t.grid_h),
+        std::vector<std::int32_t> px = tokenizer::refine_token_map(image, grid_v, static_cast<int>(t.grid_h),
                                                                    static_cast<int>(t.grid_w));
         at::Tensor refined = at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong);
         refined_ari.push_back(foreground_ari(truth, refined));
@@ -143,6 +145,12 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         at::Tensor up = at::upsample_nearest2d(best.view({1, 1, t.grid_h, t.grid_w}), {S, S}).view({S * S});
         oracle_ari.push_back(foreground_ari(truth, up.to(at::kLong)));
         oracle_miou.push_back(instance_miou(truth, up.to(at::kLong)).matched);
+        // ... and the same ceiling with pixel edges: what the refinement gives a perfect grouping.
+        at::Tensor best_i = best.to(at::kInt).contiguous();
+        std::vector<std::int32_t> best_v(best_i.data_ptr<std::int32_t>(), best_i.data_ptr<std::int32_t>() + best_i.numel());
+        std::vector<std::int32_t> px = tokenizer::refine_token_map(image, best_v, static_cast<int>(t.grid_h),
+                                                                   static_cast<int>(t.grid_w));
+        oracle_refined.push_back(foreground_ari(truth, at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong)));
       }
       tokens.push_back(t.clusters.num_tokens[i].item<std::int64_t>());
       objects.push_back(static_cast<std::int64_t>(smp.labels.size()));
@@ -185,6 +193,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   if (!oracle_ari.empty()) {
     j["patch_oracle_fg_ari"] = mean_of(oracle_ari);
     j["patch_oracle_miou"] = mean_of(oracle_miou);
+    j["patch_oracle_fg_ari_refined"] = mean_of(oracle_refined);
   }
   if (head.available) {
     j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
