@@ -7,10 +7,7 @@
 #
 # Finished variants are skipped, so two instances with disjoint variant lists (and SETOK_THREADS=1
 # each) can share a 2-core machine; the table lists every finished variant.
-# Variants: full recipe; without L_concept; without position encoding in the merger; without the
-# inner-cluster layers; without the inter-cluster layers; mean-pool instead of the merger; without
-# the supervised grouping term (this project's addition, docs/design/setok-training.md); and the
-# full recipe at a lower learning rate (a check of the recipe itself, not a Table 6 row).
+# Variants: scripts/ablation-variants.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-100}
@@ -22,27 +19,20 @@ DATA=data/scenes
 [[ -f $DATA/annotations/instances_val.json && -f $DATA/annotations/instances_test.json ]] ||
   { echo "ablations: generate the scenes data first (README, Training and models)" >&2; exit 1; }
 
+# shellcheck source=scripts/ablation-variants.sh
+source scripts/ablation-variants.sh
 names=(full no-concept no-pe no-inner no-inter mean-pool no-grouping lr-3e-4)
 run=("${@:3}")
 [[ ${#run[@]} -gt 0 ]] || run=("${names[@]}")
-declare -A sets=(
-  [full]=""
-  [no-concept]="--set concept_weight=0"
-  [no-pe]="--set model.merger.use_position=false"
-  [no-inner]="--set model.merger.inner_layers=0"
-  [no-inter]="--set model.merger.inter_layers=0"
-  [mean-pool]="--set model.merger.mean_pool_only=true --set model.detokenizer.token_dim=192"
-  [no-grouping]="--set grouping_weight=0"
-  [lr-3e-4]="--set lr=0.0003"
-)
 mkdir -p "$OUT"
 for n in "${run[@]}"; do
-  [[ -v "sets[$n]" ]] || { echo "ablations: unknown variant $n (${names[*]})" >&2; exit 1; }
+  [[ -v "ablation_sets[$n]" ]] || { echo "ablations: unknown variant $n (${!ablation_sets[*]})" >&2; exit 1; }
   if [[ ! -f $OUT/$n/eval_test.json ]]; then
     echo "ablations: $n ($STEPS steps)" >&2
-    # shellcheck disable=SC2086
+    args=()
+    for kv in ${ablation_sets[$n]}; do args+=(--set "$kv"); done
     "$SETOK" train setok --config "$CFG" --out "$OUT/$n" --steps "$STEPS" --set checkpoint_every=0 \
-      ${sets[$n]} --progress jsonl > "$OUT/$n.jsonl"
+      "${args[@]}" --progress jsonl > "$OUT/$n.jsonl"
     "$SETOK" eval setok -m "$OUT/$n/model" --data "$DATA" --split test --json > "$OUT/$n/eval_test.json.tmp"
     mv "$OUT/$n/eval_test.json.tmp" "$OUT/$n/eval_test.json"
   fi

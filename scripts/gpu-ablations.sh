@@ -46,17 +46,12 @@ if [ ! -x "$setok" ]; then
 fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >>"$log" 2>&1
 
+# shellcheck source=scripts/ablation-variants.sh
+source "$root/scripts/ablation-variants.sh"
 names=(${VARIANTS:-full no-concept no-pe no-inner no-inter mean-pool no-grouping long-b128})
-declare -A sets=(
-  [full]=""
-  [no-concept]="concept_weight=0"
-  [no-pe]="model.merger.use_position=false"
-  [no-inner]="model.merger.inner_layers=0"
-  [no-inter]="model.merger.inter_layers=0"
-  [mean-pool]="model.merger.mean_pool_only=true model.detokenizer.token_dim=192"
-  [no-grouping]="grouping_weight=0"
-  [long-b128]="batch_size=128 checkpoint_every=300"
-)
+for n in "${names[@]}"; do
+  [[ -v "ablation_sets[$n]" ]] || { echo "gpu-ablations: unknown variant $n (${!ablation_sets[*]})" >&2; exit 1; }
+done
 threads=$(($(nproc) / ${#names[@]}))
 [ "$threads" -ge 1 ] || threads=1
 
@@ -66,7 +61,7 @@ sampler=$!
 
 variant() {  # variant NAME: train, calibrate on val, evaluate on test
   local n=$1 dir=$work/$1 args=()
-  for kv in checkpoint_every=0 ${sets[$n]} ${EXTRA_SETS:-}; do args+=(--set "$kv"); done
+  for kv in checkpoint_every=0 ${ablation_sets[$n]} ${EXTRA_SETS:-}; do args+=(--set "$kv"); done
   rm -rf "$dir"
   SETOK_THREADS=$threads timeout "$limit" "$setok" train setok --config "$root/resources/configs/setok-small.json" \
     --data "$work/train.safetensors" --set "val_data=$work/val.safetensors" --device "${DEVICE:-cuda}" --out "$dir" \

@@ -1,0 +1,19 @@
+# The Table 6 ablations of the bundled SeTok recipe, as config overrides (KEY=VALUE, given to
+# `setok train setok --set`), shared by scripts/ablations.sh and scripts/gpu-ablations.sh.
+# Variants: full recipe; without L_concept; without position encoding in the merger; without the
+# inner-cluster layers; without the inter-cluster layers; mean-pool instead of the merger; without
+# the supervised grouping term (this project's addition, docs/design/setok-training.md); the full
+# recipe at a lower learning rate (a check of the recipe itself, not a Table 6 row); and the full
+# recipe at four times the images per step (batch 128; it checkpoints, for runs that may be cut).
+# shellcheck disable=SC2034
+declare -A ablation_sets=(
+  [full]=""
+  [no-concept]="concept_weight=0"
+  [no-pe]="model.merger.use_position=false"
+  [no-inner]="model.merger.inner_layers=0"
+  [no-inter]="model.merger.inter_layers=0"
+  [mean-pool]="model.merger.mean_pool_only=true model.detokenizer.token_dim=192"
+  [no-grouping]="grouping_weight=0"
+  [lr-3e-4]="lr=0.0003"
+  [long-b128]="batch_size=128 checkpoint_every=300"
+)
