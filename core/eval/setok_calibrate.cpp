@@ -9,7 +9,7 @@
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
-#include "core/tokenizer/token_overlay.h"
+#include "core/eval/label_maps.h"
 
 namespace fs = std::filesystem;
 
@@ -36,16 +36,10 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
     for (int64_t i = 0; i < c.features.size(0); ++i) {
       at::Tensor valid = r.token_valid[i];
       at::Tensor assign = r.masks[i].masked_fill(~valid.unsqueeze(0), -1).argmax(1);
-      at::Tensor grid = assign.view({1, 1, c.grid_h, c.grid_w}).to(at::kFloat);
-      at::Tensor full = at::upsample_nearest2d(grid, {S, S}).view({S * S}).to(at::kLong);
-      double a = foreground_ari(c.truth[static_cast<std::size_t>(i)], full);
+      const at::Tensor& truth = c.truth[static_cast<std::size_t>(i)];
+      double a = foreground_ari(truth, patch_labels(assign, c.grid_h, c.grid_w, S));
       if (std::isfinite(a)) ari.push_back(a);
-      at::Tensor g = assign.to(at::kInt).contiguous();
-      std::vector<std::int32_t> gv(g.data_ptr<std::int32_t>(), g.data_ptr<std::int32_t>() + g.numel());
-      std::vector<std::int32_t> px = tokenizer::refine_token_map(c.images[static_cast<std::size_t>(i)], gv,
-                                                                 static_cast<int>(c.grid_h), static_cast<int>(c.grid_w));
-      double ar = foreground_ari(c.truth[static_cast<std::size_t>(i)],
-                                 at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong));
+      double ar = foreground_ari(truth, pixel_edge_labels(c.images[static_cast<std::size_t>(i)], assign, c.grid_h, c.grid_w));
       if (std::isfinite(ar)) refined.push_back(ar);
       tokens.push_back(r.num_tokens[i].item<int64_t>());
       objects.push_back(c.objects[static_cast<std::size_t>(i)]);
@@ -91,11 +85,7 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
       px.push_back(s.pixels);
       c.truth.push_back(s.instance_map.reshape({S * S}));
       c.objects.push_back(static_cast<int64_t>(s.labels.size()));
-      io::Image img;
-      img.width = img.height = S;
-      at::Tensor u8 = ((s.pixels + 1) / 2 * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
-      img.rgb.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + u8.numel());
-      c.images.push_back(std::move(img));
+      c.images.push_back(to_image(s.pixels));
     }
     vision::PatchFeatures pf = model->encoder->patch_features(at::stack(px));
     c.features = pf.features;

@@ -8,11 +8,11 @@
 #include <filesystem>
 
 #include "core/eval/image_metrics.h"
+#include "core/eval/label_maps.h"
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
 #include "core/train/concept_loss.h"
-#include "core/tokenizer/token_overlay.h"
 #include "core/train/text_encoder.h"
 
 namespace fs = std::filesystem;
@@ -115,42 +115,26 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       const auto& smp = samples[i];
       at::Tensor valid = t.clusters.token_valid[i];
       at::Tensor assign = t.clusters.masks[i].masked_fill(~valid.unsqueeze(0), -1).argmax(1);  // [N]
-      at::Tensor grid = assign.view({1, 1, t.grid_h, t.grid_w}).to(at::kFloat);
-      at::Tensor full = at::upsample_nearest2d(grid, {S, S}).view({S * S}).to(at::kLong);
+      at::Tensor full = patch_labels(assign, t.grid_h, t.grid_w, S);
       at::Tensor truth = smp.instance_map.reshape({S * S});
       ari.push_back(foreground_ari(truth, full));
       miou.push_back(instance_miou(truth, full).matched);
       // The same masks at pixel resolution (tokenizer::refine_token_map).
-      io::Image image;
-      image.width = image.height = S;
-      {
-        at::Tensor u8 = (a[i] * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
-        image.rgb.assign(u8.data_ptr<std::uint8_t>(), u8.data_ptr<std::uint8_t>() + u8.numel());
-      }
-      {
-        at::Tensor g = assign.to(at::kInt).contiguous();
-        std::vector<std::int32_t> grid_v(g.data_ptr<std::int32_t>(), g.data_ptr<std::int32_t>() + g.numel());
-        std::vector<std::int32_t> px = tokenizer::refine_token_map(image, grid_v, static_cast<int>(t.grid_h),
-                                                                   static_cast<int>(t.grid_w));
-        at::Tensor refined = at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong);
-        refined_ari.push_back(foreground_ari(truth, refined));
-        refined_miou.push_back(instance_miou(truth, refined).matched);
-      }
+      const io::Image image = to_image(pixels[i]);
+      at::Tensor refined = pixel_edge_labels(image, assign, t.grid_h, t.grid_w);
+      refined_ari.push_back(foreground_ari(truth, refined));
+      refined_miou.push_back(instance_miou(truth, refined).matched);
       // The ceiling of any hard patch-level grouping: each patch given to whatever covers most of
       // it (an object, or the background), at the same nearest upsampling.
       if (smp.object_masks.defined() && smp.object_masks.numel() > 0) {
         at::Tensor share = smp.object_masks.to(at::kFloat);  // [K, N]
         at::Tensor bg = (1 - share.sum(0, true)).clamp_min(0);
-        at::Tensor best = at::cat({bg, share}, 0).argmax(0).to(at::kFloat);
-        at::Tensor up = at::upsample_nearest2d(best.view({1, 1, t.grid_h, t.grid_w}), {S, S}).view({S * S});
-        oracle_ari.push_back(foreground_ari(truth, up.to(at::kLong)));
-        oracle_miou.push_back(instance_miou(truth, up.to(at::kLong)).matched);
+        at::Tensor best = at::cat({bg, share}, 0).argmax(0);
+        at::Tensor up = patch_labels(best, t.grid_h, t.grid_w, S);
+        oracle_ari.push_back(foreground_ari(truth, up));
+        oracle_miou.push_back(instance_miou(truth, up).matched);
         // ... and the same ceiling with pixel edges: what the refinement gives a perfect grouping.
-        at::Tensor best_i = best.to(at::kInt).contiguous();
-        std::vector<std::int32_t> best_v(best_i.data_ptr<std::int32_t>(), best_i.data_ptr<std::int32_t>() + best_i.numel());
-        std::vector<std::int32_t> px = tokenizer::refine_token_map(image, best_v, static_cast<int>(t.grid_h),
-                                                                   static_cast<int>(t.grid_w));
-        oracle_refined.push_back(foreground_ari(truth, at::from_blob(px.data(), {S * S}, at::kInt).to(at::kLong)));
+        oracle_refined.push_back(foreground_ari(truth, pixel_edge_labels(image, best, t.grid_h, t.grid_w)));
       }
       tokens.push_back(t.clusters.num_tokens[i].item<std::int64_t>());
       objects.push_back(static_cast<std::int64_t>(smp.labels.size()));
