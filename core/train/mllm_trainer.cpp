@@ -140,6 +140,12 @@ std::vector<std::string> all_text(const std::vector<Example>& a, const std::vect
 const char* const kFreezable[] = {"setok",         "setok.vision_model",    "setok.cluster", "setok.merger",
                                   "setok.detokenizer", "multi_modal_projector", "language_model"};
 
+Error unknown_module(const std::string& name) {
+  std::string known;
+  for (const char* k : kFreezable) known += (known.empty() ? "" : ", ") + std::string(k);
+  return Error("freeze: unknown module '" + name + "' (" + known + ")");
+}
+
 void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
   for (auto& p : m->parameters()) p.set_requires_grad(true);
   for (const auto& n : names) {
@@ -152,9 +158,7 @@ void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
     else if (n == "multi_modal_projector") mod = m->multi_modal_projector.ptr().get();
     else if (n == "language_model") mod = m->language_model.ptr().get();
     else
-      throw Error("freeze: unknown module '" + n +
-                  "' (setok, setok.vision_model, setok.cluster, setok.merger, setok.detokenizer, "
-                  "multi_modal_projector, language_model)");
+      throw unknown_module(n);
     for (auto& p : mod->parameters()) p.set_requires_grad(false);
   }
 }
@@ -200,9 +204,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "freeze", c.freeze);
     for (const auto& n : c.freeze)
       if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable))
-        throw Error("freeze: unknown module '" + n +
-                    "' (setok, setok.vision_model, setok.cluster, setok.merger, setok.detokenizer, "
-                    "multi_modal_projector, language_model)");
+        throw unknown_module(n);
     get_to(j, "lora", c.lora);
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);
