@@ -4,7 +4,9 @@
 # inner-cluster layers; without the inter-cluster layers; mean-pool instead of the merger; without
 # the supervised grouping term (this project's addition, docs/design/setok-training.md); the full
 # recipe at a lower learning rate (a check of the recipe itself, not a Table 6 row); and the full
-# recipe at four times the images per step (batch 128; it checkpoints, for runs that may be cut).
+# recipe at four times the images per step (batch 128; it checkpoints, for runs that may be cut); and
+# the recipe with supervised patch classes (semantic_weight, docs/design/setok-training.md) at its
+# weight, at weight 3, at the lower learning rate, and for 1.5 times the steps (it checkpoints).
 # shellcheck disable=SC2034
 declare -A ablation_sets=(
   [full]=""
@@ -16,4 +18,8 @@ declare -A ablation_sets=(
   [no-grouping]="grouping_weight=0"
   [lr-3e-4]="lr=0.0003"
   [long-b128]="batch_size=128 checkpoint_every=300"
+  [semantic]="semantic_weight=1.0"
+  [semantic-lr3e-4]="semantic_weight=1.0 lr=0.0003"
+  [semantic-w3]="semantic_weight=3.0"
+  [semantic-long]="semantic_weight=1.0 steps=1800 checkpoint_every=300"
 )

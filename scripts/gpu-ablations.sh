@@ -9,7 +9,8 @@
 # PACKDIR holds `setok data pack` files train, val and test (.safetensors, or .safetensors.xz): made
 # from the README's scenes data with `setok data pack --data data/scenes --split S --out PACKDIR/S.safetensors`.
 # OUT receives results.jsonl (one line per variant: its training's last lines and its test
-# evaluation), table.md, log.txt, and the f16 models of `full` and `long-b128` as .tar files.
+# evaluation), table.md, log.txt, and the f16 models of the variants named in KEEP (default: `full`
+# and `long-b128`) as .tar files.
 # VARIANTS (default: all eight) picks some. On an H100 the variants share the GPU: four at once
 # train at ~200 images/s each (~800 together, 83 % GPU busy), so all eight need ~7 minutes.
 # TRAIN_LIMIT (seconds, default 360) bounds every training; a variant that runs out is reported as
@@ -120,13 +121,13 @@ with open(f"{out}/table.md", "w") as t:
                 f"{'n/a' if c is None else f'{c:.3f}'} | {secs} |\n")
 PY
 cat "$out/table.md"
-for n in full long-b128; do
+for n in ${KEEP:-full long-b128}; do
   m=$work/$n/model
   [ -f "$m/config.json" ] || m=$work/$n/checkpoint
   [ -f "$m/config.json" ] || continue
   rm -rf "$work/$n-f16"
   "$setok" convert -m "$m" --out "$work/$n-f16" --dtype f16 >>"$log" 2>&1 &&
-    tar -C "$work" -cf "$out/$n-f16.tar" "$n-f16"
+    tar -C "$work" -cf "$out/$n-f16.tar" "$n-f16/config.json" "$n-f16/model.safetensors" "$n-f16/text_encoder.safetensors"
 done
 sort -n -t, -k1 "$work/gpu.samples" | tail -1 | sed 's/^/peak GPU memory MiB, utilisation %: /' >>"$log"
 awk -F, '{u += $2; k++} END {if (k) printf "mean GPU utilisation %.0f %% over %d samples\n", u / k, k}' \

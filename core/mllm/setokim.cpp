@@ -66,6 +66,19 @@ SetokimImpl::SetokimImpl(const SetokimConfig& c) : config_(c) {
   language_model = register_module("language_model", llm::LlamaForCausalLM(c.text));
 }
 
+void SetokimImpl::replace_setok(tokenizer::SetokModel other) {
+  auto width = [&](const tokenizer::SetokConfig& vc) {
+    if (config_.connector == Connector::kPatchMlp) return vc.vision.hidden_size;
+    return vc.merger.mean_pool_only() ? vc.vision.hidden_size : vc.merger.dim_out();
+  };
+  const std::int64_t have = width(config_.vision), got = width(other->config());
+  if (have != got)
+    throw Error("the new SeTok gives tokens of width " + std::to_string(got) + ", the projector reads " +
+                std::to_string(have));
+  setok = replace_module("setok", other);
+  config_.vision = other->config();
+}
+
 VisualTokens SetokimImpl::project(VisualTokens raw) {
   raw.embeds = multi_modal_projector(raw.embeds);
   return raw;

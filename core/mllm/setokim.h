@@ -73,6 +73,9 @@ class SetokimImpl : public torch::nn::Module {
                             const std::vector<VisualTokens>& images, std::vector<ImageSpan>* spans = nullptr);
 
   const SetokimConfig& config() const { return config_; }
+  // Puts another SeTok under the projector and language model (its tokens must have the width the
+  // projector reads; throws otherwise). Draws no random numbers.
+  void replace_setok(tokenizer::SetokModel other);
   tokenizer::SetokModel setok{nullptr};
   Projector multi_modal_projector{nullptr};
   llm::LlamaForCausalLM language_model{nullptr};

@@ -269,6 +269,14 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     tok_path = fs::path(start) / "tokenizer.model";
     if (!resume_dir.empty())
       step = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string()).at("step").get<std::int64_t>();
+    if (resume_dir.empty() && !cfg.setok_model.empty()) {
+      // A new SeTok under the init model's projector and language model.
+      try {
+        model->replace_setok(tokenizer::load_setok(cfg.setok_model));
+      } catch (const std::exception& e) {
+        throw Error("setok_model " + cfg.setok_model + " does not fit the SeTokim in " + cfg.init + ": " + e.what());
+      }
+    }
   } else {
     tok_path = cfg.tokenizer;
     if (tok_path.empty()) {

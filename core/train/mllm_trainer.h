@@ -17,7 +17,9 @@ namespace setok::train {
 struct MllmTrainConfig {
   int stage = 1;
   std::string init;         // a SeTokim folder to start from (stage II from stage I's model)
-  std::string setok_model;  // without init: the SeTok folder whose tokens the model reads
+  // The SeTok folder whose tokens the model reads. Without init: the new model's; with init (not on
+  // resume): replaces the SeTok inside the init model, keeping its projector and language model.
+  std::string setok_model;
   nlohmann::json text_config = nlohmann::json::object();  // without init: HF LlamaConfig (vocab from the tokenizer)
   std::string tokenizer;    // tokenizer.model; empty (and no init): trained on the training text
   int tokenizer_vocab = 1000;

@@ -61,8 +61,13 @@ struct TrainerState {
   nlohmann::json vocab;
 };
 
+// The semantic head's tensors ride in text_encoder.safetensors under this prefix (training-only, like
+// the text encoder itself).
+constexpr const char* kSemanticPrefix = "semantic_head.";
+
 void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, TextEncoder& text, at::Tensor logit_scale,
-                         torch::optim::Optimizer* opt, const SetokTrainConfig& cfg, const TrainerState& st) {
+                         torch::nn::Linear* semantic, torch::optim::Optimizer* opt, const SetokTrainConfig& cfg,
+                         const TrainerState& st) {
   // Build the new checkpoint beside the old one, then swap folders: a crash leaves one whole.
   const fs::path tmp = io::begin_folder_swap(dir.string());
   nlohmann::json config = model->config().to_json();
@@ -73,6 +78,8 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
   io::TensorMap weights = nn::state_dict(*model);
   io::TensorMap text_w = nn::state_dict(*text);
   text_w["logit_scale"] = logit_scale.detach();
+  if (semantic)
+    for (auto& kv : (*semantic)->named_parameters()) text_w[kSemanticPrefix + kv.key()] = kv.value().detach();
   io::save_checkpoint(tmp.string(), config, weights);
   io::save_safetensors((tmp / "text_encoder.safetensors").string(), text_w);
   if (opt) {
@@ -113,6 +120,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "rec_weight", c.rec_weight);
     get_to(j, "concept_weight", c.concept_weight);
     get_to(j, "grouping_weight", c.grouping_weight);
+    get_to(j, "semantic_weight", c.semantic_weight);
     get_to(j, "l1_weight", c.l1_weight);
     get_to(j, "l2_weight", c.l2_weight);
     get_to(j, "perceptual_weight", c.perceptual_weight);
@@ -135,6 +143,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (c.steps < 1) throw Error("training config: steps must be at least 1");
   if (!(c.lr > 0)) throw Error("training config: lr must be positive");
   if (c.templates.empty()) throw Error("training config: templates must not be empty");
+  if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
   return c;
 }
 
@@ -158,6 +167,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"rec_weight", rec_weight},
           {"concept_weight", concept_weight},
           {"grouping_weight", grouping_weight},
+          {"semantic_weight", semantic_weight},
           {"l1_weight", l1_weight},
           {"l2_weight", l2_weight},
           {"perceptual_weight", perceptual_weight},
@@ -207,6 +217,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   tokenizer::SetokModel model(cfg.model);
   TextEncoder text(cfg.text);
   at::Tensor logit_scale = at::scalar_tensor(std::log(1.0 / cfg.temperature)).set_requires_grad(true);
+  // Supervised patch classes (semantic_weight): a linear head over the encoder's patch features,
+  // one class per label plus background. Made only when used, so other recipes draw the same
+  // initial weights as before.
+  torch::nn::Linear semantic{nullptr};
+  if (cfg.semantic_weight > 0)
+    semantic = torch::nn::Linear(vc.hidden_size, static_cast<int64_t>(st.labels.size()) + 1);
+  torch::nn::Linear* semantic_ptr = cfg.semantic_weight > 0 ? &semantic : nullptr;
   if (!resume_dir.empty()) {
     nn::load_state_dict(*model, io::load_weights(resume_dir));
     io::TensorMap tw = io::load_safetensors((fs::path(resume_dir) / "text_encoder.safetensors").string());
@@ -215,10 +232,29 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       logit_scale.copy_(tw.at("logit_scale"));
     }
     tw.erase("logit_scale");
+    io::TensorMap head_w;
+    const std::string prefix = kSemanticPrefix;
+    for (auto it = tw.begin(); it != tw.end();) {
+      if (it->first.rfind(prefix, 0) == 0) {
+        head_w[it->first.substr(prefix.size())] = it->second;
+        it = tw.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (semantic_ptr) {
+      if (head_w.empty())
+        throw Error(resume_dir + ": the checkpoint was trained without semantic_weight; resume it with semantic_weight 0");
+      nn::load_state_dict(*semantic, head_w);
+    }
     nn::load_state_dict(*text, tw);
   }
   model->to(device);
   text->to(device);
+  if (semantic_ptr) {
+    semantic->to(device);
+    semantic->train();
+  }
   model->train();
   text->train();
   logit_scale = logit_scale.to(device).detach().set_requires_grad(true);
@@ -235,6 +271,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   };
   split(*model);
   split(*text);
+  if (semantic_ptr) split(*semantic);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                  torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95})));
@@ -342,7 +379,35 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       }
       l_group = grouping_loss(tk.features, at::stack(lab).to(device));
     }
-    at::Tensor loss = cfg.rec_weight * l_rec + cfg.concept_weight * l_concept + cfg.grouping_weight * l_group;
+    at::Tensor l_sem = at::zeros({}, pixels.options());
+    double semantic_acc = 0;
+    if (semantic_ptr) {
+      // Patch classes: the label of the object covering at least half of the patch, background
+      // (the last class) where objects cover at most a tenth, ignored in between.
+      const int64_t n = tk.features.size(1), bg = static_cast<int64_t>(st.labels.size());
+      std::vector<at::Tensor> lab;
+      for (const auto& s : batch.samples) {
+        at::Tensor l = at::full({n}, bg, at::kLong);
+        if (s.object_masks.size(0) > 0) {
+          std::vector<int64_t> ids;
+          for (const auto& name : s.labels) ids.push_back(label_id.at(name));
+          auto mx = s.object_masks.max(0);
+          at::Tensor cover = std::get<0>(mx), cls = at::tensor(ids, at::kLong).index_select(0, std::get<1>(mx));
+          l = at::where(cover >= 0.5, cls, at::where(cover <= 0.1, at::full_like(cls, bg), at::full_like(cls, -1)));
+        }
+        lab.push_back(l);
+      }
+      at::Tensor target = at::stack(lab).to(device).reshape({-1});
+      at::Tensor logits = semantic->forward(tk.features.reshape({-1, tk.features.size(2)}));
+      l_sem = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -1);
+      // Accuracy on object patches only (background is most of every image).
+      at::Tensor objects = (target >= 0) & (target != bg);
+      semantic_acc = objects.any().item<bool>()
+                         ? (logits.detach().argmax(1) == target).masked_select(objects).to(at::kFloat).mean().item<double>()
+                         : 0.0;
+    }
+    at::Tensor loss = cfg.rec_weight * l_rec + cfg.concept_weight * l_concept + cfg.grouping_weight * l_group +
+                      cfg.semantic_weight * l_sem;
     const double loss_v = loss.item<double>();
     if (!std::isfinite(loss_v)) {
       progress.emit({{"event", "error"}, {"step", st.step}, {"message", "loss is not finite"}});
@@ -375,6 +440,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                      {"loss_perceptual", l_perc.item<double>()},
                      {"loss_concept", l_concept.item<double>()},
                      {"loss_grouping", l_group.item<double>()},
+                     {"loss_semantic", l_sem.item<double>()},
+                     {"semantic_acc", semantic_acc},
                      {"concept_acc", concept_acc},
                      {"tokens_per_image", tk.clusters.num_tokens.to(at::kDouble).mean().item<double>()},
                      {"temperature", 1.0 / logit_scale.exp().item<double>()},
@@ -390,7 +457,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const bool pause =
         st.step < cfg.steps && ((cfg.stop_at > 0 && st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
     if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || st.step == cfg.steps || pause) {
-      save_checkpoint_dir(ckpt_dir, model, text, logit_scale, &opt, cfg, st);
+      save_checkpoint_dir(ckpt_dir, model, text, logit_scale, semantic_ptr, &opt, cfg, st);
       progress.emit({{"event", "checkpoint"}, {"step", st.step}, {"path", ckpt_dir.string()}});
     }
     if (pause) {
@@ -406,7 +473,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   // The final model: the checkpoint's config + weights (+ text encoder), marked trained.
   model->config().trained = true;
   const fs::path model_dir = fs::path(cfg.out) / "model";
-  save_checkpoint_dir(model_dir, model, text, logit_scale, nullptr, cfg, st);
+  save_checkpoint_dir(model_dir, model, text, logit_scale, nullptr, nullptr, cfg, st);
   fs::remove(model_dir / "trainer_state.json");
   TrainSummary sum;
   sum.steps_done = st.step - first;

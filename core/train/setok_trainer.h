@@ -25,6 +25,7 @@ struct SetokTrainConfig {
   double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.05, clip_grad_norm = 1.0;
   double rec_weight = 1.0, concept_weight = 1.0;       // α, β of Eq. 3
   double grouping_weight = 0.0;  // supervised patch grouping (not in the paper; 0 = off)
+  double semantic_weight = 0.0;  // supervised patch classes (not in the paper; 0 = off)
   double l1_weight = 1.0, l2_weight = 1.0, perceptual_weight = 0.0;  // inside L_rec
   double temperature = 0.07;                           // τ's initial value (learnt)
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/io/safetensors.h"
 #include "tests/support/run_process.h"
 #include "tests/support/toy_scenes.h"
 
@@ -255,6 +256,45 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
                            " --steps 1 --progress none");
   EXPECT_EQ(unknown.rc, 1);
   EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
+  // Another SeTok under stage I's projector and language model (setok_model beside init): the
+  // result reads images with the new SeTok's weights and calibration; one whose tokens have another
+  // width is a one-line error.
+  auto t2 = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok2") +
+                      " --steps 2 --set seed=7 --progress none");
+  ASSERT_EQ(t2.rc, 0) << t2.err;
+  auto sw = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                      shell_quote(*dir / "s6") + " --set init=" + shell_quote(*dir / "s1/model") +
+                      " --set setok_model=" + shell_quote(*dir / "tok2/model") + " --set " +
+                      shell_quote("freeze=[\"setok\"]") + " --steps 1 --progress none");
+  ASSERT_EQ(sw.rc, 0) << sw.err;
+  {
+    const auto tok2 = setok::io::load_safetensors(*dir / "tok2/model/model.safetensors");
+    const auto s1 = setok::io::load_safetensors(*dir / "s1/model/model.safetensors");
+    const auto s6 = setok::io::load_safetensors(*dir / "s6/model/model.safetensors");
+    int vision = 0, differs_from_s1 = 0;
+    for (const auto& [name, t] : tok2) {
+      if (name.rfind("detokenizer.", 0) == 0 && !s6.count("setok." + name)) continue;
+      ASSERT_TRUE(s6.count("setok." + name)) << name;
+      EXPECT_TRUE(s6.at("setok." + name).to(at::kFloat).equal(t.to(at::kFloat))) << name;
+      differs_from_s1 += !s1.at("setok." + name).to(at::kFloat).equal(t.to(at::kFloat));
+      ++vision;
+    }
+    EXPECT_GT(vision, 10);
+    EXPECT_GT(differs_from_s1, 0);  // the two SeToks really differ
+    EXPECT_TRUE(s6.at("multi_modal_projector.linear_1.weight").sizes() == s1.at("multi_modal_projector.linear_1.weight").sizes());
+    auto c6 = nlohmann::json::parse(read_bytes(*dir / "s6/model/config.json"));
+    auto ct = nlohmann::json::parse(read_bytes(*dir / "tok2/model/config.json"));
+    EXPECT_EQ(c6["setok_config"]["cluster"], ct["cluster"]);
+  }
+  auto wide = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok3") +
+                        " --steps 1 --set model.merger.dim_out=48 --set model.detokenizer.token_dim=48 --progress none");
+  ASSERT_EQ(wide.rc, 0) << wide.err;
+  auto misfit = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                          shell_quote(*dir / "s7") + " --set init=" + shell_quote(*dir / "s1/model") +
+                          " --set setok_model=" + shell_quote(*dir / "tok3/model") + " --steps 1 --progress none");
+  EXPECT_EQ(misfit.rc, 1);
+  EXPECT_EQ(count_lines(misfit.err), 1) << misfit.err;
+  EXPECT_NE(misfit.err.find("width"), std::string::npos) << misfit.err;
   // Bad configs are one line.
   write_bytes(*dir / "bad.json", "{\"stage\": 3}");
   auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
