@@ -25,6 +25,7 @@
 #include "core/runtime/error.h"
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
+#include "core/train/autocast.h"
 #include "core/train/schedule.h"
 
 namespace fs = std::filesystem;
@@ -208,6 +209,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "lora", c.lora);
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);
+    get_to(j, "mixed_precision", c.mixed_precision);
     get_to(j, "seed", c.seed);
     get_to(j, "batch_size", c.batch_size);
     get_to(j, "steps", c.steps);
@@ -237,7 +239,8 @@ nlohmann::json MllmTrainConfig::to_json() const {
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
           {"fixed_k", fixed_k}, {"captions", captions}, {"conversations", conversations},
-          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device}, {"seed", seed},
+          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
+          {"mixed_precision", mixed_precision}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
           {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
           {"max_length", max_length}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"weight_decay", weight_decay},
@@ -412,8 +415,14 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     }
     x = at::stack(rows);
     y = y.to(device);
-    at::Tensor h = model->language_model->hidden(x, nullptr, valid.to(device));
-    at::Tensor logits = model->language_model->logits(h.narrow(1, 0, Tmax - 1));
+    at::Tensor logits;
+    {
+      // The projector and the embeddings above stay f32 (they are small); the language model's
+      // matmuls run in bf16 on CUDA, and the loss below casts the logits back to f32.
+      CudaAutocastScope amp(cfg.mixed_precision && device.is_cuda());
+      at::Tensor h = model->language_model->hidden(x, nullptr, valid.to(device));
+      logits = model->language_model->logits(h.narrow(1, 0, Tmax - 1));
+    }
     at::Tensor tgt = y.narrow(1, 1, Tmax - 1);
     target_tokens = (tgt != -100).sum().item<std::int64_t>();
     at::Tensor loss = target_tokens > 0

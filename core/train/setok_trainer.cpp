@@ -1,7 +1,6 @@
 #include "core/train/setok_trainer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
@@ -21,6 +20,7 @@
 #include "core/runtime/error.h"
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
+#include "core/train/autocast.h"
 #include "core/train/concept_loss.h"
 #include "core/train/schedule.h"
 
@@ -28,18 +28,6 @@ namespace fs = std::filesystem;
 
 namespace setok::train {
 namespace {
-
-// CUDA autocast in bf16 (f32 master weights stay untouched). LibTorch 2.4 replaced the global
-// switch with per-device ones; the default CUDA autocast dtype is f16, so name bf16 either way.
-void set_cuda_autocast(bool on) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
-#else
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  at::autocast::set_enabled(on);
-#endif
-}
 
 std::atomic<bool> g_pause_requested{false};
 

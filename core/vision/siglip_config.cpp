@@ -42,23 +42,27 @@ SiglipVisionConfig SiglipVisionConfig::from_json(const nlohmann::json& root) {
   read(*j, "use_head", c.use_head);
   read(*j, "vision_use_head", c.use_head);
   read(*j, "feature_layer", c.feature_layer);
+  read(*j, "conv_stem", c.conv_stem);
   c.validate();
   return c;
 }
 
 nlohmann::json SiglipVisionConfig::to_json() const {
-  return {{"model_type", "siglip_vision_model"},
-          {"hidden_size", hidden_size},
-          {"intermediate_size", intermediate_size},
-          {"num_hidden_layers", num_hidden_layers},
-          {"num_attention_heads", num_attention_heads},
-          {"num_channels", num_channels},
-          {"image_size", image_size},
-          {"patch_size", patch_size},
-          {"layer_norm_eps", layer_norm_eps},
-          {"hidden_act", hidden_act},
-          {"vision_use_head", use_head},
-          {"feature_layer", feature_layer}};
+  nlohmann::json j = {{"model_type", "siglip_vision_model"},
+                      {"hidden_size", hidden_size},
+                      {"intermediate_size", intermediate_size},
+                      {"num_hidden_layers", num_hidden_layers},
+                      {"num_attention_heads", num_attention_heads},
+                      {"num_channels", num_channels},
+                      {"image_size", image_size},
+                      {"patch_size", patch_size},
+                      {"layer_norm_eps", layer_norm_eps},
+                      {"hidden_act", hidden_act},
+                      {"vision_use_head", use_head},
+                      {"feature_layer", feature_layer}};
+  // Written only when set, so an HF-architecture tower's config.json stays HF's.
+  if (!conv_stem.empty()) j["conv_stem"] = conv_stem;
+  return j;
 }
 
 void SiglipVisionConfig::validate() const {
@@ -86,6 +90,16 @@ void SiglipVisionConfig::validate() const {
   if (feature_layer >= num_hidden_layers || feature_layer < -num_hidden_layers)
     throw Error("SigLIP config: feature_layer " + std::to_string(feature_layer) + " is outside a " +
                 std::to_string(num_hidden_layers) + "-layer encoder");
+  if (!conv_stem.empty()) {
+    if (conv_stem.size() > 6)
+      throw Error("SigLIP config: conv_stem has " + std::to_string(conv_stem.size()) + " stages, at most 6 fit");
+    const std::int64_t stem_patch = std::int64_t{1} << conv_stem.size();
+    if (patch_size != stem_patch)
+      throw Error("SigLIP config: a conv_stem of " + std::to_string(conv_stem.size()) + " stride-2 stages makes " +
+                  std::to_string(stem_patch) + "-pixel patches, but patch_size is " + std::to_string(patch_size));
+    for (std::int64_t ch : conv_stem)
+      if (ch <= 0) throw Error("SigLIP config: conv_stem channels must be positive, got " + std::to_string(ch));
+  }
 }
 
 SiglipVisionConfig SiglipVisionConfig::so400m_patch14_384() {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace setok::vision {
 
@@ -23,6 +24,12 @@ struct SiglipVisionConfig {
   // k >= 0 = output of layer k, -2 = penultimate layer, ... (docs/design/vision-encoder.md).
   // Not an HF key; HF ignores it.
   std::int64_t feature_layer = -1;
+  // Optional convolutional stem in place of the patch embedding (not an HF key; empty = HF's
+  // Conv2d(kernel = stride = patch)). One 3x3 stride-2 convolution + GroupNorm + GELU per entry,
+  // with that many output channels, then a 1x1 convolution to hidden_size, so patch_size must be
+  // 2^entries (8 px: three entries). Early convolutions make a ViT trained from scratch learn
+  // shapes from far fewer images (docs/design/vision-encoder.md).
+  std::vector<std::int64_t> conv_stem;
 
   std::int64_t head_dim() const { return hidden_size / num_attention_heads; }
   // Patches per side at image_size; a remainder narrower than a patch is dropped (384 px / 14 = 27).

@@ -65,7 +65,7 @@ SiglipVisionEncoder load_siglip(const std::string& dir) {
   io::TensorMap tensors = io::load_weights(dir);
   // transformers 4 saves a SiglipVisionModel under "vision_model."; transformers 5 drops that
   // prefix ("embeddings.…", "encoder.…"). Read both.
-  const bool unprefixed = tensors.count("embeddings.patch_embedding.weight") != 0;
+  const bool unprefixed = tensors.count("embeddings.position_embedding.weight") != 0;
   const std::string prefix = unprefixed ? "" : kSiglipPrefix;
   for (const auto& [name, t] : tensors) {
     if (unprefixed) {

@@ -1,6 +1,7 @@
 #include "core/vision/siglip_layers.h"
 
 #include <cmath>
+#include <numeric>
 
 #include "core/runtime/error.h"
 
@@ -36,9 +37,21 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
 }  // namespace
 
 SiglipVisionEmbeddingsImpl::SiglipVisionEmbeddingsImpl(const SiglipVisionConfig& c) : config(c) {
-  patch_embedding = register_module(
-      "patch_embedding",
-      tnn::Conv2d(tnn::Conv2dOptions(c.num_channels, c.hidden_size, c.patch_size).stride(c.patch_size)));
+  if (c.conv_stem.empty()) {
+    patch_embedding = register_module(
+        "patch_embedding",
+        tnn::Conv2d(tnn::Conv2dOptions(c.num_channels, c.hidden_size, c.patch_size).stride(c.patch_size)));
+  } else {
+    conv_stem = register_module("conv_stem", tnn::ModuleList());
+    std::int64_t in = c.num_channels;
+    for (std::int64_t out : c.conv_stem) {
+      conv_stem->push_back(tnn::Conv2d(tnn::Conv2dOptions(in, out, 3).stride(2).padding(1).bias(false)));
+      // Batch-independent normalisation: the same image gives the same tokens in any batch.
+      conv_stem->push_back(tnn::GroupNorm(tnn::GroupNormOptions(std::gcd(out, std::int64_t{8}), out)));
+      in = out;
+    }
+    conv_stem_proj = register_module("conv_stem_proj", tnn::Conv2d(tnn::Conv2dOptions(in, c.hidden_size, 1)));
+  }
   position_embedding = register_module("position_embedding", tnn::Embedding(c.num_patches(), c.hidden_size));
   torch::NoGradGuard no_grad;
   // N(0, 1/hidden) as HF: the default N(0, 1) would swamp the patch signal in a fresh model.
@@ -65,8 +78,18 @@ at::Tensor SiglipVisionEmbeddingsImpl::forward(const at::Tensor& pixels) {
   if (pixels.size(2) < p || pixels.size(3) < p)
     throw Error("SigLIP: image " + std::to_string(pixels.size(3)) + "x" + std::to_string(pixels.size(2)) +
                 " is smaller than one " + std::to_string(p) + "-pixel patch");
-  const at::Tensor& wgt = patch_embedding->weight;
-  at::Tensor x = patch_embedding(pixels.to(wgt.scalar_type()));  // [B, D, h, w]
+  at::Tensor x;
+  if (patch_embedding) {
+    x = patch_embedding(pixels.to(patch_embedding->weight.scalar_type()));  // [B, D, h, w]
+  } else {
+    // Crop to whole patches first, so the stem's grid is the patch Conv2d's (padding would round up).
+    const std::int64_t gh = pixels.size(2) / p, gw = pixels.size(3) / p;
+    x = pixels.narrow(2, 0, gh * p).narrow(3, 0, gw * p).to(conv_stem_proj->weight.scalar_type());
+    for (std::size_t i = 0; i + 1 < conv_stem->size(); i += 2)
+      x = at::gelu(
+          conv_stem->ptr(i + 1)->as<tnn::GroupNorm>()->forward(conv_stem->ptr(i)->as<tnn::Conv2d>()->forward(x)));
+    x = conv_stem_proj(x);  // [B, D, h, w]
+  }
   const std::int64_t h = x.size(2), w = x.size(3);
   x = x.flatten(2).transpose(1, 2);  // [B, h*w, D], row-major patch order
   return x + position_table(h, w).unsqueeze(0);

@@ -19,6 +19,9 @@ namespace setok::vision {
 
 // Patch embedding (Conv2d, kernel = stride = patch) plus a learned position table of
 // num_patches rows; no CLS token. Other resolutions get a bicubically resized table.
+// With config.conv_stem set, a convolutional stem replaces the patch Conv2d: per stage
+// conv_stem.{2i} (3x3, stride 2, no bias) and conv_stem.{2i+1} (GroupNorm) then GELU, and
+// conv_stem_proj (1x1 to hidden); same output grid, same position table.
 struct SiglipVisionEmbeddingsImpl : torch::nn::Module {
   explicit SiglipVisionEmbeddingsImpl(const SiglipVisionConfig& c);
   // pixels [B, C, H, W] -> [B, floor(H/p)*floor(W/p), hidden], row-major patch order.
@@ -27,7 +30,9 @@ struct SiglipVisionEmbeddingsImpl : torch::nn::Module {
   at::Tensor position_table(std::int64_t h, std::int64_t w) const;
 
   SiglipVisionConfig config;
-  torch::nn::Conv2d patch_embedding{nullptr};
+  torch::nn::Conv2d patch_embedding{nullptr};  // null with a conv stem
+  torch::nn::ModuleList conv_stem{nullptr};    // null without one
+  torch::nn::Conv2d conv_stem_proj{nullptr};
   torch::nn::Embedding position_embedding{nullptr};
 };
 TORCH_MODULE(SiglipVisionEmbeddings);

@@ -412,3 +412,69 @@ TEST(SiglipVision, PreprocessScalesAndNormalises) {
   EXPECT_TRUE(close(z, at::full({1, 3, 16, 16}, 200 / 127.5 - 1)));
   EXPECT_NE(error_of([] { SiglipVisionEncoderImpl::preprocess(io::Image{}, 16); }).find("empty"), std::string::npos);
 }
+
+// ---- the optional convolutional stem (not HF's; config.conv_stem) ----
+
+TEST(SiglipVision, ConvStemReplacesPatchEmbeddingOnTheSameGrid) {
+  auto c = tiny(false);
+  c.conv_stem = {4, 8, 8};  // 3 stride-2 stages: 8-px patches
+  SiglipVisionEncoder enc(c);
+  randomise(*enc, 5);
+  auto sd = nn::state_dict(*enc, "vision_model.");
+  EXPECT_EQ(sd.count("vision_model.embeddings.patch_embedding.weight"), 0u);
+  EXPECT_EQ(sd.at("vision_model.embeddings.conv_stem.0.weight").sizes(), (at::IntArrayRef{4, 3, 3, 3}));
+  EXPECT_EQ(sd.count("vision_model.embeddings.conv_stem.0.bias"), 0u);
+  EXPECT_EQ(sd.at("vision_model.embeddings.conv_stem.1.weight").sizes(), (at::IntArrayRef{4}));  // GroupNorm
+  EXPECT_EQ(sd.at("vision_model.embeddings.conv_stem.4.weight").sizes(), (at::IntArrayRef{8, 8, 3, 3}));
+  EXPECT_EQ(sd.at("vision_model.embeddings.conv_stem_proj.weight").sizes(), (at::IntArrayRef{16, 8, 1, 1}));
+
+  torch::NoGradGuard no_grad;
+  at::Tensor px = at::randn({2, 3, 32, 32});
+  EXPECT_EQ(enc->forward(px).last_hidden_state.sizes(), (at::IntArrayRef{2, 16, 16}));
+  // A size that is not a multiple of the patch keeps the patch Conv2d's grid (floor), not padding's.
+  auto odd = enc->patch_features(at::randn({1, 3, 35, 42}), -1);
+  EXPECT_EQ(odd.features.size(1), 4 * 5);
+  EXPECT_EQ(odd.grid_h, 4);
+  EXPECT_EQ(odd.grid_w, 5);
+  // GroupNorm, not BatchNorm: an image's features do not depend on the rest of its batch.
+  at::Tensor alone = enc->forward(px.narrow(0, 1, 1)).last_hidden_state;
+  EXPECT_TRUE(close(alone[0], enc->forward(px).last_hidden_state[1]));
+  // The last pixel rows beyond whole patches are ignored, as the patch Conv2d ignores them.
+  at::Tensor padded = at::cat({px, at::randn({2, 3, 5, 32})}, 2);
+  EXPECT_TRUE(close(enc->forward(padded).last_hidden_state, enc->forward(px).last_hidden_state));
+}
+
+TEST(SiglipVision, ConvStemSavesLoadsAndLearns) {
+  TempDir d;
+  auto c = tiny(false);
+  c.conv_stem = {8, 8, 16};
+  SiglipVisionEncoder enc(c);
+  randomise(*enc, 9);
+  save_siglip(d / "m", enc);
+  EXPECT_EQ(io::read_json_file(d / "m/config.json")["conv_stem"], nlohmann::json({8, 8, 16}));
+  EXPECT_FALSE(SiglipVisionConfig::small().to_json().contains("conv_stem"));  // HF configs stay HF's
+  auto loaded = load_siglip(d / "m");
+  EXPECT_EQ(loaded->config().conv_stem, c.conv_stem);
+  at::Tensor px = at::randn({2, 3, 32, 32});
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(enc->forward(px).last_hidden_state.equal(loaded->forward(px).last_hidden_state));
+  }
+  // Every stem parameter gets a gradient from the features.
+  enc->train();
+  enc->forward(px).last_hidden_state.pow(2).mean().backward();
+  for (const auto& p : enc->embeddings->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+}
+
+TEST(SiglipConfig, ConvStemMustMakeThePatchSize) {
+  auto err = [](nlohmann::json j) { return error_of([&] { SiglipVisionConfig::from_json(j); }); };
+  EXPECT_NE(err({{"patch_size", 8}, {"conv_stem", {16, 32}}}).find("makes 4-pixel patches, but patch_size is 8"),
+            std::string::npos);
+  EXPECT_NE(err({{"patch_size", 14}, {"conv_stem", {16, 32, 64}}}).find("patch_size is 14"), std::string::npos);
+  EXPECT_NE(err({{"patch_size", 8}, {"conv_stem", {16, 0, 64}}}).find("positive"), std::string::npos);
+  EXPECT_NE(err({{"conv_stem", "wide"}}).find("conv_stem"), std::string::npos);
+  EXPECT_NO_THROW(SiglipVisionConfig::from_json({{"patch_size", 8}, {"image_size", 64}, {"conv_stem", {16, 32, 64}}}));
+}
