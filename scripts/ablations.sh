@@ -29,9 +29,11 @@ for n in "${run[@]}"; do
   [[ -v "ablation_sets[$n]" ]] || { echo "ablations: unknown variant $n (${!ablation_sets[*]})" >&2; exit 1; }
   if [[ ! -f $OUT/$n/eval_test.json ]]; then
     echo "ablations: $n ($STEPS steps)" >&2
-    args=()
-    for kv in ${ablation_sets[$n]}; do args+=(--set "$kv"); done
-    "$SETOK" train setok --config "$CFG" --out "$OUT/$n" --steps "$STEPS" --set checkpoint_every=0 \
+    args=() cfg=$CFG
+    for kv in ${ablation_sets[$n]}; do
+      if [[ $kv == config=* ]]; then cfg=${kv#config=}; else args+=(--set "$kv"); fi
+    done
+    "$SETOK" train setok --config "$cfg" --out "$OUT/$n" --steps "$STEPS" --set checkpoint_every=0 \
       "${args[@]}" --progress jsonl > "$OUT/$n.jsonl"
     "$SETOK" eval setok -m "$OUT/$n/model" --data "$DATA" --split test --json > "$OUT/$n/eval_test.json.tmp"
     mv "$OUT/$n/eval_test.json.tmp" "$OUT/$n/eval_test.json"

@@ -61,10 +61,12 @@ threads=$(($(nproc) / ${#names[@]}))
 sampler=$!
 
 variant() {  # variant NAME: train, calibrate on val, evaluate on test
-  local n=$1 dir=$work/$1 args=()
-  for kv in checkpoint_every=0 ${ablation_sets[$n]} ${EXTRA_SETS:-}; do args+=(--set "$kv"); done
+  local n=$1 dir=$work/$1 args=() cfg=resources/configs/setok-small.json
+  for kv in checkpoint_every=0 ${ablation_sets[$n]} ${EXTRA_SETS:-}; do
+    if [[ $kv == config=* ]]; then cfg=${kv#config=}; else args+=(--set "$kv"); fi
+  done
   rm -rf "$dir"
-  SETOK_THREADS=$threads timeout "$limit" "$setok" train setok --config "$root/resources/configs/setok-small.json" \
+  SETOK_THREADS=$threads timeout "$limit" "$setok" train setok --config "$root/$cfg" \
     --data "$work/train.safetensors" --set "val_data=$work/val.safetensors" --device "${DEVICE:-cuda}" --out "$dir" \
     --progress jsonl "${args[@]}" >"$work/$n.jsonl" 2>"$work/$n.err"
   echo "$n: train exit $? after $SECONDS s" >>"$log"
