@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "core/eval/image_metrics.h"
 #include "core/eval/label_maps.h"
+#include "core/eval/retrieval_metrics.h"
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
@@ -94,6 +96,11 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined;
   std::vector<std::int64_t> tokens, objects;
   std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
+  struct ClassTally {
+    std::int64_t objects = 0, right = 0;
+    std::map<std::int64_t, std::int64_t> wrong;  // predicted class -> times
+  };
+  std::map<std::string, ClassTally> per_class;
   auto t0 = std::chrono::steady_clock::now();
   for (std::int64_t start = 0; start < n; start += o.batch_size) {
     const std::int64_t end = std::min<std::int64_t>(n, start + o.batch_size);
@@ -142,7 +149,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         at::Tensor which = train::object_tokens(t.clusters.masks[i], valid, smp.object_masks);
         at::Tensor v = t.tokens[i].index_select(0, which);
         at::Tensor scores = at::matmul(v / v.norm(2, -1, true).clamp_min(1e-6), head.class_emb.t());
-        at::Tensor pred = scores.argmax(1);
+        const std::vector<std::int64_t> pred = top1_predictions(scores);
         for (std::size_t k = 0; k < smp.labels.size(); ++k) {
           auto it = class_id.find(smp.labels[k]);
           if (it == class_id.end()) {
@@ -150,7 +157,15 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
             continue;
           }
           ++concept_total;
-          concept_right += pred[static_cast<int64_t>(k)].item<std::int64_t>() == it->second;
+          const std::int64_t got = pred[k];
+          ClassTally& tally = per_class[smp.labels[k]];
+          ++tally.objects;
+          if (got == it->second) {
+            ++concept_right;
+            ++tally.right;
+          } else {
+            ++tally.wrong[got];
+          }
         }
       }
     }
@@ -183,6 +198,21 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
     j["concept_objects"] = concept_total;
     j["concept_unknown_labels"] = concept_unknown;
+    // Per class: how often its objects' tokens pick it, and what they pick most often instead.
+    nlohmann::json classes = nlohmann::json::object();
+    for (const auto& [label, tally] : per_class) {
+      nlohmann::json c = {{"objects", tally.objects},
+                          {"top1", static_cast<double>(tally.right) / static_cast<double>(tally.objects)},
+                          {"confused_with", nullptr}};
+      std::int64_t most = 0;
+      for (const auto& [cls, times] : tally.wrong)
+        if (times > most) {
+          most = times;
+          c["confused_with"] = head.labels[static_cast<std::size_t>(cls)];
+        }
+      classes[label] = c;
+    }
+    j["concept_per_class"] = classes;
   } else {
     j["concept_top1"] = nullptr;
   }

@@ -71,6 +71,16 @@ TEST_F(TrainCli, TrainsWithJsonProgressThenEvaluates) {
   EXPECT_GT(j["psnr_db"].get<double>(), 0.0);
   EXPECT_GE(j["concept_top1"].get<double>(), 0.0);
   EXPECT_LE(j["concept_top1"].get<double>(), 1.0);
+  // The per-class figures add up to the overall ones, and a miss names a class of the model.
+  double objects = 0, right = 0;
+  for (const auto& [label, c] : j["concept_per_class"].items()) {
+    objects += c["objects"].get<double>();
+    right += c["top1"].get<double>() * c["objects"].get<double>();
+    if (c["top1"].get<double>() < 1.0) EXPECT_TRUE(c["confused_with"].is_string()) << label;
+    if (c["top1"].get<double>() == 1.0) EXPECT_TRUE(c["confused_with"].is_null()) << label;
+  }
+  EXPECT_EQ(objects, j["concept_objects"].get<double>());
+  EXPECT_NEAR(right / objects, j["concept_top1"].get<double>(), 1e-9);
   EXPECT_GE(j["tokens_per_image"].get<double>(), 1.0);
   EXPECT_TRUE(j.contains("fg_ari"));
   EXPECT_TRUE(j.contains("miou"));
