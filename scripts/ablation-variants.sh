@@ -9,7 +9,10 @@
 # weight, at weight 3, at the lower learning rate, and for 1.5 times the steps (it checkpoints); and
 # the recipe with a convolutional stem in the encoder (conv_stem, docs/design/vision-encoder.md),
 # alone, with patch classes, and for four times the steps. `config=FILE` (relative to the checkout)
-# names another base config than resources/configs/setok-small.json.
+# names another base config than resources/configs/setok-small.json. `object-bw` clusters every
+# training step at the bandwidth that gives about one token per object (object_bandwidth,
+# docs/design/setok-training.md) instead of the paper's 1/(C·ln 2) (about ten per image), so the
+# merger and the concept loss see whole objects in training as they do after calibration.
 # shellcheck disable=SC2034
 declare -A ablation_sets=(
   [full]=""
@@ -27,5 +30,7 @@ declare -A ablation_sets=(
   [semantic-long]="semantic_weight=1.0 steps=1800 checkpoint_every=300"
   [convstem]="config=resources/configs/setok-small-convstem.json"
   [convstem-semantic]="config=resources/configs/setok-small-convstem.json semantic_weight=1.0"
+  [object-bw]="object_bandwidth=true"
+  [convstem-object-bw]="config=resources/configs/setok-small-convstem.json object_bandwidth=true"
   [convstem-long]="config=resources/configs/setok-small-convstem.json steps=4800 checkpoint_every=600"
 )

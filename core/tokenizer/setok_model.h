@@ -6,6 +6,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <string>
 
 #include "core/io/image.h"
@@ -16,7 +17,7 @@
 namespace setok::tokenizer {
 
 struct Tokenized {
-  at::Tensor features;     // [B,N,D] patch features
+  at::Tensor features;  // [B,N,D] patch features
   int64_t grid_h = 0, grid_w = 0;
   ClusterResult clusters;  // masks [B,N,C], token_valid [B,C], ...
   at::Tensor tokens;       // [B,C,d_tok]; padded tokens are zero
@@ -27,7 +28,9 @@ class SetokModelImpl : public torch::nn::Module {
   explicit SetokModelImpl(const SetokConfig& config);
 
   // pixels [B,3,S,S] normalised as vision::SiglipVisionEncoderImpl::preprocess makes them.
-  Tokenized tokenize(const at::Tensor& pixels);
+  // before_cluster, when set, sees the patch features [B,N,D] before they are clustered and may
+  // change config().cluster (training's object_bandwidth does).
+  Tokenized tokenize(const at::Tensor& pixels, const std::function<void(const at::Tensor&)>& before_cluster = nullptr);
   at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid);
   // Preprocesses one image for this model's encoder: [1,3,S,S].
   at::Tensor preprocess(const io::Image& img) const;

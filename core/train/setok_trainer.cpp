@@ -6,10 +6,12 @@
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -30,6 +32,38 @@ namespace setok::train {
 namespace {
 
 std::atomic<bool> g_pause_requested{false};
+
+// Candidate bandwidths for object_bandwidth: calibration's grid, widened at both ends (a fresh
+// encoder's features can need either).
+const std::vector<double> kObjectBandwidths = {0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0};
+
+// object_bandwidth: the bandwidth of kObjectBandwidths whose hard clustering of these features
+// (detached) gives per-image token counts closest to min(objects + 1, cap), by mean absolute
+// difference, the smaller σ on ties. β stays the config's. Leaves the cluster's params as it found them.
+float object_bandwidth(tokenizer::TokenClusterImpl& cluster, const at::Tensor& features,
+                       const std::vector<SetokSample>& samples) {
+  at::NoGradGuard no_grad;
+  const at::Tensor x = features.detach().to(at::kFloat);
+  const tokenizer::ClusterParams saved = cluster.params();
+  std::vector<double> target;
+  for (const SetokSample& s : samples)
+    target.push_back(static_cast<double>(std::min<std::size_t>(s.labels.size() + 1, saved.max_tokens)));
+  float best = saved.bandwidth;
+  double best_err = std::numeric_limits<double>::infinity();
+  for (double bw : kObjectBandwidths) {
+    cluster.params().bandwidth = static_cast<float>(bw);
+    const at::Tensor n = cluster.forward(x).num_tokens.to(at::kDouble).cpu().contiguous();
+    double err = 0;
+    const double* count = n.data_ptr<double>();
+    for (std::size_t b = 0; b < target.size(); ++b) err += std::abs(count[b] - target[b]);
+    if (err < best_err) {
+      best_err = err;
+      best = static_cast<float>(bw);
+    }
+  }
+  cluster.params() = saved;
+  return best;
+}
 
 template <class T>
 void get_to(const nlohmann::json& j, const char* key, T& v) {
@@ -116,6 +150,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "templates", c.templates);
     get_to(j, "freeze_text", c.freeze_text);
     get_to(j, "calibrate", c.calibrate);
+    get_to(j, "object_bandwidth", c.object_bandwidth);
     get_to(j, "mixed_precision", c.mixed_precision);
     if (j.contains("text_encoder")) {
       const auto& t = j["text_encoder"];
@@ -156,6 +191,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"concept_weight", concept_weight},
           {"grouping_weight", grouping_weight},
           {"semantic_weight", semantic_weight},
+          {"object_bandwidth", object_bandwidth},
           {"l1_weight", l1_weight},
           {"l2_weight", l2_weight},
           {"perceptual_weight", perceptual_weight},
@@ -295,7 +331,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     at::Tensor pixels = batch.pixels.to(device);
     if (amp) set_cuda_autocast(true);
-    tokenizer::Tokenized tk = model->tokenize(pixels);
+    float step_bandwidth = 0;
+    tokenizer::Tokenized tk = model->tokenize(pixels, [&](const at::Tensor& features) {
+      if (!cfg.object_bandwidth) return;
+      step_bandwidth = object_bandwidth(*model->cluster, features, batch.samples);
+      model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
+      model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
+    });
     at::Tensor recon = model->reconstruct(tk.tokens, tk.clusters.token_valid);
     if (amp) {
       set_cuda_autocast(false);
@@ -432,6 +474,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                      {"semantic_acc", semantic_acc},
                      {"concept_acc", concept_acc},
                      {"tokens_per_image", tk.clusters.num_tokens.to(at::kDouble).mean().item<double>()},
+                     {"bandwidth", cfg.object_bandwidth ? static_cast<double>(step_bandwidth) : model->cluster->bandwidth()},
                      {"temperature", 1.0 / logit_scale.exp().item<double>()},
                      {"grad_norm", gnorm},
                      {"lr", lr},

@@ -33,6 +33,10 @@ struct SetokTrainConfig {
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
   // After training, pick the clustering σ and β on val_data (see core/eval/setok_calibrate.h).
   bool calibrate = true;
+  // Not in the paper: at every step, cluster with the kernel bandwidth (from 0.05 to 5) whose
+  // token counts on the batch come closest to objects + 1, so the merger and the concept loss see
+  // whole objects in training as they do after calibration (docs/design/setok-training.md).
+  bool object_bandwidth = false;
   bool mixed_precision = true;  // bf16 autocast on CUDA only; f32 master weights
 
   static SetokTrainConfig from_json(const nlohmann::json& j);  // throws setok::Error

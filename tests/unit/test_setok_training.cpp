@@ -1,8 +1,9 @@
 // SeTok training: it learns, resumes exactly, stops on NaN, and reports progress.
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <ATen/ATen.h>
-
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/io/checkpoint.h"
@@ -209,4 +210,41 @@ TEST(PackedDataset, RoundTripsEverySampleAndRejectsAMismatchedModel) {
   c.train_data = path;
   ProgressWriter quiet(ProgressMode::kNone);
   EXPECT_EQ(train_setok(c, "", quiet).steps_done, 2);
+}
+
+TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
+  // From the same start and batches, training with object_bandwidth logs token counts nearer to
+  // objects + 1 than the paper's automatic bandwidth, and logs the bandwidth it used.
+  auto run = [](bool on, std::vector<double>* tokens, std::vector<double>* bandwidths) {
+    test::TempDir d;
+    test::ToyScenes data(32);
+    ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
+      if (e["event"] != "step") return;
+      tokens->push_back(e["tokens_per_image"].get<double>());
+      bandwidths->push_back(e["bandwidth"].get<double>());
+    });
+    SetokTrainConfig c = tiny_config(d / "run", 4);
+    c.object_bandwidth = on;
+    train_setok(c, "", p, &data);
+  };
+  std::vector<double> off_tokens, off_bw, on_tokens, on_bw;
+  run(false, &off_tokens, &off_bw);
+  run(true, &on_tokens, &on_bw);
+  ASSERT_EQ(on_tokens.size(), 4u);
+  ASSERT_EQ(off_tokens.size(), 4u);
+  test::ToyScenes data(32);
+  double objects = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) objects += static_cast<double>(data.get(i).labels.size()) + 1;
+  objects /= static_cast<double>(data.size());
+  double err_on = 0, err_off = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    err_on += std::abs(on_tokens[i] - objects);
+    err_off += std::abs(off_tokens[i] - objects);
+    EXPECT_GE(on_bw[i], 0.05 - 1e-6);
+    EXPECT_LE(on_bw[i], 5.0 + 1e-6);
+  }
+  EXPECT_LT(err_on, err_off) << "objects + 1 per image: " << objects;
+  EXPECT_LT(err_on / 4, 1.0) << "tokens per image at steps 1 and 4: " << on_tokens[0] << ", " << on_tokens[3]
+                             << " (objects + 1: " << objects << ")";
+  EXPECT_TRUE(SetokTrainConfig::from_json({{"object_bandwidth", true}}).object_bandwidth);
 }
