@@ -6,9 +6,9 @@
 # recipe at a lower learning rate (a check of the recipe itself, not a Table 6 row); and the full
 # recipe at four times the images per step (batch 128; it checkpoints, for runs that may be cut); and
 # the recipe with supervised patch classes (semantic_weight, docs/design/setok-training.md) at its
-# weight, at weight 3, at the lower learning rate, and for 1.5 times the steps (it checkpoints); and
-# the recipe with a convolutional stem in the encoder (conv_stem, docs/design/vision-encoder.md),
-# alone, with patch classes, and for four times the steps. `config=FILE` (relative to the checkout)
+# weight, at weight 3, at the lower learning rate, and for 1.5 times the steps (it checkpoints); the
+# previous bundled recipe, with HF's patch embedding instead of the convolutional stem (`patch`);
+# and the recipe for four times the steps (`long`, it checkpoints). `config=FILE` (relative to the checkout)
 # names another base config than resources/configs/setok-small.json. `object-bw` clusters every
 # training step at the bandwidth that gives about one token per object (object_bandwidth,
 # docs/design/setok-training.md) instead of the paper's 1/(C·ln 2) (about ten per image), so the
@@ -28,9 +28,7 @@ declare -A ablation_sets=(
   [semantic-lr3e-4]="semantic_weight=1.0 lr=0.0003"
   [semantic-w3]="semantic_weight=3.0"
   [semantic-long]="semantic_weight=1.0 steps=1800 checkpoint_every=300"
-  [convstem]="config=resources/configs/setok-small-convstem.json"
-  [convstem-semantic]="config=resources/configs/setok-small-convstem.json semantic_weight=1.0"
+  [patch]="config=resources/configs/setok-small-patch.json"
   [object-bw]="object_bandwidth=true"
-  [convstem-object-bw]="config=resources/configs/setok-small-convstem.json object_bandwidth=true"
-  [convstem-long]="config=resources/configs/setok-small-convstem.json steps=4800 checkpoint_every=600"
+  [long]="steps=4800 checkpoint_every=600"
 )
