@@ -8,6 +8,7 @@
 
 namespace setok::train {
 
+// The switch itself; training code uses CudaAutocastScope below.
 inline void set_cuda_autocast(bool on) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);

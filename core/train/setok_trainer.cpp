@@ -330,18 +330,20 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const double lr = warmup_cosine_lr(st.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     at::Tensor pixels = batch.pixels.to(device);
-    if (amp) set_cuda_autocast(true);
     float step_bandwidth = 0;
-    tokenizer::Tokenized tk = model->tokenize(pixels, [&](const at::Tensor& features) {
-      if (!cfg.object_bandwidth) return;
-      step_bandwidth = object_bandwidth(*model->cluster, features, batch.samples);
-      model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
-      model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
-    });
-    at::Tensor recon = model->reconstruct(tk.tokens, tk.clusters.token_valid);
+    tokenizer::Tokenized tk;
+    at::Tensor recon;
+    {
+      CudaAutocastScope autocast(amp);
+      tk = model->tokenize(pixels, [&](const at::Tensor& features) {
+        if (!cfg.object_bandwidth) return;
+        step_bandwidth = object_bandwidth(*model->cluster, features, batch.samples);
+        model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
+        model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
+      });
+      recon = model->reconstruct(tk.tokens, tk.clusters.token_valid);
+    }
     if (amp) {
-      set_cuda_autocast(false);
-      at::autocast::clear_cache();
       // The losses below run outside autocast, in f32, beside f32 tensors (text embeddings, masks).
       for (at::Tensor* t : {&tk.features, &tk.tokens, &tk.clusters.masks, &tk.clusters.soft_masks,
                             &tk.clusters.density, &tk.clusters.score})
