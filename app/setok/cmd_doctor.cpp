@@ -1,9 +1,11 @@
 // setok doctor: what this installation runs on. Exits 1 when something would make it slow or
 // wrong (the reference BLAS), so scripts can gate on it.
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "app/setok/command.h"
+#include "core/runtime/openmp_policy.h"
 #include "core/runtime/system_info.h"
 #include "core/runtime/threads.h"
 
@@ -18,6 +20,7 @@ Command add_doctor(CLI::App& app, Globals& g) {
   auto opts = std::make_shared<bool>(false);
   sub->add_flag("--json", g.json, "Machine-readable output");
   sub->add_flag("--no-bench", *opts, "Skip the matmul throughput probe");
+  // It re-executes like the compute commands, so that it reports the BLAS kernels they run with.
   return {sub, [&g, opts]() {
     BlasInfo blas = active_blas();
     CudaInfo cuda = cuda_info();
@@ -27,6 +30,15 @@ Command add_doctor(CLI::App& app, Globals& g) {
     qt = qVersion();
 #endif
     std::vector<std::string> problems;
+    const std::string kernels = openblas_corename();
+    const char* detected = std::getenv("SETOK_BLAS_DETECTED");
+    std::string kernel_note;
+    if (detected && std::getenv("OPENBLAS_CORETYPE"))
+      kernel_note = std::string("OpenBLAS took this CPU for ") + detected + "; setok set OPENBLAS_CORETYPE=" +
+                    std::getenv("OPENBLAS_CORETYPE");
+    else if (!wanted_blas_coretype().empty())
+      problems.push_back("OpenBLAS runs its SSE3 (Prescott) kernels on a CPU with better ones (about 5x slower): set "
+                         "OPENBLAS_CORETYPE=" + wanted_blas_coretype());
     if (blas.is_reference())
       problems.push_back("the reference BLAS is active (about 50x slower): run packaging/install-deps.sh");
     nlohmann::json j = {
@@ -34,7 +46,9 @@ Command add_doctor(CLI::App& app, Globals& g) {
         {"torch", torch_version()},
         {"qt", qt.empty() ? nlohmann::json(nullptr) : nlohmann::json(qt)},
         {"opencv", opencv_version().empty() ? nlohmann::json(nullptr) : nlohmann::json(opencv_version())},
-        {"blas", {{"vendor", blas.vendor}, {"library", blas.library}, {"config", blas.config}, {"threads", blas.threads}}},
+        {"blas", {{"vendor", blas.vendor}, {"library", blas.library}, {"config", blas.config}, {"threads", blas.threads},
+                  {"kernels", kernels.empty() ? nlohmann::json(nullptr) : nlohmann::json(kernels)},
+                  {"kernels_note", kernel_note.empty() ? nlohmann::json(nullptr) : nlohmann::json(kernel_note)}}},
         {"threads", {{"intra_op", intra_op_threads()}, {"cores", available_cores()}}},
         {"cuda",
          {{"available", cuda.torch_cuda},
@@ -55,6 +69,9 @@ Command add_doctor(CLI::App& app, Globals& g) {
       std::printf("OpenCV    %s\n", opencv_version().empty() ? "(not built)" : opencv_version().c_str());
       std::printf("BLAS      %s  %s\n", blas.vendor.c_str(), blas.library.c_str());
       if (!blas.config.empty()) std::printf("          %s (threads %d)\n", blas.config.c_str(), blas.threads);
+      if (!kernels.empty())
+        std::printf("kernels   %s%s%s\n", kernels.c_str(), kernel_note.empty() ? "" : "  (",
+                    kernel_note.empty() ? "" : (kernel_note + ")").c_str());
       if (!*opts) std::printf("matmul    %.1f GFLOP/s (1024x1024 f32)\n", gflops);
       std::printf("threads   %d intra-op, %d cores\n", intra_op_threads(), available_cores());
       std::printf("CUDA      LibTorch: %s", cuda.torch_cuda ? "yes" : "no");

@@ -117,6 +117,27 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
   return out;
 }
 
+std::vector<VisualTokens> SetokimImpl::visual_tokens_batch(const at::Tensor& pixels) {
+  if (pixels.dim() != 4 || pixels.size(0) < 1) throw Error("visual_tokens_batch takes images [B, 3, S, S]");
+  std::vector<VisualTokens> out;
+  if (config_.connector != Connector::kSetok) {
+    for (std::int64_t b = 0; b < pixels.size(0); ++b) out.push_back(visual_tokens(pixels.narrow(0, b, 1)));
+    return out;
+  }
+  tokenizer::Tokenized t = setok->tokenize(pixels);
+  for (std::int64_t b = 0; b < pixels.size(0); ++b) {
+    VisualTokens v;
+    const std::int64_t c = t.clusters.num_tokens[b].item<std::int64_t>();
+    v.embeds = t.tokens[b].narrow(0, 0, c);
+    at::Tensor valid = t.clusters.token_valid[b];
+    v.assignment = t.clusters.masks[b].detach().masked_fill(~valid.unsqueeze(0), -1).argmax(1);
+    v.grid_h = t.grid_h;
+    v.grid_w = t.grid_w;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 at::Tensor SetokimImpl::embed_sequence(const std::vector<std::int64_t>& ids, std::int64_t img_begin,
                                        std::int64_t img_end, const std::vector<VisualTokens>& images,
                                        std::vector<ImageSpan>* spans) {

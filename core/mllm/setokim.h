@@ -64,6 +64,9 @@ class SetokimImpl : public torch::nn::Module {
   // pixels [1, 3, S, S] as the SeTok model preprocesses them. visual_tokens stops before the
   // projector (what training caches when the vision side is frozen); encode_image = project(that).
   VisualTokens visual_tokens(const at::Tensor& pixels);
+  // The same for a batch [B, 3, S, S] in one pass of the vision side (what training uses when the
+  // vision side learns); element b equals visual_tokens(pixels[b:b+1]).
+  std::vector<VisualTokens> visual_tokens_batch(const at::Tensor& pixels);
   VisualTokens project(VisualTokens raw);
   VisualTokens encode_image(const at::Tensor& pixels) { return project(visual_tokens(pixels)); }
   // Embeddings [1, T, D] of a token sequence in which every image is an [Img] [/Img] pair (ids from

@@ -71,6 +71,30 @@ TEST(Cli, DoctorReportsOpenBlasAndThreads) {
   EXPECT_NE(human.out.find("OpenBLAS"), std::string::npos) << human.out;
 }
 
+// OpenBLAS falls back to its SSE3 kernels on CPUs it does not know (core/runtime/openmp_policy.h):
+// the compute commands never run on them where the CPU has AVX2 and FMA, and doctor says so when
+// the re-execution that fixes it is switched off.
+TEST(Cli, DoctorNeverLeavesOpenBlasOnItsFallbackKernels) {
+  auto r = setok_cli("doctor --json --no-bench");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  if (!j["blas"]["kernels"].is_string()) GTEST_SKIP() << "this OpenBLAS does not name its kernels";
+  const std::string kernels = j["blas"]["kernels"];
+  std::printf("OpenBLAS kernels: %s\n", kernels.c_str());
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_NE(kernels, "Prescott");
+  }
+  auto raw = setok_cli("doctor --json --no-bench", "SETOK_NO_REEXEC=1");
+  auto rj = nlohmann::json::parse(raw.out);
+  if (rj["blas"]["kernels"] == "Prescott" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_EQ(raw.rc, 1);
+    EXPECT_NE(raw.err.find("setok: OpenBLAS runs its SSE3 (Prescott) kernels"), std::string::npos) << raw.err;
+    EXPECT_TRUE(j["blas"]["kernels_note"].is_string()) << "the re-executed doctor says why the kernels changed";
+  } else {
+    EXPECT_EQ(raw.rc, 0) << raw.err;
+  }
+}
+
 // Debian's reference BLAS, put in front of the alternative that install-deps.sh chose.
 TEST(Cli, DoctorFailsOnTheReferenceBlas) {
   const std::string ref = "/usr/lib/x86_64-linux-gnu/blas";

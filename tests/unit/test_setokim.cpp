@@ -62,6 +62,30 @@ TEST(Setokim, EachConnectorGivesTokensAndTheirPatchMap) {
   EXPECT_THROW(parse_connector("qformer"), Error);
 }
 
+// Training with a learning vision side tokenizes a whole batch at once: each image must come out
+// as it does alone (its own clusters, its own count), for every connector.
+TEST(Setokim, ABatchOfImagesGivesEachImageItsOwnTokens) {
+  c10::InferenceMode g;
+  test::ToyScenes d(4);
+  at::Tensor batch = at::stack({d.get(0).pixels, d.get(1).pixels, d.get(2).pixels});
+  for (Connector c : {Connector::kSetok, Connector::kPatchMlp, Connector::kFixedK}) {
+    SCOPED_TRACE(to_string(c));
+    at::manual_seed(0);
+    Setokim m(tiny(c));
+    m->eval();
+    std::vector<VisualTokens> all = m->visual_tokens_batch(batch);
+    ASSERT_EQ(all.size(), 3u);
+    for (std::int64_t b = 0; b < 3; ++b) {
+      VisualTokens one = m->visual_tokens(batch.narrow(0, b, 1));
+      ASSERT_EQ(all[b].count(), one.count());
+      EXPECT_TRUE(at::allclose(all[b].embeds, one.embeds, 1e-4, 1e-5));
+      EXPECT_TRUE(at::equal(all[b].assignment, one.assignment));
+      EXPECT_EQ(all[b].grid_h, one.grid_h);
+    }
+  }
+  EXPECT_THROW(Setokim(tiny(Connector::kSetok))->visual_tokens_batch(batch[0]), Error);
+}
+
 TEST(Setokim, PutsEachImageBetweenItsDelimiters) {
   c10::InferenceMode g;
   at::manual_seed(0);

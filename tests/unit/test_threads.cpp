@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/runtime/error.h"
+#include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 
 TEST(Threads, DefaultsToAllCoresAndHonoursOverrides) {
@@ -22,4 +23,14 @@ TEST(Threads, DefaultsToAllCoresAndHonoursOverrides) {
   EXPECT_THROW(setok::configure_threads(0), setok::Error);
   ::unsetenv("SETOK_THREADS");
   setok::configure_threads();
+}
+
+TEST(BlasKernels, OnlyTheSse3FallbackIsOverriddenAndByWhatTheCpuHas) {
+  using setok::blas_coretype_for;
+  EXPECT_EQ(blas_coretype_for("Prescott", true, true), "SkylakeX");
+  EXPECT_EQ(blas_coretype_for("Prescott", false, true), "Haswell");
+  EXPECT_EQ(blas_coretype_for("Prescott", false, false), "") << "an SSE3-only CPU keeps what it has";
+  EXPECT_EQ(blas_coretype_for("Haswell", true, true), "") << "a kernel OpenBLAS chose itself stands";
+  EXPECT_EQ(blas_coretype_for("Zen", true, true), "");
+  EXPECT_EQ(blas_coretype_for("", true, true), "") << "not OpenBLAS";
 }
