@@ -20,7 +20,7 @@ Command add_doctor(CLI::App& app, Globals& g) {
   auto opts = std::make_shared<bool>(false);
   sub->add_flag("--json", g.json, "Machine-readable output");
   sub->add_flag("--no-bench", *opts, "Skip the matmul throughput probe");
-  // It re-executes like the compute commands, so that it reports the BLAS kernels they run with.
+  // Marked compute: it re-executes like the compute commands, so it reports the kernels they run with.
   return {sub, [&g, opts]() {
     BlasInfo blas = active_blas();
     CudaInfo cuda = cuda_info();
@@ -36,9 +36,9 @@ Command add_doctor(CLI::App& app, Globals& g) {
     if (detected && std::getenv("OPENBLAS_CORETYPE"))
       kernel_note = std::string("OpenBLAS took this CPU for ") + detected + "; setok set OPENBLAS_CORETYPE=" +
                     std::getenv("OPENBLAS_CORETYPE");
-    else if (!wanted_blas_coretype().empty())
+    else if (const std::string want = wanted_blas_coretype(kernels); !want.empty())
       problems.push_back("OpenBLAS runs its SSE3 (Prescott) kernels on a CPU with better ones (about 5x slower): set "
-                         "OPENBLAS_CORETYPE=" + wanted_blas_coretype());
+                         "OPENBLAS_CORETYPE=" + want);
     if (blas.is_reference())
       problems.push_back("the reference BLAS is active (about 50x slower): run packaging/install-deps.sh");
     nlohmann::json j = {
@@ -84,7 +84,7 @@ Command add_doctor(CLI::App& app, Globals& g) {
     }
     if (!problems.empty()) std::fprintf(stderr, "setok: %s\n", problems.front().c_str());
     return problems.empty() ? 0 : 1;
-  }};
+  }, /*compute=*/true};
 }
 
 }  // namespace setok::cli

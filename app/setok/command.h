@@ -17,7 +17,7 @@ using Runner = std::function<int()>;
 struct Command {
   CLI::App* sub;
   Runner run;
-  bool compute = false;  // heavy tensor work: run with passive OpenMP threads (core/runtime/openmp_policy.h)
+  bool compute = false;  // re-executes with the CPU libraries' load-time settings (core/runtime/openmp_policy.h)
 };
 
 Command add_doctor(CLI::App& app, Globals& g);

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     setok::configure_threads(g.threads > 0 ? std::optional<int>(g.threads) : std::nullopt);
     for (const Command& c : commands)
       if (c.sub->parsed()) {
-        if (c.compute || c.sub->get_name() == "doctor") setok::ensure_passive_openmp(argv);
+        if (c.compute) setok::ensure_passive_openmp(argv);
         return c.run();
       }
     return fail("no subcommand given", 2);

@@ -89,13 +89,7 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
   VisualTokens out;
   at::Tensor tokens;  // [C, d_in]
   if (config_.connector == Connector::kSetok) {
-    tokenizer::Tokenized t = setok->tokenize(pixels);
-    const std::int64_t c = t.clusters.num_tokens[0].item<std::int64_t>();
-    tokens = t.tokens[0].narrow(0, 0, c);
-    at::Tensor valid = t.clusters.token_valid[0];
-    out.assignment = t.clusters.masks[0].detach().masked_fill(~valid.unsqueeze(0), -1).argmax(1);
-    out.grid_h = t.grid_h;
-    out.grid_w = t.grid_w;
+    return visual_tokens_batch(pixels)[0];
   } else {
     vision::PatchFeatures pf = setok->encoder->patch_features(pixels);
     out.grid_h = pf.grid_h;

@@ -21,11 +21,11 @@ std::string openblas_corename() {
   return s ? std::string(s) : std::string();
 }
 
-std::string wanted_blas_coretype() {
+std::string wanted_blas_coretype(const std::string& corename) {
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return blas_coretype_for(openblas_corename(), avx512, avx2_fma);
+  return blas_coretype_for(corename, avx512, avx2_fma);
 }
 
 void ensure_passive_openmp(char** argv) {
@@ -37,7 +37,7 @@ void ensure_passive_openmp(char** argv) {
   }
   if (!std::getenv("OPENBLAS_CORETYPE")) {
     const std::string name = openblas_corename();
-    const std::string want = wanted_blas_coretype();
+    const std::string want = wanted_blas_coretype(name);
     if (!want.empty()) {
       ::setenv("OPENBLAS_CORETYPE", want.c_str(), 1);
       ::setenv("SETOK_BLAS_DETECTED", name.c_str(), 1);  // for `setok doctor`

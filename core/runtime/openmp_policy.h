@@ -22,8 +22,8 @@ std::string blas_coretype_for(const std::string& corename, bool avx512, bool avx
 // The loaded OpenBLAS's kernel name ("" when the BLAS is not OpenBLAS).
 std::string openblas_corename();
 
-// blas_coretype_for the loaded OpenBLAS and this CPU.
-std::string wanted_blas_coretype();
+// blas_coretype_for OpenBLAS's kernel name (by default the loaded one's) and this CPU.
+std::string wanted_blas_coretype(const std::string& corename = openblas_corename());
 
 // Returns normally when nothing needs doing (both set already, SETOK_NO_REEXEC set, or exec failed).
 void ensure_passive_openmp(char** argv);
