@@ -10,7 +10,7 @@
 //   the CPU and fell back to its SSE3 "Prescott" kernels: a CPU newer than the library, or a VM
 //   that hides the CPU model. Then the CPU's own features choose: AVX-512 (F, BW, VL, DQ) →
 //   SkylakeX, AVX2 + FMA → Haswell. Measured on a 2-core Xeon VM with AMX that OpenBLAS 0.3.21
-//   takes for Prescott: a 1024² f32 matmul 17 → 90 GFLOP/s. See docs/benchmarks.md.
+//   takes for Prescott: a 1024² f32 matmul 27–32 → 165–174 GFLOP/s. See docs/benchmarks.md.
 #include <string>
 
 namespace setok {
