@@ -136,6 +136,7 @@ void ImageCanvas::setHeat(Heat heat) {
 
 void ImageCanvas::setHudVisible(bool visible) {
   hud_ = visible;
+  if (fit_) fitToWindow();
   update();
 }
 
@@ -144,12 +145,32 @@ QPointF ImageCanvas::widgetToImage(const QPointF& p) const { return (p - offset_
 void ImageCanvas::fitToWindow() {
   fit_ = true;
   if (!image_.isNull() && width() > 0 && height() > 0) {
-    zoom_ =
-        std::clamp(std::min(width() / double(image_.width()), height() / double(image_.height())), kMinZoom, kMaxZoom);
-    offset_ = QPointF((width() - image_.width() * zoom_) / 2, (height() - image_.height() * zoom_) / 2);
+    const QRectF area = fitArea(QSizeF(width(), height()), QSizeF(image_.width(), image_.height()),
+                                hud_ ? hudSize_ : QSizeF(), kHudMargin);
+    zoom_ = std::clamp(std::min(area.width() / image_.width(), area.height() / image_.height()), kMinZoom, kMaxZoom);
+    offset_ = area.center() - QPointF(image_.width() * zoom_, image_.height() * zoom_) / 2;
   }
   Q_EMIT zoomChanged(zoom_);
   update();
+}
+
+QRectF ImageCanvas::fitArea(const QSizeF& canvas, const QSizeF& image, const QSizeF& hud, double margin) {
+  const QRectF whole(QPointF(0, 0), canvas);
+  if (hud.isEmpty() || image.isEmpty()) return whole;
+  auto fitted = [&](const QRectF& a) {
+    const double z = std::min(a.width() / image.width(), a.height() / image.height());
+    return QRectF(a.center() - QPointF(image.width() * z, image.height() * z) / 2, image * z);
+  };
+  // The heads-up display sits at the top right; the image keeps the whole canvas when it stays clear.
+  const QRectF hudRect(canvas.width() - margin - hud.width(), margin, hud.width(), hud.height());
+  const QRectF full = fitted(whole);
+  if (!full.intersects(hudRect)) return whole;
+  // Else beside it or below it, whichever leaves the image larger, unless that costs more than a
+  // fifth of its size: then the display (collapsible) covers a corner instead.
+  const QRectF left(0, 0, std::max(0.0, hudRect.left() - margin), canvas.height());
+  const QRectF below(0, hudRect.bottom() + margin, canvas.width(), std::max(0.0, canvas.height() - hudRect.bottom() - margin));
+  const QRectF a = fitted(left).width() >= fitted(below).width() ? left : below;
+  return fitted(a).width() >= 0.8 * full.width() ? a : whole;
 }
 
 void ImageCanvas::actualSize() { zoomAround(1.0 / zoom_, QPointF(width() / 2.0, height() / 2.0)); }
@@ -342,11 +363,24 @@ void ImageCanvas::paintHud() {
   if (!imgui_->glReady()) return;
   imgui_->newFrame();
   // Top right: the image's top-left corner and the usual click targets stay free.
-  ImGui::SetNextWindowPos(ImVec2(width() - 10.0f, 10.0f), ImGuiCond_Always, ImVec2(1.0f, 0.0f));
+  ImGui::SetNextWindowPos(ImVec2(width() - float(kHudMargin), float(kHudMargin)), ImGuiCond_Always, ImVec2(1.0f, 0.0f));
   ImGui::SetNextWindowBgAlpha(0.8f);
   ImGui::Begin("Tokens", nullptr,
                ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoMove |
                    ImGuiWindowFlags_NoFocusOnAppearing);
+  // The fitted image makes room for the display: refit when its size changes (content, collapse).
+  // An auto-resizing ImGui window takes its new size one frame after its content changed, and
+  // this canvas only paints on events, so new content asks for that one more frame.
+  const ImVec2 size = ImGui::GetWindowSize();
+  if (std::abs(size.x - hudSize_.width()) > 1 || std::abs(size.y - hudSize_.height()) > 1) {
+    hudSize_ = QSizeF(size.x, size.y);
+    if (fit_) QMetaObject::invokeMethod(this, [this] { if (fit_) fitToWindow(); }, Qt::QueuedConnection);
+  }
+  if (tokens_.get() != hudTokens_ || latencyMs_ != hudLatencyMs_) {
+    hudTokens_ = tokens_.get();
+    hudLatencyMs_ = latencyMs_;
+    QMetaObject::invokeMethod(this, [this] { update(); }, Qt::QueuedConnection);
+  }
   if (!tokens_) {
     ImGui::TextUnformatted(image_.isNull() ? "no image" : "tokenizing…");
   } else {

@@ -53,6 +53,10 @@ class ImageCanvas : public QOpenGLWidget {
   // Shown in the HUD: the last parameter change's round trip as the user saw it.
   void setLatency(double ms) { latencyMs_ = ms; }
   ImGuiBridge* imgui() const { return imgui_; }
+  // Where "fit to window" puts an image: the whole canvas, unless the image would run under the
+  // heads-up display (size `hud`, at the top right, `margin` from the edges); then the part left of
+  // it or below it, whichever holds the larger image, if that keeps at least 80 % of the size.
+  static QRectF fitArea(const QSizeF& canvas, const QSizeF& image, const QSizeF& hud, double margin);
 
  public Q_SLOTS:
   void zoomIn();
@@ -92,6 +96,7 @@ class ImageCanvas : public QOpenGLWidget {
   // rebuilt when the tokens, opacity, outline, hover or selection change.
   void paintPixelTokens(class QPainter& p);
   void paintHud();
+  static constexpr double kHudMargin = 10;
   QRectF cellRect(int gy, int gx) const;  // in image pixels
   void updateHover(const QPointF& pos);
 
@@ -121,6 +126,9 @@ class ImageCanvas : public QOpenGLWidget {
   bool outline_ = true;
   Heat heat_ = Heat::kNone;
   bool hud_ = true;
+  QSizeF hudSize_;  // the heads-up display's size when last drawn (empty before)
+  const void* hudTokens_ = nullptr;  // what its last frame showed
+  double hudLatencyMs_ = 0;
   double latencyMs_ = 0;
   ImGuiBridge* imgui_ = nullptr;
 };

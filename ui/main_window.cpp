@@ -271,6 +271,10 @@ void MainWindow::buildPanels() {
   tabifyDockWidget(panel("Tokens"), panel("Chat"));
   tabifyDockWidget(panel("Chat"), panel("Edit"));
   tabifyDockWidget(panel("Train"), panel("Models"));
+  // The side panels run the window's full height (their token list and chat log are long); the
+  // training panel sits under the canvas.
+  setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+  resizeDocks({panel("Train")}, {250}, Qt::Vertical);
   panel("Tokens")->raise();
   panel("Train")->raise();
 }

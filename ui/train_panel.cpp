@@ -35,9 +35,17 @@
 #include <QVBoxLayout>
 
 #include "core/runtime/system_info.h"
+#include "core/tokenizer/setok_model.h"
 
 namespace setok::ui {
 namespace {
+
+// The form's scroll area asks for a form's width, not for its widest field's: the panel's first
+// layout then gives the charts the larger share (the user can still move the splitter).
+class FormScroll : public QScrollArea {
+ public:
+  QSize sizeHint() const override { return {400, QScrollArea::sizeHint().height()}; }
+};
 
 const char* kLossSeries[] = {"loss", "loss_rec", "loss_concept", "loss_grouping"};
 
@@ -186,10 +194,8 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
 
   // Charts: every loss term, and throughput.
   lossChart_ = new QChart;
-  lossChart_->setTitle(tr("Loss"));
   lossX_ = new QValueAxis;
   lossY_ = new QValueAxis;
-  lossX_->setTitleText(tr("step"));
   lossChart_->addAxis(lossX_, Qt::AlignBottom);
   lossChart_->addAxis(lossY_, Qt::AlignLeft);
   for (const char* name : kLossSeries) {
@@ -201,7 +207,6 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
     series_[name] = s;
   }
   speedChart_ = new QChart;
-  speedChart_->setTitle(tr("Throughput (images/s)"));
   speedX_ = new QValueAxis;
   speedY_ = new QValueAxis;
   speedChart_->addAxis(speedX_, Qt::AlignBottom);
@@ -215,7 +220,21 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   speedChart_->legend()->hide();
   for (QChart* c : {lossChart_, speedChart_}) {
     c->setTheme(palette().color(QPalette::Window).lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight);
+    // Untitled (the tab names it), axes too: a docked panel is short, and in a short chart Qt
+    // elides every axis label once titles and wide margins have taken the height.
+    c->setMargins(QMargins(2, 2, 2, 2));
+    c->setBackgroundRoundness(0);
   }
+  // Step axes span the planned run before it starts, so the empty charts already read sensibly.
+  for (QValueAxis* x : {lossX_, speedX_}) {
+    x->setLabelFormat("%d");
+    x->setRange(0, steps_->value());
+  }
+  connect(steps_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int n) {
+    if (proc_ && proc_->state() != QProcess::NotRunning) return;
+    lossX_->setRange(0, n);
+    speedX_->setRange(0, n);
+  });
   auto* lossView = new QChartView(lossChart_);
   auto* speedView = new QChartView(speedChart_);
   lossView->setRenderHint(QPainter::Antialiasing);
@@ -234,14 +253,14 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   auto* right = new QTabWidget;
   right->setObjectName("trainTabs");
   right->addTab(lossView, tr("Loss"));
-  right->addTab(speedView, tr("Throughput"));
+  right->addTab(speedView, tr("Throughput (images/s)"));
   right->addTab(log_, tr("Log"));
   right->addTab(metrics_, tr("Evaluation"));
   for (QWidget* w : {static_cast<QWidget*>(lossView), static_cast<QWidget*>(speedView), static_cast<QWidget*>(log_),
                      static_cast<QWidget*>(metrics_)})
     w->setMinimumHeight(80);
   // The form scrolls, so the docked panel can be as short as the user makes it.
-  auto* scroll = new QScrollArea;
+  auto* scroll = new FormScroll;
   scroll->setWidget(left);
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
@@ -254,6 +273,26 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   top->addWidget(split);
   setRunning(false);
   openBtn_->setEnabled(false);
+  // Start from the recipe that made the bundled model (its model, loss weights and schedule), not
+  // from the trainer's paper defaults: the data and output folders stay the user's to choose.
+  const QString recipe = bundledRecipe();
+  QString error;
+  if (!recipe.isEmpty() && loadConfig(recipe, &error)) {
+    data_->clear();
+    valData_->clear();
+    out_->setText(QDir::home().filePath("setok-runs/setok"));
+    baseConfig_.remove("train_data");
+    baseConfig_.remove("val_data");
+    baseConfig_.remove("out");
+    status_->setText(tr("Idle · recipe of the bundled setok-small"));
+  }
+}
+
+QString TrainPanel::bundledRecipe() {
+  const std::string models = tokenizer::bundled_models_dir();
+  if (models.empty()) return {};
+  const QString p = QDir(QString::fromStdString(models)).filePath("../configs/setok-small.json");
+  return QFileInfo::exists(p) ? QDir::cleanPath(p) : QString();
 }
 
 TrainPanel::~TrainPanel() {

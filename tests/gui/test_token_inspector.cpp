@@ -84,6 +84,26 @@ int token_with_interior(const Inspector& t, const setok::engine::TokenizeResult&
 
 }  // namespace
 
+TEST(CanvasFit, TheFittedImageMakesRoomForTheHeadsUpDisplay) {
+  using setok::ui::ImageCanvas;
+  const QSizeF hud(320, 225), square(128, 128);
+  // A wide canvas: the centred fit (480 px) would run under the display, so the image goes left of it.
+  const QRectF left = ImageCanvas::fitArea(QSizeF(745, 480), square, hud, 10);
+  EXPECT_DOUBLE_EQ(left.left(), 0);
+  EXPECT_DOUBLE_EQ(left.right(), 745 - 10 - 320 - 10);
+  EXPECT_DOUBLE_EQ(left.height(), 480);
+  // A tall canvas: the centred image stays clear of the display, so it keeps the whole canvas.
+  EXPECT_EQ(ImageCanvas::fitArea(QSizeF(400, 900), square, hud, 10), QRectF(0, 0, 400, 900));
+  // A short wide canvas with a wide image: below the display holds it larger than beside it.
+  const QRectF below = ImageCanvas::fitArea(QSizeF(800, 600), QSizeF(400, 200), hud, 10);
+  EXPECT_DOUBLE_EQ(below.top(), 10 + 225 + 10);
+  EXPECT_DOUBLE_EQ(below.width(), 800);
+  // A narrow canvas: making room would shrink the image by more than a fifth, so the display covers a corner.
+  EXPECT_EQ(ImageCanvas::fitArea(QSizeF(500, 480), square, hud, 10), QRectF(0, 0, 500, 480));
+  // No display: the whole canvas.
+  EXPECT_EQ(ImageCanvas::fitArea(QSizeF(745, 480), square, QSizeF(), 10), QRectF(0, 0, 745, 480));
+}
+
 TEST_F(Inspector, OpeningAnImageDrawsItsTokenOverlay) {
   TokenizePtr r = open();
   ASSERT_TRUE(r && r->ok());

@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <QApplication>
+#include <QFile>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QMessageBox>
 #include <QTimer>
 #include <QPushButton>
@@ -53,6 +55,24 @@ TempDir* TrainPanelTest::dir = nullptr;
 bool process_alive(qint64 pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0; }
 
 }  // namespace
+
+TEST(TrainPanelDefaults, ANewPanelStartsFromTheBundledRecipe) {
+  const QString recipe = TrainPanel::bundledRecipe();
+  if (recipe.isEmpty()) GTEST_SKIP() << "no bundled recipe beside the bundled models";
+  QFile f(recipe);
+  ASSERT_TRUE(f.open(QIODevice::ReadOnly));
+  const QJsonObject want = QJsonDocument::fromJson(f.readAll()).object();
+  TrainPanel panel;
+  const QJsonObject got = panel.config();
+  for (const char* key : {"steps", "batch_size", "warmup_steps", "seed"})
+    EXPECT_EQ(got[key].toInt(), want[key].toInt()) << key;
+  for (const char* key : {"lr", "concept_weight", "grouping_weight", "rec_weight"})
+    EXPECT_DOUBLE_EQ(got[key].toDouble(), want[key].toDouble()) << key;
+  EXPECT_EQ(got["model"].toObject(), want["model"].toObject()) << "the bundled model's architecture and cluster";
+  // The recipe's data and output paths are relative to a checkout: the user picks their own.
+  EXPECT_TRUE(got["train_data"].toString().isEmpty());
+  EXPECT_NE(got["out"].toString(), want["out"].toString());
+}
 
 TEST_F(TrainPanelTest, TwentyStepRunChartsPointsAndStopEndsTheProcess) {
   TrainPanel panel;
