@@ -281,9 +281,7 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
     data_->clear();
     valData_->clear();
     out_->setText(QDir::home().filePath("setok-runs/setok"));
-    baseConfig_.remove("train_data");
-    baseConfig_.remove("val_data");
-    baseConfig_.remove("out");
+    baseConfig_.remove("val_data");  // config() writes train_data and out from the form, val_data only when set
     status_->setText(tr("Idle · recipe of the bundled setok-small"));
   }
 }
