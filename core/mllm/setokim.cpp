@@ -30,6 +30,7 @@ nlohmann::json SetokimConfig::to_json() const {
   return {{"model_type", "setokim"},
           {"connector", to_string(connector)},
           {"fixed_k", fixed_k},
+          {"token_geometry", token_geometry},
           {"text_config", text.to_json()},
           {"setok_config", vision.to_json()}};
 }
@@ -43,6 +44,7 @@ SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
     c.vision = tokenizer::SetokConfig::from_json(j.at("setok_config"));
     c.connector = parse_connector(j.value("connector", std::string("setok")));
     c.fixed_k = j.value("fixed_k", 8);
+    c.token_geometry = j.value("token_geometry", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("SeTokim config: ") + e.what());
   }
@@ -50,19 +52,92 @@ SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-ProjectorImpl::ProjectorImpl(std::int64_t in, std::int64_t out) {
+ProjectorImpl::ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry) {
   linear_1 = register_module("linear_1", torch::nn::Linear(in, out));
   linear_2 = register_module("linear_2", torch::nn::Linear(out, out));
+  if (with_geometry) geometry = register_module("geometry", torch::nn::Linear(kGeometryDims, out));
 }
 
-at::Tensor ProjectorImpl::forward(const at::Tensor& x) { return linear_2(at::gelu(linear_1(x))); }
+void ProjectorImpl::add_geometry() {
+  if (geometry) throw Error("the projector already reads token geometry");
+  const auto& w = linear_1->weight;
+  geometry = register_module("geometry", torch::nn::Linear(kGeometryDims, w.size(0)));
+  at::NoGradGuard ng;
+  geometry->weight.zero_();
+  geometry->bias.zero_();
+  geometry->to(w.device(), w.scalar_type());
+}
+
+at::Tensor ProjectorImpl::forward(const at::Tensor& x, const at::Tensor& g) {
+  at::Tensor h = linear_1(x);
+  if (geometry) {
+    if (!g.defined() || g.dim() != 2 || g.size(0) != x.size(0) || g.size(1) != kGeometryDims)
+      throw Error("the projector reads token geometry but the visual tokens carry none");
+    h = h + geometry(g.to(h.device(), h.scalar_type()));
+  }
+  return linear_2(at::gelu(h));
+}
+
+at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment, std::int64_t count,
+                          std::int64_t grid_h, std::int64_t grid_w) {
+  if (pixels.dim() != 3 || grid_h < 1 || grid_w < 1 || assignment.numel() != grid_h * grid_w || count < 1)
+    throw Error("token_geometry takes pixels [3, S, S] and one token per patch");
+  at::NoGradGuard ng;
+  const auto fopt = pixels.options().dtype(at::kFloat);
+  const std::int64_t ph = pixels.size(1) / grid_h, pw = pixels.size(2) / grid_w;
+  const std::int64_t H = ph * grid_h, W = pw * grid_w;
+  if (ph < 1 || pw < 1) throw Error("token_geometry: the image is smaller than its patch grid");
+  at::Tensor px = pixels.detach().to(at::kFloat).narrow(1, 0, H).narrow(2, 0, W);
+  at::Tensor a = assignment.to(pixels.device(), at::kLong).view({grid_h, grid_w});
+  a = a.repeat_interleave(ph, 0).repeat_interleave(pw, 1).reshape({-1}).clamp(0, count - 1);  // [HW]
+  at::Tensor m = at::one_hot(a, count).to(at::kFloat);                                          // [HW, C]
+  at::Tensor area = m.sum(0);                                                                   // [C]
+  at::Tensor n = area.clamp_min(1).unsqueeze(1);
+  at::Tensor rgb = px.reshape({3, -1}).t();                                                     // [HW, 3]
+  at::Tensor mean = m.t().mm(rgb) / n;
+  at::Tensor sd = (m.t().mm(rgb * rgb) / n - mean * mean).clamp_min(0).sqrt();
+  at::Tensor ys = (at::arange(H, fopt) + 0.5) / H * 2 - 1, xs = (at::arange(W, fopt) + 0.5) / W * 2 - 1;
+  at::Tensor xy = at::stack({xs.repeat({H}), ys.repeat_interleave(W)}, 1);                     // [HW, 2]
+  at::Tensor centre = m.t().mm(xy) / n;
+  at::Tensor spread = (m.t().mm(xy * xy) / n - centre * centre).clamp_min(0).sqrt();
+  const double inf = 1e9;
+  at::Tensor in = m.t().unsqueeze(2) > 0;                                                      // [C, HW, 1]
+  at::Tensor lo = at::where(in, xy.unsqueeze(0), at::full({}, inf, fopt)).amin(1);             // [C, 2]
+  at::Tensor hi = at::where(in, xy.unsqueeze(0), at::full({}, -inf, fopt)).amax(1);
+  const at::Tensor present = (area > 0).unsqueeze(1).to(at::kFloat);
+  lo = lo * present;
+  hi = hi * present;
+  // Box in pixels (centres ± half a pixel), for the fill ratio.
+  at::Tensor box_px = ((hi.select(1, 0) - lo.select(1, 0)) * W / 2 + 1) * ((hi.select(1, 1) - lo.select(1, 1)) * H / 2 + 1);
+  at::Tensor fill = (area / box_px).clamp_max(1) * present.squeeze(1);
+  std::vector<at::Tensor> median(count), shape(count);
+  at::Tensor maps = m.t().reshape({count, H, W});
+  for (std::int64_t c = 0; c < count; ++c) {
+    if (area[c].item<float>() <= 0) {
+      median[c] = at::zeros({3}, fopt);
+      shape[c] = at::zeros({16}, fopt);
+      continue;
+    }
+    at::Tensor idx = m.select(1, c).nonzero().view({-1});
+    median[c] = std::get<0>(rgb.index_select(0, idx).median(0));
+    at::Tensor rows = maps[c].any(1).nonzero().view({-1}), cols = maps[c].any(0).nonzero().view({-1});
+    const std::int64_t r0 = rows.min().item<std::int64_t>(), r1 = rows.max().item<std::int64_t>();
+    const std::int64_t c0 = cols.min().item<std::int64_t>(), c1 = cols.max().item<std::int64_t>();
+    at::Tensor crop = maps[c].narrow(0, r0, r1 - r0 + 1).narrow(1, c0, c1 - c0 + 1);
+    shape[c] = at::adaptive_avg_pool2d(crop.unsqueeze(0), {4, 4}).reshape({16});
+  }
+  return at::cat({mean, at::stack(median), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), lo, hi,
+                  fill.unsqueeze(1), at::stack(shape)},
+                 1);
+}
 
 SetokimImpl::SetokimImpl(const SetokimConfig& c) : config_(c) {
   setok = register_module("setok", tokenizer::SetokModel(c.vision));
   const auto& vc = c.vision;
   const std::int64_t token_dim = vc.merger.mean_pool_only() ? vc.vision.hidden_size : vc.merger.dim_out();
   const std::int64_t in = c.connector == Connector::kPatchMlp ? vc.vision.hidden_size : token_dim;
-  multi_modal_projector = register_module("multi_modal_projector", Projector(in, c.text.hidden_size));
+  multi_modal_projector =
+      register_module("multi_modal_projector", Projector(in, c.text.hidden_size, c.token_geometry));
   language_model = register_module("language_model", llm::LlamaForCausalLM(c.text));
 }
 
@@ -79,8 +154,13 @@ void SetokimImpl::replace_setok(tokenizer::SetokModel other) {
   config_.vision = other->config();
 }
 
+void SetokimImpl::add_token_geometry() {
+  multi_modal_projector->add_geometry();
+  config_.token_geometry = true;
+}
+
 VisualTokens SetokimImpl::project(VisualTokens raw) {
-  raw.embeds = multi_modal_projector(raw.embeds);
+  raw.embeds = multi_modal_projector->forward(raw.embeds, raw.geometry);
   return raw;
 }
 
@@ -108,6 +188,8 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
     }
   }
   out.embeds = tokens;
+  if (config_.token_geometry)
+    out.geometry = token_geometry(pixels[0], out.assignment, out.count(), out.grid_h, out.grid_w);
   return out;
 }
 
@@ -127,6 +209,7 @@ std::vector<VisualTokens> SetokimImpl::visual_tokens_batch(const at::Tensor& pix
     v.assignment = t.clusters.masks[b].detach().masked_fill(~valid.unsqueeze(0), -1).argmax(1);
     v.grid_h = t.grid_h;
     v.grid_w = t.grid_w;
+    if (config_.token_geometry) v.geometry = token_geometry(pixels[b], v.assignment, c, v.grid_h, v.grid_w);
     out.push_back(std::move(v));
   }
   return out;

@@ -4,10 +4,17 @@
 // same budget: SeTok's dynamic tokens, the patch grid through a 2-layer MLP (LLaVA-1.5), or a fixed
 // number K of DPC-KNN clusters merged by the same merger (the paper's Table 5 "Fixed" rows).
 //
-// A model folder: config.json {"model_type": "setokim", "connector", "fixed_k", "text_config"
-// (HF LlamaConfig), "setok_config"}, model.safetensors with "language_model." + HF LLaMA names,
-// "multi_modal_projector.linear_1/linear_2" (LLaVA's names) and "setok." + SeTok's names, and
-// tokenizer.model (SentencePiece).
+// Token geometry (optional, "token_geometry": true): each visual token also carries a descriptor of
+// the image region it came from — the colour of its pixels, where it is, how big, its box and a
+// coarse silhouette (token_geometry() below) — added through a linear layer before the projector's
+// nonlinearity. A small tokenizer's features keep little of an object's colour or place; the
+// descriptor hands the language model what the token's mask already knows. Every connector gets it
+// the same way (a patch's region is the patch), so comparisons stay fair.
+//
+// A model folder: config.json {"model_type": "setokim", "connector", "fixed_k", "token_geometry",
+// "text_config" (HF LlamaConfig), "setok_config"}, model.safetensors with "language_model." + HF
+// LLaMA names, "multi_modal_projector.linear_1/linear_2" (LLaVA's names; ".geometry" with token
+// geometry) and "setok." + SeTok's names, and tokenizer.model (SentencePiece).
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -30,6 +37,7 @@ struct SetokimConfig {
   tokenizer::SetokConfig vision;
   Connector connector = Connector::kSetok;
   int fixed_k = 8;
+  bool token_geometry = false;
 
   nlohmann::json to_json() const;
   static SetokimConfig from_json(const nlohmann::json& j);
@@ -39,9 +47,20 @@ struct SetokimConfig {
 struct VisualTokens {
   at::Tensor embeds;      // [C, D]
   at::Tensor assignment;  // [grid_h * grid_w] long: the visual token each patch fed
+  at::Tensor geometry;    // [C, kGeometryDims] float: token_geometry() of each token's region
   std::int64_t grid_h = 0, grid_w = 0;
   std::int64_t count() const { return embeds.defined() ? embeds.size(0) : 0; }
 };
+
+// The region descriptor of each of `count` tokens, from the image (pixels [3, S, S] as the model
+// preprocesses them) and the token each patch of the grid_h × grid_w grid fed (assignment
+// [grid_h * grid_w], values in [0, count)). Per token, 35 numbers: mean, median and standard
+// deviation of its pixels' colour (3 each), centroid and spread (x, y in [-1, 1]), square root of
+// its area fraction, bounding box (x0, y0, x1, y1 in [-1, 1]), fill (area / box area) and its
+// silhouette in the box on a 4 × 4 grid. A token without patches gets zeros.
+constexpr std::int64_t kGeometryDims = 35;
+at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment, std::int64_t count,
+                          std::int64_t grid_h, std::int64_t grid_w);
 
 // Where an image's tokens landed in a sequence.
 struct ImageSpan {
@@ -49,11 +68,14 @@ struct ImageSpan {
   std::size_t image = 0;               // index into the images given
 };
 
-// LLaVA-1.5's projector: linear_1, GELU, linear_2.
+// LLaVA-1.5's projector: linear_1, GELU, linear_2; with token geometry, linear_2(GELU(linear_1(x) +
+// geometry(g))).
 struct ProjectorImpl : torch::nn::Module {
-  ProjectorImpl(std::int64_t in, std::int64_t out);
-  at::Tensor forward(const at::Tensor& x);
-  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry = false);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& geometry = {});
+  // Adds the geometry layer with zero weights, so the projector's output is unchanged until it learns.
+  void add_geometry();
+  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr}, geometry{nullptr};
 };
 TORCH_MODULE(Projector);
 
@@ -79,6 +101,9 @@ class SetokimImpl : public torch::nn::Module {
   // Puts another SeTok under the projector and language model (its tokens must have the width the
   // projector reads; throws otherwise). Draws no random numbers.
   void replace_setok(tokenizer::SetokModel other);
+  // Turns token geometry on for a model trained without it (zero-initialised, so the model answers
+  // as before until training teaches the new layer). Throws when it is already on.
+  void add_token_geometry();
   tokenizer::SetokModel setok{nullptr};
   Projector multi_modal_projector{nullptr};
   llm::LlamaForCausalLM language_model{nullptr};

@@ -198,6 +198,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "tokenizer_vocab", c.tokenizer_vocab);
     get_to(j, "connector", c.connector);
     get_to(j, "fixed_k", c.fixed_k);
+    get_to(j, "token_geometry", c.token_geometry);
     get_to(j, "captions", c.captions);
     get_to(j, "conversations", c.conversations);
     get_to(j, "language_ratio", c.language_ratio);
@@ -238,7 +239,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
 nlohmann::json MllmTrainConfig::to_json() const {
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
-          {"fixed_k", fixed_k}, {"captions", captions}, {"conversations", conversations},
+          {"fixed_k", fixed_k}, {"token_geometry", token_geometry}, {"captions", captions}, {"conversations", conversations},
           {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
           {"mixed_precision", mixed_precision}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
@@ -280,6 +281,9 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
         throw Error("setok_model " + cfg.setok_model + " does not fit the SeTokim in " + cfg.init + ": " + e.what());
       }
     }
+    // Token geometry on a model trained without it: a zero-initialised layer, so training starts
+    // from the init model's answers.
+    if (resume_dir.empty() && cfg.token_geometry && !model->config().token_geometry) model->add_token_geometry();
   } else {
     tok_path = cfg.tokenizer;
     if (tok_path.empty()) {
@@ -299,6 +303,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     sc.vision = setok->config();
     sc.connector = mllm::parse_connector(cfg.connector);
     sc.fixed_k = cfg.fixed_k;
+    sc.token_geometry = cfg.token_geometry;
     at::manual_seed(cfg.seed);
     model = mllm::Setokim(sc);
     nn::load_state_dict(*model->setok, nn::state_dict(*setok));

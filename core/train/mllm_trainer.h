@@ -25,6 +25,7 @@ struct MllmTrainConfig {
   int tokenizer_vocab = 1000;
   std::string connector = "setok";  // setok | patch_mlp | fixed_k
   int fixed_k = 8;
+  bool token_geometry = false;  // each visual token also carries its region's descriptor (mllm/setokim.h)
   std::string captions;       // stage I: COCO captions JSON (file_name relative to its dataset folder)
   std::string conversations;  // stage II: LLaVA JSON; stage I: its text is the language-only data
   double language_ratio = 0.7;

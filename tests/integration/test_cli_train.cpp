@@ -288,6 +288,22 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
     EXPECT_GT(detok, 0);
     EXPECT_GT(vision_moved, vision / 2) << vision_moved << " of " << vision << " vision tensors changed";
   }
+  // Token geometry turned on for a model trained without it: the new layer starts at zero (the
+  // rest of the projector as in stage I), learns, and the model answers with it.
+  auto geo = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                       shell_quote(*dir / "s8") + " --set init=" + shell_quote(*dir / "s1/model") +
+                       " --set token_geometry=true --set " + shell_quote("freeze=[\"setok\"]") +
+                       " --steps 2 --progress none");
+  ASSERT_EQ(geo.rc, 0) << geo.err;
+  {
+    const auto s8 = setok::io::load_safetensors(*dir / "s8/model/model.safetensors");
+    ASSERT_TRUE(s8.count("multi_modal_projector.geometry.weight"));
+    EXPECT_GT(s8.at("multi_modal_projector.geometry.weight").abs().sum().item<float>(), 0.0f);
+    EXPECT_TRUE(nlohmann::json::parse(read_bytes(*dir / "s8/model/config.json"))["token_geometry"].get<bool>());
+    auto ask = setok_cli("chat -m " + shell_quote(*dir / "s8/model") + " --image " +
+                         shell_quote(*dir / "data/images/train_0000000.png") + " --max-tokens 2 hello");
+    EXPECT_EQ(ask.rc, 0) << ask.err;
+  }
   auto unknown = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
                            shell_quote(*dir / "s5") + " --set " + shell_quote("freeze=[\"setok.nothing\"]") +
                            " --steps 1 --progress none");

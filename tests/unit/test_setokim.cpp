@@ -136,6 +136,83 @@ TEST(Setokim, FolderUsesLlavaAndHuggingFaceNamesAndRoundTrips) {
   EXPECT_TRUE(at::equal(a.embeds, b.embeds));
 }
 
+// A 16 × 16 image on a 2 × 2 grid of 8-pixel patches: token 1 is the top-right patch (one colour),
+// token 0 the other three (an L), token 2 has no patch.
+TEST(TokenGeometry, DescribesEachTokensRegion) {
+  at::Tensor px = at::zeros({3, 16, 16});
+  px.select(0, 0).narrow(0, 0, 8).narrow(1, 8, 8).fill_(0.5);
+  px.select(0, 1).narrow(0, 0, 8).narrow(1, 8, 8).fill_(-0.5);
+  px.select(0, 2).narrow(0, 0, 8).narrow(1, 8, 8).fill_(1.0);
+  px.select(0, 0)[15][0] = 1.0;  // one odd pixel in token 0: moves its mean, not its median
+  at::Tensor assign = at::tensor({0, 1, 0, 0}, at::kLong);
+  at::Tensor g = token_geometry(px, assign, 3, 2, 2);
+  ASSERT_EQ(g.sizes(), (at::IntArrayRef{3, kGeometryDims}));
+  auto near = [](const at::Tensor& a, std::vector<float> b) {
+    return at::allclose(a, at::tensor(b), 1e-5, 1e-5);
+  };
+  // Token 1: colour, no spread of colour, centre of the top-right quarter, area 1/4, its box, full.
+  EXPECT_TRUE(near(g[1].narrow(0, 0, 3), {0.5f, -0.5f, 1.0f}));   // mean
+  EXPECT_TRUE(near(g[1].narrow(0, 3, 3), {0.5f, -0.5f, 1.0f}));   // median
+  EXPECT_TRUE(near(g[1].narrow(0, 6, 3), {0.f, 0.f, 0.f}));       // standard deviation
+  EXPECT_TRUE(near(g[1].narrow(0, 9, 2), {0.5f, -0.5f}));         // centroid x, y
+  EXPECT_NEAR(g[1][13].item<float>(), 0.5f, 1e-6);                 // sqrt(1/4)
+  EXPECT_TRUE(near(g[1].narrow(0, 14, 4), {0.0625f, -0.9375f, 0.9375f, -0.0625f}));  // box
+  EXPECT_NEAR(g[1][18].item<float>(), 1.0f, 1e-6);                 // fill
+  EXPECT_TRUE(near(g[1].narrow(0, 19, 16), std::vector<float>(16, 1.0f)));
+  // Token 0: the L of three quarters; its box is the whole image, the top-right of its silhouette empty.
+  EXPECT_NEAR(g[0][0].item<float>(), 1.0f / 192, 1e-6);
+  EXPECT_NEAR(g[0][3].item<float>(), 0.0f, 1e-6);
+  EXPECT_NEAR(g[0][13].item<float>(), std::sqrt(0.75f), 1e-6);
+  EXPECT_NEAR(g[0][18].item<float>(), 0.75f, 1e-6);
+  EXPECT_TRUE(near(g[0].narrow(0, 19, 16), {1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
+  EXPECT_TRUE(near(g[0].narrow(0, 9, 2), {-1.0f / 6, 1.0f / 6}));  // mean of the three quarters' centres
+  // Token 2: nothing.
+  EXPECT_EQ(g[2].abs().sum().item<float>(), 0.0f);
+  EXPECT_THROW(token_geometry(px, at::tensor({0, 1, 0}, at::kLong), 3, 2, 2), Error);
+}
+
+// Turning geometry on for a trained model changes nothing until it learns; the folder keeps it.
+TEST(TokenGeometry, StartsSilentLearnsAndRoundTrips) {
+  test::TempDir d;
+  at::manual_seed(0);
+  Setokim m(tiny(Connector::kSetok));
+  m->eval();
+  at::Tensor before, after;
+  {
+    c10::InferenceMode g;
+    before = m->encode_image(image()).embeds;
+  }
+  m->add_token_geometry();
+  EXPECT_THROW(m->add_token_geometry(), Error);
+  EXPECT_TRUE(m->config().token_geometry);
+  VisualTokens raw;
+  {
+    at::NoGradGuard g;  // as training's token cache: no inference tensors, which autograd refuses
+    raw = m->visual_tokens(image());
+    ASSERT_TRUE(raw.geometry.defined());
+    EXPECT_EQ(raw.geometry.size(0), raw.count());
+    EXPECT_TRUE(at::equal(m->project(raw).embeds, before));
+  }
+  // The new layer gets a gradient (zero weights, non-zero input).
+  at::Tensor loss = m->project(raw).embeds.pow(2).sum();
+  loss.backward();
+  EXPECT_GT(m->multi_modal_projector->geometry->weight.grad().abs().sum().item<float>(), 0.0f);
+  {
+    at::NoGradGuard ng;
+    m->multi_modal_projector->geometry->weight.normal_();
+  }
+  c10::InferenceMode g;
+  after = m->encode_image(image()).embeds;
+  EXPECT_FALSE(at::allclose(after, before));
+  save_setokim(d / "m", m);
+  Setokim l = load_setokim(d / "m");
+  EXPECT_TRUE(l->config().token_geometry);
+  EXPECT_TRUE(at::allclose(l->encode_image(image()).embeds, after, 1e-6, 1e-6));
+  VisualTokens bare = l->visual_tokens(image());
+  bare.geometry = at::Tensor();
+  EXPECT_THROW(l->project(bare), Error);
+}
+
 #ifdef SETOK_HAVE_SENTENCEPIECE
 TEST(ChatTemplate, LossCoversAnswersAndTheirEndOnly) {
   test::TempDir d;
