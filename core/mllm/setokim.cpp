@@ -110,24 +110,38 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
   // Box in pixels (centres ± half a pixel), for the fill ratio.
   at::Tensor box_px = ((hi.select(1, 0) - lo.select(1, 0)) * W / 2 + 1) * ((hi.select(1, 1) - lo.select(1, 1)) * H / 2 + 1);
   at::Tensor fill = (area / box_px).clamp_max(1) * present.squeeze(1);
-  std::vector<at::Tensor> median(count), shape(count);
-  at::Tensor maps = m.t().reshape({count, H, W});
+  // Per token: the median colour, and the pixels of its region within kSameColour of it (the object
+  // itself when the token is a flat-coloured object); their box and silhouette.
+  constexpr double kSameColour = 0.35;  // L2 in the model's pixel scale ([-1, 1] per channel)
+  std::vector<at::Tensor> median(count), pixel_shape(count);
   for (std::int64_t c = 0; c < count; ++c) {
     if (area[c].item<float>() <= 0) {
       median[c] = at::zeros({3}, fopt);
-      shape[c] = at::zeros({16}, fopt);
+      pixel_shape[c] = at::zeros({3 + 64}, fopt);
       continue;
     }
     at::Tensor idx = m.select(1, c).nonzero().view({-1});
-    median[c] = std::get<0>(rgb.index_select(0, idx).median(0));
-    at::Tensor rows = maps[c].any(1).nonzero().view({-1}), cols = maps[c].any(0).nonzero().view({-1});
+    at::Tensor mine = rgb.index_select(0, idx);
+    median[c] = std::get<0>(mine.median(0));
+    at::Tensor same = idx.masked_select((mine - median[c]).norm(2, 1) < kSameColour);
+    at::Tensor map = at::zeros({H * W}, fopt).index_fill_(0, same, 1.0f).view({H, W});
+    const std::int64_t k = same.numel();
+    if (k == 0) {
+      pixel_shape[c] = at::zeros({3 + 64}, fopt);
+      continue;
+    }
+    at::Tensor rows = map.any(1).nonzero().view({-1}), cols = map.any(0).nonzero().view({-1});
     const std::int64_t r0 = rows.min().item<std::int64_t>(), r1 = rows.max().item<std::int64_t>();
     const std::int64_t c0 = cols.min().item<std::int64_t>(), c1 = cols.max().item<std::int64_t>();
-    at::Tensor crop = maps[c].narrow(0, r0, r1 - r0 + 1).narrow(1, c0, c1 - c0 + 1);
-    shape[c] = at::adaptive_avg_pool2d(crop.unsqueeze(0), {4, 4}).reshape({16});
+    const double bh = static_cast<double>(r1 - r0 + 1), bw = static_cast<double>(c1 - c0 + 1);
+    at::Tensor crop = map.narrow(0, r0, r1 - r0 + 1).narrow(1, c0, c1 - c0 + 1);
+    at::Tensor stats = at::tensor({static_cast<float>(k / area[c].item<double>()), static_cast<float>(std::log(bh / bw)),
+                                   static_cast<float>(k / (bh * bw))},
+                                  fopt);
+    pixel_shape[c] = at::cat({stats, at::adaptive_avg_pool2d(crop.unsqueeze(0), {8, 8}).reshape({64})});
   }
   return at::cat({mean, at::stack(median), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), lo, hi,
-                  fill.unsqueeze(1), at::stack(shape)},
+                  fill.unsqueeze(1), at::stack(pixel_shape)},
                  1);
 }
 

@@ -5,9 +5,9 @@
 // number K of DPC-KNN clusters merged by the same merger (the paper's Table 5 "Fixed" rows).
 //
 // Token geometry (optional, "token_geometry": true): each visual token also carries a descriptor of
-// the image region it came from — the colour of its pixels, where it is, how big, its box and a
-// coarse silhouette (token_geometry() below) — added through a linear layer before the projector's
-// nonlinearity. A small tokenizer's features keep little of an object's colour or place; the
+// the image region it came from — the colour of its pixels, where it is, how big, its box and the
+// silhouette of the region's pixels of its main colour (token_geometry() below) — added through a
+// linear layer before the projector's nonlinearity. A small tokenizer's features keep little of an object's colour or place; the
 // descriptor hands the language model what the token's mask already knows. Every connector gets it
 // the same way (a patch's region is the patch), so comparisons stay fair.
 //
@@ -54,11 +54,13 @@ struct VisualTokens {
 
 // The region descriptor of each of `count` tokens, from the image (pixels [3, S, S] as the model
 // preprocesses them) and the token each patch of the grid_h × grid_w grid fed (assignment
-// [grid_h * grid_w], values in [0, count)). Per token, 35 numbers: mean, median and standard
+// [grid_h * grid_w], values in [0, count)). Per token, 86 numbers: mean, median and standard
 // deviation of its pixels' colour (3 each), centroid and spread (x, y in [-1, 1]), square root of
-// its area fraction, bounding box (x0, y0, x1, y1 in [-1, 1]), fill (area / box area) and its
-// silhouette in the box on a 4 × 4 grid. A token without patches gets zeros.
-constexpr std::int64_t kGeometryDims = 35;
+// its area fraction, bounding box (x0, y0, x1, y1 in [-1, 1]) and fill (area / box area); then, of
+// the region's pixels near its median colour (the object itself when the token is one flat-coloured
+// object): their fraction of the region, log(height / width) and fill of their box, and their
+// silhouette in that box on an 8 × 8 grid. A token without patches gets zeros.
+constexpr std::int64_t kGeometryDims = 86;
 at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment, std::int64_t count,
                           std::int64_t grid_h, std::int64_t grid_w);
 

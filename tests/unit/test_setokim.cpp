@@ -158,14 +158,22 @@ TEST(TokenGeometry, DescribesEachTokensRegion) {
   EXPECT_NEAR(g[1][13].item<float>(), 0.5f, 1e-6);                 // sqrt(1/4)
   EXPECT_TRUE(near(g[1].narrow(0, 14, 4), {0.0625f, -0.9375f, 0.9375f, -0.0625f}));  // box
   EXPECT_NEAR(g[1][18].item<float>(), 1.0f, 1e-6);                 // fill
-  EXPECT_TRUE(near(g[1].narrow(0, 19, 16), std::vector<float>(16, 1.0f)));
-  // Token 0: the L of three quarters; its box is the whole image, the top-right of its silhouette empty.
+  // ... and all its pixels share its colour: fraction 1, a square box, full, a full silhouette.
+  EXPECT_TRUE(near(g[1].narrow(0, 19, 3), {1.0f, 0.0f, 1.0f}));
+  EXPECT_TRUE(near(g[1].narrow(0, 22, 64), std::vector<float>(64, 1.0f)));
+  // Token 0: the L of three quarters; its box is the whole image. The odd pixel is not of its
+  // colour: it leaves the silhouette (whose bottom-left cell, 2 × 2 pixels, is 3/4 full).
   EXPECT_NEAR(g[0][0].item<float>(), 1.0f / 192, 1e-6);
   EXPECT_NEAR(g[0][3].item<float>(), 0.0f, 1e-6);
   EXPECT_NEAR(g[0][13].item<float>(), std::sqrt(0.75f), 1e-6);
   EXPECT_NEAR(g[0][18].item<float>(), 0.75f, 1e-6);
-  EXPECT_TRUE(near(g[0].narrow(0, 19, 16), {1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
   EXPECT_TRUE(near(g[0].narrow(0, 9, 2), {-1.0f / 6, 1.0f / 6}));  // mean of the three quarters' centres
+  EXPECT_TRUE(near(g[0].narrow(0, 19, 3), {191.0f / 192, 0.0f, 191.0f / 256}));
+  std::vector<float> sil(64, 1.0f);
+  for (int r = 0; r < 4; ++r)
+    for (int c = 4; c < 8; ++c) sil[r * 8 + c] = 0.0f;
+  sil[7 * 8 + 0] = 0.75f;
+  EXPECT_TRUE(near(g[0].narrow(0, 22, 64), sil));
   // Token 2: nothing.
   EXPECT_EQ(g[2].abs().sum().item<float>(), 0.0f);
   EXPECT_THROW(token_geometry(px, at::tensor({0, 1, 0}, at::kLong), 3, 2, 2), Error);
