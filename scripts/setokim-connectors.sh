@@ -11,7 +11,8 @@
 # Needs the scenes data of the README's training section and a tokenizer.model: the bundled run's
 # (runs/setokim-stage1/tokenizer.model, or TOKENIZER=…). FIXED_K (default 5, about SeTok's mean
 # token count on the test split) sets the fixed clusters; CONNECTORS limits the runs (e.g. "patch_mlp",
-# so several instances with SETOK_THREADS=1 can share the cores). Finished stages are skipped.
+# so several instances with SETOK_THREADS=1 can share the cores). GEOMETRY=1 gives every connector
+# token geometry (mllm/setokim.h) from stage I on. Finished stages are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S1=${1:-100}
@@ -21,6 +22,7 @@ OUT=${4:-runs/connectors}
 SETOK=${SETOK:-build/app/setok}
 TOKENIZER=${TOKENIZER:-runs/setokim-stage1/tokenizer.model}
 FIXED_K=${FIXED_K:-5}
+GEOMETRY=$([[ ${GEOMETRY:-0} == 1 ]] && echo true || echo false)
 [[ -x $SETOK ]] || { echo "connectors: $SETOK is missing; build first" >&2; exit 1; }
 [[ -f $TOKENIZER ]] || { echo "connectors: no tokenizer at $TOKENIZER (set TOKENIZER)" >&2; exit 1; }
 [[ -f data/scenes/annotations/llava_test.json ]] || { echo "connectors: generate the scenes data first" >&2; exit 1; }
@@ -30,7 +32,7 @@ for c in ${CONNECTORS:-setok patch_mlp fixed_k}; do
   if [[ ! -f $d/vqa.json ]]; then
     [[ -f $d/s1/model/config.json ]] ||
       "$SETOK" train mllm --config resources/configs/setokim-small-stage1.json --out "$d/s1" --steps "$S1" \
-        --set connector=$c --set fixed_k="$FIXED_K" --set tokenizer="$TOKENIZER" --set checkpoint_every=0 \
+        --set connector=$c --set fixed_k="$FIXED_K" --set token_geometry="$GEOMETRY" --set tokenizer="$TOKENIZER" --set checkpoint_every=0 \
         --set batch_size=16 --set max_length=320 --progress none
     [[ -f $d/s2/model/config.json ]] ||
       "$SETOK" train mllm --config resources/configs/setokim-small-stage2.json --out "$d/s2" --steps "$S2" \

@@ -110,38 +110,43 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
   // Box in pixels (centres ± half a pixel), for the fill ratio.
   at::Tensor box_px = ((hi.select(1, 0) - lo.select(1, 0)) * W / 2 + 1) * ((hi.select(1, 1) - lo.select(1, 1)) * H / 2 + 1);
   at::Tensor fill = (area / box_px).clamp_max(1) * present.squeeze(1);
-  // Per token: the median colour, and the pixels of its region within kSameColour of it (the object
-  // itself when the token is a flat-coloured object); their box and silhouette.
+  // Per token: the colour around its region's edge (the local background: a token whose patches
+  // hold a small object has more background than object in them), the object's colour (the median
+  // of the pixels far from that background; the region's median when there are too few), and the
+  // pixels of the region near the object's colour: their share, box and silhouette.
   constexpr double kSameColour = 0.35;  // L2 in the model's pixel scale ([-1, 1] per channel)
-  std::vector<at::Tensor> median(count), pixel_shape(count);
+  std::vector<at::Tensor> object(count), around(count), pixel_shape(count);
   for (std::int64_t c = 0; c < count; ++c) {
-    if (area[c].item<float>() <= 0) {
-      median[c] = at::zeros({3}, fopt);
-      pixel_shape[c] = at::zeros({3 + 64}, fopt);
-      continue;
-    }
+    object[c] = at::zeros({3}, fopt);
+    around[c] = at::zeros({3}, fopt);
+    pixel_shape[c] = at::zeros({4 + 64}, fopt);
+    const double n_c = area[c].item<double>();
+    if (n_c <= 0) continue;
     at::Tensor idx = m.select(1, c).nonzero().view({-1});
     at::Tensor mine = rgb.index_select(0, idx);
-    median[c] = std::get<0>(mine.median(0));
-    at::Tensor same = idx.masked_select((mine - median[c]).norm(2, 1) < kSameColour);
-    at::Tensor map = at::zeros({H * W}, fopt).index_fill_(0, same, 1.0f).view({H, W});
+    at::Tensor r = at::floor_divide(idx, W), q = idx.remainder(W);
+    at::Tensor edge = (r == r.min()) | (r == r.max()) | (q == q.min()) | (q == q.max());
+    around[c] = std::get<0>(mine.index_select(0, edge.nonzero().view({-1})).median(0));
+    at::Tensor far = (mine - around[c]).norm(2, 1) > kSameColour;
+    const std::int64_t n_far = far.sum().item<std::int64_t>();
+    const bool has_object = n_far >= std::max<double>(4.0, 0.02 * n_c);
+    object[c] = std::get<0>((has_object ? mine.index_select(0, far.nonzero().view({-1})) : mine).median(0));
+    at::Tensor same = idx.masked_select((mine - object[c]).norm(2, 1) < kSameColour);
     const std::int64_t k = same.numel();
-    if (k == 0) {
-      pixel_shape[c] = at::zeros({3 + 64}, fopt);
-      continue;
-    }
+    if (k == 0) continue;
+    at::Tensor map = at::zeros({H * W}, fopt).index_fill_(0, same, 1.0f).view({H, W});
     at::Tensor rows = map.any(1).nonzero().view({-1}), cols = map.any(0).nonzero().view({-1});
     const std::int64_t r0 = rows.min().item<std::int64_t>(), r1 = rows.max().item<std::int64_t>();
     const std::int64_t c0 = cols.min().item<std::int64_t>(), c1 = cols.max().item<std::int64_t>();
     const double bh = static_cast<double>(r1 - r0 + 1), bw = static_cast<double>(c1 - c0 + 1);
     at::Tensor crop = map.narrow(0, r0, r1 - r0 + 1).narrow(1, c0, c1 - c0 + 1);
-    at::Tensor stats = at::tensor({static_cast<float>(k / area[c].item<double>()), static_cast<float>(std::log(bh / bw)),
-                                   static_cast<float>(k / (bh * bw))},
+    at::Tensor stats = at::tensor({static_cast<float>(n_far / n_c), static_cast<float>(k / n_c),
+                                   static_cast<float>(std::log(bh / bw)), static_cast<float>(k / (bh * bw))},
                                   fopt);
     pixel_shape[c] = at::cat({stats, at::adaptive_avg_pool2d(crop.unsqueeze(0), {8, 8}).reshape({64})});
   }
-  return at::cat({mean, at::stack(median), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), lo, hi,
-                  fill.unsqueeze(1), at::stack(pixel_shape)},
+  return at::cat({mean, at::stack(object), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), lo, hi,
+                  fill.unsqueeze(1), at::stack(around), at::stack(pixel_shape)},
                  1);
 }
 

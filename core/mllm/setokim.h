@@ -54,13 +54,17 @@ struct VisualTokens {
 
 // The region descriptor of each of `count` tokens, from the image (pixels [3, S, S] as the model
 // preprocesses them) and the token each patch of the grid_h × grid_w grid fed (assignment
-// [grid_h * grid_w], values in [0, count)). Per token, 86 numbers: mean, median and standard
-// deviation of its pixels' colour (3 each), centroid and spread (x, y in [-1, 1]), square root of
-// its area fraction, bounding box (x0, y0, x1, y1 in [-1, 1]) and fill (area / box area); then, of
-// the region's pixels near its median colour (the object itself when the token is one flat-coloured
-// object): their fraction of the region, log(height / width) and fill of their box, and their
-// silhouette in that box on an 8 × 8 grid. A token without patches gets zeros.
-constexpr std::int64_t kGeometryDims = 86;
+// [grid_h * grid_w], values in [0, count)). Per token, 90 numbers:
+//   0–2 mean colour of its pixels, 3–5 its object's colour, 6–8 colour standard deviation,
+//   9–10 centroid and 11–12 spread (x, y in [-1, 1]), 13 square root of its area fraction,
+//   14–17 bounding box (x0, y0, x1, y1 in [-1, 1]), 18 fill (area / box area),
+//   19–21 the colour around the region's edge (its local background),
+//   22 share of the region's pixels far from that background, 23 share near the object's colour,
+//   and of those near the object's colour: 24 log(box height / width), 25 box fill, 26–89 their
+//   silhouette in their box on an 8 × 8 grid.
+// The object's colour is the median of the pixels far from the local background (the region's
+// median when there are too few: a background token). A token without patches gets zeros.
+constexpr std::int64_t kGeometryDims = 90;
 at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment, std::int64_t count,
                           std::int64_t grid_h, std::int64_t grid_w);
 

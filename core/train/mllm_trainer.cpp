@@ -199,6 +199,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "connector", c.connector);
     get_to(j, "fixed_k", c.fixed_k);
     get_to(j, "token_geometry", c.token_geometry);
+    get_to(j, "geometry_lr_scale", c.geometry_lr_scale);
     get_to(j, "captions", c.captions);
     get_to(j, "conversations", c.conversations);
     get_to(j, "language_ratio", c.language_ratio);
@@ -231,6 +232,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     throw Error("training config: batch_size, steps, lr and max_length (>= 8) must be positive");
   if (!(c.language_ratio >= 0 && c.language_ratio < 1)) throw Error("training config: language_ratio must be in [0, 1)");
   if (c.init.empty() && c.setok_model.empty()) throw Error("training config: set init (a SeTokim) or setok_model");
+  if (!(c.geometry_lr_scale > 0)) throw Error("training config: geometry_lr_scale must be positive");
   if (c.stage == 1 && c.captions.empty()) throw Error("training config: stage 1 needs captions");
   if (c.stage == 2 && c.conversations.empty()) throw Error("training config: stage 2 needs conversations");
   return c;
@@ -239,7 +241,8 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
 nlohmann::json MllmTrainConfig::to_json() const {
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
-          {"fixed_k", fixed_k}, {"token_geometry", token_geometry}, {"captions", captions}, {"conversations", conversations},
+          {"fixed_k", fixed_k}, {"token_geometry", token_geometry},
+          {"geometry_lr_scale", geometry_lr_scale}, {"captions", captions}, {"conversations", conversations},
           {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
           {"mixed_precision", mixed_precision}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
@@ -330,12 +333,24 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
       llm::load_lora(model->language_model, io::load_safetensors(saved.string()));
     }
   }
-  std::vector<at::Tensor> params;
-  for (auto& p : model->parameters())
-    if (p.requires_grad()) params.push_back(p);
+  // Two parameter groups: everything, and the token-geometry layer at geometry_lr_scale × the rate
+  // (a layer added at zero to a trained model must grow to the size of its neighbours' signal).
+  std::vector<at::Tensor> params, geometry_params;
+  for (auto& item : model->named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    (item.key().rfind("multi_modal_projector.geometry.", 0) == 0 ? geometry_params : params).push_back(item.value());
+  }
   for (auto& [name, t] : adapters) params.push_back(t);
-  if (params.empty()) throw Error("every module is frozen: nothing to train");
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95}));
+  if (params.empty() && geometry_params.empty()) throw Error("every module is frozen: nothing to train");
+  const auto adamw = torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95});
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<double> group_scale;
+  for (auto [ps, scale] : {std::pair{&params, 1.0}, std::pair{&geometry_params, cfg.geometry_lr_scale}}) {
+    if (ps->empty()) continue;
+    groups.emplace_back(*ps, std::make_unique<torch::optim::AdamWOptions>(adamw));
+    group_scale.push_back(scale);
+  }
+  torch::optim::AdamW opt(std::move(groups), adamw);
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
     torch::serialize::InputArchive ar;
     ar.load_from((fs::path(resume_dir) / "optimizer.pt").string());
@@ -460,7 +475,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
                                                    {}, at::Reduction::Mean, -100)
                           : logits.sum() * 0.0;
     const double lr = warmup_cosine_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
-    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    for (std::size_t i = 0; i < opt.param_groups().size(); ++i)
+      static_cast<torch::optim::AdamWOptions&>(opt.param_groups()[i].options()).lr(lr * group_scale[i]);
     const double loss_v = loss.item<double>();
     if (!std::isfinite(loss_v)) {
       progress.emit({{"event", "error"}, {"step", step}, {"message", "loss is not finite"}});

@@ -143,7 +143,7 @@ TEST(TokenGeometry, DescribesEachTokensRegion) {
   px.select(0, 0).narrow(0, 0, 8).narrow(1, 8, 8).fill_(0.5);
   px.select(0, 1).narrow(0, 0, 8).narrow(1, 8, 8).fill_(-0.5);
   px.select(0, 2).narrow(0, 0, 8).narrow(1, 8, 8).fill_(1.0);
-  px.select(0, 0)[15][0] = 1.0;  // one odd pixel in token 0: moves its mean, not its median
+  px.select(0, 0)[15][0] = 1.0;  // one odd pixel in token 0: moves its mean, not its colour
   at::Tensor assign = at::tensor({0, 1, 0, 0}, at::kLong);
   at::Tensor g = token_geometry(px, assign, 3, 2, 2);
   ASSERT_EQ(g.sizes(), (at::IntArrayRef{3, kGeometryDims}));
@@ -152,31 +152,51 @@ TEST(TokenGeometry, DescribesEachTokensRegion) {
   };
   // Token 1: colour, no spread of colour, centre of the top-right quarter, area 1/4, its box, full.
   EXPECT_TRUE(near(g[1].narrow(0, 0, 3), {0.5f, -0.5f, 1.0f}));   // mean
-  EXPECT_TRUE(near(g[1].narrow(0, 3, 3), {0.5f, -0.5f, 1.0f}));   // median
+  EXPECT_TRUE(near(g[1].narrow(0, 3, 3), {0.5f, -0.5f, 1.0f}));   // object colour
   EXPECT_TRUE(near(g[1].narrow(0, 6, 3), {0.f, 0.f, 0.f}));       // standard deviation
   EXPECT_TRUE(near(g[1].narrow(0, 9, 2), {0.5f, -0.5f}));         // centroid x, y
   EXPECT_NEAR(g[1][13].item<float>(), 0.5f, 1e-6);                 // sqrt(1/4)
   EXPECT_TRUE(near(g[1].narrow(0, 14, 4), {0.0625f, -0.9375f, 0.9375f, -0.0625f}));  // box
   EXPECT_NEAR(g[1][18].item<float>(), 1.0f, 1e-6);                 // fill
-  // ... and all its pixels share its colour: fraction 1, a square box, full, a full silhouette.
-  EXPECT_TRUE(near(g[1].narrow(0, 19, 3), {1.0f, 0.0f, 1.0f}));
-  EXPECT_TRUE(near(g[1].narrow(0, 22, 64), std::vector<float>(64, 1.0f)));
-  // Token 0: the L of three quarters; its box is the whole image. The odd pixel is not of its
-  // colour: it leaves the silhouette (whose bottom-left cell, 2 × 2 pixels, is 3/4 full).
+  // ... its edge has its own colour (nothing stands out), all its pixels share it: a full square.
+  EXPECT_TRUE(near(g[1].narrow(0, 19, 3), {0.5f, -0.5f, 1.0f}));
+  EXPECT_TRUE(near(g[1].narrow(0, 22, 4), {0.0f, 1.0f, 0.0f, 1.0f}));
+  EXPECT_TRUE(near(g[1].narrow(0, 26, 64), std::vector<float>(64, 1.0f)));
+  // Token 0: the L of three quarters; its box is the whole image. One pixel stands out from its
+  // edge's colour, too few to be an object; that pixel leaves the silhouette (whose bottom-left
+  // cell, 2 × 2 pixels, is 3/4 full).
   EXPECT_NEAR(g[0][0].item<float>(), 1.0f / 192, 1e-6);
   EXPECT_NEAR(g[0][3].item<float>(), 0.0f, 1e-6);
   EXPECT_NEAR(g[0][13].item<float>(), std::sqrt(0.75f), 1e-6);
   EXPECT_NEAR(g[0][18].item<float>(), 0.75f, 1e-6);
   EXPECT_TRUE(near(g[0].narrow(0, 9, 2), {-1.0f / 6, 1.0f / 6}));  // mean of the three quarters' centres
-  EXPECT_TRUE(near(g[0].narrow(0, 19, 3), {191.0f / 192, 0.0f, 191.0f / 256}));
+  EXPECT_TRUE(near(g[0].narrow(0, 19, 3), {0.0f, 0.0f, 0.0f}));
+  EXPECT_TRUE(near(g[0].narrow(0, 22, 4), {1.0f / 192, 191.0f / 192, 0.0f, 191.0f / 256}));
   std::vector<float> sil(64, 1.0f);
   for (int r = 0; r < 4; ++r)
     for (int c = 4; c < 8; ++c) sil[r * 8 + c] = 0.0f;
   sil[7 * 8 + 0] = 0.75f;
-  EXPECT_TRUE(near(g[0].narrow(0, 22, 64), sil));
+  EXPECT_TRUE(near(g[0].narrow(0, 26, 64), sil));
   // Token 2: nothing.
   EXPECT_EQ(g[2].abs().sum().item<float>(), 0.0f);
   EXPECT_THROW(token_geometry(px, at::tensor({0, 1, 0}, at::kLong), 3, 2, 2), Error);
+}
+
+// A small object inside a token's region, which is mostly background: the descriptor gives the
+// object's colour and silhouette, not the background's.
+TEST(TokenGeometry, FindsTheObjectInARegionOfMostlyBackground) {
+  at::Tensor px = at::full({3, 16, 16}, -0.6);
+  px.select(0, 0).narrow(0, 4, 6).narrow(1, 5, 3).fill_(0.9);  // a red bar, 6 high and 3 wide
+  px.select(0, 1).narrow(0, 4, 6).narrow(1, 5, 3).fill_(-0.8);
+  px.select(0, 2).narrow(0, 4, 6).narrow(1, 5, 3).fill_(-0.8);
+  at::Tensor g = token_geometry(px, at::zeros({4}, at::kLong), 1, 2, 2)[0];
+  auto near = [](const at::Tensor& a, std::vector<float> b) {
+    return at::allclose(a, at::tensor(b), 1e-5, 1e-5);
+  };
+  EXPECT_TRUE(near(g.narrow(0, 3, 3), {0.9f, -0.8f, -0.8f}));    // the object's colour
+  EXPECT_TRUE(near(g.narrow(0, 19, 3), {-0.6f, -0.6f, -0.6f}));  // around it
+  EXPECT_TRUE(near(g.narrow(0, 22, 4), {18.0f / 256, 18.0f / 256, std::log(2.0f), 1.0f}));
+  EXPECT_TRUE(near(g.narrow(0, 26, 64), std::vector<float>(64, 1.0f)));
 }
 
 // Turning geometry on for a trained model changes nothing until it learns; the folder keeps it.
