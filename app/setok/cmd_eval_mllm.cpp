@@ -42,11 +42,12 @@ std::string image_path(const fs::path& root, const std::string& rel) {
 }
 
 struct Stats {
-  double prefill_s = 0, decode_s = 0;
+  double prefill_s = 0, decode_s = 0, encode_s = 0;
   std::int64_t generated = 0, answers = 0, visual = 0, images = 0;
   nlohmann::json to_json() const {
     return {{"visual_tokens_per_image", images ? static_cast<double>(visual) / images : 0.0},
             {"prefill_ms_mean", answers ? 1000.0 * prefill_s / answers : 0.0},
+            {"encode_ms_mean", images ? 1000.0 * encode_s / images : 0.0},
             {"decode_tokens_per_s", decode_s > 0 ? generated / decode_s : 0.0}};
   }
 };
@@ -64,7 +65,10 @@ std::string ask(Loaded& l, const mllm::VisualTokens& v, const std::string& quest
 
 mllm::VisualTokens encode(Loaded& l, const std::string& path, Stats& st) {
   c10::InferenceMode g;
-  mllm::VisualTokens v = l.model->encode_image(l.model->setok->preprocess(io::load_image(path)));
+  const at::Tensor pixels = l.model->setok->preprocess(io::load_image(path));
+  const auto t0 = std::chrono::steady_clock::now();
+  mllm::VisualTokens v = l.model->encode_image(pixels);
+  st.encode_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.visual += v.count();
   ++st.images;
   return v;

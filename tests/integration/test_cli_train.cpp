@@ -383,6 +383,7 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   EXPECT_LE(jv["accuracy"].get<double>(), 1.0);
   EXPECT_TRUE(jv["by_type"].contains("count")) << jv.dump();
   EXPECT_GE(jv["visual_tokens_per_image"].get<double>(), 1.0);
+  EXPECT_GT(jv["encode_ms_mean"].get<double>(), 0.0);  // the image through SeTok and the projector
   auto c = setok_cli("eval caption" + common);
   ASSERT_EQ(c.rc, 0) << c.err;
   EXPECT_TRUE(nlohmann::json::parse(c.out)["cider_d"].is_number());
