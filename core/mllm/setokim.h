@@ -7,9 +7,10 @@
 // Token geometry (optional, "token_geometry": true): each visual token also carries a descriptor of
 // the image region it came from — the colour of its pixels, where it is, how big, its box and the
 // silhouette of the region's pixels of its main colour (token_geometry() below) — added through a
-// linear layer before the projector's nonlinearity. A small tokenizer's features keep little of an object's colour or place; the
-// descriptor hands the language model what the token's mask already knows. Every connector gets it
-// the same way (a patch's region is the patch), so comparisons stay fair.
+// linear layer before the projector's nonlinearity. A small tokenizer's features keep little of an
+// object's colour or place; the descriptor hands the language model what the token's mask already
+// knows. Every connector gets it the same way (a patch's region is the patch), so comparisons stay
+// fair.
 //
 // A model folder: config.json {"model_type": "setokim", "connector", "fixed_k", "token_geometry",
 // "text_config" (HF LlamaConfig), "setok_config"}, model.safetensors with "language_model." + HF
