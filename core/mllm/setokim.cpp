@@ -100,23 +100,14 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
   at::Tensor xy = at::stack({xs.repeat({H}), ys.repeat_interleave(W)}, 1);                     // [HW, 2]
   at::Tensor centre = m.t().mm(xy) / n;
   at::Tensor spread = (m.t().mm(xy * xy) / n - centre * centre).clamp_min(0).sqrt();
-  const double inf = 1e9;
-  at::Tensor in = m.t().unsqueeze(2) > 0;                                                      // [C, HW, 1]
-  at::Tensor lo = at::where(in, xy.unsqueeze(0), at::full({}, inf, fopt)).amin(1);             // [C, 2]
-  at::Tensor hi = at::where(in, xy.unsqueeze(0), at::full({}, -inf, fopt)).amax(1);
-  const at::Tensor present = (area > 0).unsqueeze(1).to(at::kFloat);
-  lo = lo * present;
-  hi = hi * present;
-  // Box in pixels (centres ± half a pixel), for the fill ratio.
-  at::Tensor box_px = ((hi.select(1, 0) - lo.select(1, 0)) * W / 2 + 1) * ((hi.select(1, 1) - lo.select(1, 1)) * H / 2 + 1);
-  at::Tensor fill = (area / box_px).clamp_max(1) * present.squeeze(1);
   // Per token: the colour around its region's edge (the local background: a token whose patches
   // hold a small object has more background than object in them), the object's colour (the median
   // of the pixels far from that background; the region's median when there are too few), and the
   // pixels of the region near the object's colour: their share, box and silhouette.
   constexpr double kSameColour = 0.35;  // L2 in the model's pixel scale ([-1, 1] per channel)
-  std::vector<at::Tensor> object(count), around(count), pixel_shape(count);
+  std::vector<at::Tensor> box(count), object(count), around(count), pixel_shape(count);
   for (std::int64_t c = 0; c < count; ++c) {
+    box[c] = at::zeros({5}, fopt);  // x0, y0, x1, y1 (pixel centres in [-1, 1]), fill
     object[c] = at::zeros({3}, fopt);
     around[c] = at::zeros({3}, fopt);
     pixel_shape[c] = at::zeros({4 + 64}, fopt);
@@ -125,7 +116,13 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
     at::Tensor idx = m.select(1, c).nonzero().view({-1});
     at::Tensor mine = rgb.index_select(0, idx);
     at::Tensor r = at::floor_divide(idx, W), q = idx.remainder(W);
-    at::Tensor edge = (r == r.min()) | (r == r.max()) | (q == q.min()) | (q == q.max());
+    const std::int64_t top = r.min().item<std::int64_t>(), bottom = r.max().item<std::int64_t>();
+    const std::int64_t left = q.min().item<std::int64_t>(), right = q.max().item<std::int64_t>();
+    auto unit = [](std::int64_t i, std::int64_t size) { return static_cast<float>((i + 0.5) / size * 2 - 1); };
+    box[c] = at::tensor({unit(left, W), unit(top, H), unit(right, W), unit(bottom, H),
+                         static_cast<float>(n_c / ((right - left + 1) * (bottom - top + 1)))},
+                        fopt);
+    at::Tensor edge = (r == top) | (r == bottom) | (q == left) | (q == right);
     around[c] = std::get<0>(mine.index_select(0, edge.nonzero().view({-1})).median(0));
     at::Tensor far = (mine - around[c]).norm(2, 1) > kSameColour;
     const std::int64_t n_far = far.sum().item<std::int64_t>();
@@ -145,8 +142,8 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
                                   fopt);
     pixel_shape[c] = at::cat({stats, at::adaptive_avg_pool2d(crop.unsqueeze(0), {8, 8}).reshape({64})});
   }
-  return at::cat({mean, at::stack(object), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), lo, hi,
-                  fill.unsqueeze(1), at::stack(around), at::stack(pixel_shape)},
+  return at::cat({mean, at::stack(object), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), at::stack(box),
+                  at::stack(around), at::stack(pixel_shape)},
                  1);
 }
 
