@@ -25,6 +25,8 @@ Command add_doctor(CLI::App& app, Globals& g) {
     BlasInfo blas = active_blas();
     CudaInfo cuda = cuda_info();
     double gflops = *opts ? 0.0 : matmul_gflops();
+    double gflops_bf16 = *opts ? 0.0 : matmul_gflops(1024, true);
+    const std::string bf16_unit = cpu_bf16_hardware();
     std::string qt;
 #ifdef SETOK_HAVE_QT
     qt = qVersion();
@@ -59,7 +61,11 @@ Command add_doctor(CLI::App& app, Globals& g) {
           {"note", cuda.error}}},
         {"problems", problems},
     };
-    if (!*opts) j["matmul_gflops"] = gflops;
+    j["cpu_bf16"] = {{"hardware", bf16_unit.empty() ? nlohmann::json(nullptr) : nlohmann::json(bf16_unit)}};
+    if (!*opts) {
+      j["matmul_gflops"] = gflops;
+      j["cpu_bf16"]["matmul_gflops"] = gflops_bf16;
+    }
     if (g.json) {
       print_json(j);
     } else {
@@ -73,6 +79,9 @@ Command add_doctor(CLI::App& app, Globals& g) {
         std::printf("kernels   %s%s%s\n", kernels.c_str(), kernel_note.empty() ? "" : "  (",
                     kernel_note.empty() ? "" : (kernel_note + ")").c_str());
       if (!*opts) std::printf("matmul    %.1f GFLOP/s (1024x1024 f32)\n", gflops);
+      std::printf("bf16      %s", bf16_unit.empty() ? "emulated (cpu_bf16 training would be slower)" : bf16_unit.c_str());
+      if (!*opts) std::printf("  %.1f GFLOP/s (1024x1024 bf16)", gflops_bf16);
+      std::printf("\n");
       std::printf("threads   %d intra-op, %d cores\n", intra_op_threads(), available_cores());
       std::printf("CUDA      LibTorch: %s", cuda.torch_cuda ? "yes" : "no");
       if (cuda.torch_cuda) std::printf(" (%d devices)", cuda.torch_devices);

@@ -11,6 +11,10 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
 
 #include "kernels/cuda_info.h"
 
@@ -97,9 +101,10 @@ std::string opencv_version() {
 
 int intra_op_threads() { return at::get_num_threads(); }
 
-double matmul_gflops(int n) {
+double matmul_gflops(int n, bool bf16) {
   at::NoGradGuard no_grad;
-  at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+  const auto dtype = bf16 ? at::kBFloat16 : at::kFloat;
+  at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
   at::mm(a, b);  // warm-up
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
@@ -109,6 +114,20 @@ double matmul_gflops(int n) {
     best = std::min(best, s);
   }
   return 2.0 * n * n * n / best / 1e9;
+}
+
+std::string cpu_bf16_hardware() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    std::set<std::string> flags{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    if (flags.count("amx_bf16")) return "AMX";
+    if (flags.count("avx512_bf16")) return "AVX512-BF16";
+    return "";
+  }
+  return "";
 }
 
 }  // namespace setok

@@ -28,7 +28,12 @@ std::string torch_version();
 std::string opencv_version();  // "" when built without OpenCV
 int intra_op_threads();
 
-// Measures a square f32 matmul (n×n) and returns GFLOP/s: a live check of the BLAS in use.
-double matmul_gflops(int n = 1024);
+// Measures a square matmul (n×n, f32 or bf16) and returns GFLOP/s: a live check of the BLAS in use
+// (f32) and of the CPU's bf16 path (oneDNN).
+double matmul_gflops(int n = 1024, bool bf16 = false);
+
+// The CPU's bf16 multiply unit from /proc/cpuinfo: "AMX", "AVX512-BF16", or "" where bf16 is
+// emulated (then `cpu_bf16` training is slower than f32, not faster).
+std::string cpu_bf16_hardware();
 
 }  // namespace setok

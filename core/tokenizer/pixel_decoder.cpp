@@ -6,6 +6,7 @@
 
 #include <numeric>
 
+#include "core/nn/precision.h"
 #include "core/runtime/error.h"
 
 namespace setok::tokenizer {
@@ -26,8 +27,8 @@ ResConvBlockImpl::ResConvBlockImpl(int64_t c) {
 }
 
 at::Tensor ResConvBlockImpl::forward(const at::Tensor& x) {
-  auto y = conv1(at::silu(norm1(x)));
-  return x + conv2(at::silu(norm2(y)));
+  auto y = conv1(at::silu(norm1(nn::as_f32(x))));
+  return x + conv2(at::silu(norm2(nn::as_f32(y))));
 }
 
 PixelDecoderImpl::PixelDecoderImpl(const PixelDecoderOptions& o) : options(o) {
@@ -61,7 +62,7 @@ at::Tensor PixelDecoderImpl::forward(const at::Tensor& x) {
                               .size(std::vector<int64_t>{options.out_size(), options.out_size()})
                               .mode(torch::kBilinear)
                               .align_corners(false));
-  return conv_out(at::silu(norm_out(y)));
+  return conv_out(at::silu(norm_out(nn::as_f32(y))));
 }
 
 }  // namespace setok::tokenizer

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/nn/precision.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/density_peaks.h"
 #include "kernels/cluster.h"
@@ -65,8 +66,11 @@ at::Tensor harden(const at::Tensor& soft, const at::Tensor& valid, ClusterMode m
   return hard + (soft - soft.detach());  // straight-through: exactly one-hot forward, soft gradient
 }
 
-ClusterResult cluster_reference(const at::Tensor& x, const ClusterParams& p, const at::Tensor& bandwidth) {
-  check_input(x, p);
+ClusterResult cluster_reference(const at::Tensor& x_in, const ClusterParams& p, const at::Tensor& bandwidth) {
+  check_input(x_in, p);
+  // f32 whatever the caller runs under: bf16 distances and densities tie where f32 ones do not.
+  nn::NoAutocast f32_only;
+  const at::Tensor x = nn::as_f32(x_in);
   const int64_t B = x.size(0), n = x.size(1), T = p.max_tokens;
   DensityPeaks dp = density_peaks(x, p.knn);
   at::Tensor bw = bandwidth.defined() ? bandwidth : at::scalar_tensor(p.effective_bandwidth(), x.options());
@@ -115,6 +119,7 @@ ClusterResult cluster_reference(const at::Tensor& x, const ClusterParams& p, con
 ClusterResult cluster_fast(const at::Tensor& x_in, const ClusterParams& p) {
   check_input(x_in, p);
   at::NoGradGuard no_grad;
+  nn::NoAutocast f32_only;
   at::Tensor x = x_in.to(at::kFloat);
   at::Tensor xn = normalize_features(x).contiguous();
   at::Tensor gram;

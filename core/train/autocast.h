@@ -1,50 +1,59 @@
 #pragma once
-// bf16 autocast on CUDA for the training loops (f32 master weights stay untouched). LibTorch 2.4
-// replaced the global switch with per-device ones; the default CUDA autocast dtype is f16, so name
-// bf16 either way. On the CPU it is never switched on: LibTorch 1.13's CPU autocast breaks in
-// layer_norm (docs/design/setok-training.md).
+// bf16 autocast for the training loops (f32 master weights stay untouched). On CUDA it is the
+// `mixed_precision` switch. On the CPU it is `cpu_bf16`: worth it where the CPU multiplies bf16
+// in hardware (AMX or AVX512-BF16; `setok doctor` says), emulated and slower elsewhere. LibTorch
+// 1.13's CPU autocast hands bf16 activations to the affine norms with f32 weights, which the
+// kernels refuse: the models give their norms f32 input (nn::as_f32), and the density-peak
+// clustering runs in f32 under any autocast (nn::NoAutocast). docs/design/setok-training.md.
 #include <ATen/autocast_mode.h>
+#include <c10/core/Device.h>
 #include <torch/version.h>
+
+#include "core/nn/precision.h"
 
 namespace setok::train {
 
-// The switch itself; training code uses CudaAutocastScope below.
-inline void set_cuda_autocast(bool on) {
+// The switch itself; training code uses AutocastScope below.
+inline void set_autocast(at::DeviceType d, bool on) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
+  at::autocast::set_autocast_dtype(d, at::kBFloat16);
 #else
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  at::autocast::set_enabled(on);
+  if (d == at::kCPU)
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  else
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
 #endif
+  nn::detail::set_autocast_on(d, on);
 }
 
-inline bool cuda_autocast_enabled() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  return at::autocast::is_autocast_enabled(at::kCUDA);
-#else
-  return at::autocast::is_enabled();
-#endif
-}
+inline void set_cuda_autocast(bool on) { set_autocast(at::kCUDA, on); }
+inline bool cuda_autocast_enabled() { return nn::detail::autocast_on(at::kCUDA); }
+inline bool cpu_autocast_enabled() { return nn::detail::autocast_on(at::kCPU); }
 
-// Autocast for one scope when `on`; switched off and its weight-cast cache cleared when the scope
-// ends, also by an exception.
-class CudaAutocastScope {
+// Autocast on `device`'s type for one scope when `on`; switched off and its weight-cast cache
+// cleared when the scope ends, also by an exception.
+class AutocastScope {
  public:
-  explicit CudaAutocastScope(bool on) : on_(on) {
-    if (on_) set_cuda_autocast(true);
+  AutocastScope(at::DeviceType device, bool on) : device_(device), on_(on) {
+    if (on_) set_autocast(device_, true);
   }
-  ~CudaAutocastScope() {
+  ~AutocastScope() {
     if (on_) {
-      set_cuda_autocast(false);
+      set_autocast(device_, false);
       at::autocast::clear_cache();
     }
   }
-  CudaAutocastScope(const CudaAutocastScope&) = delete;
-  CudaAutocastScope& operator=(const CudaAutocastScope&) = delete;
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
+  at::DeviceType device_;
   bool on_;
+};
+
+class CudaAutocastScope : public AutocastScope {
+ public:
+  explicit CudaAutocastScope(bool on) : AutocastScope(at::kCUDA, on) {}
 };
 
 }  // namespace setok::train

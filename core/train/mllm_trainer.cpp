@@ -212,6 +212,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);
     get_to(j, "mixed_precision", c.mixed_precision);
+    get_to(j, "cpu_bf16", c.cpu_bf16);
     get_to(j, "seed", c.seed);
     get_to(j, "batch_size", c.batch_size);
     get_to(j, "steps", c.steps);
@@ -244,7 +245,7 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"fixed_k", fixed_k}, {"token_geometry", token_geometry},
           {"geometry_lr_scale", geometry_lr_scale}, {"captions", captions}, {"conversations", conversations},
           {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
-          {"mixed_precision", mixed_precision}, {"seed", seed},
+          {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
           {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
           {"max_length", max_length}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"weight_decay", weight_decay},
@@ -463,8 +464,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     at::Tensor logits;
     {
       // The projector and the embeddings above stay f32 (they are small); the language model's
-      // matmuls run in bf16 on CUDA, and the loss below casts the logits back to f32.
-      CudaAutocastScope amp(cfg.mixed_precision && device.is_cuda());
+      // matmuls run in bf16 on CUDA (and on the CPU with cpu_bf16), and the loss below casts the logits back to f32.
+      AutocastScope amp(device.type(), device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16);
       at::Tensor h = model->language_model->hidden(x, nullptr, valid.to(device));
       logits = model->language_model->logits(h.narrow(1, 0, Tmax - 1));
     }

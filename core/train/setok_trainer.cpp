@@ -152,6 +152,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "calibrate", c.calibrate);
     get_to(j, "object_bandwidth", c.object_bandwidth);
     get_to(j, "mixed_precision", c.mixed_precision);
+    get_to(j, "cpu_bf16", c.cpu_bf16);
     if (j.contains("text_encoder")) {
       const auto& t = j["text_encoder"];
       c.text.dim(t.value("dim", c.text.dim()))
@@ -200,7 +201,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
           {"freeze_text", freeze_text},
           {"calibrate", calibrate},
-          {"mixed_precision", mixed_precision}};
+          {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}};
 }
 
 TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resume_dir, ProgressWriter& progress,
@@ -324,7 +325,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   const std::int64_t first = st.step;
   auto t_window = t_start;
   std::int64_t window_images = 0;
-  const bool amp = cfg.mixed_precision && device.is_cuda();
+  const bool amp = device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16;
   while (st.step < cfg.steps) {
     SetokBatch batch = loader.next();
     const double lr = warmup_cosine_lr(st.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
@@ -334,7 +335,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     tokenizer::Tokenized tk;
     at::Tensor recon;
     {
-      CudaAutocastScope autocast(amp);
+      AutocastScope autocast(device.type(), amp);
       tk = model->tokenize(pixels, [&](const at::Tensor& features) {
         if (!cfg.object_bandwidth) return;
         step_bandwidth = object_bandwidth(*model->cluster, features, batch.samples);

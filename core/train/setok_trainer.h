@@ -37,7 +37,8 @@ struct SetokTrainConfig {
   // token counts on the batch come closest to objects + 1, so the merger and the concept loss see
   // whole objects in training as they do after calibration (docs/design/setok-training.md).
   bool object_bandwidth = false;
-  bool mixed_precision = true;  // bf16 autocast on CUDA only; f32 master weights
+  bool mixed_precision = true;  // bf16 autocast on CUDA; f32 master weights
+  bool cpu_bf16 = false;        // bf16 autocast on the CPU (core/train/autocast.h)
 
   static SetokTrainConfig from_json(const nlohmann::json& j);  // throws setok::Error
   nlohmann::json to_json() const;

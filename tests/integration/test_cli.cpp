@@ -55,6 +55,11 @@ TEST(Cli, DoctorReportsOpenBlasAndThreads) {
   EXPECT_EQ(j["threads"]["intra_op"], j["threads"]["cores"]);
   EXPECT_GE(j["threads"]["intra_op"].get<int>(), 1);
   EXPECT_GT(j["matmul_gflops"].get<double>(), 0.0);
+  // The CPU's bf16 unit, as /proc/cpuinfo names it, and a bf16 matmul that ran.
+  EXPECT_TRUE(j["cpu_bf16"]["hardware"].is_null() || j["cpu_bf16"]["hardware"] == "AMX" ||
+              j["cpu_bf16"]["hardware"] == "AVX512-BF16")
+      << j["cpu_bf16"];
+  EXPECT_GT(j["cpu_bf16"]["matmul_gflops"].get<double>(), 0.0);
   EXPECT_TRUE(j["torch"].is_string());
   EXPECT_TRUE(j["cuda"].contains("available"));
   EXPECT_TRUE(j["problems"].empty());
