@@ -257,6 +257,18 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
       a = named.size();  // one per image
       break;
     }
+  // Existence of a kind of thing whatever its colour, one present and one absent (after the others,
+  // so adding these left every earlier question of a seed as it was).
+  if (n > 0) {
+    const std::string& noun = class_noun(objs[rng.below(n)].cls);
+    qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "yes"});
+  }
+  if (static_cast<int>(per_class.size()) < kNumClasses) {
+    int absent = rng.below(kNumClasses);
+    while (per_class.count(absent)) absent = (absent + 1) % kNumClasses;
+    const std::string& noun = class_noun(absent);
+    qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "no"});
+  }
   return qa;
 }
 

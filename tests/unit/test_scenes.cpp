@@ -205,7 +205,7 @@ TEST(Scenes, CompositionalCombinationsNeverInTrainingAndAlwaysInCompositional) {
 }
 
 TEST(Scenes, AnswersAgreeWithTheAnnotations) {
-  std::map<std::string, int> kinds;
+  std::map<std::string, int> kinds, class_only;
   for (int i = 0; i < 150; ++i) {
     GeneratedScene g = generate_scene(opts(), i);
     const auto& objs = g.objects;
@@ -234,6 +234,13 @@ TEST(Scenes, AnswersAgreeWithTheAnnotations) {
             found = std::any_of(objs.begin(), objs.end(),
                                 [&](const ObjectInfo& o) { return o.cls == cls && o.colour == c; });
           }
+        for (int cls = 0; cls < kNumClasses; ++cls) {
+          const std::string& w = class_noun(cls);
+          if (t != "Is there " + article(w) + " " + w + " in the picture?") continue;
+          matched = true;
+          found = std::any_of(objs.begin(), objs.end(), [&](const ObjectInfo& o) { return o.cls == cls; });
+          ++class_only[q.answer];
+        }
         EXPECT_TRUE(matched) << t;
         EXPECT_EQ(q.answer, found ? "yes" : "no") << t;
       } else if (q.kind == "colour") {
@@ -258,6 +265,9 @@ TEST(Scenes, AnswersAgreeWithTheAnnotations) {
     }
   }
   for (const char* k : {"count", "exist", "colour", "shape", "position"}) EXPECT_GT(kinds[k], 10) << k;
+  // "Is there a ring in the picture?": as many yes as no.
+  EXPECT_GT(class_only["yes"], 100);
+  EXPECT_EQ(class_only["yes"], class_only["no"]);
 }
 
 TEST(Scenes, ReferringExpressionsPickOutExactlyTheirTarget) {
