@@ -15,6 +15,7 @@ class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
 class QDoubleSpinBox;
+class QCheckBox;
 class QComboBox;
 class QTableWidget;
 class QLineSeries;
@@ -73,6 +74,7 @@ class TrainPanel : public QWidget {
   QSpinBox *steps_, *batch_, *warmup_, *ckptEvery_, *seed_, *maxTokens_;
   QDoubleSpinBox *lr_, *recW_, *conceptW_, *groupW_;
   QComboBox* device_;
+  QCheckBox* bf16_;  // bf16 autocast: `mixed_precision` on CUDA, `cpu_bf16` on the CPU
   QPushButton *startBtn_, *pauseBtn_, *resumeBtn_, *stopBtn_, *openBtn_;
   QLabel* status_;
   QPlainTextEdit* log_;

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -144,6 +145,17 @@ TEST_F(TrainPanelTest, ConfigSavesAndLoads) {
   ASSERT_TRUE(b.loadConfig(path, &err)) << err.toStdString();
   EXPECT_EQ(b.config()["steps"].toInt(), 77);
   EXPECT_EQ(b.config()["model"].toObject()["vision_config"].toObject()["hidden_size"].toInt(), 32);
+  // The precision box writes both autocast keys and reads back the CPU's.
+  auto* bf16 = a.findChild<QCheckBox*>("trainBf16");
+  ASSERT_NE(bf16, nullptr);
+  for (bool on : {true, false}) {
+    bf16->setChecked(on);
+    ASSERT_TRUE(a.saveConfig(path, &err)) << err.toStdString();
+    ASSERT_TRUE(b.loadConfig(path, &err)) << err.toStdString();
+    EXPECT_EQ(b.config()["cpu_bf16"].toBool(), on);
+    EXPECT_EQ(b.config()["mixed_precision"].toBool(), on);
+    EXPECT_EQ(b.findChild<QCheckBox*>("trainBf16")->isChecked(), on);
+  }
   EXPECT_FALSE(b.loadConfig(QString::fromStdString(*dir / "absent.json"), &err));
   EXPECT_TRUE(err.contains("absent.json"));
 }
