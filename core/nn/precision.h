@@ -1,8 +1,8 @@
 #pragma once
 // Precision helpers for code that runs under bf16 autocast (core/train/autocast.h).
-//  - as_f32: LibTorch 1.13's CPU autocast hands bf16 activations to layer_norm and group_norm
-//    with their f32 weights and the kernels refuse the mix; the norms take f32 input instead
-//    (a no-op outside autocast).
+//  - autocast_f32: LibTorch 1.13's CPU autocast hands bf16 activations to layer_norm and
+//    group_norm with their f32 weights and the kernels refuse the mix; under autocast the norms
+//    take f32 input instead (outside it, nothing changes).
 //  - NoAutocast: a scope where autocast is off on every device, for numerics that must stay f32
 //    whatever the caller runs under (density-peak clustering: bf16 distances make ties).
 #include <ATen/ATen.h>
@@ -10,10 +10,6 @@
 #include <torch/version.h>
 
 namespace setok::nn {
-
-inline at::Tensor as_f32(const at::Tensor& x) {
-  return x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf ? x.to(at::kFloat) : x;
-}
 
 namespace detail {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
@@ -31,6 +27,14 @@ inline void set_autocast_on(at::DeviceType d, bool on) {
 }
 #endif
 }  // namespace detail
+
+// Under autocast (CPU or CUDA), a bf16/f16 activation as f32 for an affine norm, whose weights are
+// the f32 master weights; outside autocast `x` as it is (a model held in bf16 keeps bf16 norms).
+inline at::Tensor autocast_f32(const at::Tensor& x) {
+  if (x.scalar_type() != at::kBFloat16 && x.scalar_type() != at::kHalf) return x;
+  if (!detail::autocast_on(at::kCPU) && !detail::autocast_on(at::kCUDA)) return x;
+  return x.to(at::kFloat);
+}
 
 // Switches autocast off (CPU and CUDA) for the scope and restores what was on when it ends.
 class NoAutocast {

@@ -29,8 +29,8 @@ TransformerBlockImpl::TransformerBlockImpl(const TransformerBlockOptions& o) : o
 }
 
 at::Tensor TransformerBlockImpl::forward(const at::Tensor& x, const at::Tensor& attn_mask, const Rope2dTable& rope) {
-  auto y = x + attn(norm1(as_f32(x)), at::Tensor(), attn_mask, rope);
-  return y + mlp(norm2(as_f32(y)));
+  auto y = x + attn(norm1(autocast_f32(x)), at::Tensor(), attn_mask, rope);
+  return y + mlp(norm2(autocast_f32(y)));
 }
 
 CrossAttentionBlockImpl::CrossAttentionBlockImpl(const CrossAttentionBlockOptions& o) : options(o) {
@@ -50,11 +50,11 @@ at::Tensor CrossAttentionBlockImpl::forward(const at::Tensor& x, const at::Tenso
                                             const at::Tensor& context_valid, const at::Tensor& self_mask,
                                             const Rope2dTable& rope) {
   auto y = x;
-  if (options.self_attention()) y = y + self_attn(norm_self(as_f32(y)), at::Tensor(), self_mask, rope);
+  if (options.self_attention()) y = y + self_attn(norm_self(autocast_f32(y)), at::Tensor(), self_mask, rope);
   // Key-padding mask [B, Nk] -> [B, 1, 1, Nk]: every head and query ignores the padded tokens.
   at::Tensor kv_mask = context_valid.defined() ? context_valid.to(at::kBool).unsqueeze(1).unsqueeze(1) : at::Tensor();
-  y = y + cross_attn(norm_q(as_f32(y)), norm_kv(as_f32(context)), kv_mask);
-  return y + mlp(norm_mlp(as_f32(y)));
+  y = y + cross_attn(norm_q(autocast_f32(y)), norm_kv(autocast_f32(context)), kv_mask);
+  return y + mlp(norm_mlp(autocast_f32(y)));
 }
 
 }  // namespace setok::nn

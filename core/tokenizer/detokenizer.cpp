@@ -57,7 +57,7 @@ at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& 
   auto valid = token_valid.defined() ? token_valid.to(at::kBool) : at::Tensor();
   auto q = queries.expand({b, -1, -1});
   for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, tokens, valid, at::Tensor(), rope);
-  auto grid = norm(nn::as_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
+  auto grid = norm(nn::autocast_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
   return decoder(grid);
 }
 

@@ -27,8 +27,8 @@ ResConvBlockImpl::ResConvBlockImpl(int64_t c) {
 }
 
 at::Tensor ResConvBlockImpl::forward(const at::Tensor& x) {
-  auto y = conv1(at::silu(norm1(nn::as_f32(x))));
-  return x + conv2(at::silu(norm2(nn::as_f32(y))));
+  auto y = conv1(at::silu(norm1(nn::autocast_f32(x))));
+  return x + conv2(at::silu(norm2(nn::autocast_f32(y))));
 }
 
 PixelDecoderImpl::PixelDecoderImpl(const PixelDecoderOptions& o) : options(o) {
@@ -62,7 +62,7 @@ at::Tensor PixelDecoderImpl::forward(const at::Tensor& x) {
                               .size(std::vector<int64_t>{options.out_size(), options.out_size()})
                               .mode(torch::kBilinear)
                               .align_corners(false));
-  return conv_out(at::silu(norm_out(nn::as_f32(y))));
+  return conv_out(at::silu(norm_out(nn::autocast_f32(y))));
 }
 
 }  // namespace setok::tokenizer

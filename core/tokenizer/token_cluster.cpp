@@ -70,7 +70,8 @@ ClusterResult cluster_reference(const at::Tensor& x_in, const ClusterParams& p, 
   check_input(x_in, p);
   // f32 whatever the caller runs under: bf16 distances and densities tie where f32 ones do not.
   nn::NoAutocast f32_only;
-  const at::Tensor x = nn::as_f32(x_in);
+  const bool reduced = x_in.scalar_type() == at::kBFloat16 || x_in.scalar_type() == at::kHalf;
+  const at::Tensor x = reduced ? x_in.to(at::kFloat) : x_in;  // f64 stays f64 (gradient checks)
   const int64_t B = x.size(0), n = x.size(1), T = p.max_tokens;
   DensityPeaks dp = density_peaks(x, p.knn);
   at::Tensor bw = bandwidth.defined() ? bandwidth : at::scalar_tensor(p.effective_bandwidth(), x.options());

@@ -78,7 +78,7 @@ at::Tensor TokenMergerImpl::forward(const at::Tensor& x, const at::Tensor& masks
     auto key_valid = valid.unsqueeze(1).unsqueeze(1);  // [B, 1, 1, C]
     for (const auto& m : *inter) u = m->as<nn::TransformerBlock>()->forward(u, key_valid);
   }
-  return proj_out(norm(nn::as_f32(u))).masked_fill(padded, 0.0);
+  return proj_out(norm(nn::autocast_f32(u))).masked_fill(padded, 0.0);
 }
 
 }  // namespace setok::tokenizer

@@ -3,7 +3,7 @@
 // `mixed_precision` switch. On the CPU it is `cpu_bf16`: worth it where the CPU multiplies bf16
 // in hardware (AMX or AVX512-BF16; `setok doctor` says), emulated and slower elsewhere. LibTorch
 // 1.13's CPU autocast hands bf16 activations to the affine norms with f32 weights, which the
-// kernels refuse: the models give their norms f32 input (nn::as_f32), and the density-peak
+// kernels refuse: the models give their norms f32 input (nn::autocast_f32), and the density-peak
 // clustering runs in f32 under any autocast (nn::NoAutocast). docs/design/setok-training.md.
 #include <ATen/autocast_mode.h>
 #include <c10/core/Device.h>

@@ -83,7 +83,7 @@ at::Tensor TextEncoderImpl::forward(const at::Tensor& ids_in) {
   at::Tensor x = embed->forward(ids) + position.narrow(1, 0, ids.size(1));
   at::Tensor mask = valid.unsqueeze(1).expand({ids.size(0), ids.size(1), ids.size(1)});
   for (const auto& b : *blocks) x = b->as<nn::TransformerBlock>()->forward(x, mask);
-  x = norm->forward(nn::as_f32(x));
+  x = norm->forward(nn::autocast_f32(x));
   at::Tensor w = valid.unsqueeze(2).to(x.scalar_type());
   at::Tensor pooled = (x * w).sum(1) / w.sum(1).clamp_min(1.0);
   return proj->forward(pooled);

@@ -24,7 +24,7 @@ SiglipOutput SiglipVisionEncoderImpl::forward(const at::Tensor& pixels, bool out
     x = encoder->layer(i).forward(x);
     if (output_hidden_states) out.hidden_states.push_back(x);
   }
-  out.last_hidden_state = post_layernorm(nn::as_f32(x));
+  out.last_hidden_state = post_layernorm(nn::autocast_f32(x));
   if (head) out.pooled = head(out.last_hidden_state);
   return out;
 }
@@ -41,7 +41,7 @@ PatchFeatures SiglipVisionEncoderImpl::patch_features(const at::Tensor& pixels, 
   const std::int64_t last = layer == -1 ? L - 1 : (layer < 0 ? L + layer : layer);
   at::Tensor x = embeddings(pixels);
   for (std::int64_t i = 0; i <= last; ++i) x = encoder->layer(static_cast<std::size_t>(i)).forward(x);
-  f.features = layer == -1 ? post_layernorm(nn::as_f32(x)) : x;
+  f.features = layer == -1 ? post_layernorm(nn::autocast_f32(x)) : x;
   return f;
 }
 

@@ -88,7 +88,7 @@ at::Tensor SiglipVisionEmbeddingsImpl::forward(const at::Tensor& pixels) {
     x = pixels.narrow(2, 0, gh * p).narrow(3, 0, gw * p).to(conv_stem_proj->weight.scalar_type());
     for (std::size_t i = 0; i + 1 < conv_stem->size(); i += 2)
       x = at::gelu(
-          conv_stem->ptr(i + 1)->as<tnn::GroupNorm>()->forward(nn::as_f32(conv_stem->ptr(i)->as<tnn::Conv2d>()->forward(x))));
+          conv_stem->ptr(i + 1)->as<tnn::GroupNorm>()->forward(nn::autocast_f32(conv_stem->ptr(i)->as<tnn::Conv2d>()->forward(x))));
     x = conv_stem_proj(x);  // [B, D, h, w]
   }
   const std::int64_t h = x.size(2), w = x.size(3);
@@ -122,8 +122,8 @@ SiglipEncoderLayerImpl::SiglipEncoderLayerImpl(const SiglipVisionConfig& c) {
 }
 
 at::Tensor SiglipEncoderLayerImpl::forward(const at::Tensor& x) {
-  at::Tensor h = x + self_attn(layer_norm1(nn::as_f32(x)));
-  return h + mlp(layer_norm2(nn::as_f32(h)));
+  at::Tensor h = x + self_attn(layer_norm1(nn::autocast_f32(x)));
+  return h + mlp(layer_norm2(nn::autocast_f32(h)));
 }
 
 SiglipEncoderImpl::SiglipEncoderImpl(const SiglipVisionConfig& c) {
@@ -163,7 +163,7 @@ SiglipAttentionPoolingHeadImpl::SiglipAttentionPoolingHeadImpl(const SiglipVisio
 
 at::Tensor SiglipAttentionPoolingHeadImpl::forward(const at::Tensor& x) {
   at::Tensor h = attention(probe.expand({x.size(0), 1, x.size(2)}), x);  // [B, 1, D]
-  h = h + mlp(layernorm(nn::as_f32(h)));
+  h = h + mlp(layernorm(nn::autocast_f32(h)));
   return h.select(1, 0);
 }
 

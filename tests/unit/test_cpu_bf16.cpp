@@ -141,6 +141,21 @@ TEST(CpuBf16, SetokForwardAndBackwardMatchF32) {
   EXPECT_GT(cosine(at::cat(grad_half), at::cat(grad_ref)), 0.98);
 }
 
+// Outside autocast nothing is cast: a model held in bf16 runs its norms in bf16 as before.
+TEST(CpuBf16, AModelHeldInBf16RunsWithoutAutocast) {
+  tokenizer::SetokConfig cfg = test::ToyScenes::tiny_model();
+  torch::manual_seed(0);
+  tokenizer::SetokModel m(cfg);
+  m->to(at::kBFloat16);
+  test::ToyScenes data(2);
+  at::Tensor pixels = at::stack({data.get(0).pixels, data.get(1).pixels}).to(at::kBFloat16);
+  at::NoGradGuard ng;
+  tokenizer::Tokenized tk = m->tokenize(pixels);
+  EXPECT_EQ(tk.features.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(tk.tokens.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(m->reconstruct(tk.tokens, tk.clusters.token_valid).scalar_type(), at::kBFloat16);
+}
+
 // bf16 distances would tie where f32 ones do not: the clustering switches autocast off.
 TEST(CpuBf16, ClusteringUnderAutocastIsExactlyTheF32Clustering) {
   at::manual_seed(3);
