@@ -6,12 +6,12 @@
 
 #include <vector>
 
-#include "core/llm/llama_model.h"
 #include "core/nn/precision.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/tokenizer/token_cluster.h"
 #include "core/train/autocast.h"
 #include "core/train/setok_trainer.h"
+#include "tests/support/llama_autocast.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/toy_scenes.h"
 
@@ -49,42 +49,9 @@ TEST(CpuBf16, ScopesSwitchAutocastOnAndOffAndNoAutocastRestoresIt) {
 }
 
 TEST(CpuBf16, LanguageModelMatchesF32) {
-  llm::LlamaConfig c;
-  c.vocab_size = 300;
-  c.hidden_size = 128;
-  c.intermediate_size = 344;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.max_position_embeddings = 64;
-  torch::manual_seed(0);
-  llm::LlamaForCausalLM lm(c);
-  at::Tensor ids = at::randint(0, c.vocab_size, {3, 24}, at::kLong);
-  at::Tensor valid = at::ones({3, 24}, at::kBool);
-  valid[2].narrow(0, 18, 6).fill_(false);
-
-  auto run = [&](bool amp) {
-    lm->zero_grad();
-    at::Tensor logits;
-    {
-      train::AutocastScope scope(at::kCPU, amp);
-      logits = lm->logits(lm->hidden(lm->embed(ids), nullptr, valid));
-    }
-    EXPECT_EQ(logits.scalar_type(), amp ? at::kBFloat16 : at::kFloat);
-    at::Tensor loss = at::cross_entropy_loss(logits.narrow(1, 0, 23).reshape({-1, c.vocab_size}).to(at::kFloat),
-                                             ids.narrow(1, 1, 23).reshape({-1}));
-    loss.backward();
-    return std::make_pair(logits.to(at::kFloat).detach(), loss.item<double>());
-  };
-  auto [ref, loss_ref] = run(false);
-  at::Tensor grad_ref = lm->lm_head->weight.grad().clone();
-  auto [half, loss_half] = run(true);
-  at::Tensor grad_half = lm->lm_head->weight.grad().clone();
-  EXPECT_EQ(lm->lm_head->weight.scalar_type(), at::kFloat);  // master weights stay f32
-  EXPECT_EQ(grad_half.scalar_type(), at::kFloat);
-  EXPECT_LT((half - ref).abs().max().item<double>(), 0.05 * ref.abs().max().item<double>());
-  EXPECT_NEAR(loss_half, loss_ref, 0.01 * loss_ref);
-  EXPECT_GT(cosine(grad_half, grad_ref), 0.99);
+  test::AutocastRuns r = test::llama_f32_and_autocast(at::kCPU);
+  EXPECT_FALSE(train::cpu_autocast_enabled());  // on inside the scope only
+  test::expect_autocast_matches_f32(r);
 }
 
 // The whole SeTok forward (convolutional stem with GroupNorm, encoder, cluster, merger,
