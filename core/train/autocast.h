@@ -26,7 +26,6 @@ inline void set_autocast(at::DeviceType d, bool on) {
   nn::detail::set_autocast_on(d, on);
 }
 
-inline void set_cuda_autocast(bool on) { set_autocast(at::kCUDA, on); }
 inline bool cuda_autocast_enabled() { return nn::detail::autocast_on(at::kCUDA); }
 inline bool cpu_autocast_enabled() { return nn::detail::autocast_on(at::kCPU); }
 
@@ -49,11 +48,6 @@ class AutocastScope {
  private:
   at::DeviceType device_;
   bool on_;
-};
-
-class CudaAutocastScope : public AutocastScope {
- public:
-  explicit CudaAutocastScope(bool on) : AutocastScope(at::kCUDA, on) {}
 };
 
 }  // namespace setok::train

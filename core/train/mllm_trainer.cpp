@@ -464,7 +464,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     at::Tensor logits;
     {
       // The projector and the embeddings above stay f32 (they are small); the language model's
-      // matmuls run in bf16 on CUDA (and on the CPU with cpu_bf16), and the loss below casts the logits back to f32.
+      // matmuls run in bf16 (CUDA: mixed_precision, CPU: cpu_bf16), and the loss below casts the
+      // logits back to f32.
       AutocastScope amp(device.type(), device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16);
       at::Tensor h = model->language_model->hidden(x, nullptr, valid.to(device));
       logits = model->language_model->logits(h.narrow(1, 0, Tmax - 1));

@@ -21,11 +21,11 @@ TEST(MixedPrecision, LanguageModelUnderCudaAutocastMatchesF32) {
 TEST(MixedPrecision, AutocastScopeSwitchesOffOnException) {
   EXPECT_FALSE(train::cuda_autocast_enabled());
   {
-    train::CudaAutocastScope off(false);
+    train::AutocastScope off(at::kCUDA, false);
     EXPECT_FALSE(train::cuda_autocast_enabled());
   }
   try {
-    train::CudaAutocastScope scope(true);
+    train::AutocastScope scope(at::kCUDA, true);
     EXPECT_TRUE(train::cuda_autocast_enabled());
     throw std::runtime_error("stop");
   } catch (const std::runtime_error&) {
