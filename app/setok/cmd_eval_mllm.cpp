@@ -1,4 +1,4 @@
-// setok eval vqa|caption|pope -m SETOKIM --data DIR [--split NAME] [--limit N] [--json]
+// setok eval vqa|caption|pope -m SETOKIM --data DIR [--split NAME] [--limit N] [--answers FILE] [--json]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +12,7 @@
 #include "core/eval/caption_metrics.h"
 #include "core/eval/pope_metrics.h"
 #include "core/eval/vqa_metrics.h"
+#include "core/io/atomic_file.h"
 #include "core/io/image.h"
 #include <c10/core/InferenceMode.h>
 #include "core/llm/text_tokenizer.h"
@@ -97,7 +98,7 @@ enum class Kind { kVqa, kCaption, kPope };
 Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
   CLI::App* ev = app.get_subcommand("eval");
   struct Args {
-    std::string model, data, split = "test";
+    std::string model, data, split = "test", answers;
     std::int64_t limit = 0;
   };
   auto a = std::make_shared<Args>();
@@ -111,16 +112,25 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
   sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/)")->required();
   sub->add_option("--split", a->split, "Split name (default test)");
   sub->add_option("--limit", a->limit, "Use the first N images only")->check(CLI::PositiveNumber);
+  sub->add_option("--answers", a->answers,
+                  "Also write every question with the model's answer to FILE, one JSON object per line: image, "
+                  "type, question, prediction, answers (accepted), correct (caption: cider_d)");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto run = [&g, a, kind]() -> int {
+    if (!a->answers.empty()) {  // before the run, not after it
+      const fs::path parent = fs::absolute(a->answers).parent_path();
+      if (!fs::is_directory(parent)) throw Error("--answers " + a->answers + ": no folder " + parent.string());
+    }
     Loaded l = load(a->model);
     Stats st;
     const fs::path root(a->data);
     auto t0 = std::chrono::steady_clock::now();
     nlohmann::json j = {{"model", a->model}, {"split", a->split}};
+    std::string lines;  // --answers
     if (kind == Kind::kVqa) {
       auto convs = data::read_llava(split_file(a->data, "llava", a->split));
       std::vector<eval::VqaSample> samples;
+      std::vector<std::pair<std::string, std::string>> asked;  // image, question, beside samples
       std::int64_t n = 0;
       for (const auto& c : convs) {
         if (c.image.empty()) continue;
@@ -133,6 +143,7 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
           std::string text = q.value;
           if (auto p = text.find("<image>"); p != std::string::npos) text.erase(p, 7);
           samples.push_back({q.type, ask(l, v, text, 8, st), {c.turns[k + 1].value}});
+          asked.emplace_back(c.image, text);
         }
       }
       if (samples.empty()) throw Error("no typed questions in the split (the scenes world writes them)");
@@ -141,11 +152,17 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
       j["questions"] = acc.overall.total;
       for (const auto& [type, t] : acc.by_type)
         j["by_type"][type] = {{"accuracy", t.accuracy()}, {"correct", t.correct}, {"total", t.total}};
+      for (std::size_t i = 0; i < samples.size(); ++i)
+        lines += nlohmann::json{{"image", asked[i].first},        {"type", samples[i].question_type},
+                                {"question", asked[i].second},    {"prediction", samples[i].prediction},
+                                {"answers", samples[i].answers}, {"correct", eval::vqa_correct(samples[i])}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                 "\n";
     } else if (kind == Kind::kCaption) {
       data::CocoCaptions caps = data::read_coco_captions(split_file(a->data, "captions", a->split));
       std::map<std::int64_t, std::vector<std::string>> refs;
       for (const auto& c : caps.captions) refs[c.image_id].push_back(c.caption);
-      std::vector<std::string> cand;
+      std::vector<std::string> cand, files;
       std::vector<std::vector<std::string>> ref;
       for (const auto& im : caps.images) {
         if (a->limit > 0 && static_cast<std::int64_t>(cand.size()) >= a->limit) break;
@@ -153,9 +170,17 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
         mllm::VisualTokens v = encode(l, image_path(root, im.file_name), st);
         cand.push_back(ask(l, v, "Describe the image briefly.", 48, st));
         ref.push_back(refs[im.id]);
+        files.push_back(im.file_name);
       }
       if (cand.empty()) throw Error("no captioned images in the split");
-      j["cider_d"] = eval::cider_d(cand, ref).corpus;
+      const eval::CiderResult cider = eval::cider_d(cand, ref);
+      j["cider_d"] = cider.corpus;
+      for (std::size_t i = 0; i < cand.size(); ++i)
+        lines += nlohmann::json{{"image", files[i]},         {"type", "caption"},
+                                {"question", "Describe the image briefly."}, {"prediction", cand[i]},
+                                {"answers", ref[i]},        {"cider_d", cider.per_image[i]}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                 "\n";
       j["images"] = cand.size();
       for (std::size_t i = 0; i < std::min<std::size_t>(3, cand.size()); ++i)
         j["examples"].push_back({{"generated", cand[i]}, {"reference", ref[i][0]}});
@@ -166,7 +191,7 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
       std::map<std::int64_t, std::set<std::string>> present;
       for (const auto& an : inst.annotations) present[an.image_id].insert(cat[an.category_id]);
       std::mt19937_64 rng(0);
-      std::vector<std::string> answers;
+      std::vector<std::string> answers, questions, images;
       std::vector<bool> truth;
       std::int64_t n = 0;
       for (const auto& im : inst.images) {
@@ -181,8 +206,10 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
         std::vector<std::string> in(here.begin(), here.end());
         for (const auto& [name, is_there] : {std::pair<std::string, bool>{in[rng() % in.size()], true},
                                              std::pair<std::string, bool>{absent[rng() % absent.size()], false}}) {
-          answers.push_back(ask(l, v, "Is there a " + name + " in the image? Answer with yes or no.", 4, st));
+          questions.push_back("Is there a " + name + " in the image? Answer with yes or no.");
+          answers.push_back(ask(l, v, questions.back(), 4, st));
           truth.push_back(is_there);
+          images.push_back(im.file_name);
         }
       }
       if (answers.empty()) throw Error("no image with objects in the split");
@@ -193,10 +220,23 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
       j["f1"] = p.f1;
       j["yes_ratio"] = p.yes_ratio;
       j["questions"] = answers.size();
+      for (std::size_t i = 0; i < answers.size(); ++i)
+        lines += nlohmann::json{{"image", images[i]},
+                                {"type", "pope"},
+                                {"question", questions[i]},
+                                {"prediction", answers[i]},
+                                {"answers", {truth[i] ? "yes" : "no"}},
+                                {"correct", eval::answer_is_yes(answers[i]) == truth[i]}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                 "\n";
     }
     j.update(st.to_json());
     j["images"] = st.images;
     j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!a->answers.empty()) {
+      io::write_file_atomic(a->answers, lines);
+      j["answers_file"] = a->answers;
+    }
     print(g, j);
     return 0;
   };

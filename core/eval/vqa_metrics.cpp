@@ -51,12 +51,17 @@ std::string normalize_answer(std::string_view answer) {
   return out;
 }
 
+bool vqa_correct(const VqaSample& sample) {
+  const std::string pred = normalize_answer(sample.prediction);
+  for (const auto& a : sample.answers)
+    if (normalize_answer(a) == pred) return true;
+  return false;
+}
+
 VqaAccuracy vqa_accuracy(const std::vector<VqaSample>& samples) {
   VqaAccuracy acc;
   for (const auto& s : samples) {
-    const std::string pred = normalize_answer(s.prediction);
-    bool ok = false;
-    for (const auto& a : s.answers) ok = ok || normalize_answer(a) == pred;
+    const bool ok = vqa_correct(s);
     auto& t = acc.by_type[s.question_type];
     t.correct += ok;
     ++t.total;

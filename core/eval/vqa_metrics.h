@@ -30,6 +30,9 @@ struct VqaAccuracy {
   std::map<std::string, Tally> by_type;  // sorted by type name, so JSON output is stable
 };
 
+// Whether the prediction matches one of the accepted answers after normalize_answer().
+bool vqa_correct(const VqaSample& sample);
+
 VqaAccuracy vqa_accuracy(const std::vector<VqaSample>& samples);
 
 }  // namespace setok::eval

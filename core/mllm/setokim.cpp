@@ -31,6 +31,7 @@ nlohmann::json SetokimConfig::to_json() const {
           {"connector", to_string(connector)},
           {"fixed_k", fixed_k},
           {"token_geometry", token_geometry},
+          {"token_appearance", token_appearance},
           {"text_config", text.to_json()},
           {"setok_config", vision.to_json()}};
 }
@@ -45,17 +46,36 @@ SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
     c.connector = parse_connector(j.value("connector", std::string("setok")));
     c.fixed_k = j.value("fixed_k", 8);
     c.token_geometry = j.value("token_geometry", false);
+    c.token_appearance = j.value("token_appearance", 0);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("SeTokim config: ") + e.what());
   }
   if (c.fixed_k < 1) throw Error("SeTokim config: fixed_k must be at least 1");
+  if (c.token_appearance != 0 && (c.token_appearance < 4 || c.token_appearance > 32 || !c.token_geometry))
+    throw Error("SeTokim config: token_appearance must be 0, or 4 to 32 with token_geometry");
   return c;
 }
 
-ProjectorImpl::ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry) {
+ProjectorImpl::ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry, int appearance)
+    : appearance_side_(appearance) {
   linear_1 = register_module("linear_1", torch::nn::Linear(in, out));
   linear_2 = register_module("linear_2", torch::nn::Linear(out, out));
   if (with_geometry) geometry = register_module("geometry", torch::nn::Linear(kGeometryDims, out));
+  if (appearance > 0)
+    this->appearance = register_module("appearance", torch::nn::Linear(std::int64_t{appearance} * appearance, out));
+}
+
+void ProjectorImpl::add_appearance(int n) {
+  if (!geometry) throw Error("token appearance needs token geometry");
+  if (appearance) throw Error("the projector already reads token appearance");
+  if (n < 4 || n > 32) throw Error("token appearance maps are 4 × 4 to 32 × 32");
+  const auto& w = linear_1->weight;
+  appearance = register_module("appearance", torch::nn::Linear(std::int64_t{n} * n, w.size(0)));
+  appearance_side_ = n;
+  at::NoGradGuard ng;
+  appearance->weight.zero_();
+  appearance->bias.zero_();
+  appearance->to(w.device(), w.scalar_type());
 }
 
 void ProjectorImpl::add_geometry() {
@@ -71,15 +91,19 @@ void ProjectorImpl::add_geometry() {
 at::Tensor ProjectorImpl::forward(const at::Tensor& x, const at::Tensor& g) {
   at::Tensor h = linear_1(x);
   if (geometry) {
-    if (!g.defined() || g.dim() != 2 || g.size(0) != x.size(0) || g.size(1) != kGeometryDims)
-      throw Error("the projector reads token geometry but the visual tokens carry none");
-    h = h + geometry(g.to(h.device(), h.scalar_type()));
+    const std::int64_t dims = kGeometryDims + std::int64_t{appearance_side_} * appearance_side_;
+    if (!g.defined() || g.dim() != 2 || g.size(0) != x.size(0) || g.size(1) != dims)
+      throw Error("the projector reads token geometry of " + std::to_string(dims) +
+                  " numbers but the visual tokens carry " + (g.defined() ? std::to_string(g.size(-1)) : "none"));
+    const at::Tensor gh = g.to(h.device(), h.scalar_type());
+    h = h + geometry(gh.narrow(1, 0, kGeometryDims));
+    if (appearance) h = h + appearance(gh.narrow(1, kGeometryDims, dims - kGeometryDims));
   }
   return linear_2(at::gelu(h));
 }
 
 at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment, std::int64_t count,
-                          std::int64_t grid_h, std::int64_t grid_w) {
+                          std::int64_t grid_h, std::int64_t grid_w, int appearance) {
   if (pixels.dim() != 3 || grid_h < 1 || grid_w < 1 || assignment.numel() != grid_h * grid_w || count < 1)
     throw Error("token_geometry takes pixels [3, S, S] and one token per patch");
   at::NoGradGuard ng;
@@ -105,12 +129,15 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
   // of the pixels far from that background; the region's median when there are too few), and the
   // pixels of the region near the object's colour: their share, box and silhouette.
   constexpr double kSameColour = 0.35;  // L2 in the model's pixel scale ([-1, 1] per channel)
-  std::vector<at::Tensor> box(count), object(count), around(count), pixel_shape(count);
+  if (appearance < 0 || appearance > 64) throw Error("token_geometry: appearance maps are at most 64 × 64");
+  const std::int64_t an = appearance;
+  std::vector<at::Tensor> box(count), object(count), around(count), pixel_shape(count), look(count);
   for (std::int64_t c = 0; c < count; ++c) {
     box[c] = at::zeros({5}, fopt);  // x0, y0, x1, y1 (pixel centres in [-1, 1]), fill
     object[c] = at::zeros({3}, fopt);
     around[c] = at::zeros({3}, fopt);
     pixel_shape[c] = at::zeros({4 + 64}, fopt);
+    look[c] = at::zeros({an * an}, fopt);
     const double n_c = area[c].item<double>();
     if (n_c <= 0) continue;
     at::Tensor idx = m.select(1, c).nonzero().view({-1});
@@ -128,6 +155,19 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
     const std::int64_t n_far = far.sum().item<std::int64_t>();
     const bool has_object = n_far >= std::max<double>(4.0, 0.02 * n_c);
     object[c] = std::get<0>((has_object ? mine.index_select(0, far.nonzero().view({-1})) : mine).median(0));
+    if (an > 0 && has_object) {
+      // The region's pixels on the background → object colour line, inside the box of its
+      // pixels far from the background.
+      const at::Tensor axis = object[c] - around[c];
+      const at::Tensor t = ((mine - around[c]).mv(axis) / axis.dot(axis).clamp_min(1e-2)).clamp(-0.5, 1.5);
+      const at::Tensor fi = idx.masked_select(far);
+      const at::Tensor fr = at::floor_divide(fi, W), fq = fi.remainder(W);
+      const std::int64_t y0 = fr.min().item<std::int64_t>(), y1 = fr.max().item<std::int64_t>();
+      const std::int64_t x0 = fq.min().item<std::int64_t>(), x1 = fq.max().item<std::int64_t>();
+      at::Tensor canvas = at::zeros({H * W}, fopt).index_copy_(0, idx, t).view({H, W});
+      at::Tensor crop = canvas.narrow(0, y0, y1 - y0 + 1).narrow(1, x0, x1 - x0 + 1);
+      look[c] = at::adaptive_avg_pool2d(crop.unsqueeze(0), {an, an}).reshape({an * an});
+    }
     at::Tensor same = idx.masked_select((mine - object[c]).norm(2, 1) < kSameColour);
     const std::int64_t k = same.numel();
     if (k == 0) continue;
@@ -142,9 +182,10 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
                                   fopt);
     pixel_shape[c] = at::cat({stats, at::adaptive_avg_pool2d(crop.unsqueeze(0), {8, 8}).reshape({64})});
   }
-  return at::cat({mean, at::stack(object), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1), at::stack(box),
-                  at::stack(around), at::stack(pixel_shape)},
-                 1);
+  std::vector<at::Tensor> parts = {mean, at::stack(object), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1),
+                                   at::stack(box), at::stack(around), at::stack(pixel_shape)};
+  if (an > 0) parts.push_back(at::stack(look));
+  return at::cat(parts, 1);
 }
 
 SetokimImpl::SetokimImpl(const SetokimConfig& c) : config_(c) {
@@ -153,7 +194,7 @@ SetokimImpl::SetokimImpl(const SetokimConfig& c) : config_(c) {
   const std::int64_t token_dim = vc.merger.mean_pool_only() ? vc.vision.hidden_size : vc.merger.dim_out();
   const std::int64_t in = c.connector == Connector::kPatchMlp ? vc.vision.hidden_size : token_dim;
   multi_modal_projector =
-      register_module("multi_modal_projector", Projector(in, c.text.hidden_size, c.token_geometry));
+      register_module("multi_modal_projector", Projector(in, c.text.hidden_size, c.token_geometry, c.token_appearance));
   language_model = register_module("language_model", llm::LlamaForCausalLM(c.text));
 }
 
@@ -168,6 +209,11 @@ void SetokimImpl::replace_setok(tokenizer::SetokModel other) {
                 std::to_string(have));
   setok = replace_module("setok", other);
   config_.vision = other->config();
+}
+
+void SetokimImpl::add_token_appearance(int n) {
+  multi_modal_projector->add_appearance(n);
+  config_.token_appearance = n;
 }
 
 void SetokimImpl::add_token_geometry() {
@@ -205,7 +251,8 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
   }
   out.embeds = tokens;
   if (config_.token_geometry)
-    out.geometry = token_geometry(pixels[0], out.assignment, out.count(), out.grid_h, out.grid_w);
+    out.geometry = token_geometry(pixels[0], out.assignment, out.count(), out.grid_h, out.grid_w,
+                                  config_.token_appearance);
   return out;
 }
 
@@ -225,7 +272,8 @@ std::vector<VisualTokens> SetokimImpl::visual_tokens_batch(const at::Tensor& pix
     v.assignment = t.clusters.masks[b].detach().masked_fill(~valid.unsqueeze(0), -1).argmax(1);
     v.grid_h = t.grid_h;
     v.grid_w = t.grid_w;
-    if (config_.token_geometry) v.geometry = token_geometry(pixels[b], v.assignment, c, v.grid_h, v.grid_w);
+    if (config_.token_geometry)
+      v.geometry = token_geometry(pixels[b], v.assignment, c, v.grid_h, v.grid_w, config_.token_appearance);
     out.push_back(std::move(v));
   }
   return out;

@@ -12,10 +12,17 @@
 // knows. Every connector gets it the same way (a patch's region is the patch), so comparisons stay
 // fair.
 //
+// Token appearance (optional, "token_appearance": N, with token geometry): N × N more numbers per
+// token — the region's pixels inside its object's box, each placed on the line from the local
+// background's colour (0) to the object's colour (1) — through their own linear layer beside the
+// geometry's. The 8 × 8 silhouette keeps an object's outline; this keeps its shading too (a coat's
+// open front, a sandal's straps), which tells kinds of the same outline apart.
+//
 // A model folder: config.json {"model_type": "setokim", "connector", "fixed_k", "token_geometry",
+// "token_appearance",
 // "text_config" (HF LlamaConfig), "setok_config"}, model.safetensors with "language_model." + HF
 // LLaMA names, "multi_modal_projector.linear_1/linear_2" (LLaVA's names; ".geometry" with token
-// geometry) and "setok." + SeTok's names, and tokenizer.model (SentencePiece).
+// geometry, ".appearance" with token appearance) and "setok." + SeTok's names, and tokenizer.model (SentencePiece).
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -39,6 +46,7 @@ struct SetokimConfig {
   Connector connector = Connector::kSetok;
   int fixed_k = 8;
   bool token_geometry = false;
+  int token_appearance = 0;  // N: an N × N appearance map per token (needs token_geometry); 0: none
 
   nlohmann::json to_json() const;
   static SetokimConfig from_json(const nlohmann::json& j);
@@ -48,7 +56,7 @@ struct SetokimConfig {
 struct VisualTokens {
   at::Tensor embeds;      // [C, D]
   at::Tensor assignment;  // [grid_h * grid_w] long: the visual token each patch fed
-  at::Tensor geometry;    // [C, kGeometryDims] float: token_geometry() of each token's region
+  at::Tensor geometry;    // [C, kGeometryDims + N²] float: token_geometry() of each token's region
   std::int64_t grid_h = 0, grid_w = 0;
   std::int64_t count() const { return embeds.defined() ? embeds.size(0) : 0; }
 };
@@ -65,9 +73,13 @@ struct VisualTokens {
 //   silhouette in their box on an 8 × 8 grid.
 // The object's colour is the median of the pixels far from the local background (the region's
 // median when there are too few: a background token). A token without patches gets zeros.
+// appearance = N > 0 appends N × N numbers: the box of the region's pixels far from the local
+// background, each of the region's pixels in it as its position between the background's colour
+// (0) and the object's colour (1) (clamped to [-0.5, 1.5]; pixels of other tokens 0), averaged onto
+// an N × N grid; zeros for a token without an object (a background token).
 constexpr std::int64_t kGeometryDims = 90;
 at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment, std::int64_t count,
-                          std::int64_t grid_h, std::int64_t grid_w);
+                          std::int64_t grid_h, std::int64_t grid_w, int appearance = 0);
 
 // Where an image's tokens landed in a sequence.
 struct ImageSpan {
@@ -76,13 +88,19 @@ struct ImageSpan {
 };
 
 // LLaVA-1.5's projector: linear_1, GELU, linear_2; with token geometry, linear_2(GELU(linear_1(x) +
-// geometry(g))).
+// geometry(g[:, :90]))), with token appearance also + appearance(g[:, 90:]) inside the GELU.
 struct ProjectorImpl : torch::nn::Module {
-  ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry = false);
+  ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry = false, int appearance = 0);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& geometry = {});
-  // Adds the geometry layer with zero weights, so the projector's output is unchanged until it learns.
+  // Add the geometry layer, or the appearance layer for N × N maps, with zero weights, so the
+  // projector's output is unchanged until it learns.
   void add_geometry();
-  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr}, geometry{nullptr};
+  void add_appearance(int n);
+  int appearance_side() const { return appearance_side_; }
+  torch::nn::Linear linear_1{nullptr}, linear_2{nullptr}, geometry{nullptr}, appearance{nullptr};
+
+ private:
+  int appearance_side_ = 0;
 };
 TORCH_MODULE(Projector);
 
@@ -111,6 +129,8 @@ class SetokimImpl : public torch::nn::Module {
   // Turns token geometry on for a model trained without it (zero-initialised, so the model answers
   // as before until training teaches the new layer). Throws when it is already on.
   void add_token_geometry();
+  // The same for token appearance (N × N maps, 4 ≤ N ≤ 32); needs token geometry; throws when on.
+  void add_token_appearance(int n);
   tokenizer::SetokModel setok{nullptr};
   Projector multi_modal_projector{nullptr};
   llm::LlamaForCausalLM language_model{nullptr};

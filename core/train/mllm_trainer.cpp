@@ -199,6 +199,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "connector", c.connector);
     get_to(j, "fixed_k", c.fixed_k);
     get_to(j, "token_geometry", c.token_geometry);
+    get_to(j, "token_appearance", c.token_appearance);
     get_to(j, "geometry_lr_scale", c.geometry_lr_scale);
     get_to(j, "captions", c.captions);
     get_to(j, "conversations", c.conversations);
@@ -234,6 +235,10 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.language_ratio >= 0 && c.language_ratio < 1)) throw Error("training config: language_ratio must be in [0, 1)");
   if (c.init.empty() && c.setok_model.empty()) throw Error("training config: set init (a SeTokim) or setok_model");
   if (!(c.geometry_lr_scale > 0)) throw Error("training config: geometry_lr_scale must be positive");
+  if (c.token_appearance != 0 && (c.token_appearance < 4 || c.token_appearance > 32))
+    throw Error("training config: token_appearance must be 0 (off) or 4 to 32");
+  if (c.token_appearance != 0 && c.init.empty() && !c.token_geometry)
+    throw Error("training config: token_appearance needs token_geometry");
   if (c.stage == 1 && c.captions.empty()) throw Error("training config: stage 1 needs captions");
   if (c.stage == 2 && c.conversations.empty()) throw Error("training config: stage 2 needs conversations");
   return c;
@@ -243,6 +248,7 @@ nlohmann::json MllmTrainConfig::to_json() const {
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
           {"fixed_k", fixed_k}, {"token_geometry", token_geometry},
+          {"token_appearance", token_appearance},
           {"geometry_lr_scale", geometry_lr_scale}, {"captions", captions}, {"conversations", conversations},
           {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
           {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}, {"seed", seed},
@@ -288,6 +294,11 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     // Token geometry on a model trained without it: a zero-initialised layer, so training starts
     // from the init model's answers.
     if (resume_dir.empty() && cfg.token_geometry && !model->config().token_geometry) model->add_token_geometry();
+    const int have = model->config().token_appearance;
+    if (resume_dir.empty() && cfg.token_appearance > 0 && have == 0) model->add_token_appearance(cfg.token_appearance);
+    if (cfg.token_appearance > 0 && have > 0 && have != cfg.token_appearance)
+      throw Error("the init model reads " + std::to_string(have) + " × " + std::to_string(have) +
+                  " appearance maps, the config asks for " + std::to_string(cfg.token_appearance));
   } else {
     tok_path = cfg.tokenizer;
     if (tok_path.empty()) {
@@ -308,6 +319,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     sc.connector = mllm::parse_connector(cfg.connector);
     sc.fixed_k = cfg.fixed_k;
     sc.token_geometry = cfg.token_geometry;
+    sc.token_appearance = cfg.token_appearance;
     at::manual_seed(cfg.seed);
     model = mllm::Setokim(sc);
     nn::load_state_dict(*model->setok, nn::state_dict(*setok));
@@ -334,12 +346,14 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
       llm::load_lora(model->language_model, io::load_safetensors(saved.string()));
     }
   }
-  // Two parameter groups: everything, and the token-geometry layer at geometry_lr_scale × the rate
+  // Two parameter groups: everything, and the token-geometry and -appearance layers at geometry_lr_scale × the rate
   // (a layer added at zero to a trained model must grow to the size of its neighbours' signal).
   std::vector<at::Tensor> params, geometry_params;
   for (auto& item : model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
-    (item.key().rfind("multi_modal_projector.geometry.", 0) == 0 ? geometry_params : params).push_back(item.value());
+    const bool added = item.key().rfind("multi_modal_projector.geometry.", 0) == 0 ||
+                       item.key().rfind("multi_modal_projector.appearance.", 0) == 0;
+    (added ? geometry_params : params).push_back(item.value());
   }
   for (auto& [name, t] : adapters) params.push_back(t);
   if (params.empty() && geometry_params.empty()) throw Error("every module is frozen: nothing to train");

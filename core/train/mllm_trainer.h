@@ -26,7 +26,8 @@ struct MllmTrainConfig {
   std::string connector = "setok";  // setok | patch_mlp | fixed_k
   int fixed_k = 8;
   bool token_geometry = false;  // each visual token also carries its region's descriptor (mllm/setokim.h)
-  double geometry_lr_scale = 10;  // the token-geometry layer's learning rate, as a multiple of lr
+  int token_appearance = 0;     // N × N appearance map per token (needs token_geometry; mllm/setokim.h)
+  double geometry_lr_scale = 10;  // the token-geometry and -appearance layers' learning rate, as a multiple of lr
   std::string captions;       // stage I: COCO captions JSON (file_name relative to its dataset folder)
   std::string conversations;  // stage II: LLaVA JSON; stage I: its text is the language-only data
   double language_ratio = 0.7;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -304,6 +306,26 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
                          shell_quote(*dir / "data/images/train_0000000.png") + " --max-tokens 2 hello");
     EXPECT_EQ(ask.rc, 0) << ask.err;
   }
+  // Token appearance on top of that model: its layer starts at zero and learns, the config keeps it;
+  // asking for another size than the init model reads is one line.
+  auto look = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                        shell_quote(*dir / "s9") + " --set init=" + shell_quote(*dir / "s8/model") +
+                        " --set token_appearance=8 --set " + shell_quote("freeze=[\"setok\"]") +
+                        " --steps 2 --progress none");
+  ASSERT_EQ(look.rc, 0) << look.err;
+  {
+    const auto s9 = setok::io::load_safetensors(*dir / "s9/model/model.safetensors");
+    ASSERT_TRUE(s9.count("multi_modal_projector.appearance.weight"));
+    EXPECT_EQ(s9.at("multi_modal_projector.appearance.weight").size(1), 64);
+    EXPECT_GT(s9.at("multi_modal_projector.appearance.weight").abs().sum().item<float>(), 0.0f);
+    EXPECT_EQ(nlohmann::json::parse(read_bytes(*dir / "s9/model/config.json"))["token_appearance"].get<int>(), 8);
+    auto other = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                           shell_quote(*dir / "s10") + " --set init=" + shell_quote(*dir / "s9/model") +
+                           " --set token_appearance=16 --steps 1 --progress none");
+    EXPECT_EQ(other.rc, 1);
+    EXPECT_EQ(count_lines(other.err), 1) << other.err;
+    EXPECT_NE(other.err.find("appearance"), std::string::npos) << other.err;
+  }
   auto unknown = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
                            shell_quote(*dir / "s5") + " --set " + shell_quote("freeze=[\"setok.nothing\"]") +
                            " --steps 1 --progress none");
@@ -374,9 +396,33 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   ASSERT_EQ(t.rc, 0) << t.err;
   const std::string common = " -m " + shell_quote(*dir / "m2/model") + " --data " + shell_quote(*dir / "data") +
                              " --split train --limit 3 --json";
-  auto v = setok_cli("eval vqa" + common);
+  auto v = setok_cli("eval vqa" + common + " --answers " + shell_quote(*dir / "vqa.jsonl"));
   ASSERT_EQ(v.rc, 0) << v.err;
   auto jv = nlohmann::json::parse(v.out);
+  {  // --answers: one line per question, agreeing with the summary
+    std::ifstream in(*dir / "vqa.jsonl");
+    std::string line;
+    int lines = 0, correct = 0;
+    std::map<std::string, int> by_type;
+    while (std::getline(in, line)) {
+      auto q = nlohmann::json::parse(line);
+      ++lines;
+      correct += q["correct"].get<bool>();
+      ++by_type[q["type"].get<std::string>()];
+      EXPECT_FALSE(q["question"].get<std::string>().empty());
+      EXPECT_NE(q["question"].get<std::string>().find('?'), std::string::npos) << line;
+      EXPECT_TRUE(q["prediction"].is_string());
+      EXPECT_FALSE(q["answers"].empty());
+      EXPECT_TRUE(std::filesystem::exists(dir->path() / "data" / q["image"].get<std::string>())) << line;
+    }
+    EXPECT_EQ(lines, jv["questions"].get<int>());
+    EXPECT_NEAR(static_cast<double>(correct) / lines, jv["accuracy"].get<double>(), 1e-12);
+    for (const auto& [type, n] : by_type) EXPECT_EQ(n, jv["by_type"][type]["total"].get<int>()) << type;
+  }
+  auto nowhere = setok_cli("eval vqa" + common + " --answers " + shell_quote(*dir / "no/such/folder/a.jsonl"));
+  EXPECT_EQ(nowhere.rc, 1);
+  EXPECT_EQ(count_lines(nowhere.err), 1) << nowhere.err;
+  EXPECT_EQ(nowhere.out, "");  // refused before evaluating
   EXPECT_EQ(jv["images"], 3);
   EXPECT_GT(jv["questions"].get<int>(), 3);
   EXPECT_GE(jv["accuracy"].get<double>(), 0.0);
@@ -387,10 +433,24 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   auto c = setok_cli("eval caption" + common);
   ASSERT_EQ(c.rc, 0) << c.err;
   EXPECT_TRUE(nlohmann::json::parse(c.out)["cider_d"].is_number());
-  auto p = setok_cli("eval pope" + common);
+  auto p = setok_cli("eval pope" + common + " --answers " + shell_quote(*dir / "pope.jsonl"));
   ASSERT_EQ(p.rc, 0) << p.err;
   auto jp = nlohmann::json::parse(p.out);
   EXPECT_EQ(jp["questions"], 6);
+  {
+    std::ifstream in(*dir / "pope.jsonl");
+    std::string line;
+    int lines = 0, correct = 0, present = 0;
+    while (std::getline(in, line)) {
+      auto q = nlohmann::json::parse(line);
+      ++lines;
+      correct += q["correct"].get<bool>();
+      present += q["answers"][0] == "yes";
+    }
+    EXPECT_EQ(lines, 6);
+    EXPECT_EQ(present, 3);  // one present and one absent object per image
+    EXPECT_NEAR(correct / 6.0, jp["accuracy"].get<double>(), 1e-12);
+  }
   EXPECT_NEAR(jp["yes_ratio"].get<double>() * 6, std::round(jp["yes_ratio"].get<double>() * 6), 1e-9);
   auto bad = setok_cli("eval vqa -m " + shell_quote(*dir / "tok/model") + " --data " + shell_quote(*dir / "data"));
   EXPECT_EQ(bad.rc, 1);

@@ -199,6 +199,92 @@ TEST(TokenGeometry, FindsTheObjectInARegionOfMostlyBackground) {
   EXPECT_TRUE(near(g.narrow(0, 26, 64), std::vector<float>(64, 1.0f)));
 }
 
+// The appearance map: a red object on grey (rows 4–11, columns 0–7) whose two right columns are
+// shaded halfway to the grey (like a garment's fold), and whose top-left 2 × 2 corner is cut out:
+// the map, over the object's 8 × 8 box in 2 × 2 cells, reads 1 where lit, 0.5 where shaded, 0 at
+// the cut corner; the first 90 numbers are the plain descriptor's.
+TEST(TokenGeometry, AppearanceMapsTheObjectsShadingInItsBox) {
+  at::Tensor px = at::full({3, 16, 16}, -0.6);
+  const std::vector<float> red = {0.9f, -0.8f, -0.8f};
+  for (int ch = 0; ch < 3; ++ch) {
+    px[ch].narrow(0, 4, 8).narrow(1, 0, 6).fill_(red[ch]);                    // lit
+    px[ch].narrow(0, 4, 8).narrow(1, 6, 2).fill_(0.5f * (red[ch] + -0.6f));  // shaded
+    px[ch].narrow(0, 4, 2).narrow(1, 0, 2).fill_(-0.6f);                       // cut corner
+  }
+  const at::Tensor assign = at::zeros({4}, at::kLong);
+  at::Tensor plain = token_geometry(px, assign, 1, 2, 2);
+  at::Tensor g = token_geometry(px, assign, 1, 2, 2, 4);
+  ASSERT_EQ(g.sizes(), (at::IntArrayRef{1, kGeometryDims + 16}));
+  EXPECT_TRUE(at::equal(g.narrow(1, 0, kGeometryDims), plain));
+  EXPECT_TRUE(at::allclose(g[0].narrow(0, 3, 3), at::tensor(red), 1e-5, 1e-5));  // the object's colour
+  std::vector<float> want(16);
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) want[r * 4 + c] = c < 3 ? 1.0f : 0.5f;
+  want[0] = 0.0f;
+  EXPECT_TRUE(at::allclose(g[0].narrow(0, kGeometryDims, 16), at::tensor(want), 1e-4, 1e-4))
+      << g[0].narrow(0, kGeometryDims, 16).view({4, 4});
+  // Split into two tokens, the object's (the left half and the bottom right) keeps its map, and a
+  // token of background only (the top right: nothing stands out from its edge) has an empty one.
+  at::Tensor two = token_geometry(px, at::tensor({0, 1, 0, 0}, at::kLong), 2, 2, 2, 4);
+  EXPECT_TRUE(at::allclose(two[0].narrow(0, kGeometryDims, 16), at::tensor(want), 1e-4, 1e-4));
+  EXPECT_EQ(two[1].narrow(0, kGeometryDims, 16).abs().sum().item<float>(), 0.0f);
+  EXPECT_THROW(token_geometry(px, assign, 1, 2, 2, 65), Error);
+}
+
+// Appearance on a model with geometry: silent until it learns, kept by the folder, refused twice
+// or without geometry; the projector refuses tokens of the wrong descriptor size.
+TEST(TokenGeometry, AppearanceStartsSilentAndRoundTrips) {
+  test::TempDir d;
+  at::manual_seed(0);
+  Setokim m(tiny(Connector::kSetok));
+  m->eval();
+  EXPECT_THROW(m->add_token_appearance(8), Error);  // no geometry yet
+  m->add_token_geometry();
+  {
+    at::NoGradGuard ng;
+    m->multi_modal_projector->geometry->weight.normal_();
+  }
+  at::Tensor before;
+  {
+    c10::InferenceMode g;
+    before = m->encode_image(image()).embeds;
+  }
+  EXPECT_THROW(m->add_token_appearance(3), Error);
+  m->add_token_appearance(8);
+  EXPECT_THROW(m->add_token_appearance(8), Error);
+  EXPECT_EQ(m->config().token_appearance, 8);
+  VisualTokens raw;
+  {
+    at::NoGradGuard g;
+    raw = m->visual_tokens(image());
+    ASSERT_EQ(raw.geometry.size(1), kGeometryDims + 64);
+    EXPECT_TRUE(at::equal(m->project(raw).embeds, before));
+  }
+  m->project(raw).embeds.pow(2).sum().backward();
+  EXPECT_GT(m->multi_modal_projector->appearance->weight.grad().abs().sum().item<float>(), 0.0f);
+  {
+    at::NoGradGuard ng;
+    m->multi_modal_projector->appearance->weight.normal_();
+  }
+  c10::InferenceMode g;
+  at::Tensor after = m->encode_image(image()).embeds;
+  EXPECT_FALSE(at::allclose(after, before));
+  save_setokim(d / "m", m);
+  Setokim l = load_setokim(d / "m");
+  EXPECT_EQ(l->config().token_appearance, 8);
+  EXPECT_TRUE(at::allclose(l->encode_image(image()).embeds, after, 1e-6, 1e-6));
+  VisualTokens short_g = l->visual_tokens(image());
+  short_g.geometry = short_g.geometry.narrow(1, 0, kGeometryDims);
+  EXPECT_THROW(l->project(short_g), Error);
+  // A config asking for appearance without geometry, or of a size out of range, is refused.
+  nlohmann::json bad = l->config().to_json();
+  bad["token_appearance"] = 2;
+  EXPECT_THROW(SetokimConfig::from_json(bad), Error);
+  bad["token_appearance"] = 8;
+  bad["token_geometry"] = false;
+  EXPECT_THROW(SetokimConfig::from_json(bad), Error);
+}
+
 // Turning geometry on for a trained model changes nothing until it learns; the folder keeps it.
 TEST(TokenGeometry, StartsSilentLearnsAndRoundTrips) {
   test::TempDir d;
