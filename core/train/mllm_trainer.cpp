@@ -405,7 +405,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
                  {"examples", vision_ex.size()}, {"text_examples", text_ex.size()}, {"parameters", n_params},
                  {"trainable", [&] {
                     std::int64_t n = 0;
-                    for (auto& p : params) n += p.numel();
+                    for (const auto* group : {&params, &geometry_params})
+                      for (auto& p : *group) n += p.numel();
                     return n;
                   }()},
                  {"device", cfg.device}, {"resumed", !resume_dir.empty()}});

@@ -311,10 +311,17 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   auto look = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
                         shell_quote(*dir / "s9") + " --set init=" + shell_quote(*dir / "s8/model") +
                         " --set token_appearance=8 --set " + shell_quote("freeze=[\"setok\"]") +
-                        " --steps 2 --progress none");
+                        " --steps 2 --progress jsonl");
   ASSERT_EQ(look.rc, 0) << look.err;
   {
     const auto s9 = setok::io::load_safetensors(*dir / "s9/model/model.safetensors");
+    // Everything but the frozen SeTok trains, the geometry and appearance layers included.
+    std::int64_t not_setok = 0;
+    for (const auto& [name, t] : s9)
+      if (name.rfind("setok.", 0) != 0) not_setok += t.numel();
+    auto start = nlohmann::json::parse(look.out.substr(0, look.out.find('\n')));
+    EXPECT_EQ(start["event"], "start");
+    EXPECT_EQ(start["trainable"].get<std::int64_t>(), not_setok);
     ASSERT_TRUE(s9.count("multi_modal_projector.appearance.weight"));
     EXPECT_EQ(s9.at("multi_modal_projector.appearance.weight").size(1), 64);
     EXPECT_GT(s9.at("multi_modal_projector.appearance.weight").abs().sum().item<float>(), 0.0f);
