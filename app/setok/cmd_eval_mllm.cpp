@@ -120,6 +120,7 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
     if (!a->answers.empty()) {  // before the run, not after it
       const fs::path parent = fs::absolute(a->answers).parent_path();
       if (!fs::is_directory(parent)) throw Error("--answers " + a->answers + ": no folder " + parent.string());
+      if (fs::is_directory(a->answers)) throw Error("--answers " + a->answers + " is a folder; name a file");
     }
     Loaded l = load(a->model);
     Stats st;

@@ -58,6 +58,8 @@ SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
 
 ProjectorImpl::ProjectorImpl(std::int64_t in, std::int64_t out, bool with_geometry, int appearance)
     : appearance_side_(appearance) {
+  if (appearance != 0 && (!with_geometry || appearance < 4 || appearance > 32))
+    throw Error("token appearance maps are 4 × 4 to 32 × 32 and need token geometry");
   linear_1 = register_module("linear_1", torch::nn::Linear(in, out));
   linear_2 = register_module("linear_2", torch::nn::Linear(out, out));
   if (with_geometry) geometry = register_module("geometry", torch::nn::Linear(kGeometryDims, out));
@@ -93,8 +95,8 @@ at::Tensor ProjectorImpl::forward(const at::Tensor& x, const at::Tensor& g) {
   if (geometry) {
     const std::int64_t dims = kGeometryDims + std::int64_t{appearance_side_} * appearance_side_;
     if (!g.defined() || g.dim() != 2 || g.size(0) != x.size(0) || g.size(1) != dims)
-      throw Error("the projector reads token geometry of " + std::to_string(dims) +
-                  " numbers but the visual tokens carry " + (g.defined() ? std::to_string(g.size(-1)) : "none"));
+      throw Error("the projector reads token geometry [" + std::to_string(x.size(0)) + ", " + std::to_string(dims) +
+                  "] but the visual tokens carry " + (g.defined() ? c10::str(g.sizes()) : std::string("none")));
     const at::Tensor gh = g.to(h.device(), h.scalar_type());
     h = h + geometry(gh.narrow(1, 0, kGeometryDims));
     if (appearance) h = h + appearance(gh.narrow(1, kGeometryDims, dims - kGeometryDims));
@@ -106,6 +108,7 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
                           std::int64_t grid_h, std::int64_t grid_w, int appearance) {
   if (pixels.dim() != 3 || grid_h < 1 || grid_w < 1 || assignment.numel() != grid_h * grid_w || count < 1)
     throw Error("token_geometry takes pixels [3, S, S] and one token per patch");
+  if (appearance < 0 || appearance > 32) throw Error("token_geometry: appearance maps are 0 (none) to 32 × 32");
   at::NoGradGuard ng;
   const auto fopt = pixels.options().dtype(at::kFloat);
   const std::int64_t ph = pixels.size(1) / grid_h, pw = pixels.size(2) / grid_w;
@@ -129,7 +132,6 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
   // of the pixels far from that background; the region's median when there are too few), and the
   // pixels of the region near the object's colour: their share, box and silhouette.
   constexpr double kSameColour = 0.35;  // L2 in the model's pixel scale ([-1, 1] per channel)
-  if (appearance < 0 || appearance > 64) throw Error("token_geometry: appearance maps are at most 64 × 64");
   const std::int64_t an = appearance;
   std::vector<at::Tensor> box(count), object(count), around(count), pixel_shape(count), look(count);
   for (std::int64_t c = 0; c < count; ++c) {

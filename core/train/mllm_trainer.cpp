@@ -294,11 +294,16 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     // Token geometry on a model trained without it: a zero-initialised layer, so training starts
     // from the init model's answers.
     if (resume_dir.empty() && cfg.token_geometry && !model->config().token_geometry) model->add_token_geometry();
+    // The same for token appearance, which needs geometry.
+    const std::string from = resume_dir.empty() ? "the init model " + cfg.init : "the checkpoint " + resume_dir;
     const int have = model->config().token_appearance;
+    if (cfg.token_appearance > 0 && !model->config().token_geometry)
+      throw Error("token_appearance needs token geometry, which " + from + " has not: set token_geometry=true");
     if (resume_dir.empty() && cfg.token_appearance > 0 && have == 0) model->add_token_appearance(cfg.token_appearance);
-    if (cfg.token_appearance > 0 && have > 0 && have != cfg.token_appearance)
-      throw Error("the init model reads " + std::to_string(have) + " × " + std::to_string(have) +
-                  " appearance maps, the config asks for " + std::to_string(cfg.token_appearance));
+    if (cfg.token_appearance > 0 && have != cfg.token_appearance && (have > 0 || !resume_dir.empty()))
+      throw Error(from + " reads " + (have ? std::to_string(have) + " × " + std::to_string(have) : "no") +
+                  " appearance maps, the config asks for " + std::to_string(cfg.token_appearance) + " × " +
+                  std::to_string(cfg.token_appearance));
   } else {
     tok_path = cfg.tokenizer;
     if (tok_path.empty()) {

@@ -332,6 +332,12 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
     EXPECT_EQ(other.rc, 1);
     EXPECT_EQ(count_lines(other.err), 1) << other.err;
     EXPECT_NE(other.err.find("appearance"), std::string::npos) << other.err;
+    auto bare = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                          shell_quote(*dir / "s11") + " --set init=" + shell_quote(*dir / "s1/model") +
+                          " --set token_appearance=8 --steps 1 --progress none");
+    EXPECT_EQ(bare.rc, 1);
+    EXPECT_EQ(count_lines(bare.err), 1) << bare.err;
+    EXPECT_NE(bare.err.find("token_geometry=true"), std::string::npos) << bare.err;
   }
   auto unknown = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
                            shell_quote(*dir / "s5") + " --set " + shell_quote("freeze=[\"setok.nothing\"]") +
@@ -429,6 +435,7 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   auto nowhere = setok_cli("eval vqa" + common + " --answers " + shell_quote(*dir / "no/such/folder/a.jsonl"));
   EXPECT_EQ(nowhere.rc, 1);
   EXPECT_EQ(count_lines(nowhere.err), 1) << nowhere.err;
+  EXPECT_NE(nowhere.err.find("--answers"), std::string::npos) << nowhere.err;
   EXPECT_EQ(nowhere.out, "");  // refused before evaluating
   EXPECT_EQ(jv["images"], 3);
   EXPECT_GT(jv["questions"].get<int>(), 3);
@@ -437,9 +444,27 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   EXPECT_TRUE(jv["by_type"].contains("count")) << jv.dump();
   EXPECT_GE(jv["visual_tokens_per_image"].get<double>(), 1.0);
   EXPECT_GT(jv["encode_ms_mean"].get<double>(), 0.0);  // the image through SeTok and the projector
-  auto c = setok_cli("eval caption" + common);
+  auto c = setok_cli("eval caption" + common + " --answers " + shell_quote(*dir / "caption.jsonl"));
   ASSERT_EQ(c.rc, 0) << c.err;
-  EXPECT_TRUE(nlohmann::json::parse(c.out)["cider_d"].is_number());
+  auto jc = nlohmann::json::parse(c.out);
+  EXPECT_TRUE(jc["cider_d"].is_number());
+  {  // one line per image; their CIDEr-D average to the corpus figure
+    std::ifstream in(*dir / "caption.jsonl");
+    std::string line;
+    int lines = 0;
+    double sum = 0;
+    while (std::getline(in, line)) {
+      auto q = nlohmann::json::parse(line);
+      ++lines;
+      sum += q["cider_d"].get<double>();
+      EXPECT_FALSE(q["answers"].empty());
+    }
+    EXPECT_EQ(lines, jc["images"].get<int>());
+    EXPECT_NEAR(sum / lines, jc["cider_d"].get<double>(), 1e-9);
+  }
+  auto folder = setok_cli("eval caption" + common + " --answers " + shell_quote(*dir / "data"));
+  EXPECT_EQ(folder.rc, 1);
+  EXPECT_NE(folder.err.find("--answers"), std::string::npos) << folder.err;
   auto p = setok_cli("eval pope" + common + " --answers " + shell_quote(*dir / "pope.jsonl"));
   ASSERT_EQ(p.rc, 0) << p.err;
   auto jp = nlohmann::json::parse(p.out);

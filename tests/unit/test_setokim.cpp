@@ -228,7 +228,8 @@ TEST(TokenGeometry, AppearanceMapsTheObjectsShadingInItsBox) {
   at::Tensor two = token_geometry(px, at::tensor({0, 1, 0, 0}, at::kLong), 2, 2, 2, 4);
   EXPECT_TRUE(at::allclose(two[0].narrow(0, kGeometryDims, 16), at::tensor(want), 1e-4, 1e-4));
   EXPECT_EQ(two[1].narrow(0, kGeometryDims, 16).abs().sum().item<float>(), 0.0f);
-  EXPECT_THROW(token_geometry(px, assign, 1, 2, 2, 65), Error);
+  EXPECT_THROW(token_geometry(px, assign, 1, 2, 2, 33), Error);
+  EXPECT_THROW(token_geometry(px, assign, 1, 2, 2, -1), Error);
 }
 
 // Appearance on a model with geometry: silent until it learns, kept by the folder, refused twice
