@@ -17,6 +17,7 @@
 #include <c10/core/InferenceMode.h>
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/answer.h"
+#include "core/mllm/chat_template.h"
 #include "core/runtime/error.h"
 
 namespace fs = std::filesystem;
@@ -98,7 +99,7 @@ enum class Kind { kVqa, kCaption, kPope };
 Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
   CLI::App* ev = app.get_subcommand("eval");
   struct Args {
-    std::string model, data, split = "test", answers;
+    std::string model, data, split = "test", answers, drop_suffix;
     std::int64_t limit = 0;
   };
   auto a = std::make_shared<Args>();
@@ -115,6 +116,10 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
   sub->add_option("--answers", a->answers,
                   "Also write every question with the model's answer to FILE, one JSON object per line: image, "
                   "type, question, prediction, answers (accepted), correct (caption: cider_d)");
+  if (kind == Kind::kVqa)
+    sub->add_option("--drop-suffix", a->drop_suffix,
+                    "Cut this text from the end of each question before asking (e.g. the world's \"Answer with a "
+                    "single word or number.\"): how the model answers questions asked plainly");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto run = [&g, a, kind]() -> int {
     if (!a->answers.empty()) {  // before the run, not after it
@@ -143,6 +148,8 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
           if (q.from != "human" || q.type.empty() || c.turns[k + 1].from != "gpt") continue;
           std::string text = q.value;
           if (auto p = text.find("<image>"); p != std::string::npos) text.erase(p, 7);
+          if (!a->drop_suffix.empty())
+            text = mllm::without_user_suffix({{"user", text, 0}}, a->drop_suffix)[0].text;
           samples.push_back({q.type, ask(l, v, text, 8, st), {c.turns[k + 1].value}});
           asked.emplace_back(c.image, text);
         }

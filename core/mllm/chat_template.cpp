@@ -36,4 +36,16 @@ EncodedChat encode_chat(const llm::TextTokenizer& tok, const std::vector<ChatMes
   return out;
 }
 
+std::vector<ChatMessage> without_user_suffix(std::vector<ChatMessage> messages, const std::string& suffix) {
+  if (suffix.empty()) return messages;
+  for (auto& m : messages) {
+    if (m.role != "user" || m.text.size() < suffix.size() ||
+        m.text.compare(m.text.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    m.text.resize(m.text.size() - suffix.size());
+    while (!m.text.empty() && (m.text.back() == ' ' || m.text.back() == '\n')) m.text.pop_back();
+  }
+  return messages;
+}
+
 }  // namespace setok::mllm

@@ -34,6 +34,11 @@ struct EncodedChat {
 EncodedChat encode_chat(const llm::TextTokenizer& tok, const std::vector<ChatMessage>& messages,
                         bool add_generation_prompt);
 
+// The messages with `suffix` (and the spaces before it) cut from the end of each user turn that ends
+// with it; others unchanged. Training uses it to drop a fixed prompt ("Answer with a single word or
+// number.") from some questions, so the model also answers them asked plainly.
+std::vector<ChatMessage> without_user_suffix(std::vector<ChatMessage> messages, const std::string& suffix);
+
 // What generation stops at besides </s>: the start of the next user turn.
 inline const std::vector<std::string>& chat_stop_strings() {
   static const std::vector<std::string> s{"\nUSER:", "USER:"};

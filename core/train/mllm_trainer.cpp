@@ -205,6 +205,8 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "conversations", c.conversations);
     get_to(j, "language_ratio", c.language_ratio);
     get_to(j, "split_turns", c.split_turns);
+    get_to(j, "drop_suffix", c.drop_suffix);
+    get_to(j, "drop_suffix_rate", c.drop_suffix_rate);
     get_to(j, "freeze", c.freeze);
     for (const auto& n : c.freeze)
       if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable))
@@ -235,6 +237,8 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.language_ratio >= 0 && c.language_ratio < 1)) throw Error("training config: language_ratio must be in [0, 1)");
   if (c.init.empty() && c.setok_model.empty()) throw Error("training config: set init (a SeTokim) or setok_model");
   if (!(c.geometry_lr_scale > 0)) throw Error("training config: geometry_lr_scale must be positive");
+  if (!(c.drop_suffix_rate >= 0 && c.drop_suffix_rate <= 1))
+    throw Error("training config: drop_suffix_rate must be in [0, 1]");
   if (c.token_appearance != 0 && (c.token_appearance < 4 || c.token_appearance > 32))
     throw Error("training config: token_appearance must be 0 (off) or 4 to 32");
   if (c.token_appearance != 0 && c.init.empty() && !c.token_geometry)
@@ -250,7 +254,7 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"fixed_k", fixed_k}, {"token_geometry", token_geometry},
           {"token_appearance", token_appearance},
           {"geometry_lr_scale", geometry_lr_scale}, {"captions", captions}, {"conversations", conversations},
-          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
+          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"drop_suffix", drop_suffix}, {"drop_suffix_rate", drop_suffix_rate}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
           {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
           {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
@@ -443,7 +447,11 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     }
     for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
       const Example& ex = *batch[static_cast<std::size_t>(b)];
-      mllm::EncodedChat enc = mllm::encode_chat(tok, ex.chat, false);
+      // Drawn only when the option is on, so configs without it keep their random stream.
+      const bool drop = !ex.text_only && !cfg.drop_suffix.empty() && cfg.drop_suffix_rate > 0 &&
+                        u(rng) < cfg.drop_suffix_rate;
+      mllm::EncodedChat enc =
+          mllm::encode_chat(tok, drop ? mllm::without_user_suffix(ex.chat, cfg.drop_suffix) : ex.chat, false);
       std::vector<mllm::VisualTokens> imgs;
       for (const auto& path : ex.images)
         imgs.push_back(model->project(vision_frozen ? visual(path) : learned[next_learned++]));

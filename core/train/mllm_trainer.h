@@ -34,6 +34,10 @@ struct MllmTrainConfig {
   // Stage II: one example per question–answer pair of each conversation, the image leading its
   // question (instead of the whole multi-turn conversation with the image in the first turn).
   bool split_turns = false;
+  // Stage II: cut this text from the end of questions (drop_suffix_rate of the examples, drawn per
+  // step), so a model trained on prompts that all end the same way also answers without it.
+  std::string drop_suffix;
+  double drop_suffix_rate = 0;
   std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
   // LoRA on the language model ({"rank", "alpha", "targets"}; empty: off): its base weights are
   // frozen and only the adapters train; the final model has them merged (a plain SeTokim).

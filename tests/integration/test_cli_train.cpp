@@ -383,6 +383,17 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   EXPECT_EQ(misfit.rc, 1);
   EXPECT_EQ(count_lines(misfit.err), 1) << misfit.err;
   EXPECT_NE(misfit.err.find("width"), std::string::npos) << misfit.err;
+  // Dropping the questions' fixed prompt from every example trains as usual.
+  auto plain = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                         shell_quote(*dir / "s12") + " --set init=" + shell_quote(*dir / "s1/model") +
+                         " --set " + shell_quote("drop_suffix=\"Answer with a single word or number.\"") +
+                         " --set drop_suffix_rate=1 --steps 2 --progress none");
+  EXPECT_EQ(plain.rc, 0) << plain.err;
+  auto rate = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                        shell_quote(*dir / "s13") + " --set drop_suffix_rate=1.5 --steps 1 --progress none");
+  EXPECT_EQ(rate.rc, 1);
+  EXPECT_EQ(count_lines(rate.err), 1) << rate.err;
+  EXPECT_NE(rate.err.find("drop_suffix_rate"), std::string::npos) << rate.err;
   // Bad configs are one line.
   write_bytes(*dir / "bad.json", "{\"stage\": 3}");
   auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
@@ -431,6 +442,22 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
     EXPECT_EQ(lines, jv["questions"].get<int>());
     EXPECT_NEAR(static_cast<double>(correct) / lines, jv["accuracy"].get<double>(), 1e-12);
     for (const auto& [type, n] : by_type) EXPECT_EQ(n, jv["by_type"][type]["total"].get<int>()) << type;
+  }
+  {  // --drop-suffix: the same questions, asked without the world's fixed prompt
+    auto d = setok_cli("eval vqa" + common + " --drop-suffix " + shell_quote("Answer with a single word or number.") +
+                       " --answers " + shell_quote(*dir / "plain.jsonl"));
+    ASSERT_EQ(d.rc, 0) << d.err;
+    EXPECT_EQ(nlohmann::json::parse(d.out)["questions"], jv["questions"]);
+    std::ifstream in(*dir / "plain.jsonl");
+    std::string line;
+    int lines = 0;
+    while (std::getline(in, line)) {
+      ++lines;
+      const std::string q = nlohmann::json::parse(line)["question"].get<std::string>();
+      EXPECT_EQ(q.find("Answer with"), std::string::npos) << q;
+      EXPECT_EQ(q.back(), '?') << q;
+    }
+    EXPECT_EQ(lines, jv["questions"].get<int>());
   }
   auto nowhere = setok_cli("eval vqa" + common + " --answers " + shell_quote(*dir / "no/such/folder/a.jsonl"));
   EXPECT_EQ(nowhere.rc, 1);

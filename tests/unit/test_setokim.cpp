@@ -328,6 +328,25 @@ TEST(TokenGeometry, StartsSilentLearnsAndRoundTrips) {
   EXPECT_THROW(l->project(bare), Error);
 }
 
+// Training's prompt dropping: the suffix goes from user turns that end with it, nowhere else.
+TEST(ChatTemplate, DropsAUserSuffixOnlyWhereItEndsTheTurn) {
+  const std::string suffix = "Answer with a single word or number.";
+  std::vector<ChatMessage> chat = {{"system", "Be brief. " + suffix, 0},
+                                   {"user", "How many stars are there? " + suffix, 1},
+                                   {"assistant", "2 " + suffix, 0},
+                                   {"user", suffix + " What colour is the ring?", 0},
+                                   {"user", "Is there a ring?\n" + suffix, 0}};
+  auto out = without_user_suffix(chat, suffix);
+  ASSERT_EQ(out.size(), chat.size());
+  EXPECT_EQ(out[0].text, chat[0].text);  // not a user turn
+  EXPECT_EQ(out[1].text, "How many stars are there?");
+  EXPECT_EQ(out[1].images, 1);
+  EXPECT_EQ(out[2].text, chat[2].text);  // the answer keeps it
+  EXPECT_EQ(out[3].text, chat[3].text);  // not at the end
+  EXPECT_EQ(out[4].text, "Is there a ring?");
+  EXPECT_EQ(without_user_suffix(chat, "")[1].text, chat[1].text);
+}
+
 #ifdef SETOK_HAVE_SENTENCEPIECE
 TEST(ChatTemplate, LossCoversAnswersAndTheirEndOnly) {
   test::TempDir d;
