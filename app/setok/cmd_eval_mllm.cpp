@@ -9,6 +9,7 @@
 #include "app/setok/command.h"
 #include "core/data/coco.h"
 #include "core/data/llava.h"
+#include "core/data/vocabulary.h"
 #include "core/eval/caption_metrics.h"
 #include "core/eval/pope_metrics.h"
 #include "core/eval/vqa_metrics.h"
@@ -214,7 +215,7 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
         std::vector<std::string> in(here.begin(), here.end());
         for (const auto& [name, is_there] : {std::pair<std::string, bool>{in[rng() % in.size()], true},
                                              std::pair<std::string, bool>{absent[rng() % absent.size()], false}}) {
-          questions.push_back("Is there a " + name + " in the image? Answer with yes or no.");
+          questions.push_back(eval::pope_question(data::category_noun(name)));
           answers.push_back(ask(l, v, questions.back(), 4, st));
           truth.push_back(is_there);
           images.push_back(im.file_name);

@@ -60,6 +60,11 @@ const std::array<int, kNumShapes> kHeldOut = {4, 5, 6, 7, 0, 3, 1, 2};
 const std::string& class_name(int cls) { return classes().at(cls).name; }
 const std::string& class_noun(int cls) { return classes().at(cls).noun; }
 const std::string& class_plural(int cls) { return classes().at(cls).plural; }
+std::string category_noun(const std::string& name) {
+  for (const ClassWords& c : classes())
+    if (c.name == name) return c.noun;
+  return name;
+}
 const std::string& colour_name(int colour) { return kColours.at(colour).first; }
 Rgb colour_rgb(int colour) { return kColours.at(colour).second; }
 const std::string& size_name(int size) { return kSizes.at(size); }

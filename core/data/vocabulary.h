@@ -28,6 +28,9 @@ const std::string& class_name(int cls);
 // Words a sentence uses: "circle"/"circles", "pair of trousers"/"pairs of trousers".
 const std::string& class_noun(int cls);
 const std::string& class_plural(int cls);
+// The words for a COCO category name in a sentence: the world's noun for one of its classes
+// ("Ankle boot" -> "ankle boot", "Trouser" -> "pair of trousers"), any other name as it is.
+std::string category_noun(const std::string& name);
 
 const std::string& colour_name(int colour);
 Rgb colour_rgb(int colour);

@@ -3,10 +3,15 @@
 #include <sstream>
 #include <string>
 
+#include "core/data/vocabulary.h"
 #include "core/eval/vqa_metrics.h"
 #include "core/runtime/error.h"
 
 namespace setok::eval {
+
+std::string pope_question(const std::string& noun) {
+  return "Is there " + data::article(noun) + " " + noun + " in the image? Answer with yes or no.";
+}
 
 bool answer_is_yes(std::string_view answer) {
   std::string text(answer);

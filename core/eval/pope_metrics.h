@@ -13,6 +13,10 @@ namespace setok::eval {
 // POPE's script, a contracted "n't" counts as "not" ("There isn't one." → no).
 bool answer_is_yes(std::string_view answer);
 
+// The probe's question about an object, with the noun as a sentence uses it: "Is there an ankle
+// boot in the image? Answer with yes or no." The article follows the noun.
+std::string pope_question(const std::string& noun);
+
 struct PopeScores {
   double accuracy = 0, precision = 0, recall = 0, f1 = 0;
   double yes_ratio = 0;  // fraction answered "yes": ≫ 0.5 on a balanced probe means a yes-sayer

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/vocabulary.h"
 #include "core/eval/caption_metrics.h"
 #include "core/eval/hungarian.h"
 #include "core/eval/image_metrics.h"
@@ -403,6 +404,17 @@ TEST(Pope, ReadsYesNoAnswers) {
   EXPECT_FALSE(answer_is_yes("There is not a dog"));
   EXPECT_FALSE(answer_is_yes("There isn't a dog."));
   EXPECT_TRUE(answer_is_yes("Nothing else, it is a note"));  // "no" only as a whole word
+}
+
+TEST(Pope, AsksAboutAnObjectInTheWordsOfASentence) {
+  // The scenes world's categories carry Fashion-MNIST's labels; the question uses the world's nouns.
+  EXPECT_EQ(pope_question(setok::data::category_noun("Ankle boot")), "Is there an ankle boot in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("T-shirt/top")), "Is there a t-shirt in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("Trouser")),
+            "Is there a pair of trousers in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("hexagon")), "Is there a hexagon in the image? Answer with yes or no.");
+  // A name from another dataset is asked about as it is, with its article.
+  EXPECT_EQ(pope_question(setok::data::category_noun("umbrella")), "Is there an umbrella in the image? Answer with yes or no.");
 }
 
 TEST(Pope, ConfusionMatrixScores) {
