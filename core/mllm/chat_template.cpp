@@ -48,4 +48,20 @@ std::vector<ChatMessage> without_user_suffix(std::vector<ChatMessage> messages, 
   return messages;
 }
 
+std::vector<ChatMessage> rewrite_user_text(std::vector<ChatMessage> messages, const std::vector<TextRewrite>& rules,
+                                           const std::function<std::size_t(std::size_t)>& pick) {
+  for (auto& m : messages) {
+    if (m.role != "user") continue;
+    for (const TextRewrite& r : rules) {
+      if (r.from.empty() || r.to.empty()) continue;
+      const std::size_t at = m.text.find(r.from);
+      if (at == std::string::npos) continue;
+      const std::size_t k = pick(r.to.size());
+      if (k >= r.to.size()) throw Error("rewrite_user_text: a choice out of range");
+      m.text.replace(at, r.from.size(), r.to[k]);
+    }
+  }
+  return messages;
+}
+
 }  // namespace setok::mllm

@@ -10,6 +10,7 @@
 // Each segment is tokenized on its own, so a turn's tokens do not depend on its neighbours; the
 // training loss covers the assistant's answer tokens and its </s> only.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,20 @@ EncodedChat encode_chat(const llm::TextTokenizer& tok, const std::vector<ChatMes
 // with it; others unchanged. Training uses it to drop a fixed prompt ("Answer with a single word or
 // number.") from some questions, so the model also answers them asked plainly.
 std::vector<ChatMessage> without_user_suffix(std::vector<ChatMessage> messages, const std::string& suffix);
+
+// A paraphrase rule: `from` in a question may be replaced by any of `to` (which may list `from`
+// itself, to keep it as one of the choices).
+struct TextRewrite {
+  std::string from;
+  std::vector<std::string> to;
+};
+
+// The messages with each rule applied in order to every user turn that contains its `from`: the
+// first occurrence is replaced by rule.to[pick(rule.to.size())] (pick returns an index below its
+// argument; a rule with no `to` is skipped). Assistant and system turns are unchanged. Training
+// uses it to vary the wording of the world's templated questions ("question_rewrites").
+std::vector<ChatMessage> rewrite_user_text(std::vector<ChatMessage> messages, const std::vector<TextRewrite>& rules,
+                                           const std::function<std::size_t(std::size_t)>& pick);
 
 // What generation stops at besides </s>: the start of the next user turn.
 inline const std::vector<std::string>& chat_stop_strings() {

@@ -207,6 +207,20 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "split_turns", c.split_turns);
     get_to(j, "drop_suffix", c.drop_suffix);
     get_to(j, "drop_suffix_rate", c.drop_suffix_rate);
+    if (j.contains("question_rewrites")) {
+      const auto& rw = j["question_rewrites"];
+      if (!rw.is_array()) throw Error("training config: question_rewrites must be a list of {\"from\", \"to\"}");
+      for (const auto& r : rw) {
+        if (!r.is_object() || !r.contains("from") || !r.contains("to") || !r["from"].is_string() ||
+            !r["to"].is_array())
+          throw Error("training config: each question_rewrites entry needs \"from\" (text) and \"to\" (a list)");
+        mllm::TextRewrite t{r["from"].get<std::string>(), r["to"].get<std::vector<std::string>>()};
+        if (t.from.empty() || t.to.empty())
+          throw Error("training config: a question_rewrites entry has an empty \"from\" or no \"to\"");
+        c.question_rewrites.push_back(std::move(t));
+      }
+    }
+    get_to(j, "question_rewrite_rate", c.question_rewrite_rate);
     get_to(j, "freeze", c.freeze);
     for (const auto& n : c.freeze)
       if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable))
@@ -239,6 +253,8 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.geometry_lr_scale > 0)) throw Error("training config: geometry_lr_scale must be positive");
   if (!(c.drop_suffix_rate >= 0 && c.drop_suffix_rate <= 1))
     throw Error("training config: drop_suffix_rate must be in [0, 1]");
+  if (!(c.question_rewrite_rate >= 0 && c.question_rewrite_rate <= 1))
+    throw Error("training config: question_rewrite_rate must be in [0, 1]");
   if (c.token_appearance != 0 && (c.token_appearance < 4 || c.token_appearance > 32))
     throw Error("training config: token_appearance must be 0 (off) or 4 to 32");
   if (c.token_appearance != 0 && c.init.empty() && !c.token_geometry)
@@ -249,12 +265,14 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json MllmTrainConfig::to_json() const {
+  nlohmann::json rewrites_json = nlohmann::json::array();
+  for (const auto& r : question_rewrites) rewrites_json.push_back({{"from", r.from}, {"to", r.to}});
   return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
           {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
           {"fixed_k", fixed_k}, {"token_geometry", token_geometry},
           {"token_appearance", token_appearance},
           {"geometry_lr_scale", geometry_lr_scale}, {"captions", captions}, {"conversations", conversations},
-          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"drop_suffix", drop_suffix}, {"drop_suffix_rate", drop_suffix_rate}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
+          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"drop_suffix", drop_suffix}, {"drop_suffix_rate", drop_suffix_rate}, {"question_rewrites", rewrites_json}, {"question_rewrite_rate", question_rewrite_rate}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
           {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}, {"seed", seed},
           {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
           {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
@@ -450,8 +468,12 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
       // Drawn only when the option is on, so configs without it keep their random stream.
       const bool drop = !ex.text_only && !cfg.drop_suffix.empty() && cfg.drop_suffix_rate > 0 &&
                         u(rng) < cfg.drop_suffix_rate;
-      mllm::EncodedChat enc =
-          mllm::encode_chat(tok, drop ? mllm::without_user_suffix(ex.chat, cfg.drop_suffix) : ex.chat, false);
+      std::vector<mllm::ChatMessage> chat = drop ? mllm::without_user_suffix(ex.chat, cfg.drop_suffix) : ex.chat;
+      if (!ex.text_only && !cfg.question_rewrites.empty() && cfg.question_rewrite_rate > 0 &&
+          u(rng) < cfg.question_rewrite_rate)
+        chat = mllm::rewrite_user_text(std::move(chat), cfg.question_rewrites,
+                                       [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); });
+      mllm::EncodedChat enc = mllm::encode_chat(tok, chat, false);
       std::vector<mllm::VisualTokens> imgs;
       for (const auto& path : ex.images)
         imgs.push_back(model->project(vision_frozen ? visual(path) : learned[next_learned++]));

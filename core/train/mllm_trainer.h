@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mllm/chat_template.h"
 #include "core/train/progress.h"
 #include "core/train/setok_trainer.h"
 
@@ -38,6 +39,11 @@ struct MllmTrainConfig {
   // step), so a model trained on prompts that all end the same way also answers without it.
   std::string drop_suffix;
   double drop_suffix_rate = 0;
+  // Stage II: paraphrase questions (question_rewrite_rate of the examples, drawn per step): each
+  // rule's `from` is replaced by one of its `to`, so the model learns the questions' meaning rather
+  // than one wording. JSON: [{"from": "in the picture", "to": ["in the picture", "here"]}, …].
+  std::vector<mllm::TextRewrite> question_rewrites;
+  double question_rewrite_rate = 0;
   std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
   // LoRA on the language model ({"rank", "alpha", "targets"}; empty: off): its base weights are
   // frozen and only the adapters train; the final model has them merged (a plain SeTokim).

@@ -387,8 +387,24 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   auto plain = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
                          shell_quote(*dir / "s12") + " --set init=" + shell_quote(*dir / "s1/model") +
                          " --set " + shell_quote("drop_suffix=\"Answer with a single word or number.\"") +
-                         " --set drop_suffix_rate=1 --steps 2 --progress none");
+                         " --set drop_suffix_rate=1 --set " +
+                         shell_quote("question_rewrites=[{\"from\": \"How many\", \"to\": [\"Count the\", \"How many\"]}]") +
+                         " --set question_rewrite_rate=1 --steps 2 --progress none");
   EXPECT_EQ(plain.rc, 0) << plain.err;
+  {  // the rules travel with the checkpoint's training config
+    auto st = nlohmann::json::parse(read_bytes(*dir / "s12/checkpoint/trainer_state.json"));
+    EXPECT_EQ(st["train_config"]["question_rewrites"][0]["from"], "How many") << st.dump();
+    EXPECT_EQ(st["train_config"]["question_rewrites"][0]["to"].size(), 2u);
+    EXPECT_EQ(st["train_config"]["question_rewrite_rate"], 1.0);
+  }
+  for (const char* bad_rule : {"question_rewrites={\"from\": \"a\"}", "question_rewrites=[{\"from\": \"a\", \"to\": []}]",
+                               "question_rewrites=[{\"to\": [\"b\"]}]", "question_rewrite_rate=-0.5"}) {
+    auto r = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                       shell_quote(*dir / "s14") + " --set " + shell_quote(bad_rule) + " --steps 1 --progress none");
+    EXPECT_EQ(r.rc, 1) << bad_rule;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("question_rewrite"), std::string::npos) << r.err;
+  }
   auto rate = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
                         shell_quote(*dir / "s13") + " --set drop_suffix_rate=1.5 --steps 1 --progress none");
   EXPECT_EQ(rate.rc, 1);

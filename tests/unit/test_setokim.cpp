@@ -347,6 +347,32 @@ TEST(ChatTemplate, DropsAUserSuffixOnlyWhereItEndsTheTurn) {
   EXPECT_EQ(without_user_suffix(chat, "")[1].text, chat[1].text);
 }
 
+TEST(ChatTemplate, RewritesQuestionsRuleByRuleWithTheChoicesPicked) {
+  const std::vector<TextRewrite> rules = {{"in the picture", {"in the picture", "here", "in the scene"}},
+                                          {"Answer with a single word or number.", {"Answer in one word.", ""}},
+                                          {"nowhere", {"x"}},
+                                          {"ring", {}}};  // no choices: skipped
+  std::vector<ChatMessage> chat = {{"system", "Is there a star in the picture?", 0},
+                                   {"user", "Is there a ring in the picture? Answer with a single word or number.", 1},
+                                   {"assistant", "yes, in the picture", 0},
+                                   {"user", "How many rings are in the picture? In the picture, count.", 0}};
+  std::vector<std::size_t> asked;  // the sizes pick was called with
+  std::vector<std::size_t> answers = {2, 0, 1};
+  std::size_t next = 0;
+  auto out = rewrite_user_text(chat, rules, [&](std::size_t n) {
+    asked.push_back(n);
+    return answers[next++];
+  });
+  ASSERT_EQ(out.size(), chat.size());
+  EXPECT_EQ(out[0].text, chat[0].text);  // not a user turn
+  EXPECT_EQ(out[1].text, "Is there a ring in the scene? Answer in one word.");
+  EXPECT_EQ(out[1].images, 1);
+  EXPECT_EQ(out[2].text, chat[2].text);                                        // answers keep their words
+  EXPECT_EQ(out[3].text, "How many rings are here? In the picture, count.");  // the first occurrence only
+  EXPECT_EQ(asked, (std::vector<std::size_t>{3, 2, 3}));                       // only rules that matched drew
+  EXPECT_THROW(rewrite_user_text(chat, rules, [](std::size_t n) { return n; }), Error);
+}
+
 #ifdef SETOK_HAVE_SENTENCEPIECE
 TEST(ChatTemplate, LossCoversAnswersAndTheirEndOnly) {
   test::TempDir d;
