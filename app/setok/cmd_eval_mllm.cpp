@@ -100,7 +100,7 @@ enum class Kind { kVqa, kCaption, kPope };
 Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
   CLI::App* ev = app.get_subcommand("eval");
   struct Args {
-    std::string model, data, split = "test", answers, drop_suffix;
+    std::string model, data, split = "test", answers, drop_suffix, question = eval::kPopeQuestion;
     std::int64_t limit = 0;
   };
   auto a = std::make_shared<Args>();
@@ -121,8 +121,13 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
     sub->add_option("--drop-suffix", a->drop_suffix,
                     "Cut this text from the end of each question before asking (e.g. the world's \"Answer with a "
                     "single word or number.\"): how the model answers questions asked plainly");
+  if (kind == Kind::kPope)
+    sub->add_option("--question", a->question,
+                    "The question's wording, {object} standing for the object's name and {a} for its article "
+                    "(default \"" + std::string(eval::kPopeQuestion) + "\"): how the answers depend on the phrasing");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto run = [&g, a, kind]() -> int {
+    if (kind == Kind::kPope) eval::pope_question("object", a->question);  // a bad wording fails before loading
     if (!a->answers.empty()) {  // before the run, not after it
       const fs::path parent = fs::absolute(a->answers).parent_path();
       if (!fs::is_directory(parent)) throw Error("--answers " + a->answers + ": no folder " + parent.string());
@@ -215,7 +220,7 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
         std::vector<std::string> in(here.begin(), here.end());
         for (const auto& [name, is_there] : {std::pair<std::string, bool>{in[rng() % in.size()], true},
                                              std::pair<std::string, bool>{absent[rng() % absent.size()], false}}) {
-          questions.push_back(eval::pope_question(data::category_noun(name)));
+          questions.push_back(eval::pope_question(data::category_noun(name), a->question));
           answers.push_back(ask(l, v, questions.back(), 4, st));
           truth.push_back(is_there);
           images.push_back(im.file_name);

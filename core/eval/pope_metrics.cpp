@@ -9,8 +9,22 @@
 
 namespace setok::eval {
 
-std::string pope_question(const std::string& noun) {
-  return "Is there " + data::article(noun) + " " + noun + " in the image? Answer with yes or no.";
+std::string pope_question(const std::string& noun, const std::string& wording) {
+  if (wording.find("{object}") == std::string::npos)
+    throw Error("the POPE question needs {object} where the object's name goes: '" + wording + "'");
+  std::string q;  // one pass over the wording, so a name with "{a}" in it is not read again
+  for (std::size_t i = 0; i < wording.size();) {
+    if (wording.compare(i, 8, "{object}") == 0) {
+      q += noun;
+      i += 8;
+    } else if (wording.compare(i, 3, "{a}") == 0) {
+      q += data::article(noun);
+      i += 3;
+    } else {
+      q += wording[i++];
+    }
+  }
+  return q;
 }
 
 bool answer_is_yes(std::string_view answer) {

@@ -14,8 +14,10 @@ namespace setok::eval {
 bool answer_is_yes(std::string_view answer);
 
 // The probe's question about an object, with the noun as a sentence uses it: "Is there an ankle
-// boot in the image? Answer with yes or no." The article follows the noun.
-std::string pope_question(const std::string& noun);
+// boot in the image? Answer with yes or no." In `wording`, {object} stands for the noun and {a}
+// for its article ("a" or "an"); a wording without {object} is an Error.
+inline constexpr const char* kPopeQuestion = "Is there {a} {object} in the image? Answer with yes or no.";
+std::string pope_question(const std::string& noun, const std::string& wording = kPopeQuestion);
 
 struct PopeScores {
   double accuracy = 0, precision = 0, recall = 0, f1 = 0;

@@ -527,6 +527,31 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
     EXPECT_NEAR(correct / 6.0, jp["accuracy"].get<double>(), 1e-12);
   }
   EXPECT_NEAR(jp["yes_ratio"].get<double>() * 6, std::round(jp["yes_ratio"].get<double>() * 6), 1e-9);
+  {  // another wording asks the same objects in its words
+    auto w = setok_cli("eval pope" + common + " --question " + shell_quote("Can you see {a} {object} here?") +
+                       " --answers " + shell_quote(*dir / "pope2.jsonl"));
+    ASSERT_EQ(w.rc, 0) << w.err;
+    std::ifstream a(*dir / "pope.jsonl"), b(*dir / "pope2.jsonl");
+    std::string la, lb;
+    int lines = 0;
+    while (std::getline(a, la) && std::getline(b, lb)) {
+      auto qa = nlohmann::json::parse(la), qb = nlohmann::json::parse(lb);
+      const std::string q = qb["question"];
+      ASSERT_EQ(q.rfind("Can you see a", 0), 0u) << q;
+      ASSERT_EQ(q.substr(q.size() - 6), " here?") << q;
+      // the same object: its name is what sits between the article and " in the image?"
+      const std::string first = qa["question"];
+      const std::size_t s1 = first.find(' ', 9) + 1, s2 = q.find(' ', 12) + 1;
+      EXPECT_EQ(first.substr(s1, first.find(" in the image?") - s1), q.substr(s2, q.size() - 6 - s2));
+      EXPECT_EQ(qa["answers"], qb["answers"]);
+      ++lines;
+    }
+    EXPECT_EQ(lines, 6);
+    auto nowhere = setok_cli("eval pope" + common + " --question " + shell_quote("Is there a star?"));
+    EXPECT_EQ(nowhere.rc, 1);
+    EXPECT_EQ(count_lines(nowhere.err), 1) << nowhere.err;
+    EXPECT_NE(nowhere.err.find("{object}"), std::string::npos) << nowhere.err;
+  }
   auto bad = setok_cli("eval vqa -m " + shell_quote(*dir / "tok/model") + " --data " + shell_quote(*dir / "data"));
   EXPECT_EQ(bad.rc, 1);
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
