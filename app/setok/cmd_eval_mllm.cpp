@@ -1,4 +1,4 @@
-// setok eval vqa|caption|pope -m SETOKIM --data DIR [--split NAME] [--limit N] [--answers FILE] [--drop-suffix TEXT] [--json]
+// setok eval vqa|caption|pope -m SETOKIM --data DIR [--split NAME] [--limit N] [--answers FILE] [--drop-suffix TEXT] [--question WORDING] [--json]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

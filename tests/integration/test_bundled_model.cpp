@@ -77,9 +77,15 @@ TEST(BundledModel, SetokimReachesTheFiguresOfItsCard) {
     ASSERT_EQ(g.rc, 0) << g.err;
     const std::string common = " -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " + split +
                                " --limit " + std::to_string(spec.at("limit").get<int>()) + " --json";
-    for (const char* kind : {"vqa", "pope"}) {
+    // vqa_plain (optional): the VQA questions asked without the prompt its drop_suffix names.
+    for (const char* kind : {"vqa", "pope", "vqa_plain"}) {
       SCOPED_TRACE(kind);
-      auto e = setok_cli(std::string("eval ") + kind + common);
+      if (std::string(kind) == "vqa_plain" && !spec.contains(kind)) continue;
+      const std::string cmd = std::string(kind) == "vqa_plain"
+                                  ? "eval vqa" + common + " --drop-suffix " +
+                                        shell_quote(spec.at(kind).at("drop_suffix").get<std::string>())
+                                  : std::string("eval ") + kind + common;
+      auto e = setok_cli(cmd);
       ASSERT_EQ(e.rc, 0) << e.err;
       const auto got = nlohmann::json::parse(e.out);
       const auto& want = spec.at(kind);
