@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "core/data/assets.h"
 #include "core/data/scene_sampler.h"
@@ -181,7 +182,8 @@ std::string make_prompt(const Scene& s) {
   return join_list(parts) + ", on " + background_phrase(s.background);
 }
 
-std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng) {
+std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
+                                   int position_questions) {
   std::vector<QaPair> qa;
   const int n = static_cast<int>(objs.size());
   qa.push_back({"count", rng.chance(0.5) ? "How many objects are there?" : "How many things are in the picture?",
@@ -235,27 +237,37 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
   }
   rng.shuffle(named);
   const float margin = 0.15f * s.px;
+  // The question about objects a and b of `named`, or nothing when their centroids are too close.
+  auto position_question = [&](std::size_t a, std::size_t b) -> std::optional<QaPair> {
+    const ObjectInfo &p = objs[named[a].first], &q = objs[named[b].first];
+    const float dx = q.cx - p.cx, dy = q.cy - p.cy;
+    std::string rel;
+    bool truth;
+    if (std::abs(dx) >= margin && std::abs(dx) >= std::abs(dy)) {
+      const bool ask_left = rng.chance(0.5);
+      rel = ask_left ? "to the left of" : "to the right of";
+      truth = ask_left ? dx > 0 : dx < 0;
+    } else if (std::abs(dy) >= margin) {
+      const bool ask_above = rng.chance(0.5);
+      rel = ask_above ? "above" : "below";
+      truth = ask_above ? dy > 0 : dy < 0;
+    } else {
+      return std::nullopt;
+    }
+    return QaPair{"position", "Is " + named[a].second + " " + rel + " " + named[b].second + "?", truth ? "yes" : "no"};
+  };
+  // Pairs in order (a < b); the first that can be asked about is asked here, the others at the end.
+  std::size_t next_pair = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
   for (std::size_t a = 0; a < named.size(); ++a)
-    for (std::size_t b = a + 1; b < named.size(); ++b) {
-      const ObjectInfo &p = objs[named[a].first], &q = objs[named[b].first];
-      const float dx = q.cx - p.cx, dy = q.cy - p.cy;
-      std::string rel;
-      bool truth;
-      if (std::abs(dx) >= margin && std::abs(dx) >= std::abs(dy)) {
-        const bool ask_left = rng.chance(0.5);
-        rel = ask_left ? "to the left of" : "to the right of";
-        truth = ask_left ? dx > 0 : dx < 0;
-      } else if (std::abs(dy) >= margin) {
-        const bool ask_above = rng.chance(0.5);
-        rel = ask_above ? "above" : "below";
-        truth = ask_above ? dy > 0 : dy < 0;
-      } else {
-        continue;
+    for (std::size_t b = a + 1; b < named.size(); ++b) pairs.emplace_back(a, b);
+  if (position_questions > 0)
+    while (next_pair < pairs.size()) {
+      const auto [a, b] = pairs[next_pair++];
+      if (auto q = position_question(a, b)) {
+        qa.push_back(std::move(*q));
+        break;
       }
-      qa.push_back(
-          {"position", "Is " + named[a].second + " " + rel + " " + named[b].second + "?", truth ? "yes" : "no"});
-      a = named.size();  // one per image
-      break;
     }
   // Existence of a kind of thing whatever its colour, one present and one absent (after the others,
   // so adding these left every earlier question of a seed as it was).
@@ -268,6 +280,12 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
     while (per_class.count(absent)) absent = (absent + 1) % kNumClasses;
     const std::string& noun = class_noun(absent);
     qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "no"});
+  }
+  for (int asked = 1; asked < position_questions && next_pair < pairs.size();) {
+    // Asked the other way round half the time, so either object may come first.
+    auto [a, b] = pairs[next_pair++];
+    if (rng.chance(0.5)) std::swap(a, b);
+    if (auto q = position_question(a, b)) qa.push_back(std::move(*q)), ++asked;
   }
   return qa;
 }

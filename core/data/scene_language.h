@@ -29,7 +29,9 @@ std::string region_phrase(float x, float y, int px);
 std::vector<std::string> make_captions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng, int count);
 // Text-to-image prompt: every object with its size and place, deterministic (an edit's target prompt too).
 std::string make_prompt(const Scene& s);
-std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng);
+// At most `position_questions` relative-position questions (see SceneOptions).
+std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
+                                   int position_questions = 1);
 // One per object that can be singled out by attributes or by an extreme position.
 std::vector<ReferringExpression> make_refs(const Scene& s, const std::vector<ObjectInfo>& objs);
 

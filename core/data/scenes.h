@@ -16,6 +16,10 @@ struct SceneOptions {
   std::uint64_t seed = 0;
   Split split = Split::train;
   bool edits = true;  // edits render the scene again up to four times
+  // Relative-position questions per image, at most (one pair of objects each). The first is asked
+  // where it always was; more are appended after every other question, so a larger number leaves
+  // the questions of the default unchanged.
+  int position_questions = 1;
 };
 
 struct GeneratedScene {

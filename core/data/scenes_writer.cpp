@@ -119,12 +119,14 @@ json coco_images(const ScenesWriteOptions& opt) {
 }
 
 json coco_info(const ScenesWriteOptions& opt) {
-  return {{"description", "SeTok Studio scenes world (docs/design/scenes.md)"},
+  json info = {{"description", "SeTok Studio scenes world (docs/design/scenes.md)"},
           {"version", SETOK_VERSION},
           {"split", split_name(opt.scene.split)},
           {"seed", opt.scene.seed},
           {"size", opt.scene.px},
           {"first_index", opt.start}};
+  if (opt.scene.position_questions != 1) info["position_questions"] = opt.scene.position_questions;
+  return info;
 }
 
 void write_json(const fs::path& p, const json& j) { io::write_file_atomic(p.string(), j.dump(1) + "\n"); }

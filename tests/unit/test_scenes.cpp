@@ -270,6 +270,65 @@ TEST(Scenes, AnswersAgreeWithTheAnnotations) {
   EXPECT_EQ(class_only["yes"], class_only["no"]);
 }
 
+// More position questions per image: the default's questions come first, unchanged; each extra
+// one is about a pair not asked before, its answer true to the centroids as a reader finds them.
+TEST(Scenes, MorePositionQuestionsAppendTrueAnswersAndKeepTheDefaultOnes) {
+  std::map<std::string, int> answers;
+  int extra = 0, most = 0;
+  for (int i = 0; i < 150; ++i) {
+    SceneOptions more = opts();
+    more.position_questions = 4;
+    more.edits = false;
+    const GeneratedScene d = generate_scene(opts(), i), m = generate_scene(more, i);
+    ASSERT_GE(m.questions.size(), d.questions.size());
+    for (std::size_t k = 0; k < d.questions.size(); ++k) ASSERT_EQ(m.questions[k].question, d.questions[k].question);
+    int positions = 0;
+    std::set<std::pair<int, int>> asked;
+    for (std::size_t k = 0; k < m.questions.size(); ++k) {
+      const QaPair& q = m.questions[k];
+      if (q.kind != "position") continue;
+      ++positions;
+      ++answers[q.answer];
+      if (k >= d.questions.size()) ++extra;
+      // "Is the red star to the left of the ring?"
+      const std::string& t = q.question;
+      ASSERT_EQ(t.rfind("Is ", 0), 0u) << t;
+      ASSERT_EQ(t.back(), '?') << t;
+      const std::string body = t.substr(3, t.size() - 4);
+      std::string rel;
+      std::size_t at = std::string::npos;
+      for (const char* r : {" to the left of ", " to the right of ", " above ", " below "})
+        if ((at = body.find(r)) != std::string::npos) {
+          rel = r;
+          break;
+        }
+      ASSERT_FALSE(rel.empty()) << t;
+      const int a = resolve(body.substr(0, at), m.objects, m.scene.px);
+      const int b = resolve(body.substr(at + rel.size()), m.objects, m.scene.px);
+      ASSERT_GE(a, 0) << t;
+      ASSERT_GE(b, 0) << t;
+      EXPECT_TRUE(asked.insert({std::min(a, b), std::max(a, b)}).second) << "pair asked twice: " << t;
+      auto info = [&](int object) {
+        return *std::find_if(m.objects.begin(), m.objects.end(), [&](const ObjectInfo& o) { return o.object == object; });
+      };
+      const ObjectInfo p = info(a), o = info(b);
+      bool truth = false;
+      if (rel == " to the left of ") truth = p.cx < o.cx;
+      if (rel == " to the right of ") truth = p.cx > o.cx;
+      if (rel == " above ") truth = p.cy < o.cy;
+      if (rel == " below ") truth = p.cy > o.cy;
+      EXPECT_EQ(q.answer, truth ? "yes" : "no") << t;
+    }
+    EXPECT_LE(positions, 4);
+    most = std::max(most, positions);
+  }
+  EXPECT_GT(extra, 100);
+  EXPECT_EQ(most, 4);
+  // Yes and no about as often.
+  EXPECT_GT(answers["yes"], answers["no"] * 3 / 4);
+  EXPECT_GT(answers["no"], answers["yes"] * 3 / 4);
+}
+
 TEST(Scenes, ReferringExpressionsPickOutExactlyTheirTarget) {
   int sentences = 0;
   for (int i = 0; i < 200; ++i) {
