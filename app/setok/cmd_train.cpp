@@ -51,7 +51,7 @@ Command add_train(CLI::App& app, Globals& g) {
     std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
-  sub->add_option("--config", a->config, "Training config JSON (see docs/training.md)")->required();
+  sub->add_option("--config", a->config, "Training config JSON (see docs/design/setok-training.md)")->required();
   sub->add_option("--resume", a->resume, "Continue from a checkpoint folder (OUT/checkpoint)");
   sub->add_option("--progress", a->progress, "jsonl, bar or none (default: bar on a terminal, else jsonl)")
       ->check(CLI::IsMember({"jsonl", "bar", "none"}));

@@ -26,17 +26,13 @@
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
+#include "core/train/config_keys.h"
 #include "core/train/schedule.h"
 
 namespace fs = std::filesystem;
 
 namespace setok::train {
 namespace {
-
-template <class T>
-void get_to(const nlohmann::json& j, const char* key, T& v) {
-  if (j.contains(key)) v = j[key].get<T>();
-}
 
 // One training example: a conversation (with images) or plain text.
 struct Example {
@@ -189,6 +185,7 @@ void save_dir(const fs::path& dir, mllm::Setokim& m, const fs::path& tokenizer_m
 MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("training config is not a JSON object");
   MllmTrainConfig c;
+  reject_unknown_keys(j, c.to_json());
   try {
     get_to(j, "stage", c.stage);
     get_to(j, "init", c.init);

@@ -23,6 +23,7 @@
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
+#include "core/train/config_keys.h"
 #include "core/train/concept_loss.h"
 #include "core/train/schedule.h"
 
@@ -63,11 +64,6 @@ float object_bandwidth(tokenizer::TokenClusterImpl& cluster, const at::Tensor& f
   }
   cluster.params() = saved;
   return best;
-}
-
-template <class T>
-void get_to(const nlohmann::json& j, const char* key, T& v) {
-  if (j.contains(key)) v = j[key].get<T>();
 }
 
 std::string fill_template(const std::string& t, const std::string& label) {
@@ -122,6 +118,7 @@ bool take_pause_request() { return g_pause_requested.exchange(false); }
 SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw Error("training config is not a JSON object");
   SetokTrainConfig c;
+  reject_unknown_keys(j, c.to_json());
   try {
     if (j.contains("model")) c.model = tokenizer::SetokConfig::from_json(j["model"]);
     get_to(j, "train_data", c.train_data);

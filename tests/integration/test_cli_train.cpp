@@ -410,6 +410,11 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   EXPECT_EQ(rate.rc, 1);
   EXPECT_EQ(count_lines(rate.err), 1) << rate.err;
   EXPECT_NE(rate.err.find("drop_suffix_rate"), std::string::npos) << rate.err;
+  auto typo = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
+                        shell_quote(*dir / "s14") + " --set drop_sufix_rate=0.5 --steps 1 --progress none");
+  EXPECT_EQ(typo.rc, 1);
+  EXPECT_EQ(count_lines(typo.err), 1) << typo.err;
+  EXPECT_NE(typo.err.find("unknown key 'drop_sufix_rate'"), std::string::npos) << typo.err;
   // Bad configs are one line.
   write_bytes(*dir / "bad.json", "{\"stage\": 3}");
   auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));

@@ -10,6 +10,7 @@
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/concept_loss.h"
+#include "core/train/mllm_trainer.h"
 #include "core/train/schedule.h"
 #include "core/train/setok_trainer.h"
 #include "tests/support/temp_dir.h"
@@ -247,4 +248,36 @@ TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
   EXPECT_LT(err_on / 4, 1.0) << "tokens per image at steps 1 and 4: " << on_tokens[0] << ", " << on_tokens[3]
                              << " (objects + 1: " << objects << ")";
   EXPECT_TRUE(SetokTrainConfig::from_json({{"object_bandwidth", true}}).object_bandwidth);
+}
+
+// Every config the project ships is read by its trainer (setok-* by SeTok's, setokim-* by
+// SeTokim's), and a key neither knows is refused with its name, so a misspelt option cannot be
+// silently ignored.
+TEST(TrainingConfigs, ShippedOnesParseAndUnknownKeysAreRefused) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(SETOK_MODELS).parent_path() / "configs";
+  int setok = 0, setokim = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    const nlohmann::json j = setok::io::read_json_file(e.path().string());
+    const std::string name = e.path().filename().string();
+    if (name.rfind("setokim-", 0) == 0) {
+      EXPECT_NO_THROW(setok::train::MllmTrainConfig::from_json(j)) << name;
+      ++setokim;
+    } else {
+      EXPECT_NO_THROW(SetokTrainConfig::from_json(j)) << name;
+      ++setok;
+    }
+  }
+  EXPECT_GE(setok, 2);
+  EXPECT_GE(setokim, 5);
+  for (auto parse : {+[](const nlohmann::json& j) { SetokTrainConfig::from_json(j); },
+                     +[](const nlohmann::json& j) { setok::train::MllmTrainConfig::from_json(j); }}) {
+    try {
+      parse({{"steps", 10}, {"drop_sufix_rate", 0.5}});
+      ADD_FAILURE() << "an unknown key was accepted";
+    } catch (const setok::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown key 'drop_sufix_rate'"), std::string::npos) << e.what();
+    }
+  }
 }
