@@ -24,7 +24,7 @@ Command add_data(CLI::App& app, Globals& g) {
     std::string out, split = "train";
     std::int64_t count = 0, start = 0;
     std::uint64_t seed = 0;
-    int size = 128, threads = 0, position_questions = 1;
+    int size = 128, threads = 0, position_questions = 1, where_questions = 0;
     bool no_edits = false;
   };
   auto a = std::make_shared<Args>();
@@ -40,6 +40,9 @@ Command add_data(CLI::App& app, Globals& g) {
   scenes->add_option("--position-questions", a->position_questions,
                      "Relative-position questions per image, at most (default 1; more are appended last)")
       ->check(CLI::Range(0, 15));
+  scenes->add_option("--where-questions", a->where_questions,
+                     "\"Where is the red star?\" questions per image, at most (default 0; appended last)")
+      ->check(CLI::Range(0, 6));
   scenes->add_flag("--no-edits", a->no_edits, "Skip the edit triplets (4 fewer renders per image)");
   scenes->footer(
       "Needs Debian's dataset-fashion-mnist and opencv-doc and the unpacked python3-skimage photos\n"
@@ -58,6 +61,7 @@ Command add_data(CLI::App& app, Globals& g) {
             o.scene.split = data::parse_split(a->split);
             o.scene.edits = !a->no_edits;
             o.scene.position_questions = a->position_questions;
+            o.scene.where_questions = a->where_questions;
             o.threads =
                 a->threads > 0 ? a->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
             const bool tty = ::isatty(2);

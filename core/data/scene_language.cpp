@@ -127,12 +127,26 @@ std::string background_phrase(const Background& b) {
   return "a background";
 }
 
+namespace {
+// Row and column of (x, y) in the image's 3 × 3 grid.
+std::pair<int, int> region_cell(float x, float y, int px) {
+  auto third = [&](float v) { return v < px / 3.0f ? 0 : (v < 2 * px / 3.0f ? 1 : 2); };
+  return {third(y), third(x)};
+}
+}  // namespace
+
 std::string region_phrase(float x, float y, int px) {
-  const int col = x < px / 3.0f ? 0 : (x < 2 * px / 3.0f ? 1 : 2);
-  const int row = y < px / 3.0f ? 0 : (y < 2 * px / 3.0f ? 1 : 2);
   static const char* const names[3][3] = {{"in the top left", "at the top", "in the top right"},
                                           {"on the left", "in the middle", "on the right"},
                                           {"in the bottom left", "at the bottom", "in the bottom right"}};
+  const auto [row, col] = region_cell(x, y, px);
+  return names[row][col];
+}
+
+std::string region_word(float x, float y, int px) {
+  static const char* const names[3][3] = {
+      {"top left", "top", "top right"}, {"left", "middle", "right"}, {"bottom left", "bottom", "bottom right"}};
+  const auto [row, col] = region_cell(x, y, px);
   return names[row][col];
 }
 
@@ -183,7 +197,7 @@ std::string make_prompt(const Scene& s) {
 }
 
 std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
-                                   int position_questions) {
+                                   int position_questions, int where_questions) {
   std::vector<QaPair> qa;
   const int n = static_cast<int>(objs.size());
   qa.push_back({"count", rng.chance(0.5) ? "How many objects are there?" : "How many things are in the picture?",
@@ -286,6 +300,24 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
     auto [a, b] = pairs[next_pair++];
     if (rng.chance(0.5)) std::swap(a, b);
     if (auto q = position_question(a, b)) qa.push_back(std::move(*q)), ++asked;
+  }
+  // Where single objects are: those named by attributes whose centroid is clear of the thirds'
+  // lines by 4 % of the image, in a random order.
+  if (where_questions > 0) {
+    const float clear = 0.04f * s.px;
+    auto off_lines = [&](float v) {
+      return std::abs(v - s.px / 3.0f) >= clear && std::abs(v - 2 * s.px / 3.0f) >= clear;
+    };
+    std::vector<std::pair<int, std::string>> where;
+    for (int i = 0; i < n; ++i) {
+      std::string r = attribute_ref(objs, i);
+      if (!r.empty() && off_lines(objs[i].cx) && off_lines(objs[i].cy)) where.emplace_back(i, std::move(r));
+    }
+    rng.shuffle(where);
+    for (std::size_t k = 0; k < where.size() && static_cast<int>(k) < where_questions; ++k) {
+      const ObjectInfo& o = objs[where[k].first];
+      qa.push_back({"where", "Where is " + where[k].second + "?", region_word(o.cx, o.cy, s.px)});
+    }
   }
   return qa;
 }

@@ -29,9 +29,12 @@ std::string region_phrase(float x, float y, int px);
 std::vector<std::string> make_captions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng, int count);
 // Text-to-image prompt: every object with its size and place, deterministic (an edit's target prompt too).
 std::string make_prompt(const Scene& s);
-// At most `position_questions` relative-position questions (see SceneOptions).
+// At most `position_questions` relative-position questions and `where_questions` questions of
+// where an object is (see SceneOptions).
 std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
-                                   int position_questions = 1);
+                                   int position_questions = 1, int where_questions = 0);
+// "top left", "top", "top right", "left", "middle", …: the answer to "Where is …?" for (x, y).
+std::string region_word(float x, float y, int px);
 // One per object that can be singled out by attributes or by an extreme position.
 std::vector<ReferringExpression> make_refs(const Scene& s, const std::vector<ObjectInfo>& objs);
 

@@ -70,7 +70,7 @@ GeneratedScene generate_scene(const SceneOptions& opt, std::int64_t index) {
   Rng words = stream(opt, kLanguage, index);
   g.captions = make_captions(g.scene, g.objects, words, 3);
   g.prompt = make_prompt(g.scene);
-  g.questions = make_questions(g.scene, g.objects, words, opt.position_questions);
+  g.questions = make_questions(g.scene, g.objects, words, opt.position_questions, opt.where_questions);
   g.refs = make_refs(g.scene, g.objects);
   if (opt.edits) {
     Rng e = stream(opt, kEdits, index);

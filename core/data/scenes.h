@@ -20,6 +20,10 @@ struct SceneOptions {
   // where it always was; more are appended after every other question, so a larger number leaves
   // the questions of the default unchanged.
   int position_questions = 1;
+  // "Where is the red star?" — "top left", "top", …, "bottom right" (the object's ninth of the
+  // image), about at most this many objects per image, appended after all the others. None by
+  // default; objects whose centroid lies near a third's line are not asked about.
+  int where_questions = 0;
 };
 
 struct GeneratedScene {

@@ -126,6 +126,7 @@ json coco_info(const ScenesWriteOptions& opt) {
           {"size", opt.scene.px},
           {"first_index", opt.start}};
   if (opt.scene.position_questions != 1) info["position_questions"] = opt.scene.position_questions;
+  if (opt.scene.where_questions != 0) info["where_questions"] = opt.scene.where_questions;
   return info;
 }
 

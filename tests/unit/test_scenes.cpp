@@ -329,6 +329,49 @@ TEST(Scenes, MorePositionQuestionsAppendTrueAnswersAndKeepTheDefaultOnes) {
   EXPECT_GT(answers["no"], answers["yes"] * 3 / 4);
 }
 
+// "Where is the red star?": appended after the default's questions, about objects a reader can
+// resolve, answered with the ninth of the image their centroid is in, never near a third's line.
+TEST(Scenes, WhereQuestionsNameTheNinthOfTheImageTheObjectIsIn) {
+  std::map<std::string, int> answers;
+  int asked = 0, most = 0;
+  for (int i = 0; i < 150; ++i) {
+    SceneOptions more = opts();
+    more.where_questions = 3;
+    more.edits = false;
+    const GeneratedScene d = generate_scene(opts(), i), m = generate_scene(more, i);
+    ASSERT_GE(m.questions.size(), d.questions.size());
+    for (std::size_t k = 0; k < d.questions.size(); ++k) ASSERT_EQ(m.questions[k].question, d.questions[k].question);
+    int here = 0;
+    for (std::size_t k = d.questions.size(); k < m.questions.size(); ++k) {
+      const QaPair& q = m.questions[k];
+      ASSERT_EQ(q.kind, "where") << q.question;
+      const std::string& t = q.question;
+      ASSERT_EQ(t.rfind("Where is ", 0), 0u) << t;
+      const int id = resolve(t.substr(9, t.size() - 10), m.objects, m.scene.px);
+      ASSERT_GE(id, 0) << t;
+      const ObjectInfo o =
+          *std::find_if(m.objects.begin(), m.objects.end(), [&](const ObjectInfo& x) { return x.object == id; });
+      // The answer by hand: columns left / middle / right, rows top / middle / bottom.
+      const float third = m.scene.px / 3.0f;
+      const int col = static_cast<int>(o.cx / third), row = static_cast<int>(o.cy / third);
+      const char* const rows[3] = {"top", "", "bottom"};
+      const char* const cols[3] = {"left", "", "right"};
+      std::string expect = std::string(rows[std::min(row, 2)]);
+      if (*cols[std::min(col, 2)]) expect += (expect.empty() ? "" : " ") + std::string(cols[std::min(col, 2)]);
+      if (expect.empty()) expect = "middle";
+      EXPECT_EQ(q.answer, expect) << t;
+      for (float v : {o.cx, o.cy})
+        for (float line : {third, 2 * third}) EXPECT_GE(std::abs(v - line), 0.04f * m.scene.px) << t;
+      ++answers[q.answer], ++here, ++asked;
+    }
+    EXPECT_LE(here, 3);
+    most = std::max(most, here);
+  }
+  EXPECT_GT(asked, 150);
+  EXPECT_EQ(most, 3);
+  EXPECT_EQ(answers.size(), 9u);  // every ninth comes up
+}
+
 TEST(Scenes, ReferringExpressionsPickOutExactlyTheirTarget) {
   int sentences = 0;
   for (int i = 0; i < 200; ++i) {
