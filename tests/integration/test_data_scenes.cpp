@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/run_process.h"
@@ -52,4 +53,43 @@ TEST(CliDataScenes, ErrorsAreOneLine) {
   EXPECT_EQ(not_dir.err.rfind("setok: ", 0), 0u) << not_dir.err;
   auto no_count = setok_cli("data scenes --out " + shell_quote(d / "y"));
   EXPECT_EQ(no_count.rc, 2);
+}
+
+// The extra question options reach the files: the LLaVA conversations carry the questions (typed,
+// answered with the words the options promise), the COCO info records the options, and values
+// out of range are one-line usage errors.
+TEST(CliDataScenes, ExtraPositionAndWhereQuestionsAreWrittenAndRecorded) {
+  TempDir d;
+  const std::string out = d / "scenes";
+  auto r = setok_cli("data scenes --out " + shell_quote(out) +
+                     " --count 20 --split train --size 64 --no-edits --position-questions 3 --where-questions 2");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  int positions = 0, wheres = 0;
+  const std::set<std::string> ninths = {"top left", "top",    "top right",   "left",        "middle",
+                                        "right",    "bottom left", "bottom", "bottom right"};
+  for (const auto& conv : nlohmann::json::parse(read_bytes(out + "/annotations/llava_train.json"))) {
+    const auto& turns = conv["conversations"];
+    for (std::size_t k = 0; k + 1 < turns.size(); ++k) {
+      const std::string type = turns[k].value("type", "");
+      const std::string answer = turns[k + 1]["value"];
+      if (type == "position") {
+        ++positions;
+        EXPECT_TRUE(answer == "yes" || answer == "no") << answer;
+      }
+      if (type == "where") {
+        ++wheres;
+        EXPECT_EQ(ninths.count(answer), 1u) << answer;
+      }
+    }
+  }
+  EXPECT_GT(positions, 20);
+  EXPECT_GT(wheres, 20);
+  auto info = nlohmann::json::parse(read_bytes(out + "/annotations/instances_train.json"))["info"];
+  EXPECT_EQ(info["position_questions"], 3);
+  EXPECT_EQ(info["where_questions"], 2);
+  for (const char* bad : {"--position-questions 16", "--where-questions -1"}) {
+    auto e = setok_cli("data scenes --out " + shell_quote(d / "x") + " --count 2 " + bad);
+    EXPECT_EQ(e.rc, 2) << bad;
+    EXPECT_EQ(count_lines(e.err), 1) << e.err;
+  }
 }
