@@ -77,6 +77,18 @@ int resolve(const std::string& sentence, const std::vector<ObjectInfo>& objs, in
   return c[0]->object;
 }
 
+// Scene i generated with `more` (more questions): its questions must start with the default's,
+// unchanged. Returns it and, in `defaults`, how many the default asks.
+GeneratedScene with_more_questions(SceneOptions more, int i, std::size_t* defaults) {
+  more.edits = false;
+  const GeneratedScene d = generate_scene(opts(), i), m = generate_scene(more, i);
+  EXPECT_GE(m.questions.size(), d.questions.size());
+  for (std::size_t k = 0; k < d.questions.size() && k < m.questions.size(); ++k)
+    EXPECT_EQ(m.questions[k].question, d.questions[k].question) << "scene " << i;
+  *defaults = d.questions.size();
+  return m;
+}
+
 }  // namespace
 
 TEST(Assets, DebianIngredientsArePresent) {
@@ -278,10 +290,8 @@ TEST(Scenes, MorePositionQuestionsAppendTrueAnswersAndKeepTheDefaultOnes) {
   for (int i = 0; i < 150; ++i) {
     SceneOptions more = opts();
     more.position_questions = 4;
-    more.edits = false;
-    const GeneratedScene d = generate_scene(opts(), i), m = generate_scene(more, i);
-    ASSERT_GE(m.questions.size(), d.questions.size());
-    for (std::size_t k = 0; k < d.questions.size(); ++k) ASSERT_EQ(m.questions[k].question, d.questions[k].question);
+    std::size_t defaults = 0;
+    const GeneratedScene m = with_more_questions(more, i, &defaults);
     int positions = 0;
     std::set<std::pair<int, int>> asked;
     for (std::size_t k = 0; k < m.questions.size(); ++k) {
@@ -289,7 +299,7 @@ TEST(Scenes, MorePositionQuestionsAppendTrueAnswersAndKeepTheDefaultOnes) {
       if (q.kind != "position") continue;
       ++positions;
       ++answers[q.answer];
-      if (k >= d.questions.size()) ++extra;
+      if (k >= defaults) ++extra;
       // "Is the red star to the left of the ring?"
       const std::string& t = q.question;
       ASSERT_EQ(t.rfind("Is ", 0), 0u) << t;
@@ -337,12 +347,10 @@ TEST(Scenes, WhereQuestionsNameTheNinthOfTheImageTheObjectIsIn) {
   for (int i = 0; i < 150; ++i) {
     SceneOptions more = opts();
     more.where_questions = 3;
-    more.edits = false;
-    const GeneratedScene d = generate_scene(opts(), i), m = generate_scene(more, i);
-    ASSERT_GE(m.questions.size(), d.questions.size());
-    for (std::size_t k = 0; k < d.questions.size(); ++k) ASSERT_EQ(m.questions[k].question, d.questions[k].question);
+    std::size_t defaults = 0;
+    const GeneratedScene m = with_more_questions(more, i, &defaults);
     int here = 0;
-    for (std::size_t k = d.questions.size(); k < m.questions.size(); ++k) {
+    for (std::size_t k = defaults; k < m.questions.size(); ++k) {
       const QaPair& q = m.questions[k];
       ASSERT_EQ(q.kind, "where") << q.question;
       const std::string& t = q.question;
