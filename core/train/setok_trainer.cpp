@@ -124,6 +124,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "train_data", c.train_data);
     get_to(j, "val_data", c.val_data);
     get_to(j, "out", c.out);
+    get_to(j, "init", c.init);
     get_to(j, "device", c.device);
     get_to(j, "seed", c.seed);
     get_to(j, "batch_size", c.batch_size);
@@ -173,6 +174,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"train_data", train_data},
           {"val_data", val_data},
           {"out", out},
+          {"init", init},
           {"device", device},
           {"seed", seed},
           {"batch_size", batch_size},
@@ -204,6 +206,26 @@ nlohmann::json SetokTrainConfig::to_json() const {
 TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resume_dir, ProgressWriter& progress,
                          const SetokDataset* data_override) {
   SetokTrainConfig cfg = cfg_in;
+  // Weights come from the checkpoint when resuming, else from `init` when fine-tuning; either way
+  // the architecture, clustering and text encoder are that folder's, read before the data is
+  // opened at its image size.
+  const std::string from = !resume_dir.empty() ? resume_dir : cfg.init;
+  nlohmann::json prev;
+  if (!from.empty()) {
+    if (!fs::exists(fs::path(from) / "config.json")) throw Error(from + ": no config.json (not a SeTok model folder)");
+    prev = io::read_json_file((fs::path(from) / "config.json").string());
+    if (!prev.contains("concept"))
+      throw Error(from + (resume_dir.empty() ? ": not a SeTok trained by setok train setok (no concept section)"
+                                             : ": not a training checkpoint (no concept section)"));
+    cfg.model = tokenizer::SetokConfig::from_json(prev);
+    if (prev["concept"].contains("text_encoder")) {
+      const auto& t = prev["concept"]["text_encoder"];
+      cfg.text.dim(t.value("dim", cfg.text.dim()))
+          .layers(t.value("layers", cfg.text.layers()))
+          .heads(t.value("heads", cfg.text.heads()))
+          .max_len(t.value("max_len", cfg.text.max_len()));
+    }
+  }
   const auto& vc = cfg.model.vision;
   std::unique_ptr<SetokDataset> owned;
   const SetokDataset* data = data_override;
@@ -221,14 +243,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   for (const auto& l : st.labels)
     for (const auto& t : cfg.templates) texts.push_back(fill_template(t, l));
   WordVocab vocab(texts);
-  if (!resume_dir.empty()) {
-    auto prev = io::read_json_file((fs::path(resume_dir) / "config.json").string());
-    if (!prev.contains("concept")) throw Error(resume_dir + ": not a training checkpoint (no concept section)");
+  if (!from.empty()) {
     vocab = WordVocab::from_json(prev["concept"]["vocab"]);
     st.labels = prev["concept"]["labels"].get<std::vector<std::string>>();
-    auto state = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string());
-    st.step = state.at("step").get<std::int64_t>();
-    cfg.model = tokenizer::SetokConfig::from_json(prev);
+    if (!resume_dir.empty()) {
+      auto state = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string());
+      st.step = state.at("step").get<std::int64_t>();
+    }
   }
   st.vocab = vocab.to_json();
   cfg.text.vocab_size(static_cast<int64_t>(vocab.size())).out_dim(cfg.model.merger.mean_pool_only() ? vc.hidden_size : cfg.model.merger.dim_out());
@@ -246,9 +267,9 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   if (cfg.semantic_weight > 0)
     semantic = torch::nn::Linear(vc.hidden_size, static_cast<int64_t>(st.labels.size()) + 1);
   torch::nn::Linear* semantic_ptr = cfg.semantic_weight > 0 ? &semantic : nullptr;
-  if (!resume_dir.empty()) {
-    nn::load_state_dict(*model, io::load_weights(resume_dir));
-    io::TensorMap tw = io::load_safetensors((fs::path(resume_dir) / "text_encoder.safetensors").string());
+  if (!from.empty()) {
+    nn::load_state_dict(*model, io::load_weights(from));
+    io::TensorMap tw = io::load_safetensors((fs::path(from) / "text_encoder.safetensors").string());
     {
       at::NoGradGuard ng;
       logit_scale.copy_(tw.at("logit_scale"));
@@ -266,7 +287,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     }
     if (semantic_ptr) {
       if (head_w.empty())
-        throw Error(resume_dir + ": the checkpoint was trained without semantic_weight; resume it with semantic_weight 0");
+        throw Error(from + ": the model was trained without semantic_weight; train from it with semantic_weight 0");
       nn::load_state_dict(*semantic, head_w);
     }
     nn::load_state_dict(*text, tw);

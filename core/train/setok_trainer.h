@@ -17,6 +17,10 @@ struct SetokTrainConfig {
   tokenizer::SetokConfig model = tokenizer::SetokConfig::small();
   std::string train_data, val_data;  // dataset folders (see open_coco_dataset)
   std::string out = "runs/setok";
+  // A trained SeTok folder (config.json with its concept section, model.safetensors,
+  // text_encoder.safetensors) to start from: its architecture, weights, text encoder and
+  // clustering replace `model`'s; the step count and the optimiser start afresh (fine-tuning).
+  std::string init;
   std::string device = "cpu";        // "cpu" or "cuda[:N]"
   std::uint64_t seed = 0;
   int batch_size = 32;

@@ -125,6 +125,50 @@ TEST(SetokTraining, PauseAndResumeContinueBitForBit) {
   }
 }
 
+TEST(SetokTraining, InitFineTunesATrainedModelKeepingItsArchitecture) {
+  test::TempDir d;
+  test::ToyScenes data(32);
+  ProgressWriter quiet(ProgressMode::kNone);
+  TrainSummary trained = train_setok(tiny_config(d / "first", 4), "", quiet, &data);
+  const io::TensorMap start = io::load_weights(trained.model_dir);
+  // A config that asks for another text encoder and token cap: init's own win, or its weights
+  // would not load. At a vanishing rate one step leaves the weights where they were.
+  auto tune = [&](const std::string& out, const std::string& init) {
+    SetokTrainConfig c = tiny_config(out, 1);
+    c.init = init;
+    c.lr = 1e-12;
+    c.text.dim(16);
+    c.model.cluster.max_tokens = 3;
+    return c;
+  };
+  std::vector<nlohmann::json> events;
+  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) { events.push_back(e); });
+  TrainSummary tuned = train_setok(tune(d / "tuned", trained.model_dir), "", p, &data);
+  EXPECT_EQ(tuned.steps_done, 1);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front()["step"], 0);
+  const io::TensorMap after = io::load_weights(tuned.model_dir);
+  ASSERT_EQ(after.size(), start.size());
+  for (const auto& [k, v] : start) EXPECT_TRUE(at::allclose(after.at(k), v, 1e-5, 1e-6)) << k;
+  EXPECT_EQ(tokenizer::load_setok(tuned.model_dir)->config().cluster.max_tokens,
+            tokenizer::load_setok(trained.model_dir)->config().cluster.max_tokens);
+  // The same step from scratch lands elsewhere: the comparison above can fail.
+  SetokTrainConfig fresh = tune(d / "fresh", "");
+  fresh.text.dim(32);
+  fresh.model.cluster.max_tokens = tiny_config("", 1).model.cluster.max_tokens;
+  const io::TensorMap scratch = io::load_weights(train_setok(fresh, "", quiet, &data).model_dir);
+  bool differs = false;
+  for (const auto& [k, v] : start) differs = differs || !at::allclose(scratch.at(k), v, 1e-5, 1e-6);
+  EXPECT_TRUE(differs);
+  // A folder that is not a SeTok model: one clear error.
+  try {
+    train_setok(tune(d / "bad", d / "nothing-here"), "", quiet, &data);
+    ADD_FAILURE() << "trained from a folder without a model";
+  } catch (const setok::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("config.json"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
   // The toy world's labels are the squares' colours; the head over the encoder's patch features
   // must classify the patches of objects well above chance (1/3) within a few dozen steps, and
