@@ -147,6 +147,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "temperature", c.temperature);
     get_to(j, "templates", c.templates);
     get_to(j, "freeze_text", c.freeze_text);
+    get_to(j, "freeze", c.freeze);
     get_to(j, "calibrate", c.calibrate);
     get_to(j, "object_bandwidth", c.object_bandwidth);
     get_to(j, "mixed_precision", c.mixed_precision);
@@ -166,6 +167,9 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.lr > 0)) throw Error("training config: lr must be positive");
   if (c.templates.empty()) throw Error("training config: templates must not be empty");
   if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
+  for (const auto& n : c.freeze)
+    if (n != "vision_model" && n != "cluster" && n != "merger" && n != "detokenizer")
+      throw Error("training config: freeze: unknown module '" + n + "' (vision_model, cluster, merger, detokenizer)");
   return c;
 }
 
@@ -200,6 +204,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
           {"freeze_text", freeze_text},
           {"calibrate", calibrate},
+          {"freeze", freeze},
           {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}};
 }
 
@@ -303,6 +308,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   logit_scale = logit_scale.to(device).detach().set_requires_grad(true);
   if (cfg.freeze_text)
     for (auto& p : text->parameters()) p.set_requires_grad(false);
+  for (const auto& n : cfg.freeze) {
+    torch::nn::Module& mod = n == "vision_model" ? static_cast<torch::nn::Module&>(*model->encoder)
+                             : n == "cluster"    ? static_cast<torch::nn::Module&>(*model->cluster)
+                             : n == "merger"     ? static_cast<torch::nn::Module&>(*model->merger)
+                                                 : static_cast<torch::nn::Module&>(*model->detokenizer);
+    for (auto& p : mod.parameters()) p.set_requires_grad(false);
+  }
 
   // Weight decay on matrices only; norms, biases, embeddings of positions and scales go without.
   std::vector<at::Tensor> decay, no_decay{logit_scale};

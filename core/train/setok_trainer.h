@@ -35,6 +35,9 @@ struct SetokTrainConfig {
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};
   TextEncoderOptions text = TextEncoderOptions();
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
+  // SeTok modules left as they are: any of "vision_model", "cluster", "merger", "detokenizer"
+  // (fine-tuning the merger and decoder on a fixed grouping).
+  std::vector<std::string> freeze;
   // After training, pick the clustering σ and β on val_data (see core/eval/setok_calibrate.h).
   bool calibrate = true;
   // Not in the paper: at every step, cluster with the kernel bandwidth (from 0.05 to 5) whose

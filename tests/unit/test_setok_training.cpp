@@ -169,6 +169,36 @@ TEST(SetokTraining, InitFineTunesATrainedModelKeepingItsArchitecture) {
   }
 }
 
+TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
+  test::TempDir d;
+  test::ToyScenes data(32);
+  ProgressWriter quiet(ProgressMode::kNone);
+  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
+  SetokTrainConfig c = tiny_config(d / "tuned", 3);
+  c.init = first.model_dir;
+  c.freeze = {"vision_model", "cluster"};
+  TrainSummary tuned = train_setok(c, "", quiet, &data);
+  const io::TensorMap before = io::load_weights(first.model_dir), after = io::load_weights(tuned.model_dir);
+  int frozen = 0, moved = 0;
+  for (const auto& [k, v] : before) {
+    const bool same = after.at(k).equal(v);
+    if (k.rfind("vision_model.", 0) == 0 || k.rfind("cluster.", 0) == 0) {
+      EXPECT_TRUE(same) << k;
+      ++frozen;
+    } else if (k.rfind("merger.", 0) == 0 && !same) {
+      ++moved;
+    }
+  }
+  EXPECT_GT(frozen, 10);
+  EXPECT_GT(moved, 10) << "the merger learns";
+  try {
+    SetokTrainConfig::from_json({{"freeze", {"encoder"}}});
+    ADD_FAILURE() << "an unknown module was accepted";
+  } catch (const setok::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown module 'encoder'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
   // The toy world's labels are the squares' colours; the head over the encoder's patch features
   // must classify the patches of objects well above chance (1/3) within a few dozen steps, and
