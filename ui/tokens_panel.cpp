@@ -110,7 +110,7 @@ TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
 }
 
 tokenizer::ClusterParams TokensPanel::params() const {
-  tokenizer::ClusterParams p;
+  tokenizer::ClusterParams p = base_;
   p.max_tokens = cap_->value();
   p.knn = knn_->value();
   p.beta = static_cast<float>(beta_->value());
@@ -125,6 +125,7 @@ void TokensPanel::emitParams() {
 
 void TokensPanel::setParams(const tokenizer::ClusterParams& p) {
   quiet_ = true;
+  base_ = p;
   cap_->setValue(p.max_tokens);
   knn_->setValue(p.knn);
   beta_->setValue(p.beta);

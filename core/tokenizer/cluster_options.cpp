@@ -17,6 +17,8 @@ void ClusterParams::validate() const {
   if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a finite number >= 0");
   if (!(bandwidth >= 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a finite number > 0 (0: default)");
   if (!(stop_fraction >= 0 && stop_fraction < 1)) throw Error("stop_fraction must be in [0, 1)");
+  if (!(position_weight >= 0) || !std::isfinite(position_weight) || position_weight > 100)
+    throw Error("position_weight must be a number from 0 to 100");
 }
 
 std::string to_string(ClusterMode m) { return m == ClusterMode::kHard ? "hard" : "soft"; }
@@ -31,6 +33,7 @@ void to_json(nlohmann::json& j, const ClusterParams& p) {
   j = {{"max_tokens", p.max_tokens}, {"knn", p.knn},
        {"beta", p.beta},             {"bandwidth", p.bandwidth},
        {"stop_fraction", p.stop_fraction}, {"mode", to_string(p.mode)}};
+  if (p.position_weight > 0) j["position_weight"] = p.position_weight;  // absent: the paper's 0
 }
 
 void from_json(const nlohmann::json& j, ClusterParams& p) {
@@ -40,6 +43,7 @@ void from_json(const nlohmann::json& j, ClusterParams& p) {
   p.beta = j.value("beta", d.beta);
   p.bandwidth = j.value("bandwidth", d.bandwidth);
   p.stop_fraction = j.value("stop_fraction", d.stop_fraction);
+  p.position_weight = j.value("position_weight", d.position_weight);
   p.mode = parse_cluster_mode(j.value("mode", std::string("hard")));
   p.validate();
 }

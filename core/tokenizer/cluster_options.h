@@ -15,6 +15,10 @@ struct ClusterParams {
   float beta = 1.0f;            // seed-score penalty of Algorithm 1, line 4
   float bandwidth = 0.0f;       // σ of the kernel exp(-d²/σ); 0: 1/(max_tokens·ln 2), the paper's C·ln2
   float stop_fraction = 0.01f;  // stop when fewer than this fraction of patches is unclaimed
+  // λ: each patch's place on the grid (x, y in [-1, 1]) times λ joins its unit-length feature
+  // before the cosine distances, so that far-apart patches of the same look are less alike
+  // (not in the paper; 0, the default, is the paper's features alone). Needs a square grid.
+  float position_weight = 0.0f;
   ClusterMode mode = ClusterMode::kHard;
 
   float effective_bandwidth() const;

@@ -184,7 +184,20 @@ void TokenClusterImpl::set_bandwidth(float bw) {
   options_.params.bandwidth = bw;
 }
 
-ClusterResult TokenClusterImpl::forward(const at::Tensor& x) {
+at::Tensor with_grid_position(const at::Tensor& x, double weight) {
+  if (!(weight > 0)) return x;
+  const int64_t n = x.size(1), side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
+  if (side * side != n)
+    throw Error("position_weight needs a square patch grid; got " + std::to_string(n) + " patches");
+  const auto opt = x.options().dtype(x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
+  at::Tensor c = (at::arange(side, opt) + 0.5) / static_cast<double>(side) * 2.0 - 1.0;
+  at::Tensor xy = at::stack({c.repeat({side}), c.repeat_interleave(side)}, 1) * weight;  // [N, 2], row-major
+  at::Tensor unit = x.to(opt) / x.to(opt).norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);
+  return at::cat({unit, xy.unsqueeze(0).expand({x.size(0), n, 2})}, 2);
+}
+
+ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in) {
+  const at::Tensor x = with_grid_position(x_in, options_.params.position_weight);
   const bool need_grad = at::GradMode::is_enabled() &&
                          (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));
   if (need_grad) return cluster_reference(x, options_.params, log_bandwidth_.defined() ? log_bandwidth_.exp() : at::Tensor());

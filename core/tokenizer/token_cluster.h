@@ -25,6 +25,10 @@ struct ClusterResult {
 ClusterResult cluster_reference(const at::Tensor& x, const ClusterParams& params,
                                 const at::Tensor& bandwidth = at::Tensor());
 
+// x [B, N, D] with each patch's unit-length feature followed by weight × its (x, y) on a square
+// grid in [-1, 1] (row-major patches); x itself when weight is 0. See ClusterParams::position_weight.
+at::Tensor with_grid_position(const at::Tensor& x, double weight);
+
 // The same algorithm through kernels/ (fused CPU loop, or CUDA): forward only, no autograd.
 ClusterResult cluster_fast(const at::Tensor& x, const ClusterParams& params);
 

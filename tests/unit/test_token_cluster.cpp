@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include "core/runtime/error.h"
 #include "core/tokenizer/dpc_knn.h"
@@ -232,6 +233,49 @@ TEST(TokenCluster, ModuleUsesKernelsForInferenceAndLearnsItsBandwidth) {
   ClusterResult inf = tc->forward(blobs.x.unsqueeze(0));
   EXPECT_TRUE(inf.num_tokens.equal(r.num_tokens));
   EXPECT_TRUE(at::allclose(inf.soft_masks, r.soft_masks.detach(), 1e-4, 1e-5));
+}
+
+TEST(TokenCluster, PositionWeightSeparatesFarApartRegionsThatLookAlike) {
+  // An 8 x 8 grid: background everywhere but two 3 x 3 squares in opposite corners whose patches
+  // have exactly the same feature. By look alone they are one region; with their places joined to
+  // the features they are two.
+  const int side = 8, n = side * side;
+  at::Tensor x = at::zeros({1, n, 4});
+  x.select(2, 0).fill_(1.0);  // background
+  for (int r = 0; r < side; ++r)
+    for (int c = 0; c < side; ++c)
+      if ((r < 3 && c < 3) || (r >= 5 && c >= 5)) {
+        x[0][r * side + c][0] = 0.0;
+        x[0][r * side + c][1] = 1.0;
+      }
+  TokenClusterOptions o;
+  o.params = params(8);
+  o.params.beta = 0.0f;
+  o.params.bandwidth = 1.0f;
+  o.params.stop_fraction = 0.0f;
+  TokenCluster look_only(o);
+  at::NoGradGuard ng;
+  EXPECT_EQ(look_only->forward(x).num_tokens.item<int64_t>(), 2);
+  o.params.position_weight = 1.0f;
+  TokenCluster with_place(o);
+  ClusterResult r = with_place->forward(x);
+  // The squares get a token each; the background, spread over the whole grid, may split as well.
+  EXPECT_GE(r.num_tokens.item<int64_t>(), 3);
+  at::Tensor a = r.masks[0].argmax(1);
+  at::Tensor a0 = look_only->forward(x).masks[0].argmax(1);
+  EXPECT_EQ(a0[0].item<int64_t>(), a0[n - 1].item<int64_t>());
+  EXPECT_NE(a[0].item<int64_t>(), a[n - 1].item<int64_t>());           // the two squares' corners
+  EXPECT_EQ(a[0].item<int64_t>(), a[2 * side + 2].item<int64_t>());    // one square stays whole
+  EXPECT_EQ(a[n - 1].item<int64_t>(), a[5 * side + 5].item<int64_t>());
+  // Not a square grid: a one-line error.
+  EXPECT_THROW(with_place->forward(at::randn({1, 10, 4})), setok::Error);
+  // The setting travels through config JSON, and only when it is set.
+  nlohmann::json j = o.params;
+  EXPECT_FLOAT_EQ(j.at("position_weight").get<float>(), 1.0f);
+  EXPECT_FALSE(nlohmann::json(params(8)).contains("position_weight"));
+  EXPECT_FLOAT_EQ(j.get<ClusterParams>().position_weight, 1.0f);
+  o.params.position_weight = -1.0f;
+  EXPECT_THROW(o.params.validate(), setok::Error);
 }
 
 TEST(TokenCluster, RefusesBadInputAndSettings) {
