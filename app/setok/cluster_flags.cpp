@@ -14,6 +14,12 @@ std::shared_ptr<ClusterFlags> add_cluster_flags(CLI::App* sub) {
       ->check(CLI::Range(0.0, 1e6));
   sub->add_option("--stop-fraction", f->params.stop_fraction, "Stop when fewer patches than this fraction are unclaimed")
       ->check(CLI::Range(0.0, 0.999));
+  sub->add_option("--split-islands", f->params.split_islands,
+                  "Split a token's separate regions of at least N patches into tokens of their own (0: off)")
+      ->check(CLI::Range(0, 4096));
+  sub->add_option("--position-weight", f->params.position_weight,
+                  "Join each patch's grid place times this weight to its feature before clustering (0: off)")
+      ->check(CLI::Range(0.0, 100.0));
   return f;
 }
 
@@ -24,6 +30,8 @@ tokenizer::ClusterParams ClusterFlags::resolve(const tokenizer::ClusterParams& b
   if (sub.count("--beta")) p.beta = params.beta;
   if (sub.count("--bandwidth")) p.bandwidth = params.bandwidth;
   if (sub.count("--stop-fraction")) p.stop_fraction = params.stop_fraction;
+  if (sub.count("--split-islands")) p.split_islands = params.split_islands;
+  if (sub.count("--position-weight")) p.position_weight = params.position_weight;
   if (sub.count("--mode")) p.mode = tokenizer::parse_cluster_mode(mode);
   p.validate();
   return p;

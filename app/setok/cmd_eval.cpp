@@ -1,5 +1,5 @@
 // setok eval setok -m MODEL --data DIR [--split NAME] [--limit N] [--json]
-// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--dry-run] [--json]
+// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--islands 0,2,...] [--dry-run] [--json]
 #include <cstdio>
 #include <filesystem>
 
@@ -58,6 +58,7 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     std::string model, data, split = "val";
     std::int64_t limit = 0;
     bool dry_run = false;
+    std::vector<int> islands;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTok model folder (rewritten in place unless --dry-run)")->required();
@@ -65,6 +66,10 @@ Command add_calibrate(CLI::App& app, Globals& g) {
       ->required();
   sub->add_option("--split", a->split, "Validation split: annotations/instances_SPLIT.json (default val)");
   sub->add_option("--limit", a->limit, "Use the first N images only")->check(CLI::PositiveNumber);
+  sub->add_option("--islands", a->islands,
+                  "Also try these split_islands values (0 = off; e.g. 0,2,3,4,6,8); default: keep the model's")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 4096));
   sub->add_flag("--dry-run", a->dry_run, "Report the choice, change nothing");
   sub->add_flag("--json", g.json, "Machine-readable output (with the whole grid)");
   return {sub, [&g, a]() {
@@ -78,10 +83,12 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     auto ds = train::open_setok_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
     eval::CalibrationOptions o;
     o.limit = a->limit;
+    o.islands = a->islands;
     eval::Calibration c = eval::calibrate_clustering(model, *ds, o);
-    if (!a->dry_run) eval::write_clustering(a->model, c.bandwidth, c.beta);
+    if (!a->dry_run) eval::write_clustering(a->model, c.bandwidth, c.beta, a->islands.empty() ? -1 : c.islands);
     nlohmann::json j = {{"model", a->model},           {"data", data},
                         {"bandwidth", c.bandwidth},    {"beta", c.beta},
+                        {"split_islands", c.islands},
                         {"fg_ari", c.fg_ari},          {"tokens_within_one_of_objects_plus_one", c.within_one},
                         {"tokens_per_image", c.tokens_per_image},
                         {"before", {{"fg_ari", c.before_fg_ari}, {"tokens_within_one_of_objects_plus_one", c.before_within_one}}},
@@ -90,6 +97,7 @@ Command add_calibrate(CLI::App& app, Globals& g) {
       j["grid"] = c.table;
       print_json(j);
     } else {
+      if (!a->islands.empty()) std::printf("split_islands %d, ", c.islands);
       std::printf("bandwidth %.3g, beta %.3g: FG-ARI %.3f (was %.3f), tokens within one of objects+1 %.3f (was %.3f), %.2f tokens/image%s\n",
                   c.bandwidth, c.beta, c.fg_ari, c.before_fg_ari, c.within_one, c.before_within_one, c.tokens_per_image,
                   a->dry_run ? " (dry run: not written)" : "");

@@ -58,11 +58,13 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
 
 }  // namespace
 
-void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta) {
+void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands) {
   if (!(bandwidth > 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a positive number");
   if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a number >= 0");
+  if (islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
   model->config().cluster.bandwidth = static_cast<float>(bandwidth);
   model->config().cluster.beta = static_cast<float>(beta);
+  if (islands >= 0) model->config().cluster.split_islands = islands;
   model->cluster->params() = model->config().cluster;
   model->cluster->set_bandwidth(static_cast<float>(bandwidth));
 }
@@ -103,20 +105,27 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   }
   double best_score = -1;
   best.table = nlohmann::json::array();
-  for (double beta : o.betas) {
-    for (double bw : o.bandwidths) {
-      apply_clustering(model, bw, beta);
-      Score s = score_settings(model, cache, S);
-      const double score = s.fg_ari + s.within_one;
-      best.table.push_back({{"bandwidth", bw}, {"beta", beta}, {"fg_ari", s.fg_ari}, {"within_one", s.within_one},
-                            {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}});
-      if (score > best_score) {
-        best_score = score;
-        best.bandwidth = bw;
-        best.beta = beta;
-        best.fg_ari = s.fg_ari;
-        best.within_one = s.within_one;
-        best.tokens_per_image = s.tokens;
+  const std::vector<int> islands = o.islands.empty() ? std::vector<int>{saved.split_islands} : o.islands;
+  for (int isl : islands) {
+    for (double beta : o.betas) {
+      for (double bw : o.bandwidths) {
+        apply_clustering(model, bw, beta, isl);
+        Score s = score_settings(model, cache, S);
+        const double score = s.fg_ari + s.within_one;
+        nlohmann::json row = {{"bandwidth", bw},         {"beta", beta},
+                              {"fg_ari", s.fg_ari},      {"within_one", s.within_one},
+                              {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}};
+        if (!o.islands.empty()) row["split_islands"] = isl;
+        best.table.push_back(std::move(row));
+        if (score > best_score) {
+          best_score = score;
+          best.bandwidth = bw;
+          best.beta = beta;
+          best.islands = isl;
+          best.fg_ari = s.fg_ari;
+          best.within_one = s.within_one;
+          best.tokens_per_image = s.tokens;
+        }
       }
     }
   }
@@ -126,7 +135,7 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   return best;
 }
 
-void write_clustering(const std::string& model_dir, double bandwidth, double beta) {
+void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands) {
   const fs::path cfg_path = fs::path(model_dir) / "config.json";
   if (!fs::exists(cfg_path)) throw Error(model_dir + ": no config.json");
   nlohmann::json cfg = io::read_json_file(cfg_path.string());
@@ -139,6 +148,8 @@ void write_clustering(const std::string& model_dir, double bandwidth, double bet
   }
   cfg["cluster"]["bandwidth"] = bandwidth;
   cfg["cluster"]["beta"] = beta;
+  if (islands > 0) cfg["cluster"]["split_islands"] = islands;
+  if (islands == 0) cfg["cluster"].erase("split_islands");
   io::save_checkpoint(model_dir, cfg, w);
 }
 

@@ -20,12 +20,16 @@ namespace setok::eval {
 struct CalibrationOptions {
   std::vector<double> bandwidths{0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5};
   std::vector<double> betas{0.0, 0.5, 1.0, 2.0};
+  // split_islands values to try as well (ClusterParams::split_islands; 0 is off); empty: keep the
+  // model's own and search σ, β only.
+  std::vector<int> islands;
   std::int64_t limit = 0;  // validation images to use (0: all)
   int batch_size = 16;
 };
 
 struct Calibration {
   double bandwidth = 0, beta = 0;
+  int islands = 0;  // the chosen split_islands (the model's own when the grid had none)
   double fg_ari = 0, within_one = 0, tokens_per_image = 0;
   double before_fg_ari = 0, before_within_one = 0;  // the model's own settings on the same images
   nlohmann::json table;  // one row per grid point
@@ -36,11 +40,12 @@ struct Calibration {
 Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::SetokDataset& val,
                                  const CalibrationOptions& options);
 
-// Puts (σ, β) into a loaded model.
-void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta);
+// Puts (σ, β) into a loaded model, and split_islands when islands >= 0.
+void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands = -1);
 
 // Rewrites a model folder's config.json ("cluster") and, when σ is a learned parameter, its
 // weights, keeping every other key and tensor (and the tensors' dtypes). Atomic per file.
-void write_clustering(const std::string& model_dir, double bandwidth, double beta);
+// islands >= 0 writes split_islands too (0 removes it: off).
+void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands = -1);
 
 }  // namespace setok::eval

@@ -17,6 +17,7 @@ void ClusterParams::validate() const {
   if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a finite number >= 0");
   if (!(bandwidth >= 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a finite number > 0 (0: default)");
   if (!(stop_fraction >= 0 && stop_fraction < 1)) throw Error("stop_fraction must be in [0, 1)");
+  if (split_islands < 0 || split_islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
   if (!(position_weight >= 0) || !std::isfinite(position_weight) || position_weight > 100)
     throw Error("position_weight must be a number from 0 to 100");
 }
@@ -34,6 +35,7 @@ void to_json(nlohmann::json& j, const ClusterParams& p) {
        {"beta", p.beta},             {"bandwidth", p.bandwidth},
        {"stop_fraction", p.stop_fraction}, {"mode", to_string(p.mode)}};
   if (p.position_weight > 0) j["position_weight"] = p.position_weight;  // absent: the paper's 0
+  if (p.split_islands > 0) j["split_islands"] = p.split_islands;        // absent: off
 }
 
 void from_json(const nlohmann::json& j, ClusterParams& p) {
@@ -44,6 +46,7 @@ void from_json(const nlohmann::json& j, ClusterParams& p) {
   p.bandwidth = j.value("bandwidth", d.bandwidth);
   p.stop_fraction = j.value("stop_fraction", d.stop_fraction);
   p.position_weight = j.value("position_weight", d.position_weight);
+  p.split_islands = j.value("split_islands", d.split_islands);
   p.mode = parse_cluster_mode(j.value("mode", std::string("hard")));
   p.validate();
 }

@@ -19,6 +19,11 @@ struct ClusterParams {
   // before the cosine distances, so that far-apart patches of the same look are less alike
   // (not in the paper; 0, the default, is the paper's features alone). Needs a square grid.
   float position_weight = 0.0f;
+  // Islands: after clustering (hard mode, inference), a token whose patches form several
+  // 4-connected regions on the grid becomes one token per region of at least this many patches,
+  // largest first, within max_tokens; smaller regions stay with the token's largest one (not in
+  // the paper; 0, the default, is off). Needs a square grid.
+  int split_islands = 0;
   ClusterMode mode = ClusterMode::kHard;
 
   float effective_bandwidth() const;

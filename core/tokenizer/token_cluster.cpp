@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/nn/precision.h"
 #include "core/runtime/error.h"
@@ -196,6 +198,120 @@ at::Tensor with_grid_position(const at::Tensor& x, double weight) {
   return at::cat({unit, xy.unsqueeze(0).expand({x.size(0), n, 2})}, 2);
 }
 
+ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tokens) {
+  if (min_patches < 1) return r;
+  const int64_t B = r.masks.size(0), n = r.masks.size(1);
+  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
+  if (side * side != n) throw Error("split_islands needs a square patch grid; got " + std::to_string(n) + " patches");
+  at::NoGradGuard ng;
+  const at::Tensor valid = r.token_valid.cpu();
+  const at::Tensor assign = r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu();  // [B,N]
+  const at::Tensor density = r.density.detach().to(at::kFloat).cpu();
+  std::vector<std::vector<int64_t>> new_assign(static_cast<std::size_t>(B));
+  std::vector<std::vector<int64_t>> new_seeds(static_cast<std::size_t>(B));
+  std::vector<std::vector<int64_t>> origin(static_cast<std::size_t>(B));  // new token -> old token
+  int64_t widest = 1;
+  for (int64_t b = 0; b < B; ++b) {
+    const at::Tensor assign_b = assign[b].contiguous(), density_b = density[b].contiguous();
+    const auto a = assign_b.accessor<int64_t, 1>();
+    const auto rho = density_b.accessor<float, 1>();
+    const int64_t count = r.num_tokens[b].item<int64_t>();
+    std::vector<int64_t>& out = new_assign[static_cast<std::size_t>(b)];
+    out.assign(assign_b.data_ptr<int64_t>(), assign_b.data_ptr<int64_t>() + n);
+    std::vector<int64_t>& seeds = new_seeds[static_cast<std::size_t>(b)];
+    std::vector<int64_t>& from = origin[static_cast<std::size_t>(b)];
+    for (int64_t t = 0; t < count; ++t) seeds.push_back(r.seeds[b][t].item<int64_t>()), from.push_back(t);
+    // Connected regions of each token (4-neighbours), by flood fill.
+    std::vector<int64_t> region(static_cast<std::size_t>(n), -1);
+    struct Island {
+      int64_t token, size, densest;
+      std::vector<int64_t> patches;
+    };
+    std::vector<Island> islands;
+    for (int64_t p = 0; p < n; ++p) {
+      if (region[static_cast<std::size_t>(p)] >= 0) continue;
+      Island is{a[p], 0, p, {}};
+      std::vector<int64_t> stack{p};
+      region[static_cast<std::size_t>(p)] = static_cast<int64_t>(islands.size());
+      while (!stack.empty()) {
+        const int64_t q = stack.back();
+        stack.pop_back();
+        is.patches.push_back(q);
+        if (rho[q] > rho[is.densest]) is.densest = q;
+        const int64_t row = q / side, col = q % side;
+        const int64_t nb[4] = {row > 0 ? q - side : -1, row + 1 < side ? q + side : -1, col > 0 ? q - 1 : -1,
+                               col + 1 < side ? q + 1 : -1};
+        for (int64_t m : nb)
+          if (m >= 0 && region[static_cast<std::size_t>(m)] < 0 && a[m] == is.token) {
+            region[static_cast<std::size_t>(m)] = region[static_cast<std::size_t>(p)];
+            stack.push_back(m);
+          }
+      }
+      is.size = static_cast<int64_t>(is.patches.size());
+      islands.push_back(std::move(is));
+    }
+    // Per token, its regions largest first; every region after the first that is big enough
+    // becomes a token while there is room, biggest regions of the whole image first.
+    std::vector<const Island*> extra;
+    for (int64_t t = 0; t < count; ++t) {
+      std::vector<const Island*> mine;
+      for (const Island& is : islands)
+        if (is.token == t) mine.push_back(&is);
+      std::stable_sort(mine.begin(), mine.end(), [](const Island* x, const Island* y) { return x->size > y->size; });
+      for (std::size_t k = 1; k < mine.size(); ++k)
+        if (mine[k]->size >= min_patches) extra.push_back(mine[k]);
+    }
+    std::stable_sort(extra.begin(), extra.end(), [](const Island* x, const Island* y) { return x->size > y->size; });
+    for (const Island* is : extra) {
+      if (static_cast<int64_t>(seeds.size()) >= max_tokens) break;
+      const int64_t id = static_cast<int64_t>(seeds.size());
+      for (int64_t q : is->patches) out[static_cast<std::size_t>(q)] = id;
+      seeds.push_back(is->densest);
+      from.push_back(is->token);
+    }
+    widest = std::max<int64_t>(widest, static_cast<int64_t>(seeds.size()));
+  }
+  if (widest == r.masks.size(2) && [&] {
+        for (int64_t b = 0; b < B; ++b)
+          if (static_cast<int64_t>(new_seeds[static_cast<std::size_t>(b)].size()) != r.num_tokens[b].item<int64_t>())
+            return false;
+        return true;
+      }())
+    return r;  // nothing split
+  ClusterResult s;
+  const auto dev = r.masks.device();
+  const auto lopt = at::TensorOptions().dtype(at::kLong);
+  at::Tensor na = at::zeros({B, n}, lopt), seeds = at::full({B, widest}, -1, lopt), counts = at::zeros({B}, lopt);
+  at::Tensor soft = at::zeros({B, n, widest}, r.soft_masks.options().device(at::kCPU));
+  const at::Tensor old_soft = r.soft_masks.detach().cpu();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& out = new_assign[static_cast<std::size_t>(b)];
+    const auto& sd = new_seeds[static_cast<std::size_t>(b)];
+    const auto& from = origin[static_cast<std::size_t>(b)];
+    na[b].copy_(at::tensor(out, lopt));
+    counts[b] = static_cast<int64_t>(sd.size());
+    seeds[b].narrow(0, 0, static_cast<int64_t>(sd.size())).copy_(at::tensor(sd, lopt));
+    const int64_t old_count = r.num_tokens[b].item<int64_t>();
+    soft[b].narrow(1, 0, old_count).copy_(old_soft[b].narrow(1, 0, old_count));
+    for (std::size_t t = static_cast<std::size_t>(old_count); t < sd.size(); ++t) {
+      // The island's patches carry the old token's soft weight over to the new token.
+      const at::Tensor mine = (na[b] == static_cast<int64_t>(t));
+      const int64_t o = from[t];
+      at::Tensor col = old_soft[b].select(1, o) * mine.to(old_soft.scalar_type());
+      soft[b].select(1, static_cast<int64_t>(t)).copy_(col);
+      soft[b].select(1, o).sub_(col);
+    }
+  }
+  s.num_tokens = counts.to(dev);
+  s.token_valid = (at::arange(widest, lopt).unsqueeze(0) < counts.unsqueeze(1)).to(dev);
+  s.seeds = seeds.to(dev);
+  s.soft_masks = soft.to(dev);
+  s.masks = at::one_hot(na, widest).to(r.masks.scalar_type()).to(dev);
+  s.density = r.density;
+  s.score = r.score;
+  return s;
+}
+
 ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in) {
   const at::Tensor x = with_grid_position(x_in, options_.params.position_weight);
   const bool need_grad = at::GradMode::is_enabled() &&
@@ -205,7 +321,9 @@ ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in) {
   // the model's own: the learnt σ, else the paper's automatic 1/(C·ln 2).
   ClusterParams p = options_.params;
   if (!(p.bandwidth > 0)) p.bandwidth = bandwidth();
-  return cluster_fast(x, p);
+  ClusterResult r = cluster_fast(x, p);
+  if (p.split_islands > 0 && p.mode == ClusterMode::kHard) r = split_islands(r, p.split_islands, p.max_tokens);
+  return r;
 }
 
 }  // namespace setok::tokenizer

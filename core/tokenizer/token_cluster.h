@@ -29,6 +29,14 @@ ClusterResult cluster_reference(const at::Tensor& x, const ClusterParams& params
 // grid in [-1, 1] (row-major patches); x itself when weight is 0. See ClusterParams::position_weight.
 at::Tensor with_grid_position(const at::Tensor& x, double weight);
 
+// Hard-mode results only: each token whose patches form several 4-connected regions of a square
+// grid becomes one token per region of at least min_patches patches (largest first, up to
+// max_tokens in all; the token's largest region keeps its place and its seed, the others are
+// appended with their densest patch as seed); smaller regions stay with the largest. Soft masks
+// follow: a new token's soft mask is the old token's on its own patches. See
+// ClusterParams::split_islands.
+ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tokens);
+
 // The same algorithm through kernels/ (fused CPU loop, or CUDA): forward only, no autograd.
 ClusterResult cluster_fast(const at::Tensor& x, const ClusterParams& params);
 

@@ -67,6 +67,42 @@ TEST(Calibrate, PicksTheBestGridPointAndLeavesTheModelUnchanged) {
   EXPECT_EQ(chosen, 1);
 }
 
+TEST(Calibrate, SearchesSplitIslandsWhenAskedAndWritesTheChoice) {
+  tokenizer::SetokModel m = tiny_model();
+  test::ToyScenes val(16);
+  eval::CalibrationOptions o;
+  o.bandwidths = {0.3, 2.0};
+  o.betas = {0.0};
+  o.islands = {0, 2};
+  eval::Calibration c = eval::calibrate_clustering(m, val, o);
+  ASSERT_EQ(c.table.size(), 4u);
+  double best = -1;
+  for (const auto& row : c.table) {
+    ASSERT_TRUE(row.contains("split_islands"));
+    best = std::max(best, row["fg_ari"].get<double>() + row["within_one"].get<double>());
+  }
+  EXPECT_DOUBLE_EQ(c.fg_ari + c.within_one, best);
+  EXPECT_TRUE(c.islands == 0 || c.islands == 2);
+  EXPECT_EQ(m->config().cluster.split_islands, 0);  // the model is left as it was
+  // The evaluator agrees with the chosen row.
+  eval::apply_clustering(m, c.bandwidth, c.beta, c.islands);
+  EXPECT_EQ(m->config().cluster.split_islands, c.islands);
+  nlohmann::json j = eval::evaluate_setok(m, "", val, eval::SetokEvalOptions());
+  EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
+  EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
+  // Written to a model folder: the setting is there when on and gone when off.
+  test::TempDir dir;
+  const std::string d = dir / "m";
+  io::save_checkpoint(d, m->config().to_json(), nn::state_dict(*m));
+  eval::write_clustering(d, 0.4, 0.5, 3);
+  EXPECT_EQ(io::read_json_file(dir / "m/config.json")["cluster"]["split_islands"].get<int>(), 3);
+  EXPECT_EQ(tokenizer::load_setok(d)->config().cluster.split_islands, 3);
+  eval::write_clustering(d, 0.4, 0.5);  // -1: left as it is
+  EXPECT_EQ(io::read_json_file(dir / "m/config.json")["cluster"]["split_islands"].get<int>(), 3);
+  eval::write_clustering(d, 0.4, 0.5, 0);
+  EXPECT_FALSE(io::read_json_file(dir / "m/config.json")["cluster"].contains("split_islands"));
+}
+
 TEST(Calibrate, WritesOnlyTheClusterSettingsKeepingDtypesAndOtherFiles) {
   test::TempDir dir;
   tokenizer::SetokModel m = tiny_model();

@@ -278,6 +278,59 @@ TEST(TokenCluster, PositionWeightSeparatesFarApartRegionsThatLookAlike) {
   EXPECT_THROW(o.params.validate(), setok::Error);
 }
 
+TEST(TokenCluster, SplitIslandsGivesSeparateRegionsTokensOfTheirOwn) {
+  // Background, two same-looking 3 x 3 squares in opposite corners, and one lone patch of the same
+  // look in a third corner: one token for all three by look alone.
+  const int side = 8, n = side * side;
+  at::Tensor x = at::zeros({1, n, 4});
+  x.select(2, 0).fill_(1.0);
+  auto paint = [&](int r, int c) {
+    x[0][r * side + c][0] = 0.0;
+    x[0][r * side + c][1] = 1.0;
+  };
+  for (int r = 0; r < side; ++r)
+    for (int c = 0; c < side; ++c)
+      if ((r < 3 && c < 3) || (r >= 5 && c >= 5)) paint(r, c);
+  paint(0, side - 1);
+  TokenClusterOptions o;
+  o.params = params(8);
+  o.params.beta = 0.0f;
+  o.params.bandwidth = 1.0f;
+  o.params.stop_fraction = 0.0f;
+  at::NoGradGuard ng;
+  EXPECT_EQ(TokenCluster(o)->forward(x).num_tokens.item<int64_t>(), 2);
+  o.params.split_islands = 3;
+  ClusterResult r = TokenCluster(o)->forward(x);
+  ASSERT_EQ(r.num_tokens.item<int64_t>(), 3);
+  at::Tensor a = r.masks[0].argmax(1);
+  const int64_t first = a[0].item<int64_t>(), second = a[n - 1].item<int64_t>();
+  EXPECT_NE(first, second);
+  for (int r0 = 0; r0 < 3; ++r0)
+    for (int c0 = 0; c0 < 3; ++c0) {
+      EXPECT_EQ(a[r0 * side + c0].item<int64_t>(), first);
+      EXPECT_EQ(a[(r0 + 5) * side + c0 + 5].item<int64_t>(), second);
+    }
+  // The lone patch is below the threshold: it stays with its token's largest region (a tie of 9
+  // and 9: the first found, the top-left square, keeps the token).
+  EXPECT_EQ(a[side - 1].item<int64_t>(), first);
+  EXPECT_EQ(a[3 * side].item<int64_t>(), a[4 * side + 4].item<int64_t>());  // background is one token
+  // Masks stay one-hot, soft masks still sum to one per patch, the new token has a seed inside it.
+  EXPECT_TRUE(r.masks.sum(2).eq(1).all().item<bool>());
+  EXPECT_TRUE(at::allclose(r.soft_masks.sum(2), at::ones({1, n}), 1e-5, 1e-5));
+  const int64_t new_seed = r.seeds[0][2].item<int64_t>();
+  ASSERT_GE(new_seed, 0);
+  EXPECT_EQ(a[new_seed].item<int64_t>(), 2);
+  // Regions need the threshold's size; the cap bounds the count.
+  o.params.split_islands = 10;
+  EXPECT_EQ(TokenCluster(o)->forward(x).num_tokens.item<int64_t>(), 2);
+  o.params.split_islands = 1;
+  EXPECT_EQ(TokenCluster(o)->forward(x).num_tokens.item<int64_t>(), 4);
+  o.params.max_tokens = 3;
+  EXPECT_EQ(TokenCluster(o)->forward(x).num_tokens.item<int64_t>(), 3);
+  o.params.split_islands = -1;
+  EXPECT_THROW(o.params.validate(), setok::Error);
+}
+
 TEST(TokenCluster, RefusesBadInputAndSettings) {
   EXPECT_THROW(cluster_fast(at::randn({5, 4}), params(4)), setok::Error);
   EXPECT_THROW(cluster_fast(at::randn({1, 0, 4}), params(4)), setok::Error);
