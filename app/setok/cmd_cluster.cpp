@@ -29,10 +29,10 @@ Command add_cluster(CLI::App& app, Globals& g) {
     if (x.dim() != 2) throw Error(a->in + ": features must be [N, d] or [h, w, d], got " + std::to_string(x.dim()) + " dims");
     if (x.size(0) < 1 || x.size(1) < 1) throw Error(a->in + ": no patches or no feature dimensions");
     if (!at::isfinite(x).all().item<bool>()) throw Error(a->in + ": features hold NaN or infinite values");
-    // The module's path: place joined to the features, islands split after (both off by default).
-    tokenizer::ClusterResult r = tokenizer::cluster_fast(tokenizer::with_grid_position(x.unsqueeze(0), p.position_weight), p);
-    if (p.split_islands > 0 && p.mode == tokenizer::ClusterMode::kHard)
-      r = tokenizer::split_islands(r, p.split_islands, p.max_tokens);
+    // The module's path: place joined to the features, islands split and small tokens absorbed
+    // after (all off by default).
+    const at::Tensor xp = tokenizer::with_grid_position(x.unsqueeze(0), p.position_weight);
+    const tokenizer::ClusterResult r = tokenizer::tidy_tokens(tokenizer::cluster_fast(xp, p), xp, p);
     const int64_t c = r.num_tokens[0].item<int64_t>();
     at::Tensor masks = r.masks[0].narrow(1, 0, c).contiguous();
     io::save_npy(a->out, masks);

@@ -1,5 +1,5 @@
 // setok eval setok -m MODEL --data DIR [--split NAME] [--limit N] [--json]
-// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--islands 0,2,...] [--dry-run] [--json]
+// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--islands 0,2,...] [--min-region-patches 0,2,...] [--dry-run] [--json]
 #include <cstdio>
 #include <filesystem>
 
@@ -58,7 +58,7 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     std::string model, data, split = "val";
     std::int64_t limit = 0;
     bool dry_run = false;
-    std::vector<int> islands;
+    std::vector<int> islands, smalls;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTok model folder (rewritten in place unless --dry-run)")->required();
@@ -68,6 +68,10 @@ Command add_calibrate(CLI::App& app, Globals& g) {
   sub->add_option("--limit", a->limit, "Use the first N images only")->check(CLI::PositiveNumber);
   sub->add_option("--islands", a->islands,
                   "Also try these split_islands values (0 = off; e.g. 0,2,3,4,6,8); default: keep the model's")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 4096));
+  sub->add_option("--min-region-patches", a->smalls,
+                  "Also try these min_region_patches values (0 = off; e.g. 0,2,3); default: keep the model's")
       ->delimiter(',')
       ->check(CLI::Range(0, 4096));
   sub->add_flag("--dry-run", a->dry_run, "Report the choice, change nothing");
@@ -84,11 +88,14 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     eval::CalibrationOptions o;
     o.limit = a->limit;
     o.islands = a->islands;
+    o.min_region_patches = a->smalls;
     eval::Calibration c = eval::calibrate_clustering(model, *ds, o);
-    if (!a->dry_run) eval::write_clustering(a->model, c.bandwidth, c.beta, a->islands.empty() ? -1 : c.islands);
+    if (!a->dry_run) eval::write_clustering(a->model, c.bandwidth, c.beta, a->islands.empty() ? -1 : c.islands,
+                                               a->smalls.empty() ? -1 : c.min_region_patches);
     nlohmann::json j = {{"model", a->model},           {"data", data},
                         {"bandwidth", c.bandwidth},    {"beta", c.beta},
                         {"split_islands", c.islands},
+                        {"min_region_patches", c.min_region_patches},
                         {"fg_ari", c.fg_ari},          {"tokens_within_one_of_objects_plus_one", c.within_one},
                         {"tokens_per_image", c.tokens_per_image},
                         {"before", {{"fg_ari", c.before_fg_ari}, {"tokens_within_one_of_objects_plus_one", c.before_within_one}}},
@@ -98,6 +105,7 @@ Command add_calibrate(CLI::App& app, Globals& g) {
       print_json(j);
     } else {
       if (!a->islands.empty()) std::printf("split_islands %d, ", c.islands);
+      if (!a->smalls.empty()) std::printf("min_region_patches %d, ", c.min_region_patches);
       std::printf("bandwidth %.3g, beta %.3g: FG-ARI %.3f (was %.3f), tokens within one of objects+1 %.3f (was %.3f), %.2f tokens/image%s\n",
                   c.bandwidth, c.beta, c.fg_ari, c.before_fg_ari, c.within_one, c.before_within_one, c.tokens_per_image,
                   a->dry_run ? " (dry run: not written)" : "");

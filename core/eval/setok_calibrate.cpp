@@ -58,13 +58,15 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
 
 }  // namespace
 
-void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands) {
+void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands, int min_patches) {
   if (!(bandwidth > 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a positive number");
   if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a number >= 0");
   if (islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
+  if (min_patches > 4096) throw Error("min_region_patches must be between 0 (off) and 4096 patches");
   model->config().cluster.bandwidth = static_cast<float>(bandwidth);
   model->config().cluster.beta = static_cast<float>(beta);
   if (islands >= 0) model->config().cluster.split_islands = islands;
+  if (min_patches >= 0) model->config().cluster.min_region_patches = min_patches;
   model->cluster->params() = model->config().cluster;
   model->cluster->set_bandwidth(static_cast<float>(bandwidth));
 }
@@ -106,28 +108,34 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   double best_score = -1;
   best.table = nlohmann::json::array();
   const std::vector<int> islands = o.islands.empty() ? std::vector<int>{saved.split_islands} : o.islands;
+  const std::vector<int> smalls =
+      o.min_region_patches.empty() ? std::vector<int>{saved.min_region_patches} : o.min_region_patches;
   for (int isl : islands) {
+   for (int small : smalls) {
     for (double beta : o.betas) {
       for (double bw : o.bandwidths) {
-        apply_clustering(model, bw, beta, isl);
+        apply_clustering(model, bw, beta, isl, small);
         Score s = score_settings(model, cache, S);
         const double score = s.fg_ari + s.within_one;
         nlohmann::json row = {{"bandwidth", bw},         {"beta", beta},
                               {"fg_ari", s.fg_ari},      {"within_one", s.within_one},
                               {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}};
         if (!o.islands.empty()) row["split_islands"] = isl;
+        if (!o.min_region_patches.empty()) row["min_region_patches"] = small;
         best.table.push_back(std::move(row));
         if (score > best_score) {
           best_score = score;
           best.bandwidth = bw;
           best.beta = beta;
           best.islands = isl;
+          best.min_region_patches = small;
           best.fg_ari = s.fg_ari;
           best.within_one = s.within_one;
           best.tokens_per_image = s.tokens;
         }
       }
     }
+   }
   }
   model->config().cluster = saved;
   model->cluster->params() = saved;
@@ -135,7 +143,7 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   return best;
 }
 
-void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands) {
+void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands, int min_patches) {
   const fs::path cfg_path = fs::path(model_dir) / "config.json";
   if (!fs::exists(cfg_path)) throw Error(model_dir + ": no config.json");
   nlohmann::json cfg = io::read_json_file(cfg_path.string());
@@ -150,6 +158,8 @@ void write_clustering(const std::string& model_dir, double bandwidth, double bet
   cfg["cluster"]["beta"] = beta;
   if (islands > 0) cfg["cluster"]["split_islands"] = islands;
   if (islands == 0) cfg["cluster"].erase("split_islands");
+  if (min_patches > 0) cfg["cluster"]["min_region_patches"] = min_patches;
+  if (min_patches == 0) cfg["cluster"].erase("min_region_patches");
   io::save_checkpoint(model_dir, cfg, w);
 }
 

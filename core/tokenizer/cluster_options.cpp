@@ -18,6 +18,8 @@ void ClusterParams::validate() const {
   if (!(bandwidth >= 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a finite number > 0 (0: default)");
   if (!(stop_fraction >= 0 && stop_fraction < 1)) throw Error("stop_fraction must be in [0, 1)");
   if (split_islands < 0 || split_islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
+  if (min_region_patches < 0 || min_region_patches > 4096)
+    throw Error("min_region_patches must be between 0 (off) and 4096 patches");
   if (!(position_weight >= 0) || !std::isfinite(position_weight) || position_weight > 100)
     throw Error("position_weight must be a number from 0 to 100");
 }
@@ -36,6 +38,7 @@ void to_json(nlohmann::json& j, const ClusterParams& p) {
        {"stop_fraction", p.stop_fraction}, {"mode", to_string(p.mode)}};
   if (p.position_weight > 0) j["position_weight"] = p.position_weight;  // absent: the paper's 0
   if (p.split_islands > 0) j["split_islands"] = p.split_islands;        // absent: off
+  if (p.min_region_patches > 0) j["min_region_patches"] = p.min_region_patches;  // absent: off
 }
 
 void from_json(const nlohmann::json& j, ClusterParams& p) {
@@ -47,6 +50,7 @@ void from_json(const nlohmann::json& j, ClusterParams& p) {
   p.stop_fraction = j.value("stop_fraction", d.stop_fraction);
   p.position_weight = j.value("position_weight", d.position_weight);
   p.split_islands = j.value("split_islands", d.split_islands);
+  p.min_region_patches = j.value("min_region_patches", d.min_region_patches);
   p.mode = parse_cluster_mode(j.value("mode", std::string("hard")));
   p.validate();
 }

@@ -24,6 +24,12 @@ struct ClusterParams {
   // largest first, within max_tokens; smaller regions stay with the token's largest one (not in
   // the paper; 0, the default, is off). Needs a square grid.
   int split_islands = 0;
+  // Small regions: after the islands (hard mode, inference), every 4-connected region of one
+  // token on the grid with fewer than this many patches joins the adjacent token whose mean
+  // feature is most alike, smallest first: stray one-patch tokens at object borders stop counting
+  // as objects, and stray patches far from the rest of their token join what surrounds them (not
+  // in the paper; 0, the default, is off). Needs a square grid.
+  int min_region_patches = 0;
   ClusterMode mode = ClusterMode::kHard;
 
   float effective_bandwidth() const;

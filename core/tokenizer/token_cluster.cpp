@@ -312,6 +312,164 @@ ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tok
   return s;
 }
 
+ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, int min_patches) {
+  if (min_patches < 2) return r;  // every region has at least one patch
+  const int64_t B = r.masks.size(0), n = r.masks.size(1);
+  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
+  if (side * side != n)
+    throw Error("min_region_patches needs a square patch grid; got " + std::to_string(n) + " patches");
+  if (x.dim() != 3 || x.size(0) != B || x.size(1) != n)
+    throw Error("absorb_small_regions: features must be [B, N, D] matching the masks");
+  at::NoGradGuard ng;
+  const at::Tensor assign = r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu();  // [B,N]
+  at::Tensor unit = x.detach().to(at::kDouble).cpu();
+  unit = (unit / unit.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12)).contiguous();
+  const int64_t D = unit.size(2);
+  const auto at_ = [](auto& v, int64_t i) -> auto& { return v[static_cast<std::size_t>(i)]; };
+  std::vector<std::vector<int64_t>> final_assign(static_cast<std::size_t>(B));
+  std::vector<std::vector<int64_t>> heir(static_cast<std::size_t>(B));  // token -> who took its last region (itself if alive)
+  bool changed = false;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t count = r.num_tokens[b].item<int64_t>();
+    const at::Tensor assign_b = assign[b].contiguous();
+    std::vector<int64_t>& a = at_(final_assign, b);
+    a.assign(assign_b.data_ptr<int64_t>(), assign_b.data_ptr<int64_t>() + n);
+    const double* u = unit[b].data_ptr<double>();
+    std::vector<int64_t> size(static_cast<std::size_t>(count), 0);
+    std::vector<double> sum(static_cast<std::size_t>(count * D), 0.0);  // per token, its patches' unit features
+    for (int64_t p = 0; p < n; ++p) {
+      ++at_(size, a[static_cast<std::size_t>(p)]);
+      for (int64_t d = 0; d < D; ++d) at_(sum, a[static_cast<std::size_t>(p)] * D + d) += u[p * D + d];
+    }
+    std::vector<int64_t>& to = at_(heir, b);
+    to.resize(static_cast<std::size_t>(count));
+    for (int64_t t = 0; t < count; ++t) at_(to, t) = t;
+    std::vector<bool> stuck(static_cast<std::size_t>(n), false);  // by a region's first patch
+    for (;;) {
+      // The grid's 4-connected regions of one token each; the smallest below the threshold goes
+      // first (ties: the one found last).
+      std::vector<int64_t> region(static_cast<std::size_t>(n), -1), best_patches;
+      int64_t living = 0;
+      for (int64_t t = 0; t < count; ++t) living += at_(size, t) > 0;
+      if (living < 2) break;
+      for (int64_t p = 0; p < n; ++p) {
+        if (at_(region, p) >= 0) continue;
+        std::vector<int64_t> patches{p}, stack{p};
+        at_(region, p) = p;
+        while (!stack.empty()) {
+          const int64_t q = stack.back();
+          stack.pop_back();
+          const int64_t row = q / side, col = q % side;
+          const int64_t nb[4] = {row > 0 ? q - side : -1, row + 1 < side ? q + side : -1, col > 0 ? q - 1 : -1,
+                                 col + 1 < side ? q + 1 : -1};
+          for (int64_t m : nb)
+            if (m >= 0 && at_(region, m) < 0 && at_(a, m) == at_(a, p)) at_(region, m) = p, stack.push_back(m), patches.push_back(m);
+        }
+        const auto sz = static_cast<int64_t>(patches.size());
+        if (sz < min_patches && !stuck[static_cast<std::size_t>(p)] && (best_patches.empty() || sz <= static_cast<int64_t>(best_patches.size())))
+          best_patches = std::move(patches);
+      }
+      if (best_patches.empty()) break;
+      const int64_t own = at_(a, best_patches[0]);
+      std::vector<double> rs(static_cast<std::size_t>(D), 0.0);
+      std::vector<bool> touches(static_cast<std::size_t>(count), false);
+      for (int64_t q : best_patches) {
+        for (int64_t d = 0; d < D; ++d) at_(rs, d) += u[q * D + d];
+        const int64_t row = q / side, col = q % side;
+        const int64_t nb[4] = {row > 0 ? q - side : -1, row + 1 < side ? q + side : -1, col > 0 ? q - 1 : -1,
+                               col + 1 < side ? q + 1 : -1};
+        for (int64_t m : nb)
+          if (m >= 0 && at_(a, m) != own) touches[static_cast<std::size_t>(at_(a, m))] = true;
+      }
+      double rn = 0;
+      for (double v : rs) rn += v * v;
+      rn = std::sqrt(rn);
+      int64_t best = -1;
+      double best_cos = -2;
+      for (int64_t t = 0; t < count; ++t) {
+        if (!touches[static_cast<std::size_t>(t)]) continue;
+        double dot = 0, tn = 0;
+        for (int64_t d = 0; d < D; ++d) dot += at_(rs, d) * at_(sum, t * D + d), tn += at_(sum, t * D + d) * at_(sum, t * D + d);
+        const double c = dot / std::max(1e-12, rn * std::sqrt(tn));
+        if (c > best_cos) best_cos = c, best = t;
+      }
+      if (best < 0) {  // no neighbour: the region is the whole grid (cannot happen with two tokens)
+        stuck[static_cast<std::size_t>(best_patches[0])] = true;
+        continue;
+      }
+      for (int64_t q : best_patches) at_(a, q) = best;
+      for (int64_t d = 0; d < D; ++d) at_(sum, best * D + d) += at_(rs, d), at_(sum, own * D + d) -= at_(rs, d);
+      const auto moved = static_cast<int64_t>(best_patches.size());
+      at_(size, best) += moved;
+      at_(size, own) -= moved;
+      if (at_(size, own) == 0) at_(to, own) = best;
+      changed = true;
+    }
+  }
+  if (!changed) return r;
+  // Survivors keep their order; a token that lost its last region hands its soft mass (on other
+  // patches) to whoever took that region, followed to a survivor.
+  const auto dev = r.masks.device();
+  const auto lopt = at::TensorOptions().dtype(at::kLong);
+  const at::Tensor old_soft = r.soft_masks.detach().to(at::kFloat).cpu(), old_seeds = r.seeds.cpu();
+  std::vector<std::vector<int64_t>> renum(static_cast<std::size_t>(B));
+  int64_t widest = 1;
+  for (int64_t b = 0; b < B; ++b) {
+    auto& to = at_(heir, b);
+    for (std::size_t t = 0; t < to.size(); ++t)
+      while (at_(to, to[t]) != to[t]) to[t] = at_(to, to[t]);
+    auto& re = at_(renum, b);
+    re.assign(to.size(), -1);
+    int64_t k = 0;
+    for (std::size_t t = 0; t < to.size(); ++t)
+      if (to[t] == static_cast<int64_t>(t)) re[t] = k++;
+    widest = std::max(widest, k);
+  }
+  at::Tensor soft = at::zeros({B, n, widest}, old_soft.options());
+  at::Tensor na = at::zeros({B, n}, lopt), seeds = at::full({B, widest}, -1, lopt), counts = at::zeros({B}, lopt);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& to = at_(heir, b);
+    const auto& re = at_(renum, b);
+    const auto& a = at_(final_assign, b);
+    const at::Tensor a0b = assign[b].contiguous(), os = old_soft[b].contiguous();
+    at::Tensor sb = soft[b];
+    const auto a0 = a0b.accessor<int64_t, 1>();
+    const auto o = os.accessor<float, 2>();
+    auto sm = sb.accessor<float, 2>();
+    for (int64_t p = 0; p < n; ++p)
+      for (std::size_t t = 0; t < to.size(); ++t) {
+        // A patch that moved takes its old token's share to its new token; other shares follow
+        // their token (or its heir).
+        const int64_t dst = (static_cast<int64_t>(t) == a0[p]) ? at_(re, at_(a, p)) : at_(re, to[t]);
+        sm[p][dst] += o[p][static_cast<int64_t>(t)];
+      }
+    int64_t k = 0;
+    for (std::size_t t = 0; t < to.size(); ++t)
+      if (re[t] >= 0) seeds[b][re[t]] = old_seeds[b][static_cast<int64_t>(t)], ++k;
+    counts[b] = k;
+    std::vector<int64_t> mapped(static_cast<std::size_t>(n));
+    for (int64_t p = 0; p < n; ++p) at_(mapped, p) = at_(re, at_(a, p));
+    na[b].copy_(at::tensor(mapped, lopt));
+  }
+  ClusterResult s;
+  s.num_tokens = counts.to(dev);
+  s.token_valid = (at::arange(widest, lopt).unsqueeze(0) < counts.unsqueeze(1)).to(dev);
+  s.seeds = seeds.to(dev);
+  s.soft_masks = soft.to(r.soft_masks.scalar_type()).to(dev);
+  s.masks = at::one_hot(na, widest).to(r.masks.scalar_type()).to(dev);
+  s.density = r.density;
+  s.score = r.score;
+  return s;
+}
+
+ClusterResult tidy_tokens(const ClusterResult& r, const at::Tensor& x, const ClusterParams& p) {
+  if (p.mode != ClusterMode::kHard) return r;
+  ClusterResult out = r;
+  if (p.split_islands > 0) out = split_islands(out, p.split_islands, p.max_tokens);
+  if (p.min_region_patches > 1) out = absorb_small_regions(out, x, p.min_region_patches);
+  return out;
+}
+
 ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in) {
   const at::Tensor x = with_grid_position(x_in, options_.params.position_weight);
   const bool need_grad = at::GradMode::is_enabled() &&
@@ -321,9 +479,7 @@ ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in) {
   // the model's own: the learnt σ, else the paper's automatic 1/(C·ln 2).
   ClusterParams p = options_.params;
   if (!(p.bandwidth > 0)) p.bandwidth = bandwidth();
-  ClusterResult r = cluster_fast(x, p);
-  if (p.split_islands > 0 && p.mode == ClusterMode::kHard) r = split_islands(r, p.split_islands, p.max_tokens);
-  return r;
+  return tidy_tokens(cluster_fast(x, p), x, p);
 }
 
 }  // namespace setok::tokenizer

@@ -37,6 +37,19 @@ at::Tensor with_grid_position(const at::Tensor& x, double weight);
 // ClusterParams::split_islands.
 ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tokens);
 
+// Hard-mode results only: each 4-connected region of one token on a square grid with fewer than
+// min_patches patches joins the adjacent token whose mean unit feature of x [B,N,D] is most like
+// the region's, smallest regions first (regions are found again after each move), until none is
+// left that small; at least one token stays. Tokens that keep a patch keep their order and seeds;
+// moved patches take their soft mass to their new token, and a token that lost every patch hands
+// the rest of its soft mask to the token that took its last region. See
+// ClusterParams::min_region_patches.
+ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, int min_patches);
+
+// What follows clustering in hard mode at inference, in this order: split_islands, then
+// absorb_small_regions, each when its setting is on; x is the features the cluster saw.
+ClusterResult tidy_tokens(const ClusterResult& r, const at::Tensor& x, const ClusterParams& params);
+
 // The same algorithm through kernels/ (fused CPU loop, or CUDA): forward only, no autograd.
 ClusterResult cluster_fast(const at::Tensor& x, const ClusterParams& params);
 

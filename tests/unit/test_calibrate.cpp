@@ -67,26 +67,31 @@ TEST(Calibrate, PicksTheBestGridPointAndLeavesTheModelUnchanged) {
   EXPECT_EQ(chosen, 1);
 }
 
-TEST(Calibrate, SearchesSplitIslandsWhenAskedAndWritesTheChoice) {
+TEST(Calibrate, SearchesSplitIslandsAndSmallTokensWhenAskedAndWritesTheChoice) {
   tokenizer::SetokModel m = tiny_model();
   test::ToyScenes val(16);
   eval::CalibrationOptions o;
   o.bandwidths = {0.3, 2.0};
   o.betas = {0.0};
   o.islands = {0, 2};
+  o.min_region_patches = {0, 3};
   eval::Calibration c = eval::calibrate_clustering(m, val, o);
-  ASSERT_EQ(c.table.size(), 4u);
+  ASSERT_EQ(c.table.size(), 8u);
   double best = -1;
   for (const auto& row : c.table) {
     ASSERT_TRUE(row.contains("split_islands"));
+    ASSERT_TRUE(row.contains("min_region_patches"));
     best = std::max(best, row["fg_ari"].get<double>() + row["within_one"].get<double>());
   }
   EXPECT_DOUBLE_EQ(c.fg_ari + c.within_one, best);
   EXPECT_TRUE(c.islands == 0 || c.islands == 2);
+  EXPECT_TRUE(c.min_region_patches == 0 || c.min_region_patches == 3);
   EXPECT_EQ(m->config().cluster.split_islands, 0);  // the model is left as it was
+  EXPECT_EQ(m->config().cluster.min_region_patches, 0);
   // The evaluator agrees with the chosen row.
-  eval::apply_clustering(m, c.bandwidth, c.beta, c.islands);
+  eval::apply_clustering(m, c.bandwidth, c.beta, c.islands, c.min_region_patches);
   EXPECT_EQ(m->config().cluster.split_islands, c.islands);
+  EXPECT_EQ(m->config().cluster.min_region_patches, c.min_region_patches);
   nlohmann::json j = eval::evaluate_setok(m, "", val, eval::SetokEvalOptions());
   EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
   EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
@@ -101,6 +106,10 @@ TEST(Calibrate, SearchesSplitIslandsWhenAskedAndWritesTheChoice) {
   EXPECT_EQ(io::read_json_file(dir / "m/config.json")["cluster"]["split_islands"].get<int>(), 3);
   eval::write_clustering(d, 0.4, 0.5, 0);
   EXPECT_FALSE(io::read_json_file(dir / "m/config.json")["cluster"].contains("split_islands"));
+  eval::write_clustering(d, 0.4, 0.5, -1, 2);
+  EXPECT_EQ(tokenizer::load_setok(d)->config().cluster.min_region_patches, 2);
+  eval::write_clustering(d, 0.4, 0.5, -1, 0);
+  EXPECT_FALSE(io::read_json_file(dir / "m/config.json")["cluster"].contains("min_region_patches"));
 }
 
 TEST(Calibrate, WritesOnlyTheClusterSettingsKeepingDtypesAndOtherFiles) {

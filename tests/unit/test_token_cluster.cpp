@@ -331,6 +331,81 @@ TEST(TokenCluster, SplitIslandsGivesSeparateRegionsTokensOfTheirOwn) {
   EXPECT_THROW(o.params.validate(), setok::Error);
 }
 
+TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
+  // A 4 x 4 grid by hand: background 0, a 2 x 2 object 1, a lone patch 3 beside the object that
+  // looks like it, a lone patch 2 in the far corner that looks more like the background than
+  // like anything else, and a stray patch of the object's token (an island) in the bottom row
+  // that also leans to the background.
+  //   1 1 0 0
+  //   1 1 0 0
+  //   3 0 0 0
+  //   0 0 1 2
+  const std::vector<int64_t> assign{1, 1, 0, 0, 1, 1, 0, 0, 3, 0, 0, 0, 0, 0, 1, 2};
+  const int64_t n = 16, c = 4;
+  at::Tensor x = at::zeros({1, n, 3});
+  for (int64_t p = 0; p < n; ++p) {
+    const int64_t t = assign[static_cast<std::size_t>(p)];
+    if (t == 0) x[0][p][0] = 1.0;
+    if (t == 1) x[0][p][1] = 1.0;
+    if (t == 2) x[0][p][0] = 1.0, x[0][p][2] = 0.5;
+    if (t == 3) x[0][p][0] = 0.2, x[0][p][1] = 1.0;
+  }
+  x[0][14][0] = 0.6;  // the island
+  ClusterResult r;
+  r.masks = at::one_hot(at::tensor(assign), c).to(at::kFloat).unsqueeze(0);
+  r.soft_masks = r.masks * 0.6 + 0.1;  // rows sum to one
+  r.token_valid = at::ones({1, c}, at::kBool);
+  r.num_tokens = at::full({1}, c, at::kLong);
+  r.seeds = at::tensor(std::vector<int64_t>{10, 5, 15, 8}).unsqueeze(0);
+  r.density = at::rand({1, n});
+  r.score = at::rand({1, n});
+
+  ClusterParams p = params(8);
+  p.min_region_patches = 2;
+  ClusterResult s = tidy_tokens(r, x, p);
+  ASSERT_EQ(s.num_tokens.item<int64_t>(), 2);
+  ASSERT_EQ(s.masks.size(2), 2);
+  at::Tensor a = s.masks[0].argmax(1);
+  EXPECT_EQ(a[8].item<int64_t>(), 1);   // the look-alike beside the object joined the object
+  EXPECT_EQ(a[15].item<int64_t>(), 0);  // the corner patch joined the background
+  EXPECT_EQ(a[14].item<int64_t>(), 0);  // so did the object token's island, cut off from the rest
+  EXPECT_EQ(s.masks[0].sum(0)[1].item<double>(), 5.0);  // the object: its 4 patches and the look-alike
+  EXPECT_EQ(a[0].item<int64_t>(), 1);
+  EXPECT_EQ(a[2].item<int64_t>(), 0);
+  EXPECT_TRUE(at::equal(s.seeds[0], at::tensor(std::vector<int64_t>{10, 5})));  // survivors keep order and seeds
+  EXPECT_TRUE(s.masks.sum(2).eq(1).all().item<bool>());
+  EXPECT_TRUE(at::allclose(s.soft_masks.sum(2), at::ones({1, n})));
+  EXPECT_NEAR(s.soft_masks[0][8][1].item<double>(), 0.1 + 0.7, 1e-6);  // the absorbed token's share came along
+  // The island: its own share (0.7) went with it to the background, which also inherited the
+  // corner token's (0.1); token 3's went to the object that took it.
+  EXPECT_NEAR(s.soft_masks[0][14][0].item<double>(), 0.1 + 0.7 + 0.1, 1e-6);
+  EXPECT_NEAR(s.soft_masks[0][14][1].item<double>(), 0.1, 1e-6);
+
+  // Tokens grow as they absorb: the object (5 patches by then) is below 6 and joins the
+  // background; at least one token always stays.
+  p.min_region_patches = 6;
+  EXPECT_EQ(tidy_tokens(r, x, p).num_tokens.item<int64_t>(), 1);
+  p.min_region_patches = 4096;
+  EXPECT_EQ(tidy_tokens(r, x, p).num_tokens.item<int64_t>(), 1);
+  // Off (0 or 1), or soft mode: unchanged.
+  p.min_region_patches = 1;
+  EXPECT_EQ(tidy_tokens(r, x, p).num_tokens.item<int64_t>(), 4);
+  p.min_region_patches = 2;
+  p.mode = ClusterMode::kSoft;
+  EXPECT_EQ(tidy_tokens(r, x, p).num_tokens.item<int64_t>(), 4);
+  // Saved only when on, read back, and checked.
+  p.mode = ClusterMode::kHard;
+  nlohmann::json j = p;
+  EXPECT_EQ(j.at("min_region_patches").get<int>(), 2);
+  EXPECT_EQ(j.get<ClusterParams>().min_region_patches, 2);
+  p.min_region_patches = 0;
+  j = p;
+  EXPECT_FALSE(j.contains("min_region_patches"));
+  p.min_region_patches = -1;
+  EXPECT_THROW(p.validate(), setok::Error);
+  EXPECT_THROW(absorb_small_regions(r, at::zeros({1, 9, 3}), 2), setok::Error);  // features do not match
+}
+
 TEST(TokenCluster, RefusesBadInputAndSettings) {
   EXPECT_THROW(cluster_fast(at::randn({5, 4}), params(4)), setok::Error);
   EXPECT_THROW(cluster_fast(at::randn({1, 0, 4}), params(4)), setok::Error);
