@@ -13,7 +13,9 @@
 # token count on the test split) sets the fixed clusters; CONNECTORS limits the runs (e.g. "patch_mlp",
 # so several instances with SETOK_THREADS=1 can share the cores). GEOMETRY=1 gives every connector
 # token geometry (mllm/setokim.h) from stage I on; BF16=1 trains both stages in bf16 on the CPU
-# (cpu_bf16, 1.5–1.6× faster where the CPU has a bf16 unit). Finished stages are skipped.
+# (cpu_bf16, 1.5–1.6× faster where the CPU has a bf16 unit); BATCH (default 16) sets both stages'
+# batch size. Each stage's progress lines (with its time) go to OUT/CONNECTOR/s1.jsonl and s2.jsonl.
+# Finished stages are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S1=${1:-100}
@@ -25,21 +27,22 @@ TOKENIZER=${TOKENIZER:-runs/setokim-stage1/tokenizer.model}
 FIXED_K=${FIXED_K:-5}
 GEOMETRY=$([[ ${GEOMETRY:-0} == 1 ]] && echo true || echo false)
 BF16=$([[ ${BF16:-0} == 1 ]] && echo true || echo false)
+BATCH=${BATCH:-16}
 [[ -x $SETOK ]] || { echo "connectors: $SETOK is missing; build first" >&2; exit 1; }
 [[ -f $TOKENIZER ]] || { echo "connectors: no tokenizer at $TOKENIZER (set TOKENIZER)" >&2; exit 1; }
 [[ -f data/scenes/annotations/llava_test.json ]] || { echo "connectors: generate the scenes data first" >&2; exit 1; }
 mkdir -p "$OUT"
 for c in ${CONNECTORS:-setok patch_mlp fixed_k}; do
-  d=$OUT/$c
+  d=$OUT/$c; mkdir -p "$d"
   if [[ ! -f $d/vqa.json ]]; then
     [[ -f $d/s1/model/config.json ]] ||
       "$SETOK" train mllm --config resources/configs/setokim-small-stage1.json --out "$d/s1" --steps "$S1" \
         --set connector=$c --set fixed_k="$FIXED_K" --set token_geometry="$GEOMETRY" --set tokenizer="$TOKENIZER" --set checkpoint_every=0 \
-        --set cpu_bf16="$BF16" --set batch_size=16 --set max_length=320 --progress none
+        --set cpu_bf16="$BF16" --set batch_size="$BATCH" --set max_length=320 --progress jsonl >"$d/s1.jsonl"
     [[ -f $d/s2/model/config.json ]] ||
       "$SETOK" train mllm --config resources/configs/setokim-small-stage2.json --out "$d/s2" --steps "$S2" \
-        --set init="$d/s1/model" --set checkpoint_every=0 --set cpu_bf16="$BF16" --set batch_size=16 --set max_length=320 \
-        --set warmup_steps=50 --progress none
+        --set init="$d/s1/model" --set checkpoint_every=0 --set cpu_bf16="$BF16" --set batch_size="$BATCH" --set max_length=320 \
+        --set warmup_steps=50 --progress jsonl >"$d/s2.jsonl"
     "$SETOK" eval pope -m "$d/s2/model" --data data/scenes --split test --limit "$LIMIT" --json >"$d/pope.json"
     "$SETOK" eval vqa -m "$d/s2/model" --data data/scenes --split test --limit "$LIMIT" --json >"$d/vqa.json.tmp"
     mv "$d/vqa.json.tmp" "$d/vqa.json"
