@@ -31,7 +31,6 @@ BATCH=${BATCH:-16}
 [[ -x $SETOK ]] || { echo "connectors: $SETOK is missing; build first" >&2; exit 1; }
 [[ -f $TOKENIZER ]] || { echo "connectors: no tokenizer at $TOKENIZER (set TOKENIZER)" >&2; exit 1; }
 [[ -f data/scenes/annotations/llava_test.json ]] || { echo "connectors: generate the scenes data first" >&2; exit 1; }
-mkdir -p "$OUT"
 for c in ${CONNECTORS:-setok patch_mlp fixed_k}; do
   d=$OUT/$c; mkdir -p "$d"
   if [[ ! -f $d/vqa.json ]]; then
