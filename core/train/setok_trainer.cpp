@@ -290,10 +290,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
         ++it;
       }
     }
+    // A resumed run must find the head it was trained with; a fine-tune (init) from a model
+    // trained without one starts the head afresh (the final model never holds it).
     if (semantic_ptr) {
-      if (head_w.empty())
+      if (!head_w.empty())
+        nn::load_state_dict(*semantic, head_w);
+      else if (!resume_dir.empty())
         throw Error(from + ": the model was trained without semantic_weight; train from it with semantic_weight 0");
-      nn::load_state_dict(*semantic, head_w);
     }
     nn::load_state_dict(*text, tw);
   }

@@ -169,6 +169,32 @@ TEST(SetokTraining, InitFineTunesATrainedModelKeepingItsArchitecture) {
   }
 }
 
+TEST(SetokTraining, InitWithoutASemanticHeadStartsOneForAFineTune) {
+  // A model trained without semantic_weight can be fine-tuned with it (the head starts afresh);
+  // only resuming a checkpoint without the head is refused (PauseAndResumeContinueBitForBit).
+  test::TempDir d;
+  test::ToyScenes data(32);
+  ProgressWriter quiet(ProgressMode::kNone);
+  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
+  SetokTrainConfig c = tiny_config(d / "tuned", 3);
+  c.init = first.model_dir;
+  c.semantic_weight = 1.0;
+  std::vector<double> acc;
+  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
+    if (e["event"] == "step") acc.push_back(e.at("semantic_acc").get<double>());
+  });
+  TrainSummary tuned = train_setok(c, "", p, &data);
+  EXPECT_EQ(tuned.steps_done, 3);
+  EXPECT_FALSE(acc.empty()) << "the head was trained and reported";
+  // The final model leaves the training-only head out, as a model trained from scratch does.
+  auto text = io::load_safetensors((std::filesystem::path(tuned.model_dir) / "text_encoder.safetensors").string());
+  for (const auto& [k, v] : text) EXPECT_EQ(k.rfind("semantic_head.", 0), std::string::npos) << k;
+  // Its checkpoint holds the head, so the run resumes with it.
+  SetokTrainConfig more = c;
+  more.steps = 4;
+  EXPECT_EQ(train_setok(more, d / "tuned/checkpoint", quiet, &data).steps_done, 1);
+}
+
 TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
   test::TempDir d;
   test::ToyScenes data(32);
