@@ -141,6 +141,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "concept_weight", c.concept_weight);
     get_to(j, "grouping_weight", c.grouping_weight);
     get_to(j, "semantic_weight", c.semantic_weight);
+    get_to(j, "encoder_lr_scale", c.encoder_lr_scale);
     get_to(j, "l1_weight", c.l1_weight);
     get_to(j, "l2_weight", c.l2_weight);
     get_to(j, "perceptual_weight", c.perceptual_weight);
@@ -167,6 +168,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.lr > 0)) throw Error("training config: lr must be positive");
   if (c.templates.empty()) throw Error("training config: templates must not be empty");
   if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
+  if (!(c.encoder_lr_scale > 0)) throw Error("training config: encoder_lr_scale must be positive");
   for (const auto& n : c.freeze)
     if (n != "vision_model" && n != "cluster" && n != "merger" && n != "detokenizer")
       throw Error("training config: freeze: unknown module '" + n + "' (vision_model, cluster, merger, detokenizer)");
@@ -195,6 +197,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"concept_weight", concept_weight},
           {"grouping_weight", grouping_weight},
           {"semantic_weight", semantic_weight},
+          {"encoder_lr_scale", encoder_lr_scale},
           {"object_bandwidth", object_bandwidth},
           {"l1_weight", l1_weight},
           {"l2_weight", l2_weight},
@@ -320,21 +323,36 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   }
 
   // Weight decay on matrices only; norms, biases, embeddings of positions and scales go without.
-  std::vector<at::Tensor> decay, no_decay{logit_scale};
+  // With encoder_lr_scale != 1 the vision encoder's parameters form two groups of their own at
+  // that multiple of the rate (with 1, the two groups of every earlier checkpoint).
+  std::vector<at::Tensor> decay, no_decay{logit_scale}, enc_decay, enc_no_decay;
+  const bool scaled_encoder = cfg.encoder_lr_scale != 1.0;
+  std::set<const void*> encoder_params;
+  if (scaled_encoder)
+    for (auto& p : model->encoder->parameters()) encoder_params.insert(p.unsafeGetTensorImpl());
   auto split = [&](torch::nn::Module& m) {
     for (auto& p : m.named_parameters()) {
       if (!p.value().requires_grad()) continue;
-      (p.value().dim() >= 2 && p.key().find("position") == std::string::npos ? decay : no_decay).push_back(p.value());
+      const bool d = p.value().dim() >= 2 && p.key().find("position") == std::string::npos;
+      const bool enc = encoder_params.count(p.value().unsafeGetTensorImpl()) > 0;
+      (enc ? (d ? enc_decay : enc_no_decay) : (d ? decay : no_decay)).push_back(p.value());
     }
   };
   split(*model);
   split(*text);
   if (semantic_ptr) split(*semantic);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95})));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(cfg.lr).weight_decay(0.0).betas({0.9, 0.95})));
+  std::vector<double> group_scale;
+  auto add_group = [&](const std::vector<at::Tensor>& ps, double wd, double scale) {
+    if (ps.empty() && scale != 1.0) return;  // the two unscaled groups are always there (checkpoints)
+    groups.emplace_back(ps, std::make_unique<torch::optim::AdamWOptions>(
+                                torch::optim::AdamWOptions(cfg.lr * scale).weight_decay(wd).betas({0.9, 0.95})));
+    group_scale.push_back(scale);
+  };
+  add_group(decay, cfg.weight_decay, 1.0);
+  add_group(no_decay, 0.0, 1.0);
+  add_group(enc_decay, cfg.weight_decay, cfg.encoder_lr_scale);
+  add_group(enc_no_decay, 0.0, cfg.encoder_lr_scale);
   torch::optim::AdamW opt(groups);
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
     torch::serialize::InputArchive ar;
@@ -362,7 +380,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   while (st.step < cfg.steps) {
     SetokBatch batch = loader.next();
     const double lr = warmup_cosine_lr(st.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
-    for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    for (std::size_t g = 0; g < opt.param_groups().size(); ++g)
+      static_cast<torch::optim::AdamWOptions&>(opt.param_groups()[g].options()).lr(lr * group_scale[g]);
     at::Tensor pixels = batch.pixels.to(device);
     float step_bandwidth = 0;
     tokenizer::Tokenized tk;

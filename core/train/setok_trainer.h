@@ -27,6 +27,9 @@ struct SetokTrainConfig {
   std::int64_t steps = 2000, warmup_steps = 100, checkpoint_every = 500, log_every = 10;
   std::int64_t stop_at = 0;  // > 0: checkpoint and stop after this step (pause); --resume continues
   double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.05, clip_grad_norm = 1.0;
+  // The vision encoder's learning rate as a multiple of lr (not in the paper): below 1, a
+  // fine-tune lets the encoder learn while its features, which the clustering reads, move slowly.
+  double encoder_lr_scale = 1.0;
   double rec_weight = 1.0, concept_weight = 1.0;       // α, β of Eq. 3
   double grouping_weight = 0.0;  // supervised patch grouping (not in the paper; 0 = off)
   double semantic_weight = 0.0;  // supervised patch classes (not in the paper; 0 = off)

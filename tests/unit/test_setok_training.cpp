@@ -225,6 +225,37 @@ TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
   }
 }
 
+TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
+  // Two fine-tunes of one model, the same but for encoder_lr_scale: at 0.01 the vision encoder's
+  // weights move about a hundredth as far as at 1 (AdamW steps scale with the rate), the merger's
+  // as far.
+  test::TempDir d;
+  test::ToyScenes data(32);
+  ProgressWriter quiet(ProgressMode::kNone);
+  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
+  auto tune = [&](const char* name, double scale) {
+    SetokTrainConfig c = tiny_config(d / name, 3);
+    c.init = first.model_dir;
+    c.encoder_lr_scale = scale;
+    return io::load_weights(train_setok(c, "", quiet, &data).model_dir);
+  };
+  const io::TensorMap before = io::load_weights(first.model_dir), full = tune("full", 1.0), slow = tune("slow", 0.01);
+  auto moved = [&](const io::TensorMap& after, const std::string& prefix) {
+    double sum = 0;
+    for (const auto& [k, v] : before)
+      if (k.rfind(prefix, 0) == 0) sum += (after.at(k).to(at::kDouble) - v.to(at::kDouble)).abs().sum().item<double>();
+    return sum;
+  };
+  const double enc_full = moved(full, "vision_model."), enc_slow = moved(slow, "vision_model.");
+  const double merger_full = moved(full, "merger."), merger_slow = moved(slow, "merger.");
+  ASSERT_GT(enc_full, 0);
+  ASSERT_GT(merger_full, 0);
+  EXPECT_LT(enc_slow, 0.05 * enc_full) << "the encoder at a hundredth of the rate";
+  EXPECT_GT(merger_slow, 0.5 * merger_full) << "the merger at the full rate";
+  EXPECT_LT(merger_slow, 2.0 * merger_full);
+  EXPECT_THROW(SetokTrainConfig::from_json({{"encoder_lr_scale", 0.0}}), setok::Error);
+}
+
 TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
   // The toy world's labels are the squares' colours; the head over the encoder's patch features
   // must classify the patches of objects well above chance (1/3) within a few dozen steps, and
