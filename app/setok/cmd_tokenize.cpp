@@ -8,6 +8,8 @@
 
 #include "app/setok/cluster_flags.h"
 #include "app/setok/command.h"
+#include "core/eval/image_metrics.h"
+#include "core/eval/label_maps.h"
 #include "core/io/image.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
@@ -31,7 +33,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 Command add_tokenize(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("tokenize", "Split an image into semantic tokens: overlay, index map, statistics");
   struct Args {
-    std::string image, model, overlay, masks;
+    std::string image, model, overlay, masks, reconstruction;
     float opacity = 0.5f;
     bool no_outline = false;
     bool pixel_edges = false;
@@ -41,6 +43,9 @@ Command add_tokenize(CLI::App& app, Globals& g) {
   sub->add_option("-m,--model", a->model, "SeTok model folder (default: the bundled model)");
   sub->add_option("--overlay", a->overlay, "Write the image with coloured token masks (PNG)");
   sub->add_option("--masks", a->masks, "Write the hard token assignment as a PNG index map (value = token index)");
+  sub->add_option("--reconstruction", a->reconstruction,
+                  "Write the image the detokenizer draws from the tokens (PNG, at the model's input size) and "
+                  "report its PSNR against the input as the model sees it");
   sub->add_option("--opacity", a->opacity, "Overlay opacity")->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--no-outline", a->no_outline, "Overlay without token boundaries");
   sub->add_flag("--pixel-edges", a->pixel_edges,
@@ -69,6 +74,17 @@ Command add_tokenize(CLI::App& app, Globals& g) {
     auto t1 = std::chrono::steady_clock::now();
     tokenizer::Tokenized t = model->tokenize(model->preprocess(img));
     double run_ms = ms_since(t1);
+    double recon_ms = 0, recon_psnr = 0;
+    if (!a->reconstruction.empty()) {
+      // The detokenizer's picture of the tokens, scored against the input as the encoder saw it
+      // (resized to the model's input size), as `setok eval setok` scores its PSNR.
+      auto tr = std::chrono::steady_clock::now();
+      at::Tensor pixels = model->preprocess(img);
+      at::Tensor recon = model->reconstruct(t.tokens, t.clusters.token_valid).clamp(-1, 1);
+      recon_ms = ms_since(tr);
+      recon_psnr = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
+      io::save_png(a->reconstruction, eval::to_image(recon[0]));
+    }
     const int64_t c = t.clusters.num_tokens[0].item<int64_t>();
     at::Tensor assign = t.clusters.masks[0].narrow(1, 0, c).argmax(1).to(at::kInt).contiguous();
     std::vector<int32_t> grid(assign.data_ptr<int32_t>(), assign.data_ptr<int32_t>() + assign.numel());
@@ -97,6 +113,10 @@ Command add_tokenize(CLI::App& app, Globals& g) {
                           {"tokens", c},
                           {"params", model->config().cluster},
                           {"ms", {{"load", load_ms}, {"tokenize", run_ms}, {"map", map_ms}}}};
+      if (!a->reconstruction.empty()) {
+        j["reconstruction"] = {{"path", a->reconstruction}, {"psnr_db", recon_psnr}};
+        j["ms"]["reconstruct"] = recon_ms;
+      }
       nlohmann::json list = nlohmann::json::array();
       for (const auto& s : stats)
         list.push_back({{"index", s.index},
@@ -113,6 +133,10 @@ Command add_tokenize(CLI::App& app, Globals& g) {
       std::printf("%s: %dx%d, %lld tokens from a %lldx%lld patch grid (%.0f ms)\n", a->image.c_str(), img.width,
                   img.height, static_cast<long long>(c), static_cast<long long>(t.grid_h),
                   static_cast<long long>(t.grid_w), run_ms);
+      if (!a->reconstruction.empty())
+        std::printf("  reconstruction: %s, PSNR %.2f dB against the input at %lldx%lld (%.0f ms)\n",
+                    a->reconstruction.c_str(), recon_psnr, static_cast<long long>(model->config().vision.image_size),
+                    static_cast<long long>(model->config().vision.image_size), recon_ms);
       std::printf("  token  colour    area   bbox (x y w h)        centroid\n");
       for (const auto& s : stats)
         std::printf("  %5d  %s  %5.1f%%  %4d %4d %4d %4d  %7.1f %7.1f\n", s.index, hex(s.colour).c_str(),

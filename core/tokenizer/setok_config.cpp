@@ -9,7 +9,7 @@ nlohmann::json merger_json(const TokenMergerOptions& m) {
   return {{"dim_in", m.dim_in()},       {"dim", m.dim()},           {"dim_out", m.dim_out()},
           {"inner_layers", m.inner_layers()}, {"inter_layers", m.inter_layers()}, {"heads", m.heads()},
           {"mlp_ratio", m.mlp_ratio()}, {"use_position", m.use_position()}, {"rope_theta", m.rope_theta()},
-          {"mean_pool_only", m.mean_pool_only()}};
+          {"mean_pool_only", m.mean_pool_only()}, {"absolute_position", m.absolute_position()}};
 }
 
 TokenMergerOptions merger_from(const nlohmann::json& j, TokenMergerOptions m) {
@@ -22,6 +22,7 @@ TokenMergerOptions merger_from(const nlohmann::json& j, TokenMergerOptions m) {
       .mlp_ratio(j.value("mlp_ratio", m.mlp_ratio()))
       .use_position(j.value("use_position", m.use_position()))
       .rope_theta(j.value("rope_theta", m.rope_theta()))
+      .absolute_position(j.value("absolute_position", m.absolute_position()))
       .mean_pool_only(j.value("mean_pool_only", m.mean_pool_only()));
   return m;
 }

@@ -2,6 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/nn/precision.h"
 #include "core/nn/rope2d.h"
 #include "core/nn/transformer_block.h"
@@ -33,12 +36,30 @@ at::Tensor cluster_mean(const at::Tensor& features, const at::Tensor& masks) {
   return sums / mass;
 }
 
+at::Tensor absolute_position_table(int64_t h, int64_t w, const at::TensorOptions& options) {
+  const int64_t n = kAbsolutePositionWidth / 4;  // frequencies per axis
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  at::Tensor freq = at::exp(at::linspace(0.0, std::log(static_cast<double>(std::max(h, w))), n, f32)) * M_PI;
+  at::Tensor ys = (at::arange(h, f32) + 0.5) / static_cast<double>(h);
+  at::Tensor xs = (at::arange(w, f32) + 0.5) / static_cast<double>(w);
+  at::Tensor px = xs.unsqueeze(0).expand({h, w}).reshape({h * w, 1}) * freq;  // [N, n]
+  at::Tensor py = ys.unsqueeze(1).expand({h, w}).reshape({h * w, 1}) * freq;
+  return at::cat({at::sin(px), at::cos(px), at::sin(py), at::cos(py)}, 1).to(options);
+}
+
 TokenMergerImpl::TokenMergerImpl(const TokenMergerOptions& o) : options(o) {
   if (o.mean_pool_only()) return;
   if (o.dim() % o.heads() != 0) throw Error("token merger width must be divisible by its head count");
   if (o.use_position() && (o.dim() / o.heads()) % 4 != 0)
     throw Error("token merger head width must be divisible by 4 for 2D RoPE");
   proj_in = register_module("proj_in", torch::nn::Linear(o.dim_in(), o.dim()));
+  if (o.absolute_position()) {
+    // Zero at first: a model trained without it starts as it was, and learns how much place to add.
+    position_proj = register_module(
+        "position_proj", torch::nn::Linear(torch::nn::LinearOptions(kAbsolutePositionWidth, o.dim()).bias(false)));
+    at::NoGradGuard ng;
+    position_proj->weight.zero_();
+  }
   auto block = nn::TransformerBlockOptions(o.dim(), o.heads()).mlp_ratio(o.mlp_ratio());
   inner = register_module("inner", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.inner_layers(); ++i) inner->push_back(nn::TransformerBlock(block));
@@ -63,6 +84,8 @@ at::Tensor TokenMergerImpl::forward(const at::Tensor& x, const at::Tensor& masks
   if (options.mean_pool_only()) return cluster_mean(x, masks).masked_fill(padded, 0.0);
 
   auto hid = proj_in(x);
+  if (options.absolute_position())
+    hid = hid + position_proj(absolute_position_table(h, w, hid.options())).unsqueeze(0);
   if (!inner->is_empty()) {
     // X̃c = PE(X)⊙Mc ⊕ X⊙Mc: every cluster's layers run at once, attention confined to the cluster
     // by a [B, N, N] mask; PE is 2D RoPE on q/k with each patch at its own grid position.

@@ -21,6 +21,11 @@ struct TokenMergerOptions {
   // 2D RoPE in the inner-cluster attention; false = the "without PE" ablation.
   TORCH_ARG(bool, use_position) = true;
   TORCH_ARG(double, rope_theta) = 100.0;
+  // Not in the reading above alone: a fixed 2D sinusoidal table of each patch's place, through a
+  // zero-initialised linear layer, added to the features before the inner layers (the paper's ⊕
+  // taken literally). RoPE is relative, and the pooled values carry no place of their own: without
+  // this a token says what a cluster is but not where it is (docs/design/merger-detokenizer.md).
+  TORCH_ARG(bool, absolute_position) = false;
   // No parameters at all: tokens are the (mask-weighted) mean of each cluster's patch features,
   // dim_out = dim_in. The plain-pooling baseline.
   TORCH_ARG(bool, mean_pool_only) = false;
@@ -42,6 +47,11 @@ at::Tensor same_cluster_mask(const at::Tensor& masks, const at::Tensor& token_va
 // Differentiable in both; an (almost) empty column gives (almost) zero.
 at::Tensor cluster_mean(const at::Tensor& features, const at::Tensor& masks);
 
+// The absolute position table [h * w, 64], row-major: for x = (col + 0.5) / w and y likewise,
+// sin and cos of π·f·x and π·f·y at 16 frequencies f from 1 to max(h, w), geometrically spaced.
+at::Tensor absolute_position_table(int64_t h, int64_t w, const at::TensorOptions& options);
+constexpr int64_t kAbsolutePositionWidth = 64;
+
 struct TokenMergerImpl : torch::nn::Module {
   explicit TokenMergerImpl(const TokenMergerOptions& options);
 
@@ -50,7 +60,7 @@ struct TokenMergerImpl : torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& masks, const at::Tensor& token_valid, int64_t h, int64_t w);
 
   TokenMergerOptions options;
-  torch::nn::Linear proj_in{nullptr}, proj_out{nullptr};
+  torch::nn::Linear proj_in{nullptr}, proj_out{nullptr}, position_proj{nullptr};
   torch::nn::ModuleList inner{nullptr}, inter{nullptr};
   torch::nn::LayerNorm norm{nullptr};
 };

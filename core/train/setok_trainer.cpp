@@ -147,6 +147,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "perceptual_weight", c.perceptual_weight);
     get_to(j, "temperature", c.temperature);
     get_to(j, "templates", c.templates);
+    get_to(j, "merger_absolute_position", c.merger_absolute_position);
     get_to(j, "freeze_text", c.freeze_text);
     get_to(j, "freeze", c.freeze);
     get_to(j, "calibrate", c.calibrate);
@@ -205,6 +206,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"temperature", temperature},
           {"templates", templates},
           {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
+          {"merger_absolute_position", merger_absolute_position},
           {"freeze_text", freeze_text},
           {"calibrate", calibrate},
           {"freeze", freeze},
@@ -226,6 +228,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       throw Error(from + (resume_dir.empty() ? ": not a SeTok trained by setok train setok (no concept section)"
                                              : ": not a training checkpoint (no concept section)"));
     cfg.model = tokenizer::SetokConfig::from_json(prev);
+    if (cfg.merger_absolute_position) cfg.model.merger.absolute_position(true);
     if (prev["concept"].contains("text_encoder")) {
       const auto& t = prev["concept"]["text_encoder"];
       cfg.text.dim(t.value("dim", cfg.text.dim()))
@@ -276,7 +279,12 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     semantic = torch::nn::Linear(vc.hidden_size, static_cast<int64_t>(st.labels.size()) + 1);
   torch::nn::Linear* semantic_ptr = cfg.semantic_weight > 0 ? &semantic : nullptr;
   if (!from.empty()) {
-    nn::load_state_dict(*model, io::load_weights(from));
+    io::TensorMap weights = io::load_weights(from);
+    // merger_absolute_position on a model trained without the table: its layer keeps its zeros.
+    const std::string pos_key = "merger.position_proj.weight";
+    if (resume_dir.empty() && model->merger->position_proj && !weights.count(pos_key))
+      weights[pos_key] = model->merger->position_proj->weight.detach().clone();
+    nn::load_state_dict(*model, weights);
     io::TensorMap tw = io::load_safetensors((fs::path(from) / "text_encoder.safetensors").string());
     {
       at::NoGradGuard ng;

@@ -37,6 +37,9 @@ struct SetokTrainConfig {
   double temperature = 0.07;                           // τ's initial value (learnt)
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};
   TextEncoderOptions text = TextEncoderOptions();
+  // Turns on the merger's absolute position table (merger.absolute_position) in an `init` model
+  // trained without it: its layer starts at zero, so the model starts as it was.
+  bool merger_absolute_position = false;
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
   // SeTok modules left as they are: any of "vision_model", "cluster", "merger", "detokenizer"
   // (fine-tuning the merger and decoder on a fixed grouping).

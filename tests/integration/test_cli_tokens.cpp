@@ -1,6 +1,8 @@
 // setok cluster, tokenize and bench as scripts use them.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +97,27 @@ TEST(CliTokenize, WritesOverlayIndexMapAndStatistics) {
   auto capped = setok_cli("tokenize " + shell_quote(img) + " --json --max-tokens 3");
   ASSERT_EQ(capped.rc, 0) << capped.err;
   EXPECT_LE(nlohmann::json::parse(capped.out)["tokens"].get<int>(), 3);
+}
+
+TEST(CliTokenize, WritesTheReconstructionAndItsPsnr) {
+  TempDir d;
+  std::string img = std::string(SETOK_SAMPLES) + "/chelsea.png";
+  auto r = setok_cli("tokenize " + shell_quote(img) + " --json --reconstruction " + shell_quote(d / "r.png"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("reconstruction"));
+  const double psnr = j["reconstruction"]["psnr_db"];
+  EXPECT_TRUE(std::isfinite(psnr));
+  EXPECT_GT(psnr, 0.0);
+  EXPECT_TRUE(j["ms"].contains("reconstruct"));
+  // At the model's input size, whatever the image's.
+  auto rec = setok::io::load_image(d / "r.png");
+  EXPECT_EQ(rec.width, 128);
+  EXPECT_EQ(rec.height, 128);
+  auto text = setok_cli("tokenize " + shell_quote(img) + " --reconstruction " + shell_quote(d / "s.png"));
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find("reconstruction: "), std::string::npos) << text.out;
+  expect_one_line_error(setok_cli("tokenize " + shell_quote(img) + " --reconstruction " + shell_quote(d / "no/such/dir/r.png")));
 }
 
 TEST(CliTokenize, PixelEdgesMoveOnlyBoundaryPixels) {

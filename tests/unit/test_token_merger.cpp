@@ -135,6 +135,41 @@ TEST(TokenMerger, PositionMattersOnlyWithPE) {
   EXPECT_TRUE(at::allclose(no_pe->forward(xs, m, valid, 3, 4), no_pe->forward(x, m, valid, 3, 4), 1e-5, 1e-6));
 }
 
+TEST(TokenMerger, OnlyTheAbsolutePositionTableTellsWhereAClusterIs) {
+  // Every patch has the same feature; a 2 x 2 cluster sits at the top left or the bottom right of
+  // a 4 x 4 grid, the rest is background. RoPE sees only offsets inside the cluster, and those are
+  // the same in both places, so its token is the same; the absolute table tells the places apart.
+  at::manual_seed(6);
+  auto x = at::randn({1, 1, 12}).expand({1, 16, 12}).contiguous();
+  std::vector<int64_t> top_left(16, 1), bottom_right(16, 1);
+  for (int64_t i : {0, 1, 4, 5}) top_left[i] = 0;
+  for (int64_t i : {10, 11, 14, 15}) bottom_right[i] = 0;
+  auto valid = at::ones({1, 2}, at::kBool);
+  auto token = [&](TokenMerger& m, const std::vector<int64_t>& ids) {
+    return m->forward(x, one_hot(ids, 2).unsqueeze(0), valid, 4, 4)[0][0];
+  };
+  TokenMerger rope(tiny().inter_layers(0));
+  EXPECT_TRUE(at::allclose(token(rope, top_left), token(rope, bottom_right), 1e-4, 1e-5));
+  // The table's layer starts at zero: the same weights give the same tokens as without it.
+  TokenMerger absolute(tiny().inter_layers(0).absolute_position(true));
+  auto sd = nn::state_dict(*rope);
+  sd["position_proj.weight"] = absolute->position_proj->weight.detach().clone();
+  nn::load_state_dict(*absolute, sd);
+  EXPECT_EQ(absolute->position_proj->weight.abs().sum().item<double>(), 0.0);
+  EXPECT_TRUE(at::allclose(token(absolute, top_left), token(rope, top_left), 1e-5, 1e-6));
+  {
+    at::NoGradGuard ng;
+    absolute->position_proj->weight.normal_(0.0, 0.3);
+  }
+  EXPECT_FALSE(at::allclose(token(absolute, top_left), token(absolute, bottom_right), 1e-2, 1e-3));
+  // The table itself: 64 columns, values in [-1, 1], a different row for every patch.
+  at::Tensor t = tokenizer::absolute_position_table(4, 4, at::TensorOptions().dtype(at::kFloat));
+  ASSERT_EQ(t.sizes(), (at::IntArrayRef{16, tokenizer::kAbsolutePositionWidth}));
+  EXPECT_LE(t.abs().max().item<float>(), 1.0f);
+  at::Tensor d = at::cdist(t, t) + at::eye(16) * 10;
+  EXPECT_GT(d.min().item<float>(), 0.1f);
+}
+
 TEST(TokenMerger, GradientsReachFeaturesAndSoftMasks) {
   at::manual_seed(6);
   TokenMerger merger(tiny());
