@@ -53,13 +53,12 @@ TokenMergerImpl::TokenMergerImpl(const TokenMergerOptions& o) : options(o) {
   if (o.use_position() && (o.dim() / o.heads()) % 4 != 0)
     throw Error("token merger head width must be divisible by 4 for 2D RoPE");
   proj_in = register_module("proj_in", torch::nn::Linear(o.dim_in(), o.dim()));
-  if (o.absolute_position()) {
-    // Zero at first: a model trained without it starts as it was, and learns how much place to add.
+  // Drawn like any linear layer, not at zero: at zero the tokens carry no place, so the detokenizer
+  // has no reason to read one and the layer no gradient to grow by (a saddle that a 100-step trial
+  // with a zero layer did not leave).
+  if (o.absolute_position())
     position_proj = register_module(
         "position_proj", torch::nn::Linear(torch::nn::LinearOptions(kAbsolutePositionWidth, o.dim()).bias(false)));
-    at::NoGradGuard ng;
-    position_proj->weight.zero_();
-  }
   auto block = nn::TransformerBlockOptions(o.dim(), o.heads()).mlp_ratio(o.mlp_ratio());
   inner = register_module("inner", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.inner_layers(); ++i) inner->push_back(nn::TransformerBlock(block));

@@ -22,7 +22,7 @@ struct TokenMergerOptions {
   TORCH_ARG(bool, use_position) = true;
   TORCH_ARG(double, rope_theta) = 100.0;
   // Not in the reading above alone: a fixed 2D sinusoidal table of each patch's place, through a
-  // zero-initialised linear layer, added to the features before the inner layers (the paper's ⊕
+  // linear layer, added to the features before the inner layers (the paper's ⊕
   // taken literally). RoPE is relative, and the pooled values carry no place of their own: without
   // this a token says what a cluster is but not where it is (docs/design/merger-detokenizer.md).
   TORCH_ARG(bool, absolute_position) = false;

@@ -280,7 +280,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   torch::nn::Linear* semantic_ptr = cfg.semantic_weight > 0 ? &semantic : nullptr;
   if (!from.empty()) {
     io::TensorMap weights = io::load_weights(from);
-    // merger_absolute_position on a model trained without the table: its layer keeps its zeros.
+    // merger_absolute_position on a model trained without the table: its layer keeps its fresh draw.
     const std::string pos_key = "merger.position_proj.weight";
     if (resume_dir.empty() && model->merger->position_proj && !weights.count(pos_key))
       weights[pos_key] = model->merger->position_proj->weight.detach().clone();

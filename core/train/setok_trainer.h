@@ -38,7 +38,7 @@ struct SetokTrainConfig {
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};
   TextEncoderOptions text = TextEncoderOptions();
   // Turns on the merger's absolute position table (merger.absolute_position) in an `init` model
-  // trained without it: its layer starts at zero, so the model starts as it was.
+  // trained without it: its layer is drawn afresh (seeded), the rest of the weights are that model's.
   bool merger_absolute_position = false;
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
   // SeTok modules left as they are: any of "vision_model", "cluster", "merger", "detokenizer"
