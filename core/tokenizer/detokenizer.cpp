@@ -41,6 +41,7 @@ DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim()}).eps(1e-6)));
   decoder = register_module("decoder", PixelDecoder(PixelDecoderOptions(o.dim(), o.decoder_channels())
                                                         .res_blocks(o.decoder_res_blocks())
+                                                        .norm_groups(o.decoder_norm_groups())
                                                         .out_size(o.image_size())));
 }
 

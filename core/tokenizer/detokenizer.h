@@ -28,6 +28,7 @@ struct DetokenizerOptions {
   // image_size after them (a bilinear resize covers a non-power-of-two patch size).
   TORCH_ARG(std::vector<int64_t>, decoder_channels) = std::vector<int64_t>{512, 256, 256, 128, 128};
   TORCH_ARG(int64_t, decoder_res_blocks) = 2;
+  TORCH_ARG(int64_t, decoder_norm_groups) = 32;  // PixelDecoderOptions::norm_groups
 
  public:
   int64_t grid() const { return image_size_ / patch_size_; }

@@ -14,15 +14,15 @@ namespace {
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1));
 }
-torch::nn::GroupNorm group_norm(int64_t channels) {
-  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(32, channels), channels).eps(1e-6));
+torch::nn::GroupNorm group_norm(int64_t channels, int64_t groups) {
+  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(groups, channels), channels).eps(1e-6));
 }
 }  // namespace
 
-ResConvBlockImpl::ResConvBlockImpl(int64_t c) {
-  norm1 = register_module("norm1", group_norm(c));
+ResConvBlockImpl::ResConvBlockImpl(int64_t c, int64_t groups) {
+  norm1 = register_module("norm1", group_norm(c, groups));
   conv1 = register_module("conv1", conv3x3(c, c));
-  norm2 = register_module("norm2", group_norm(c));
+  norm2 = register_module("norm2", group_norm(c, groups));
   conv2 = register_module("conv2", conv3x3(c, c));
 }
 
@@ -34,16 +34,17 @@ at::Tensor ResConvBlockImpl::forward(const at::Tensor& x) {
 PixelDecoderImpl::PixelDecoderImpl(const PixelDecoderOptions& o) : options(o) {
   const auto& ch = o.channels();
   if (ch.empty()) throw Error("pixel decoder needs at least one channel width");
+  if (o.norm_groups() < 1) throw Error("pixel decoder norm_groups must be at least 1");
   conv_in = register_module("conv_in", conv3x3(o.in_channels(), ch[0]));
   stages = register_module("stages", torch::nn::ModuleList());
   for (std::size_t s = 0; s < ch.size(); ++s) {
     torch::nn::Sequential stage;
     // Nearest ×2 then a 3×3 conv: no checkerboard, and no ConvTranspose2d.
     if (s > 0) stage->push_back(conv3x3(ch[s - 1], ch[s]));
-    for (int64_t r = 0; r < o.res_blocks(); ++r) stage->push_back(ResConvBlock(ch[s]));
+    for (int64_t r = 0; r < o.res_blocks(); ++r) stage->push_back(ResConvBlock(ch[s], o.norm_groups()));
     stages->push_back(stage);
   }
-  norm_out = register_module("norm_out", group_norm(ch.back()));
+  norm_out = register_module("norm_out", group_norm(ch.back(), o.norm_groups()));
   conv_out = register_module("conv_out", conv3x3(ch.back(), o.out_channels()));
 }
 

@@ -14,7 +14,7 @@ namespace setok::tokenizer {
 
 // GroupNorm -> SiLU -> conv3×3, twice, plus the input.
 struct ResConvBlockImpl : torch::nn::Module {
-  explicit ResConvBlockImpl(int64_t channels);
+  explicit ResConvBlockImpl(int64_t channels, int64_t norm_groups = 32);
   at::Tensor forward(const at::Tensor& x);
   torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
@@ -31,6 +31,10 @@ struct PixelDecoderOptions {
   TORCH_ARG(int64_t, out_channels) = 3;
   // Output side; 0 = input side × 2^(channels.size() - 1). Otherwise resized (bilinear) before the last conv.
   TORCH_ARG(int64_t, out_size) = 0;
+  // GroupNorm groups: gcd(norm_groups, channels). At 32 a 32-channel stage normalises every channel
+  // on its own (an instance norm), which takes each channel's mean and spread over the image away;
+  // 8 keeps groups of at least 4 channels at the small decoder's widths.
+  TORCH_ARG(int64_t, norm_groups) = 32;
 };
 
 struct PixelDecoderImpl : torch::nn::Module {

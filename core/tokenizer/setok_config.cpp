@@ -32,7 +32,8 @@ nlohmann::json detok_json(const DetokenizerOptions& d) {
           {"layers", d.layers()},         {"heads", d.heads()},
           {"mlp_ratio", d.mlp_ratio()},   {"image_size", d.image_size()},
           {"patch_size", d.patch_size()}, {"use_rope", d.use_rope()},
-          {"decoder_channels", d.decoder_channels()}, {"decoder_res_blocks", d.decoder_res_blocks()}};
+          {"decoder_channels", d.decoder_channels()}, {"decoder_res_blocks", d.decoder_res_blocks()},
+          {"decoder_norm_groups", d.decoder_norm_groups()}};
 }
 
 DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
@@ -45,7 +46,8 @@ DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
       .patch_size(j.value("patch_size", d.patch_size()))
       .use_rope(j.value("use_rope", d.use_rope()))
       .decoder_channels(j.value("decoder_channels", d.decoder_channels()))
-      .decoder_res_blocks(j.value("decoder_res_blocks", d.decoder_res_blocks()));
+      .decoder_res_blocks(j.value("decoder_res_blocks", d.decoder_res_blocks()))
+      .decoder_norm_groups(j.value("decoder_norm_groups", d.decoder_norm_groups()));
   return d;
 }
 

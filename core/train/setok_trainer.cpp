@@ -148,6 +148,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "temperature", c.temperature);
     get_to(j, "templates", c.templates);
     get_to(j, "merger_absolute_position", c.merger_absolute_position);
+    get_to(j, "reinit", c.reinit);
     get_to(j, "freeze_text", c.freeze_text);
     get_to(j, "freeze", c.freeze);
     get_to(j, "calibrate", c.calibrate);
@@ -170,6 +171,9 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (c.templates.empty()) throw Error("training config: templates must not be empty");
   if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
   if (!(c.encoder_lr_scale > 0)) throw Error("training config: encoder_lr_scale must be positive");
+  for (const auto& n : c.reinit)
+    if (n != "merger" && n != "detokenizer")
+      throw Error("training config: reinit: unknown module '" + n + "' (merger, detokenizer)");
   for (const auto& n : c.freeze)
     if (n != "vision_model" && n != "cluster" && n != "merger" && n != "detokenizer")
       throw Error("training config: freeze: unknown module '" + n + "' (vision_model, cluster, merger, detokenizer)");
@@ -207,6 +211,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"templates", templates},
           {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
           {"merger_absolute_position", merger_absolute_position},
+          {"reinit", reinit},
           {"freeze_text", freeze_text},
           {"calibrate", calibrate},
           {"freeze", freeze},
@@ -227,8 +232,15 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     if (!prev.contains("concept"))
       throw Error(from + (resume_dir.empty() ? ": not a SeTok trained by setok train setok (no concept section)"
                                              : ": not a training checkpoint (no concept section)"));
+    const tokenizer::SetokConfig own = cfg.model;
     cfg.model = tokenizer::SetokConfig::from_json(prev);
+    if (resume_dir.empty())
+      for (const auto& n : cfg.reinit) {
+        if (n == "merger") cfg.model.merger = own.merger;
+        if (n == "detokenizer") cfg.model.detokenizer = own.detokenizer;
+      }
     if (cfg.merger_absolute_position) cfg.model.merger.absolute_position(true);
+    cfg.model.validate();
     if (prev["concept"].contains("text_encoder")) {
       const auto& t = prev["concept"]["text_encoder"];
       cfg.text.dim(t.value("dim", cfg.text.dim()))
@@ -284,6 +296,20 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const std::string pos_key = "merger.position_proj.weight";
     if (resume_dir.empty() && model->merger->position_proj && !weights.count(pos_key))
       weights[pos_key] = model->merger->position_proj->weight.detach().clone();
+    // reinit: those modules keep the fresh draw.
+    if (resume_dir.empty())
+      for (const auto& n : cfg.reinit) {
+        for (auto it = weights.begin(); it != weights.end();)
+          it = it->first.rfind(n + ".", 0) == 0 ? weights.erase(it) : std::next(it);
+        for (const auto& p : (n == "merger" ? static_cast<torch::nn::Module&>(*model->merger)
+                                            : static_cast<torch::nn::Module&>(*model->detokenizer))
+                                 .named_parameters())
+          weights[n + "." + p.key()] = p.value().detach().clone();
+        for (const auto& b : (n == "merger" ? static_cast<torch::nn::Module&>(*model->merger)
+                                            : static_cast<torch::nn::Module&>(*model->detokenizer))
+                                 .named_buffers())
+          weights[n + "." + b.key()] = b.value().detach().clone();
+      }
     nn::load_state_dict(*model, weights);
     io::TensorMap tw = io::load_safetensors((fs::path(from) / "text_encoder.safetensors").string());
     {

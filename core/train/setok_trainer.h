@@ -40,6 +40,10 @@ struct SetokTrainConfig {
   // Turns on the merger's absolute position table (merger.absolute_position) in an `init` model
   // trained without it: its layer is drawn afresh (seeded), the rest of the weights are that model's.
   bool merger_absolute_position = false;
+  // With `init`: modules ("merger", "detokenizer") drawn afresh from this config's `model` section
+  // (architecture and weights) instead of taken from the init model, e.g. a decoder stuck in a bad
+  // optimum, or one with other norm groups.
+  std::vector<std::string> reinit;
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
   // SeTok modules left as they are: any of "vision_model", "cluster", "merger", "detokenizer"
   // (fine-tuning the merger and decoder on a fixed grouping).

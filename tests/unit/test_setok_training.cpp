@@ -229,6 +229,33 @@ TEST(SetokTraining, MergerAbsolutePositionJoinsAModelTrainedWithoutIt) {
   EXPECT_EQ(train_setok(more, d / "tuned/checkpoint", quiet, &data).steps_done, 1);
 }
 
+TEST(SetokTraining, ReinitDrawsAModuleAfreshFromTheConfig) {
+  // reinit: ["detokenizer"] with init: the decoder comes from this config's model section (here
+  // with other norm groups) and its first weights are a fresh draw; the rest is the init model's.
+  test::TempDir d;
+  test::ToyScenes data(32);
+  ProgressWriter quiet(ProgressMode::kNone);
+  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
+  SetokTrainConfig c = tiny_config(d / "tuned", 1);
+  c.init = first.model_dir;
+  c.reinit = {"detokenizer"};
+  c.freeze = {"vision_model", "cluster", "merger"};
+  c.model.detokenizer.decoder_norm_groups(2);
+  c.lr = 1e-9;  // one step that moves nothing visibly: the weights are those it started with
+  TrainSummary tuned = train_setok(c, "", quiet, &data);
+  auto cfg = io::read_json_file((std::filesystem::path(tuned.model_dir) / "config.json").string());
+  EXPECT_EQ(cfg["detokenizer"]["decoder_norm_groups"].get<int>(), 2);
+  const io::TensorMap before = io::load_weights(first.model_dir), after = io::load_weights(tuned.model_dir);
+  int kept = 0, drawn = 0;
+  for (const auto& [k, v] : before) {
+    if (k.rfind("merger.", 0) == 0) kept += after.at(k).equal(v);
+    if (k.rfind("detokenizer.", 0) == 0 && v.dim() >= 2) drawn += !at::allclose(after.at(k), v, 1e-3, 1e-4);
+  }
+  EXPECT_GT(kept, 10);
+  EXPECT_GT(drawn, 10);
+  EXPECT_THROW(SetokTrainConfig::from_json({{"reinit", {"vision_model"}}}), setok::Error);
+}
+
 TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
   test::TempDir d;
   test::ToyScenes data(32);
