@@ -72,14 +72,14 @@ Command add_tokenize(CLI::App& app, Globals& g) {
 
     c10::InferenceMode guard;
     auto t1 = std::chrono::steady_clock::now();
-    tokenizer::Tokenized t = model->tokenize(model->preprocess(img));
+    const at::Tensor pixels = model->preprocess(img);
+    tokenizer::Tokenized t = model->tokenize(pixels);
     double run_ms = ms_since(t1);
     double recon_ms = 0, recon_psnr = 0;
     if (!a->reconstruction.empty()) {
       // The detokenizer's picture of the tokens, scored against the input as the encoder saw it
       // (resized to the model's input size), as `setok eval setok` scores its PSNR.
       auto tr = std::chrono::steady_clock::now();
-      at::Tensor pixels = model->preprocess(img);
       at::Tensor recon = model->reconstruct(t.tokens, t.clusters.token_valid).clamp(-1, 1);
       recon_ms = ms_since(tr);
       recon_psnr = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();

@@ -6,6 +6,7 @@
 #include "core/nn/rope2d.h"
 #include "core/nn/transformer_block.h"
 #include "core/runtime/error.h"
+#include "core/tokenizer/token_merger.h"
 
 namespace setok::tokenizer {
 
@@ -32,6 +33,19 @@ DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
   if (g << (o.decoder_channels().size() - 1) < o.image_size())
     throw Error("detokenizer decoder has too few upsampling stages for its image size");
   queries = register_parameter("queries", at::randn({1, g * g, o.dim()}) * 0.02);
+  if (o.query_position())
+    query_position_proj = register_module(
+        "query_position_proj",
+        torch::nn::Linear(torch::nn::LinearOptions(kAbsolutePositionWidth, o.dim()).bias(false)));
+  if (o.broadcast()) {
+    if (o.broadcast_hidden() < 1) throw Error("detokenizer broadcast_hidden must be at least 1");
+    const int64_t h = o.broadcast_hidden();
+    broadcast_token = register_module("broadcast_token", torch::nn::Linear(o.token_dim(), h));
+    broadcast_place = register_module(
+        "broadcast_place", torch::nn::Linear(torch::nn::LinearOptions(kAbsolutePositionWidth, h).bias(false)));
+    broadcast_mid = register_module("broadcast_mid", torch::nn::Linear(h, h));
+    broadcast_out = register_module("broadcast_out", torch::nn::Linear(h, o.dim() + 1));
+  }
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.layers(); ++i)
     blocks->push_back(nn::CrossAttentionBlock(nn::CrossAttentionBlockOptions(o.dim(), o.heads())
@@ -45,7 +59,11 @@ DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
                                                         .out_size(o.image_size())));
 }
 
-at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& token_valid) {
+at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits) {
+  return decoder(query_grid(tokens, token_valid, mask_logits));
+}
+
+at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits) {
   if (tokens.dim() != 3 || tokens.size(2) != options.token_dim())
     throw Error("detokenizer expects tokens [B, C, " + std::to_string(options.token_dim()) + "]");
   if (token_valid.defined() &&
@@ -57,9 +75,22 @@ at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& 
     rope = nn::rope2d_grid_table(g, g, options.dim() / options.heads(), nn::kRope2dTheta, queries.options());
   auto valid = token_valid.defined() ? token_valid.to(at::kBool) : at::Tensor();
   auto q = queries.expand({b, -1, -1});
+  if (options.query_position()) q = q + query_position_proj(absolute_position_table(g, g, queries.options())).unsqueeze(0);
+  if (options.broadcast()) {
+    // [B, 1, C, h] + [1, P, 1, h] -> per (place, token) feature and logit; softmax over the tokens.
+    auto place = broadcast_place(absolute_position_table(g, g, queries.options())).unsqueeze(0).unsqueeze(2);
+    auto h = at::gelu(broadcast_token(tokens).unsqueeze(1) + place);
+    auto out = broadcast_out(at::gelu(broadcast_mid(h)));  // [B, P, C, dim + 1]
+    auto logits = nn::autocast_f32(out.select(3, options.dim()));
+    if (valid.defined()) logits = logits.masked_fill(at::logical_not(valid).unsqueeze(1), -1e4);
+    auto weight = at::softmax(logits, 2).to(out.scalar_type());  // [B, P, C]
+    q = q + (weight.unsqueeze(3) * out.narrow(3, 0, options.dim())).sum(2);
+    if (mask_logits) *mask_logits = logits;
+  } else if (mask_logits) {
+    *mask_logits = at::Tensor();
+  }
   for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, tokens, valid, at::Tensor(), rope);
-  auto grid = norm(nn::autocast_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
-  return decoder(grid);
+  return norm(nn::autocast_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
 }
 
 }  // namespace setok::tokenizer

@@ -4,6 +4,7 @@
 #include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
@@ -24,6 +25,20 @@ struct DetokenizerOptions {
   TORCH_ARG(int64_t, patch_size) = 16;
   // 2D RoPE in the queries' self-attention, on top of their learnt (per-patch) embeddings.
   TORCH_ARG(bool, use_rope) = true;
+  // Adds the merger's fixed 2D sinusoidal table of each output patch's place, through a linear layer,
+  // to the learnt queries. Without it the queries differ only by their small learnt embeddings
+  // (drawn at 0.02) and RoPE, which turns q/k but not the values: every query's cross-attention
+  // reads the same mixture of the tokens and the picture comes out flat
+  // (docs/design/merger-detokenizer.md). Off by default, so earlier models load as they were.
+  TORCH_ARG(bool, query_position) = false;
+  // Not in the paper: before the blocks, every token is broadcast to every place (after Slot
+  // Attention's spatial broadcast decoder): an MLP of the token and the place's position table
+  // gives a feature and a mask logit, the logits are a softmax over the tokens at each place, and
+  // the masked sum of the features is added to the queries. The decoder thereby says, from the
+  // tokens alone, where each token lies (`mask_logits`), which training can supervise with the
+  // clustering's masks (decoder_mask_weight in the SeTok trainer). Off by default.
+  TORCH_ARG(bool, broadcast) = false;
+  TORCH_ARG(int64_t, broadcast_hidden) = 256;
   // Pixel decoder widths: [0] at the query grid, then one per ×2 upsampling; the grid must reach
   // image_size after them (a bilinear resize covers a non-power-of-two patch size).
   TORCH_ARG(std::vector<int64_t>, decoder_channels) = std::vector<int64_t>{512, 256, 256, 128, 128};
@@ -44,10 +59,17 @@ struct DetokenizerImpl : torch::nn::Module {
 
   // tokens [B, C, token_dim], token_valid [B, C] bool (undefined = all valid) -> pixels [B, 3, H, W]
   // in the encoder's input space (mean 0.5 / std 0.5, about [-1, 1]). Padded tokens have no effect.
-  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& token_valid = {});
+  // With broadcast, `mask_logits` (when given) receives each place's logits over the tokens,
+  // [B, grid², C] row-major, padded tokens at -1e4.
+  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& token_valid = {}, at::Tensor* mask_logits = nullptr);
+  // What the pixel decoder is given: the queries after their blocks, [B, dim, grid, grid].
+  at::Tensor query_grid(const at::Tensor& tokens, const at::Tensor& token_valid = {}, at::Tensor* mask_logits = nullptr);
 
   DetokenizerOptions options;
   at::Tensor queries;  // [1, grid², dim]: the learnt mask queries, one per output patch
+  torch::nn::Linear query_position_proj{nullptr};  // query_position: table [grid², 64] -> dim
+  // broadcast: token -> hidden, place table -> hidden, hidden -> hidden, hidden -> dim + 1 (feature, logit)
+  torch::nn::Linear broadcast_token{nullptr}, broadcast_place{nullptr}, broadcast_mid{nullptr}, broadcast_out{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm norm{nullptr};
   PixelDecoder decoder{nullptr};

@@ -33,7 +33,8 @@ nlohmann::json detok_json(const DetokenizerOptions& d) {
           {"mlp_ratio", d.mlp_ratio()},   {"image_size", d.image_size()},
           {"patch_size", d.patch_size()}, {"use_rope", d.use_rope()},
           {"decoder_channels", d.decoder_channels()}, {"decoder_res_blocks", d.decoder_res_blocks()},
-          {"decoder_norm_groups", d.decoder_norm_groups()}};
+          {"decoder_norm_groups", d.decoder_norm_groups()}, {"query_position", d.query_position()},
+          {"broadcast", d.broadcast()},   {"broadcast_hidden", d.broadcast_hidden()}};
 }
 
 DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
@@ -47,7 +48,10 @@ DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
       .use_rope(j.value("use_rope", d.use_rope()))
       .decoder_channels(j.value("decoder_channels", d.decoder_channels()))
       .decoder_res_blocks(j.value("decoder_res_blocks", d.decoder_res_blocks()))
-      .decoder_norm_groups(j.value("decoder_norm_groups", d.decoder_norm_groups()));
+      .decoder_norm_groups(j.value("decoder_norm_groups", d.decoder_norm_groups()))
+      .query_position(j.value("query_position", d.query_position()))
+      .broadcast(j.value("broadcast", d.broadcast()))
+      .broadcast_hidden(j.value("broadcast_hidden", d.broadcast_hidden()));
   return d;
 }
 

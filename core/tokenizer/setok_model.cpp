@@ -41,8 +41,8 @@ Tokenized SetokModelImpl::tokenize(const at::Tensor& pixels,
   return t;
 }
 
-at::Tensor SetokModelImpl::reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid) {
-  return detokenizer->forward(tokens, token_valid);
+at::Tensor SetokModelImpl::reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits) {
+  return detokenizer->forward(tokens, token_valid, mask_logits);
 }
 
 at::Tensor SetokModelImpl::preprocess(const io::Image& img) const {

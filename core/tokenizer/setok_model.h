@@ -31,7 +31,8 @@ class SetokModelImpl : public torch::nn::Module {
   // before_cluster, when set, sees the patch features [B,N,D] before they are clustered and may
   // change config().cluster (training's object_bandwidth does).
   Tokenized tokenize(const at::Tensor& pixels, const std::function<void(const at::Tensor&)>& before_cluster = nullptr);
-  at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid);
+  // mask_logits: see DetokenizerImpl::forward.
+  at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits = nullptr);
   // Preprocesses one image for this model's encoder: [1,3,S,S].
   at::Tensor preprocess(const io::Image& img) const;
 

@@ -141,6 +141,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "concept_weight", c.concept_weight);
     get_to(j, "grouping_weight", c.grouping_weight);
     get_to(j, "semantic_weight", c.semantic_weight);
+    get_to(j, "decoder_mask_weight", c.decoder_mask_weight);
     get_to(j, "encoder_lr_scale", c.encoder_lr_scale);
     get_to(j, "l1_weight", c.l1_weight);
     get_to(j, "l2_weight", c.l2_weight);
@@ -170,6 +171,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.lr > 0)) throw Error("training config: lr must be positive");
   if (c.templates.empty()) throw Error("training config: templates must not be empty");
   if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
+  if (c.decoder_mask_weight < 0) throw Error("training config: decoder_mask_weight must not be negative");
   if (!(c.encoder_lr_scale > 0)) throw Error("training config: encoder_lr_scale must be positive");
   for (const auto& n : c.reinit)
     if (n != "merger" && n != "detokenizer")
@@ -202,6 +204,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"concept_weight", concept_weight},
           {"grouping_weight", grouping_weight},
           {"semantic_weight", semantic_weight},
+          {"decoder_mask_weight", decoder_mask_weight},
           {"encoder_lr_scale", encoder_lr_scale},
           {"object_bandwidth", object_bandwidth},
           {"l1_weight", l1_weight},
@@ -250,6 +253,10 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     }
   }
   const auto& vc = cfg.model.vision;
+  if (cfg.decoder_mask_weight > 0 &&
+      (!cfg.model.detokenizer.broadcast() || cfg.model.detokenizer.grid() != vc.image_size / vc.patch_size))
+    throw Error("training config: decoder_mask_weight needs a broadcast detokenizer (detokenizer.broadcast) whose "
+                "grid is the encoder's");
   std::unique_ptr<SetokDataset> owned;
   const SetokDataset* data = data_override;
   if (!data) {
@@ -292,24 +299,20 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   torch::nn::Linear* semantic_ptr = cfg.semantic_weight > 0 ? &semantic : nullptr;
   if (!from.empty()) {
     io::TensorMap weights = io::load_weights(from);
-    // merger_absolute_position on a model trained without the table: its layer keeps its fresh draw.
-    const std::string pos_key = "merger.position_proj.weight";
-    if (resume_dir.empty() && model->merger->position_proj && !weights.count(pos_key))
-      weights[pos_key] = model->merger->position_proj->weight.detach().clone();
-    // reinit: those modules keep the fresh draw.
-    if (resume_dir.empty())
-      for (const auto& n : cfg.reinit) {
-        for (auto it = weights.begin(); it != weights.end();)
-          it = it->first.rfind(n + ".", 0) == 0 ? weights.erase(it) : std::next(it);
-        for (const auto& p : (n == "merger" ? static_cast<torch::nn::Module&>(*model->merger)
-                                            : static_cast<torch::nn::Module&>(*model->detokenizer))
-                                 .named_parameters())
-          weights[n + "." + p.key()] = p.value().detach().clone();
-        for (const auto& b : (n == "merger" ? static_cast<torch::nn::Module&>(*model->merger)
-                                            : static_cast<torch::nn::Module&>(*model->detokenizer))
-                                 .named_buffers())
-          weights[n + "." + b.key()] = b.value().detach().clone();
-      }
+    if (resume_dir.empty()) {
+      // A fine-tune keeps the model's own fresh draw for the `reinit` modules and for a position
+      // layer (merger_absolute_position) that the init model was trained without.
+      std::vector<std::string> fresh;
+      for (const auto& n : cfg.reinit) fresh.push_back(n + ".");
+      if (model->merger->position_proj && !weights.count("merger.position_proj.weight"))
+        fresh.push_back("merger.position_proj.");
+      auto is_fresh = [&](const std::string& key) {
+        return std::any_of(fresh.begin(), fresh.end(), [&](const std::string& f) { return key.rfind(f, 0) == 0; });
+      };
+      for (auto it = weights.begin(); it != weights.end();) it = is_fresh(it->first) ? weights.erase(it) : std::next(it);
+      for (const auto& [key, value] : nn::state_dict(*model))
+        if (is_fresh(key)) weights[key] = value;
+    }
     nn::load_state_dict(*model, weights);
     io::TensorMap tw = io::load_safetensors((fs::path(from) / "text_encoder.safetensors").string());
     {
@@ -361,14 +364,11 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   // that multiple of the rate (with 1, the two groups of every earlier checkpoint).
   std::vector<at::Tensor> decay, no_decay{logit_scale}, enc_decay, enc_no_decay;
   const bool scaled_encoder = cfg.encoder_lr_scale != 1.0;
-  std::set<const void*> encoder_params;
-  if (scaled_encoder)
-    for (auto& p : model->encoder->parameters()) encoder_params.insert(p.unsafeGetTensorImpl());
   auto split = [&](torch::nn::Module& m) {
     for (auto& p : m.named_parameters()) {
       if (!p.value().requires_grad()) continue;
       const bool d = p.value().dim() >= 2 && p.key().find("position") == std::string::npos;
-      const bool enc = encoder_params.count(p.value().unsafeGetTensorImpl()) > 0;
+      const bool enc = scaled_encoder && &m == model.get() && p.key().rfind("vision_model.", 0) == 0;
       (enc ? (d ? enc_decay : enc_no_decay) : (d ? decay : no_decay)).push_back(p.value());
     }
   };
@@ -419,7 +419,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     at::Tensor pixels = batch.pixels.to(device);
     float step_bandwidth = 0;
     tokenizer::Tokenized tk;
-    at::Tensor recon;
+    at::Tensor recon, mask_logits;
     {
       AutocastScope autocast(device.type(), amp);
       tk = model->tokenize(pixels, [&](const at::Tensor& features) {
@@ -428,7 +428,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
         model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
         model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
       });
-      recon = model->reconstruct(tk.tokens, tk.clusters.token_valid);
+      recon = model->reconstruct(tk.tokens, tk.clusters.token_valid, cfg.decoder_mask_weight > 0 ? &mask_logits : nullptr);
     }
     if (amp) {
       // The losses below run outside autocast, in f32, beside f32 tensors (text embeddings, masks).
@@ -525,8 +525,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                          ? (logits.detach().argmax(1) == target).masked_select(objects).to(at::kFloat).mean().item<double>()
                          : 0.0;
     }
+    // The decoder's masks against the clustering's (hard, one-hot over the valid tokens; padded
+    // tokens have logit -1e4 and target 0): where each token lies, from the tokens alone.
+    at::Tensor l_dmask = at::zeros({}, pixels.options());
+    if (mask_logits.defined())
+      l_dmask = -(tk.clusters.masks.to(at::kFloat) * at::log_softmax(mask_logits.to(at::kFloat), 2)).sum(2).mean();
     at::Tensor loss = cfg.rec_weight * l_rec + cfg.concept_weight * l_concept + cfg.grouping_weight * l_group +
-                      cfg.semantic_weight * l_sem;
+                      cfg.semantic_weight * l_sem + cfg.decoder_mask_weight * l_dmask;
     const double loss_v = loss.item<double>();
     if (!std::isfinite(loss_v)) {
       progress.emit({{"event", "error"}, {"step", st.step}, {"message", "loss is not finite"}});
@@ -560,6 +565,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                      {"loss_concept", l_concept.item<double>()},
                      {"loss_grouping", l_group.item<double>()},
                      {"loss_semantic", l_sem.item<double>()},
+                     {"loss_decoder_mask", l_dmask.item<double>()},
                      {"semantic_acc", semantic_acc},
                      {"concept_acc", concept_acc},
                      {"tokens_per_image", tk.clusters.num_tokens.to(at::kDouble).mean().item<double>()},

@@ -33,6 +33,10 @@ struct SetokTrainConfig {
   double rec_weight = 1.0, concept_weight = 1.0;       // α, β of Eq. 3
   double grouping_weight = 0.0;  // supervised patch grouping (not in the paper; 0 = off)
   double semantic_weight = 0.0;  // supervised patch classes (not in the paper; 0 = off)
+  // Not in the paper: with a broadcast detokenizer, cross-entropy between its mask logits at each
+  // place and the clustering's hard masks, so that it learns from the tokens alone where each
+  // token lies (0 = off; needs detokenizer.broadcast and the encoder's grid).
+  double decoder_mask_weight = 0.0;
   double l1_weight = 1.0, l2_weight = 1.0, perceptual_weight = 0.0;  // inside L_rec
   double temperature = 0.07;                           // τ's initial value (learnt)
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};

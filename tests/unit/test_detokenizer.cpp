@@ -116,3 +116,63 @@ TEST(Detokenizer, SmallPresetSize) {
   EXPECT_EQ(p.token_dim(), 512);
   EXPECT_EQ(p.grid() * p.patch_size(), p.image_size());
 }
+
+TEST(Detokenizer, OnlyTheQueryPositionTableTellsTheQueriesApart) {
+  // With the learnt queries all alike (here zero), every query reads the same mixture of the tokens
+  // and RoPE turns q/k but not the values: the grid the pixel decoder gets is the same at every
+  // place, so it can only paint a flat picture. The position table makes each place its own.
+  at::manual_seed(7);
+  auto tokens = at::randn({1, 3, 12});
+  auto spread = [&](Detokenizer& d) {
+    at::NoGradGuard no_grad;
+    d->queries.zero_();
+    at::Tensor grid = d->query_grid(tokens);  // [1, dim, 4, 4]
+    EXPECT_EQ(grid.sizes(), (at::IntArrayRef{1, 16, 4, 4}));
+    return grid.flatten(2).std(2).mean().item<double>();  // across places, averaged over channels
+  };
+  Detokenizer learnt(tiny());
+  EXPECT_LT(spread(learnt), 1e-5);
+  Detokenizer placed(tiny().query_position(true));
+  EXPECT_GT(spread(placed), 0.1);
+  // And the pixels follow: forward is the pixel decoder on that grid.
+  at::NoGradGuard no_grad;
+  EXPECT_TRUE(placed->forward(tokens).equal(placed->decoder(placed->query_grid(tokens))));
+  auto sd = nn::state_dict(*placed);
+  EXPECT_TRUE(sd.count("query_position_proj.weight"));
+  EXPECT_FALSE(nn::state_dict(*learnt).count("query_position_proj.weight"));
+}
+
+TEST(Detokenizer, BroadcastSaysWhereEachTokenLiesAndIgnoresPadding) {
+  at::manual_seed(8);
+  Detokenizer detok(tiny().broadcast(true).broadcast_hidden(24));
+  auto tokens = at::randn({2, 3, 12});
+  auto valid = at::ones({2, 3}, at::kBool);
+  valid[1][2] = false;
+  at::Tensor logits;
+  auto px = detok->forward(tokens, valid, &logits);
+  EXPECT_EQ(px.sizes(), (at::IntArrayRef{2, 3, 32, 32}));
+  ASSERT_EQ(logits.sizes(), (at::IntArrayRef{2, 16, 3}));  // 4 × 4 places, 3 tokens
+  EXPECT_TRUE((logits[1].select(1, 2) <= -1e4 + 1).all().item<bool>()) << "the padded token";
+  // Each place has its own logits (the position table).
+  EXPECT_GT(logits[0].std(0).mean().item<double>(), 1e-3);
+  auto padded = tokens.clone();
+  padded[1][2] = 50 * at::randn({12});
+  EXPECT_TRUE(at::allclose(detok->forward(padded, valid)[1], px[1], 1e-5, 1e-5));
+  auto moved = tokens.clone();
+  moved[1][0] = at::randn({12});
+  EXPECT_FALSE(at::allclose(detok->forward(moved, valid)[1], px[1], 1e-3, 1e-3)) << "a real token does count";
+  // Gradients reach the broadcast MLP through the pixels and through the logits alike.
+  detok->zero_grad();
+  detok->forward(tokens, valid).pow(2).mean().backward();
+  EXPECT_GT(detok->broadcast_place->weight.grad().abs().sum().item<double>(), 0.0);
+  at::Tensor l2;
+  detok->zero_grad();
+  detok->forward(tokens, valid, &l2);
+  l2.select(2, 0).sum().backward();
+  EXPECT_GT(detok->broadcast_out->weight.grad().abs().sum().item<double>(), 0.0);
+  // Without broadcast there are no logits.
+  Detokenizer plain(tiny());
+  at::Tensor none = at::ones({1});
+  plain->forward(tokens, valid, &none);
+  EXPECT_FALSE(none.defined());
+}

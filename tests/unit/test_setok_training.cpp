@@ -33,6 +33,20 @@ SetokTrainConfig tiny_config(const std::string& out, std::int64_t steps) {
   c.text.dim(32).layers(1).heads(2);
   return c;
 }
+
+// A model trained two steps on the toy world, and fine-tunes of it.
+struct FineTuneFixture {
+  test::TempDir d;
+  test::ToyScenes data{32};
+  ProgressWriter quiet{ProgressMode::kNone};
+  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
+
+  SetokTrainConfig tuned(const std::string& name, std::int64_t steps) const {
+    SetokTrainConfig c = tiny_config(d / name, steps);
+    c.init = first.model_dir;
+    return c;
+  }
+};
 }  // namespace
 
 TEST(Schedule, WarmsUpThenDecaysToTheFloor) {
@@ -172,18 +186,14 @@ TEST(SetokTraining, InitFineTunesATrainedModelKeepingItsArchitecture) {
 TEST(SetokTraining, InitWithoutASemanticHeadStartsOneForAFineTune) {
   // A model trained without semantic_weight can be fine-tuned with it (the head starts afresh);
   // only resuming a checkpoint without the head is refused (PauseAndResumeContinueBitForBit).
-  test::TempDir d;
-  test::ToyScenes data(32);
-  ProgressWriter quiet(ProgressMode::kNone);
-  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
-  SetokTrainConfig c = tiny_config(d / "tuned", 3);
-  c.init = first.model_dir;
+  FineTuneFixture f;
+  SetokTrainConfig c = f.tuned("tuned", 3);
   c.semantic_weight = 1.0;
   std::vector<double> acc;
   ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
     if (e["event"] == "step") acc.push_back(e.at("semantic_acc").get<double>());
   });
-  TrainSummary tuned = train_setok(c, "", p, &data);
+  TrainSummary tuned = train_setok(c, "", p, &f.data);
   EXPECT_EQ(tuned.steps_done, 3);
   EXPECT_FALSE(acc.empty()) << "the head was trained and reported";
   // The final model leaves the training-only head out, as a model trained from scratch does.
@@ -192,60 +202,58 @@ TEST(SetokTraining, InitWithoutASemanticHeadStartsOneForAFineTune) {
   // Its checkpoint holds the head, so the run resumes with it.
   SetokTrainConfig more = c;
   more.steps = 4;
-  EXPECT_EQ(train_setok(more, d / "tuned/checkpoint", quiet, &data).steps_done, 1);
+  EXPECT_EQ(train_setok(more, f.d / "tuned/checkpoint", f.quiet, &f.data).steps_done, 1);
 }
 
 TEST(SetokTraining, MergerAbsolutePositionJoinsAModelTrainedWithoutIt) {
   // merger_absolute_position on an init model without the table: the run starts from that model's
   // weights with the table's layer drawn afresh, the layer learns, and the result (and its
   // checkpoint) has it.
-  test::TempDir d;
-  test::ToyScenes data(32);
-  ProgressWriter quiet(ProgressMode::kNone);
-  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
-  EXPECT_FALSE(io::load_weights(first.model_dir).count("merger.position_proj.weight"));
-  SetokTrainConfig c = tiny_config(d / "tuned", 3);
-  c.init = first.model_dir;
+  FineTuneFixture f;
+  EXPECT_FALSE(io::load_weights(f.first.model_dir).count("merger.position_proj.weight"));
+  SetokTrainConfig c = f.tuned("tuned", 3);
   c.merger_absolute_position = true;
   c.freeze = {"vision_model", "cluster"};
   std::vector<double> losses;
   ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
     if (e["event"] == "step") losses.push_back(e.at("loss").get<double>());
   });
-  TrainSummary tuned = train_setok(c, "", p, &data);
+  TrainSummary tuned = train_setok(c, "", p, &f.data);
   const io::TensorMap w = io::load_weights(tuned.model_dir);
   ASSERT_TRUE(w.count("merger.position_proj.weight"));
   EXPECT_GT(w.at("merger.position_proj.weight").abs().sum().item<double>(), 0.0);
   auto cfg = io::read_json_file((std::filesystem::path(tuned.model_dir) / "config.json").string());
   EXPECT_TRUE(cfg["merger"]["absolute_position"].get<bool>());
   // Every other weight started as the init model's: the encoder, frozen here, is unchanged.
-  const io::TensorMap w0 = io::load_weights(first.model_dir);
-  for (const auto& [k, v] : w0)
-    if (k.rfind("vision_model.", 0) == 0) EXPECT_TRUE(w.at(k).equal(v)) << k;
+  const io::TensorMap w0 = io::load_weights(f.first.model_dir);
+  for (const auto& [k, v] : w0) {
+    if (k.rfind("vision_model.", 0) == 0) {
+      EXPECT_TRUE(w.at(k).equal(v)) << k;
+    }
+  }
   ASSERT_EQ(losses.size(), 3u);
   for (double l : losses) EXPECT_TRUE(std::isfinite(l));
   SetokTrainConfig more = c;
   more.steps = 4;
-  EXPECT_EQ(train_setok(more, d / "tuned/checkpoint", quiet, &data).steps_done, 1);
+  EXPECT_EQ(train_setok(more, f.d / "tuned/checkpoint", f.quiet, &f.data).steps_done, 1);
 }
 
 TEST(SetokTraining, ReinitDrawsAModuleAfreshFromTheConfig) {
   // reinit: ["detokenizer"] with init: the decoder comes from this config's model section (here
-  // with other norm groups) and its first weights are a fresh draw; the rest is the init model's.
-  test::TempDir d;
-  test::ToyScenes data(32);
-  ProgressWriter quiet(ProgressMode::kNone);
-  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
-  SetokTrainConfig c = tiny_config(d / "tuned", 1);
-  c.init = first.model_dir;
+  // with other norm groups and the query position table) and its first weights are a fresh draw;
+  // the rest is the init model's.
+  FineTuneFixture f;
+  SetokTrainConfig c = f.tuned("tuned", 1);
   c.reinit = {"detokenizer"};
   c.freeze = {"vision_model", "cluster", "merger"};
-  c.model.detokenizer.decoder_norm_groups(2);
+  c.model.detokenizer.decoder_norm_groups(2).query_position(true);
   c.lr = 1e-9;  // one step that moves nothing visibly: the weights are those it started with
-  TrainSummary tuned = train_setok(c, "", quiet, &data);
+  TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
   auto cfg = io::read_json_file((std::filesystem::path(tuned.model_dir) / "config.json").string());
   EXPECT_EQ(cfg["detokenizer"]["decoder_norm_groups"].get<int>(), 2);
-  const io::TensorMap before = io::load_weights(first.model_dir), after = io::load_weights(tuned.model_dir);
+  EXPECT_TRUE(cfg["detokenizer"]["query_position"].get<bool>());
+  const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(tuned.model_dir);
+  EXPECT_TRUE(after.count("detokenizer.query_position_proj.weight"));
   int kept = 0, drawn = 0;
   for (const auto& [k, v] : before) {
     if (k.rfind("merger.", 0) == 0) kept += after.at(k).equal(v);
@@ -257,15 +265,11 @@ TEST(SetokTraining, ReinitDrawsAModuleAfreshFromTheConfig) {
 }
 
 TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
-  test::TempDir d;
-  test::ToyScenes data(32);
-  ProgressWriter quiet(ProgressMode::kNone);
-  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
-  SetokTrainConfig c = tiny_config(d / "tuned", 3);
-  c.init = first.model_dir;
+  FineTuneFixture f;
+  SetokTrainConfig c = f.tuned("tuned", 3);
   c.freeze = {"vision_model", "cluster"};
-  TrainSummary tuned = train_setok(c, "", quiet, &data);
-  const io::TensorMap before = io::load_weights(first.model_dir), after = io::load_weights(tuned.model_dir);
+  TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
+  const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(tuned.model_dir);
   int frozen = 0, moved = 0;
   for (const auto& [k, v] : before) {
     const bool same = after.at(k).equal(v);
@@ -290,17 +294,13 @@ TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
   // Two fine-tunes of one model, the same but for encoder_lr_scale: at 0.01 the vision encoder's
   // weights move about a hundredth as far as at 1 (AdamW steps scale with the rate), the merger's
   // as far.
-  test::TempDir d;
-  test::ToyScenes data(32);
-  ProgressWriter quiet(ProgressMode::kNone);
-  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
+  FineTuneFixture f;
   auto tune = [&](const char* name, double scale) {
-    SetokTrainConfig c = tiny_config(d / name, 3);
-    c.init = first.model_dir;
+    SetokTrainConfig c = f.tuned(name, 3);
     c.encoder_lr_scale = scale;
-    return io::load_weights(train_setok(c, "", quiet, &data).model_dir);
+    return io::load_weights(train_setok(c, "", f.quiet, &f.data).model_dir);
   };
-  const io::TensorMap before = io::load_weights(first.model_dir), full = tune("full", 1.0), slow = tune("slow", 0.01);
+  const io::TensorMap before = io::load_weights(f.first.model_dir), full = tune("full", 1.0), slow = tune("slow", 0.01);
   auto moved = [&](const io::TensorMap& after, const std::string& prefix) {
     double sum = 0;
     for (const auto& [k, v] : before)
@@ -315,6 +315,39 @@ TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
   EXPECT_GT(merger_slow, 0.5 * merger_full) << "the merger at the full rate";
   EXPECT_LT(merger_slow, 2.0 * merger_full);
   EXPECT_THROW(SetokTrainConfig::from_json({{"encoder_lr_scale", 0.0}}), setok::Error);
+}
+
+TEST(SetokTraining, DecoderMaskLossTeachesTheDecoderWhereTokensLie) {
+  // A broadcast detokenizer trained on its masks alone (no reconstruction, no concept loss) learns
+  // to put each place under the token that the clustering gave it.
+  test::TempDir d;
+  test::ToyScenes data(64);
+  std::vector<double> loss;
+  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
+    if (e["event"] == "step") loss.push_back(e["loss_decoder_mask"].get<double>());
+  });
+  SetokTrainConfig c = tiny_config(d / "run", 40);
+  c.model.detokenizer.broadcast(true).broadcast_hidden(32);
+  c.rec_weight = 0.0;
+  c.concept_weight = 0.0;
+  c.decoder_mask_weight = 1.0;
+  c.freeze = {"vision_model", "cluster"};  // a fixed grouping to learn
+  train_setok(c, "", p, &data);
+  ASSERT_EQ(loss.size(), 40u);
+  double first = 0, last = 0;
+  for (std::size_t i = 0; i < 5; ++i) first += loss[i] / 5;
+  for (std::size_t i = 35; i < 40; ++i) last += loss[i] / 5;
+  EXPECT_GT(first, 0.0);
+  EXPECT_LT(last, 0.7 * first) << "first " << first << ", last " << last;
+  // Without a broadcast detokenizer the loss has no masks to score: refused before training.
+  SetokTrainConfig plain = tiny_config(d / "plain", 1);
+  plain.decoder_mask_weight = 1.0;
+  try {
+    train_setok(plain, "", p, &data);
+    ADD_FAILURE() << "trained decoder masks without a broadcast detokenizer";
+  } catch (const setok::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("broadcast"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
