@@ -60,6 +60,14 @@ at::Tensor l1_error(const at::Tensor& x, const at::Tensor& y) {
   return (a - b).abs().flatten(1).mean(1);
 }
 
+at::Tensor pixel_spread(const at::Tensor& x) {
+  at::NoGradGuard no_grad;
+  if (x.dim() != 3 && x.dim() != 4) throw Error("pixel spread expects images [B,C,H,W] or [C,H,W]");
+  auto a = x.detach().to(at::kDouble);
+  if (a.dim() == 3) a = a.unsqueeze(0);
+  return a.flatten(2).std(2, /*unbiased=*/false).mean(1);
+}
+
 at::Tensor ssim(const at::Tensor& x, const at::Tensor& y, double data_range) {
   at::NoGradGuard no_grad;
   auto [a, b] = prepare(x, y, "SSIM");

@@ -15,6 +15,11 @@ at::Tensor psnr(const at::Tensor& x, const at::Tensor& y, double data_range = 1.
 // Mean absolute error over C·H·W.
 at::Tensor l1_error(const at::Tensor& x, const at::Tensor& y);
 
+// How much an image varies: each channel's (population) standard deviation over H·W, averaged
+// over the channels, in the units of x. A flat picture scores 0 whatever its colour; it tells a
+// decoder that paints only the background's brightness from one that draws the objects.
+at::Tensor pixel_spread(const at::Tensor& x);
+
 // SSIM (Wang et al. 2004): 11×11 Gaussian window, σ = 1.5, K1 = 0.01, K2 = 0.03, computed per
 // channel over the "valid" window positions and averaged over channels and positions. Needs H, W ≥ 11.
 at::Tensor ssim(const at::Tensor& x, const at::Tensor& y, double data_range = 1.0);

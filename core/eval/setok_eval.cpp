@@ -93,7 +93,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   for (std::size_t i = 0; i < head.labels.size(); ++i) class_id[head.labels[i]] = static_cast<std::int64_t>(i);
   const std::int64_t n = o.limit > 0 ? std::min<std::int64_t>(o.limit, data.size()) : data.size();
   const int S = static_cast<int>(model->config().vision.image_size);
-  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined;
+  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, spread_in, spread_out, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined;
   std::vector<std::int64_t> tokens, objects;
   std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
   struct ClassTally {
@@ -115,7 +115,10 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     at::Tensor recon = model->reconstruct(t.tokens, t.clusters.token_valid);
     at::Tensor a = (pixels + 1) / 2, b = ((recon + 1) / 2).clamp(0, 1);
     at::Tensor p = psnr(b, a), s = ssim(b, a), l = l1_error(b, a);
+    at::Tensor sa = pixel_spread(a) * 255.0, sb = pixel_spread(b) * 255.0;
     for (std::int64_t i = 0; i < end - start; ++i) {
+      spread_in.push_back(sa[i].item<double>());
+      spread_out.push_back(sb[i].item<double>());
       psnr_v.push_back(p[i].item<double>());
       ssim_v.push_back(s[i].item<double>());
       l1_v.push_back(l[i].item<double>());
@@ -185,6 +188,10 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       {"psnr_db", mean_of(psnr_v)},
       {"ssim", mean_of(ssim_v)},
       {"l1", mean_of(l1_v)},
+      // Per-channel standard deviation over the image, of 255, averaged over images: a flat
+      // reconstruction has a small one whatever its PSNR.
+      {"pixel_spread_input", mean_of(spread_in)},
+      {"pixel_spread_reconstruction", mean_of(spread_out)},
       {"seconds", secs},
   };
   j["fg_ari_refined"] = mean_of(refined_ari);

@@ -211,6 +211,22 @@ TEST(ImageMetrics, PsnrOfAKnownMse) {
   EXPECT_THROW(psnr(x, y[0]), setok::Error);
 }
 
+TEST(ImageMetrics, PixelSpreadOfKnownImages) {
+  // A flat image of any colour: 0. Half black, half white in every channel: 0.5. One channel
+  // half 0 / half 1 and two flat: 0.5 / 3.
+  auto x = at::zeros({3, 3, 4, 4});
+  x[0].fill_(0.7);
+  x[1].narrow(2, 0, 2).fill_(1.0);
+  x[2][1].narrow(1, 2, 2).fill_(1.0);
+  auto s = pixel_spread(x);
+  EXPECT_EQ(s.scalar_type(), at::kDouble);
+  EXPECT_NEAR(s[0].item<double>(), 0.0, 1e-7);
+  EXPECT_NEAR(s[1].item<double>(), 0.5, 1e-9);
+  EXPECT_NEAR(s[2].item<double>(), 0.5 / 3, 1e-9);
+  EXPECT_NEAR(pixel_spread(x[1])[0].item<double>(), 0.5, 1e-9);  // one image [C,H,W]
+  EXPECT_THROW(pixel_spread(at::zeros({4, 4})), setok::Error);
+}
+
 TEST(ImageMetrics, SsimIsOneForIdenticalImages) {
   at::manual_seed(0);
   auto x = at::rand({2, 3, 16, 16});
