@@ -75,10 +75,12 @@ at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tenso
     rope = nn::rope2d_grid_table(g, g, options.dim() / options.heads(), nn::kRope2dTheta, queries.options());
   auto valid = token_valid.defined() ? token_valid.to(at::kBool) : at::Tensor();
   auto q = queries.expand({b, -1, -1});
-  if (options.query_position()) q = q + query_position_proj(absolute_position_table(g, g, queries.options())).unsqueeze(0);
+  at::Tensor table;  // [P, 64], for the options that read each place's position
+  if (options.query_position() || options.broadcast()) table = absolute_position_table(g, g, queries.options());
+  if (options.query_position()) q = q + query_position_proj(table).unsqueeze(0);
   if (options.broadcast()) {
     // [B, 1, C, h] + [1, P, 1, h] -> per (place, token) feature and logit; softmax over the tokens.
-    auto place = broadcast_place(absolute_position_table(g, g, queries.options())).unsqueeze(0).unsqueeze(2);
+    auto place = broadcast_place(table).unsqueeze(0).unsqueeze(2);
     auto h = at::gelu(broadcast_token(tokens).unsqueeze(1) + place);
     auto out = broadcast_out(at::gelu(broadcast_mid(h)));  // [B, P, C, dim + 1]
     auto logits = nn::autocast_f32(out.select(3, options.dim()));

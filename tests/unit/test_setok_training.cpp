@@ -34,6 +34,23 @@ SetokTrainConfig tiny_config(const std::string& out, std::int64_t steps) {
   return c;
 }
 
+// Trains `c` on `data`; one progress key's value at every logged step.
+std::vector<double> train_recording(const SetokTrainConfig& c, const SetokDataset& data, const char* key) {
+  std::vector<double> values;
+  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
+    if (e["event"] == "step") values.push_back(e.at(key).get<double>());
+  });
+  train_setok(c, "", p, &data);
+  return values;
+}
+
+// The mean of v[from, to).
+double mean_over(const std::vector<double>& v, std::size_t from, std::size_t to) {
+  double sum = 0;
+  for (std::size_t i = from; i < to; ++i) sum += v[i];
+  return sum / static_cast<double>(to - from);
+}
+
 // A model trained two steps on the toy world, and fine-tunes of it.
 struct FineTuneFixture {
   test::TempDir d;
@@ -322,28 +339,23 @@ TEST(SetokTraining, DecoderMaskLossTeachesTheDecoderWhereTokensLie) {
   // to put each place under the token that the clustering gave it.
   test::TempDir d;
   test::ToyScenes data(64);
-  std::vector<double> loss;
-  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
-    if (e["event"] == "step") loss.push_back(e["loss_decoder_mask"].get<double>());
-  });
   SetokTrainConfig c = tiny_config(d / "run", 40);
   c.model.detokenizer.broadcast(true).broadcast_hidden(32);
   c.rec_weight = 0.0;
   c.concept_weight = 0.0;
   c.decoder_mask_weight = 1.0;
   c.freeze = {"vision_model", "cluster"};  // a fixed grouping to learn
-  train_setok(c, "", p, &data);
+  const std::vector<double> loss = train_recording(c, data, "loss_decoder_mask");
   ASSERT_EQ(loss.size(), 40u);
-  double first = 0, last = 0;
-  for (std::size_t i = 0; i < 5; ++i) first += loss[i] / 5;
-  for (std::size_t i = 35; i < 40; ++i) last += loss[i] / 5;
+  const double first = mean_over(loss, 0, 5), last = mean_over(loss, 35, 40);
   EXPECT_GT(first, 0.0);
   EXPECT_LT(last, 0.7 * first) << "first " << first << ", last " << last;
   // Without a broadcast detokenizer the loss has no masks to score: refused before training.
   SetokTrainConfig plain = tiny_config(d / "plain", 1);
   plain.decoder_mask_weight = 1.0;
+  ProgressWriter quiet(ProgressMode::kNone);
   try {
-    train_setok(plain, "", p, &data);
+    train_setok(plain, "", quiet, &data);
     ADD_FAILURE() << "trained decoder masks without a broadcast detokenizer";
   } catch (const setok::Error& e) {
     EXPECT_NE(std::string(e.what()).find("broadcast"), std::string::npos) << e.what();
@@ -356,20 +368,14 @@ TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
   // from the patches alone (no reconstruction, no concept loss).
   test::TempDir d;
   test::ToyScenes data(64);
-  std::vector<double> acc;
-  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
-    if (e["event"] == "step") acc.push_back(e["semantic_acc"].get<double>());
-  });
   SetokTrainConfig c = tiny_config(d / "run", 40);
   c.rec_weight = 0.0;
   c.concept_weight = 0.0;
   c.semantic_weight = 1.0;
-  train_setok(c, "", p, &data);
+  const std::vector<double> acc = train_recording(c, data, "semantic_acc");
   ASSERT_EQ(acc.size(), 40u);
-  double first = 0, last = 0;
-  for (std::size_t i = 0; i < 5; ++i) first += acc[i] / 5;
-  for (std::size_t i = 30; i < 40; ++i) last += acc[i] / 10;
-  EXPECT_GT(last, 0.8) << "object-patch accuracy over the last 10 steps (first 5: " << first << ")";
+  EXPECT_GT(mean_over(acc, 30, 40), 0.8)
+      << "object-patch accuracy over the last 10 steps (first 5: " << mean_over(acc, 0, 5) << ")";
   EXPECT_THROW(SetokTrainConfig::from_json({{"semantic_weight", -1}}), setok::Error);
 }
 
@@ -392,17 +398,11 @@ TEST(SetokTraining, ConceptLossTeachesTokensTheirObjectsLabels) {
   // apart at a glance, so the concept head must get well above chance (1/3) in a few steps.
   test::TempDir d;
   test::ToyScenes data(64);
-  std::vector<double> acc;
-  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
-    if (e["event"] == "step") acc.push_back(e["concept_acc"].get<double>());
-  });
   SetokTrainConfig c = tiny_config(d / "run", 60);
   c.rec_weight = 0.0;
-  train_setok(c, "", p, &data);
+  const std::vector<double> acc = train_recording(c, data, "concept_acc");
   ASSERT_EQ(acc.size(), 60u);
-  double last = 0;
-  for (std::size_t i = 50; i < 60; ++i) last += acc[i] / 10;
-  EXPECT_GT(last, 0.8) << "concept accuracy over the last 10 steps";
+  EXPECT_GT(mean_over(acc, 50, 60), 0.8) << "concept accuracy over the last 10 steps";
 }
 
 TEST(PackedDataset, RoundTripsEverySampleAndRejectsAMismatchedModel) {
