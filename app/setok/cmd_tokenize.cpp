@@ -80,7 +80,7 @@ Command add_tokenize(CLI::App& app, Globals& g) {
       // The detokenizer's picture of the tokens, scored against the input as the encoder saw it
       // (resized to the model's input size), as `setok eval setok` scores its PSNR.
       auto tr = std::chrono::steady_clock::now();
-      at::Tensor recon = model->reconstruct(t.tokens, t.clusters.token_valid).clamp(-1, 1);
+      at::Tensor recon = model->reconstruct(pixels, t).clamp(-1, 1);
       recon_ms = ms_since(tr);
       recon_psnr = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
       io::save_png(a->reconstruction, eval::to_image(recon[0]));

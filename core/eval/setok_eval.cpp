@@ -10,6 +10,7 @@
 
 #include "core/eval/image_metrics.h"
 #include "core/eval/label_maps.h"
+#include "core/eval/probe_metrics.h"
 #include "core/eval/retrieval_metrics.h"
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
@@ -101,6 +102,9 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     std::map<std::int64_t, std::int64_t> wrong;  // predicted class -> times
   };
   std::map<std::string, ClassTally> per_class;
+  // For the place probe: each token, the mean encoder feature of its cluster, its geometry, its image.
+  std::vector<at::Tensor> probe_tokens, probe_means, probe_geometry;
+  std::vector<std::int64_t> probe_image;
   auto t0 = std::chrono::steady_clock::now();
   for (std::int64_t start = 0; start < n; start += o.batch_size) {
     const std::int64_t end = std::min<std::int64_t>(n, start + o.batch_size);
@@ -112,7 +116,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     }
     at::Tensor pixels = at::stack(px);
     tokenizer::Tokenized t = model->tokenize(pixels);
-    at::Tensor recon = model->reconstruct(t.tokens, t.clusters.token_valid);
+    at::Tensor recon = model->reconstruct(pixels, t);
     at::Tensor a = (pixels + 1) / 2, b = ((recon + 1) / 2).clamp(0, 1);
     at::Tensor p = psnr(b, a), s = ssim(b, a), l = l1_error(b, a);
     at::Tensor sa = pixel_spread(a) * 255.0, sb = pixel_spread(b) * 255.0;
@@ -128,6 +132,20 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       at::Tensor full = patch_labels(assign, t.grid_h, t.grid_w, S);
       at::Tensor truth = smp.instance_map.reshape({S * S});
       ari.push_back(foreground_ari(truth, full));
+      {
+        const std::int64_t c = t.clusters.masks.size(2);
+        at::Tensor geo = token_place(assign, t.grid_h, t.grid_w, c);  // [C, 4]
+        at::Tensor keep = at::logical_and(valid.to(at::kCPU), at::logical_not(at::isnan(geo.select(1, 0))));
+        if (keep.any().item<bool>()) {
+          at::Tensor hard = at::one_hot(assign, c).to(t.features.scalar_type());  // [N, C]
+          at::Tensor means = at::matmul(hard.t(), t.features[i]) / hard.sum(0).clamp_min(1).unsqueeze(1);
+          at::Tensor idx = keep.nonzero().squeeze(1);
+          probe_tokens.push_back(t.tokens[i].to(at::kCPU, at::kDouble).index_select(0, idx));
+          probe_means.push_back(means.to(at::kCPU, at::kDouble).index_select(0, idx));
+          probe_geometry.push_back(geo.index_select(0, idx));
+          probe_image.insert(probe_image.end(), idx.size(0), start + i);
+        }
+      }
       miou.push_back(instance_miou(truth, full).matched);
       // The same masks at pixel resolution (tokenizer::refine_token_map).
       const io::Image image = to_image(pixels[i]);
@@ -195,6 +213,29 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       {"seconds", secs},
   };
   j["fg_ari_refined"] = mean_of(refined_ari);
+  {
+    // How well a linear map reads each token's place from it (fitted on the first half of the
+    // images, scored on the second), against the same probe on the mean encoder feature of the
+    // token's cluster, i.e. what the merger was given.
+    nlohmann::json probe = nullptr;
+    if (!probe_tokens.empty()) {
+      at::Tensor tok = at::cat(probe_tokens), mean = at::cat(probe_means), geo = at::cat(probe_geometry);
+      at::Tensor img = at::tensor(probe_image);
+      at::Tensor fit = (img < n / 2).nonzero().squeeze(1), held = (img >= n / 2).nonzero().squeeze(1);
+      if (fit.size(0) >= 2 && held.size(0) >= 2) {
+        auto scores = [&](const at::Tensor& x) {
+          auto r2 = linear_probe_r2(x.index_select(0, fit), geo.index_select(0, fit), x.index_select(0, held),
+                                    geo.index_select(0, held));
+          return nlohmann::json{{"r2_x", r2[0]}, {"r2_y", r2[1]}, {"r2_spread_x", r2[2]}, {"r2_spread_y", r2[3]}};
+        };
+        probe = {{"tokens", scores(tok)},
+                 {"cluster_mean_features", scores(mean)},
+                 {"tokens_fit", fit.size(0)},
+                 {"tokens_held_out", held.size(0)}};
+      }
+    }
+    j["token_place_probe"] = probe;
+  }
   j["miou_refined"] = mean_of(refined_miou);
   if (!oracle_ari.empty()) {
     j["patch_oracle_fg_ari"] = mean_of(oracle_ari);

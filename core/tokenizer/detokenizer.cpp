@@ -6,6 +6,7 @@
 #include "core/nn/rope2d.h"
 #include "core/nn/transformer_block.h"
 #include "core/runtime/error.h"
+#include "core/tokenizer/token_geometry.h"
 #include "core/tokenizer/token_merger.h"
 
 namespace setok::tokenizer {
@@ -22,6 +23,10 @@ DetokenizerOptions DetokenizerOptions::small() {
       .patch_size(8)
       .decoder_channels({128, 64, 64, 32})
       .decoder_res_blocks(1);
+}
+
+int64_t DetokenizerOptions::region_width() const {
+  return regions_ ? kGeometryDims + region_appearance_ * region_appearance_ : 0;
 }
 
 DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
@@ -46,6 +51,14 @@ DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
     broadcast_mid = register_module("broadcast_mid", torch::nn::Linear(h, h));
     broadcast_out = register_module("broadcast_out", torch::nn::Linear(h, o.dim() + 1));
   }
+  if (o.regions()) {
+    if (!o.broadcast()) throw Error("detokenizer regions need the broadcast decoder (broadcast: true)");
+    if (o.region_appearance() < 0 || o.region_appearance() > 32)
+      throw Error("detokenizer region_appearance must be 0 (none) to 32");
+    region_proj = register_module("region_proj", torch::nn::Linear(o.region_width(), o.token_dim()));
+    broadcast_relative = register_module(
+        "broadcast_relative", torch::nn::Linear(torch::nn::LinearOptions(6, o.broadcast_hidden()).bias(false)));
+  }
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.layers(); ++i)
     blocks->push_back(nn::CrossAttentionBlock(nn::CrossAttentionBlockOptions(o.dim(), o.heads())
@@ -59,17 +72,46 @@ DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
                                                         .out_size(o.image_size())));
 }
 
-at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits) {
-  return decoder(query_grid(tokens, token_valid, mask_logits));
+at::Tensor DetokenizerImpl::forward(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits,
+                                    const at::Tensor& regions) {
+  return decoder(query_grid(tokens, token_valid, mask_logits, regions));
 }
 
-at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits) {
+namespace {
+
+// Where each place lies against each token's region, in patches: [B, P, C, 6] = (x − cx, y − cy,
+// x − x0, x1 − x, y − y0, y1 − y), from the descriptors' centres and boxes (coordinates in [-1, 1])
+// and the places' patch centres on the g × g grid.
+at::Tensor place_against_regions(const at::Tensor& regions, int64_t g) {
+  auto r = regions.to(at::kFloat);
+  const auto f = r.options();
+  auto c = (at::arange(g, f) + 0.5) / static_cast<double>(g) * 2 - 1;
+  auto x = c.repeat({g}).view({1, g * g, 1}), y = c.repeat_interleave(g).view({1, g * g, 1});
+  auto at_ = [&](int64_t i) { return r.select(2, i).unsqueeze(1); };  // [B, 1, C]
+  auto rel = at::stack({x - at_(kGeometryCentre), y - at_(kGeometryCentre + 1), x - at_(kGeometryBox),
+                        at_(kGeometryBox + 2) - x, y - at_(kGeometryBox + 1), at_(kGeometryBox + 3) - y},
+                       3);
+  return rel * (g / 2.0);  // one unit per patch
+}
+
+}  // namespace
+
+at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits,
+                                       const at::Tensor& regions) {
   if (tokens.dim() != 3 || tokens.size(2) != options.token_dim())
     throw Error("detokenizer expects tokens [B, C, " + std::to_string(options.token_dim()) + "]");
   if (token_valid.defined() &&
       (token_valid.dim() != 2 || token_valid.size(0) != tokens.size(0) || token_valid.size(1) != tokens.size(1)))
     throw Error("detokenizer expects token_valid [B, C] matching the tokens");
   const int64_t b = tokens.size(0), g = options.grid();
+  at::Tensor context = tokens;  // what the queries read: the tokens, with their regions when given
+  if (options.regions()) {
+    if (!regions.defined() || regions.dim() != 3 || regions.size(0) != b || regions.size(1) != tokens.size(1) ||
+        regions.size(2) != options.region_width())
+      throw Error("detokenizer expects region descriptors [B, C, " + std::to_string(options.region_width()) +
+                  "] matching the tokens");
+    context = tokens + region_proj(regions.to(tokens.scalar_type()));
+  }
   nn::Rope2dTable rope;
   if (options.use_rope())
     rope = nn::rope2d_grid_table(g, g, options.dim() / options.heads(), nn::kRope2dTheta, queries.options());
@@ -81,7 +123,9 @@ at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tenso
   if (options.broadcast()) {
     // [B, 1, C, h] + [1, P, 1, h] -> per (place, token) feature and logit; softmax over the tokens.
     auto place = broadcast_place(table).unsqueeze(0).unsqueeze(2);
-    auto h = at::gelu(broadcast_token(tokens).unsqueeze(1) + place);
+    auto pre = broadcast_token(context).unsqueeze(1) + place;
+    if (options.regions()) pre = pre + broadcast_relative(place_against_regions(regions, g).to(pre.scalar_type()));
+    auto h = at::gelu(pre);
     auto out = broadcast_out(at::gelu(broadcast_mid(h)));  // [B, P, C, dim + 1]
     auto logits = nn::autocast_f32(out.select(3, options.dim()));
     if (valid.defined()) logits = logits.masked_fill(at::logical_not(valid).unsqueeze(1), -1e4);
@@ -91,7 +135,7 @@ at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tenso
   } else if (mask_logits) {
     *mask_logits = at::Tensor();
   }
-  for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, tokens, valid, at::Tensor(), rope);
+  for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, context, valid, at::Tensor(), rope);
   return norm(nn::autocast_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
 }
 

@@ -39,6 +39,14 @@ struct DetokenizerOptions {
   // clustering's masks (decoder_mask_weight in the SeTok trainer). Off by default.
   TORCH_ARG(bool, broadcast) = false;
   TORCH_ARG(int64_t, broadcast_hidden) = 256;
+  // Not in the paper: each token also brings its region descriptor (token_geometry.h: colour,
+  // place, size, box, silhouette; what SeTokim's language model reads beside each token). It is
+  // added to the token through a linear layer, and the broadcast MLP also reads where each place
+  // lies against each token's region (six numbers in patches: to its centre in x and y, to its
+  // box's four sides). The token vectors alone say too little of where their cluster lies for a
+  // small model to draw a layout (docs/design/merger-detokenizer.md). Needs broadcast.
+  TORCH_ARG(bool, regions) = false;
+  TORCH_ARG(int64_t, region_appearance) = 0;  // N of token_geometry's N × N appearance map (0: none)
   // Pixel decoder widths: [0] at the query grid, then one per ×2 upsampling; the grid must reach
   // image_size after them (a bilinear resize covers a non-power-of-two patch size).
   TORCH_ARG(std::vector<int64_t>, decoder_channels) = std::vector<int64_t>{512, 256, 256, 128, 128};
@@ -47,6 +55,8 @@ struct DetokenizerOptions {
 
  public:
   int64_t grid() const { return image_size_ / patch_size_; }
+  // Numbers per token in the region descriptors the detokenizer reads (0 without regions).
+  int64_t region_width() const;
 
   // D.1: 12 blocks; 384 px from 24 × 24 queries; TiTok-B-like width.
   static DetokenizerOptions paper();
@@ -60,16 +70,21 @@ struct DetokenizerImpl : torch::nn::Module {
   // tokens [B, C, token_dim], token_valid [B, C] bool (undefined = all valid) -> pixels [B, 3, H, W]
   // in the encoder's input space (mean 0.5 / std 0.5, about [-1, 1]). Padded tokens have no effect.
   // With broadcast, `mask_logits` (when given) receives each place's logits over the tokens,
-  // [B, grid², C] row-major, padded tokens at -1e4.
-  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& token_valid = {}, at::Tensor* mask_logits = nullptr);
+  // [B, grid², C] row-major, padded tokens at -1e4. With regions, `regions` [B, C, region_width()]
+  // is each token's descriptor (token_geometry); required then, ignored otherwise.
+  at::Tensor forward(const at::Tensor& tokens, const at::Tensor& token_valid = {}, at::Tensor* mask_logits = nullptr,
+                     const at::Tensor& regions = {});
   // What the pixel decoder is given: the queries after their blocks, [B, dim, grid, grid].
-  at::Tensor query_grid(const at::Tensor& tokens, const at::Tensor& token_valid = {}, at::Tensor* mask_logits = nullptr);
+  at::Tensor query_grid(const at::Tensor& tokens, const at::Tensor& token_valid = {}, at::Tensor* mask_logits = nullptr,
+                        const at::Tensor& regions = {});
 
   DetokenizerOptions options;
   at::Tensor queries;  // [1, grid², dim]: the learnt mask queries, one per output patch
   torch::nn::Linear query_position_proj{nullptr};  // query_position: table [grid², 64] -> dim
   // broadcast: token -> hidden, place table -> hidden, hidden -> hidden, hidden -> dim + 1 (feature, logit)
   torch::nn::Linear broadcast_token{nullptr}, broadcast_place{nullptr}, broadcast_mid{nullptr}, broadcast_out{nullptr};
+  // regions: descriptor -> token_dim (added to the tokens), place-against-region (6) -> hidden
+  torch::nn::Linear region_proj{nullptr}, broadcast_relative{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm norm{nullptr};
   PixelDecoder decoder{nullptr};

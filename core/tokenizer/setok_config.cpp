@@ -34,7 +34,8 @@ nlohmann::json detok_json(const DetokenizerOptions& d) {
           {"patch_size", d.patch_size()}, {"use_rope", d.use_rope()},
           {"decoder_channels", d.decoder_channels()}, {"decoder_res_blocks", d.decoder_res_blocks()},
           {"decoder_norm_groups", d.decoder_norm_groups()}, {"query_position", d.query_position()},
-          {"broadcast", d.broadcast()},   {"broadcast_hidden", d.broadcast_hidden()}};
+          {"broadcast", d.broadcast()},   {"broadcast_hidden", d.broadcast_hidden()},
+          {"regions", d.regions()},       {"region_appearance", d.region_appearance()}};
 }
 
 DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
@@ -51,7 +52,9 @@ DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
       .decoder_norm_groups(j.value("decoder_norm_groups", d.decoder_norm_groups()))
       .query_position(j.value("query_position", d.query_position()))
       .broadcast(j.value("broadcast", d.broadcast()))
-      .broadcast_hidden(j.value("broadcast_hidden", d.broadcast_hidden()));
+      .broadcast_hidden(j.value("broadcast_hidden", d.broadcast_hidden()))
+      .regions(j.value("regions", d.regions()))
+      .region_appearance(j.value("region_appearance", d.region_appearance()));
   return d;
 }
 

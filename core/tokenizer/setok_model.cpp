@@ -10,6 +10,7 @@
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
+#include "core/tokenizer/token_geometry.h"
 
 namespace fs = std::filesystem;
 
@@ -41,8 +42,27 @@ Tokenized SetokModelImpl::tokenize(const at::Tensor& pixels,
   return t;
 }
 
-at::Tensor SetokModelImpl::reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits) {
-  return detokenizer->forward(tokens, token_valid, mask_logits);
+at::Tensor SetokModelImpl::reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits,
+                                       const at::Tensor& regions) {
+  return detokenizer->forward(tokens, token_valid, mask_logits, regions);
+}
+
+at::Tensor SetokModelImpl::reconstruct(const at::Tensor& pixels, const Tokenized& t, at::Tensor* mask_logits) {
+  return detokenizer->forward(t.tokens, t.clusters.token_valid, mask_logits, regions(pixels, t));
+}
+
+at::Tensor SetokModelImpl::regions(const at::Tensor& pixels, const Tokenized& t) const {
+  const auto& o = detokenizer->options;
+  if (!o.regions()) return {};
+  at::NoGradGuard ng;
+  const int64_t b = t.tokens.size(0), c = t.tokens.size(1);
+  std::vector<at::Tensor> out;
+  for (int64_t i = 0; i < b; ++i) {
+    at::Tensor valid = t.clusters.token_valid[i].to(at::kBool);
+    at::Tensor assign = t.clusters.masks[i].masked_fill(at::logical_not(valid).unsqueeze(0), -1).argmax(1);
+    out.push_back(token_geometry(pixels[i], assign, c, t.grid_h, t.grid_w, static_cast<int>(o.region_appearance())));
+  }
+  return at::stack(out).to(t.tokens.device(), at::kFloat);
 }
 
 at::Tensor SetokModelImpl::preprocess(const io::Image& img) const {

@@ -31,8 +31,16 @@ class SetokModelImpl : public torch::nn::Module {
   // before_cluster, when set, sees the patch features [B,N,D] before they are clustered and may
   // change config().cluster (training's object_bandwidth does).
   Tokenized tokenize(const at::Tensor& pixels, const std::function<void(const at::Tensor&)>& before_cluster = nullptr);
-  // mask_logits: see DetokenizerImpl::forward.
-  at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits = nullptr);
+  // mask_logits, regions: see DetokenizerImpl::forward.
+  at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits = nullptr,
+                         const at::Tensor& regions = {});
+  // The detokenizer's picture of tokenize(pixels)'s tokens, with their region descriptors when the
+  // detokenizer reads them: what `setok tokenize --reconstruction` and `setok eval setok` draw.
+  at::Tensor reconstruct(const at::Tensor& pixels, const Tokenized& t, at::Tensor* mask_logits = nullptr);
+  // Each token's region descriptor (token_geometry, with the detokenizer's appearance side) for a
+  // batch: [B, C, detokenizer->options.region_width()], zeros for padded tokens. Undefined when
+  // the detokenizer reads none.
+  at::Tensor regions(const at::Tensor& pixels, const Tokenized& t) const;
   // Preprocesses one image for this model's encoder: [1,3,S,S].
   at::Tensor preprocess(const io::Image& img) const;
 

@@ -428,7 +428,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
         model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
         model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
       });
-      recon = model->reconstruct(tk.tokens, tk.clusters.token_valid, cfg.decoder_mask_weight > 0 ? &mask_logits : nullptr);
+      recon = model->reconstruct(pixels, tk, cfg.decoder_mask_weight > 0 ? &mask_logits : nullptr);
     }
     if (amp) {
       // The losses below run outside autocast, in f32, beside f32 tensors (text embeddings, masks).

@@ -1,10 +1,14 @@
 // Detokenizer: a variable number of visual tokens -> pixels (§2.1, D.1).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/optim/adam.h>
 
+#include <algorithm>
 #include <iostream>
+#include <vector>
 
 #include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
 #include "core/tokenizer/detokenizer.h"
 
 using namespace setok;
@@ -175,4 +179,72 @@ TEST(Detokenizer, BroadcastSaysWhereEachTokenLiesAndIgnoresPadding) {
   at::Tensor none = at::ones({1});
   plain->forward(tokens, valid, &none);
   EXPECT_FALSE(none.defined());
+}
+
+TEST(Detokenizer, RegionsTellTheBroadcastWhereTokensOfOneKindLie) {
+  // Two tokens with the same vector: one a random box of the 4 × 4 grid, the other the rest.
+  // Only their region descriptors (centre and box, token_geometry's layout) tell them apart, so
+  // the broadcast's mask logits can learn the layout with regions and not without.
+  auto run = [](bool regions) {
+    at::manual_seed(21);
+    auto opts = tiny().broadcast(true).broadcast_hidden(32).regions(regions);
+    Detokenizer detok(opts);
+    torch::optim::Adam opt(detok->parameters(), torch::optim::AdamOptions(1e-2));
+    const int64_t g = 4, b = 16;
+    auto unit = [&](int64_t i) { return (i + 0.5) / g * 2 - 1; };
+    auto batch = [&](at::Tensor& desc, at::Tensor& truth) {
+      desc = at::zeros({b, 2, 90});
+      truth = at::ones({b, g * g}, at::kLong);
+      for (int64_t i = 0; i < b; ++i) {
+        auto r = at::randint(0, g, {4}, at::kLong);
+        const int64_t x0 = std::min(r[0].item<int64_t>(), r[1].item<int64_t>());
+        const int64_t x1 = std::max(r[0].item<int64_t>(), r[1].item<int64_t>());
+        const int64_t y0 = std::min(r[2].item<int64_t>(), r[3].item<int64_t>());
+        const int64_t y1 = std::max(r[2].item<int64_t>(), r[3].item<int64_t>());
+        double sx = 0, sy = 0, n = 0;
+        for (int64_t y = y0; y <= y1; ++y)
+          for (int64_t x = x0; x <= x1; ++x) {
+            truth[i][y * g + x] = 0;
+            sx += unit(x), sy += unit(y), n += 1;
+          }
+        double rx = 0, ry = 0, rn = 0;
+        for (int64_t p = 0; p < g * g; ++p)
+          if (truth[i][p].item<int64_t>() == 1) rx += unit(p % g), ry += unit(p / g), rn += 1;
+        const std::vector<std::vector<double>> geo = {{sx / n, sy / n, unit(x0), unit(y0), unit(x1), unit(y1)},
+                                                      {rn ? rx / rn : 0, rn ? ry / rn : 0, unit(0), unit(0),
+                                                       unit(g - 1), unit(g - 1)}};
+        for (int64_t c = 0; c < 2; ++c) {
+          desc[i][c][9] = geo[c][0], desc[i][c][10] = geo[c][1];
+          for (int64_t k = 0; k < 4; ++k) desc[i][c][14 + k] = geo[c][2 + k];
+        }
+      }
+    };
+    auto tokens = at::randn({1, 1, 12}).expand({b, 2, 12}).contiguous();
+    for (int step = 0; step < 150; ++step) {
+      at::Tensor desc, truth, logits;
+      batch(desc, truth);
+      detok->query_grid(tokens, {}, &logits, regions ? desc : at::Tensor());
+      auto loss = at::cross_entropy_loss(logits.reshape({-1, 2}), truth.reshape({-1}));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+    }
+    at::NoGradGuard ng;
+    at::Tensor desc, truth, logits;
+    batch(desc, truth);
+    detok->query_grid(tokens, {}, &logits, regions ? desc : at::Tensor());
+    // Places where the two tokens tie (no regions) count as wrong.
+    auto right = logits.argmax(2).eq(truth).logical_and(logits.select(2, 0).ne(logits.select(2, 1)));
+    return right.to(at::kFloat).mean().item<double>();
+  };
+  EXPECT_GT(run(true), 0.9);
+  EXPECT_LT(run(false), 0.1) << "identical tokens without regions tie at every place";
+  // Regions need the broadcast decoder, and descriptors of the right shape when on.
+  EXPECT_THROW(Detokenizer(tiny().regions(true)), setok::Error);
+  Detokenizer detok(tiny().broadcast(true).regions(true).region_appearance(4));
+  EXPECT_EQ(detok->options.region_width(), 90 + 16);
+  auto tokens = at::randn({1, 2, 12});
+  EXPECT_THROW(detok->forward(tokens), setok::Error);
+  EXPECT_THROW(detok->forward(tokens, {}, nullptr, at::zeros({1, 2, 90})), setok::Error);
+  EXPECT_EQ(detok->forward(tokens, {}, nullptr, at::zeros({1, 2, 106})).sizes(), (at::IntArrayRef{1, 3, 32, 32}));
 }

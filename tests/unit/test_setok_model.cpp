@@ -7,6 +7,7 @@
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
+#include "core/tokenizer/token_geometry.h"
 #include "tests/support/temp_dir.h"
 
 using namespace setok::tokenizer;
@@ -76,4 +77,33 @@ TEST(SetokModel, RefusesCheckpointsThatDoNotFit) {
   } catch (const setok::Error& e) {
     EXPECT_NE(std::string(e.what()).find("merger.inner.2"), std::string::npos) << e.what();
   }
+}
+
+TEST(SetokModel, RegionsAreEachTokensDescriptorAndReachTheDetokenizer) {
+  at::manual_seed(2);
+  SetokConfig c = SetokConfig::small();
+  c.detokenizer.broadcast(true).regions(true).region_appearance(4);
+  EXPECT_EQ(SetokConfig::from_json(c.to_json()).to_json(), c.to_json());
+  SetokModel m(c);
+  m->eval();
+  c10::InferenceMode guard;
+  at::Tensor px = at::rand({2, 3, 128, 128}) * 2 - 1;
+  Tokenized t = m->tokenize(px);
+  at::Tensor r = m->regions(px, t);
+  const int64_t tokens = t.tokens.size(1);
+  ASSERT_EQ(r.sizes().vec(), (std::vector<int64_t>{2, tokens, 90 + 16}));
+  for (int64_t b = 0; b < 2; ++b) {
+    at::Tensor valid = t.clusters.token_valid[b].to(at::kBool);
+    at::Tensor assign = t.clusters.masks[b].masked_fill(at::logical_not(valid).unsqueeze(0), -1).argmax(1);
+    EXPECT_TRUE(at::allclose(r[b], token_geometry(px[b], assign, tokens, t.grid_h, t.grid_w, 4)));
+    for (int64_t k = 0; k < tokens; ++k)
+      if (!valid[k].item<bool>()) EXPECT_EQ(r[b][k].abs().sum().item<double>(), 0.0) << "a padded token";
+  }
+  // The image-level reconstruct hands the descriptors on; the token-level one without them is refused.
+  at::Tensor img = m->reconstruct(px, t);
+  EXPECT_TRUE(at::allclose(img, m->reconstruct(t.tokens, t.clusters.token_valid, nullptr, r)));
+  EXPECT_THROW(m->reconstruct(t.tokens, t.clusters.token_valid), setok::Error);
+  // A model without regions has none to give.
+  SetokModel plain(SetokConfig::small());
+  EXPECT_FALSE(plain->regions(px, plain->tokenize(px)).defined());
 }
