@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the bundled setok-small again from nothing, in one command: the scenes data of its card,
-# the first training, the fine-tunings and calibrations in the card's order, the f16 conversion,
+# the first training, the fine-tunings and calibrations in the card's order, the decoder, the f16 conversion,
 # and the evaluation on the test and compositional splits (printed as one JSON line each).
 #
 #   bash scripts/reproduce-setok-small.sh [OUT]   (default runs/reproduce-setok-small)
@@ -50,8 +50,10 @@ if [[ ! -f $OUT/finetune3-islands.done ]]; then
   touch "$OUT/finetune3-islands.done"
 fi
 stage finetune4 "$FT" --set "init=$OUT/finetune3/model" --set steps=400 --set concept_weight=0.5
+# A new detokenizer that reads each token's region descriptor, on the frozen tokens of finetune4.
+stage decoder resources/configs/setok-small-decoder.json --set "init=$OUT/finetune4/model"
 
-"$SETOK" convert -m "$OUT/finetune4/model" --out "$OUT/setok-small" --dtype f16
+"$SETOK" convert -m "$OUT/decoder/model" --out "$OUT/setok-small" --dtype f16
 for split in test compositional; do
   "$SETOK" eval setok -m "$OUT/setok-small" --data "$DATA" --split "$split" --json
 done
