@@ -7,6 +7,7 @@
 #include "app/setok/command.h"
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/system_info.h"
+#include "core/runtime/memory.h"
 #include "core/runtime/threads.h"
 
 #ifdef SETOK_HAVE_QT
@@ -52,6 +53,7 @@ Command add_doctor(CLI::App& app, Globals& g) {
                   {"kernels", kernels.empty() ? nlohmann::json(nullptr) : nlohmann::json(kernels)},
                   {"kernels_note", kernel_note.empty() ? nlohmann::json(nullptr) : nlohmann::json(kernel_note)}}},
         {"threads", {{"intra_op", intra_op_threads()}, {"cores", available_cores()}}},
+        {"allocator", allocator_policy()},
         {"cuda",
          {{"available", cuda.torch_cuda},
           {"torch_devices", cuda.torch_devices},
@@ -83,6 +85,7 @@ Command add_doctor(CLI::App& app, Globals& g) {
       if (!*opts) std::printf("  %.1f GFLOP/s (1024x1024 bf16)", gflops_bf16);
       std::printf("\n");
       std::printf("threads   %d intra-op, %d cores\n", intra_op_threads(), available_cores());
+      std::printf("malloc    %s\n", allocator_policy().c_str());
       std::printf("CUDA      LibTorch: %s", cuda.torch_cuda ? "yes" : "no");
       if (cuda.torch_cuda) std::printf(" (%d devices)", cuda.torch_devices);
       std::printf("; kernels: %s", cuda.kernels_compiled ? ("compiled, runtime " + cuda.runtime).c_str() : "not compiled");

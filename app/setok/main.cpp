@@ -7,6 +7,7 @@
 
 #include "app/setok/command.h"
 #include "core/runtime/error.h"
+#include "core/runtime/memory.h"
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 
@@ -26,6 +27,7 @@ int fail(const std::string& why, int code) {
 
 int main(int argc, char** argv) {
   using namespace setok::cli;
+  setok::configure_allocator();
   CLI::App app{"SeTok Studio command line: semantic visual tokens, from files to models.", "setok"};
   app.set_version_flag("-V,--version", std::string("setok ") + SETOK_VERSION);
   app.require_subcommand(1);

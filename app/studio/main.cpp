@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/runtime/error.h"
+#include "core/runtime/memory.h"
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 #include "ui/image_canvas.h"
@@ -212,6 +213,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  setok::configure_allocator();
   const int rc = run(argc, argv);
   // Qt Charts keeps a static text document whose destructor, run after the application and its
   // OpenGL contexts are gone, can free an OpenGL glyph cache and crash. The application and every
