@@ -18,6 +18,7 @@ std::vector<CocoImage> read_images(const nlohmann::json& j, const std::string& p
     im.file_name = field<std::string>(images[i], "file_name", path, at);
     im.width = field_or<int>(images[i], "width", 0, path, at);
     im.height = field_or<int>(images[i], "height", 0, path, at);
+    im.background = field_or<std::string>(images[i], "background", std::string(), path, at);
     out.push_back(std::move(im));
   }
   return out;

@@ -14,6 +14,7 @@ struct CocoImage {
   std::int64_t id = 0;
   std::string file_name;
   int width = 0, height = 0;
+  std::string background;  // the scenes world's "plain", "gradient" or "photo" (not COCO's; else empty)
 };
 
 struct CocoCategory {

@@ -22,8 +22,18 @@ namespace {
 struct Record {
   json annotations = json::array(), captions = json::array(), refs = json::array(), edits = json::array();
   json llava, prompt;
+  std::string background;  // plain, gradient or photo: a field of the COCO image entry
   std::int64_t objects = 0, questions = 0;
 };
+
+const char* background_name(BackgroundKind k) {
+  switch (k) {
+    case BackgroundKind::plain: return "plain";
+    case BackgroundKind::gradient: return "gradient";
+    case BackgroundKind::photo: return "photo";
+  }
+  return "plain";
+}
 
 // Ids are derived from the image id (not counted) so shards written apart never collide.
 std::int64_t image_id(std::int64_t index) { return index + 1; }
@@ -36,6 +46,7 @@ Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   const std::string file = "images/" + stem + ".png";
   io::save_png((fs::path(opt.out) / file).string(), g.image);
   Record r;
+  r.background = background_name(g.scene.background.kind);
   const std::int64_t id = image_id(index);
   for (const ObjectInfo& o : g.objects) {
     const Rle rle = rle_encode(o.mask, px, px);
@@ -108,13 +119,14 @@ Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   return r;
 }
 
-json coco_images(const ScenesWriteOptions& opt) {
+json coco_images(const ScenesWriteOptions& opt, const std::vector<std::string>& backgrounds) {
   json images = json::array();
   for (std::int64_t i = opt.start; i < opt.start + opt.count; ++i)
     images.push_back({{"id", image_id(i)},
                       {"file_name", "images/" + scene_stem(opt.scene.split, i) + ".png"},
                       {"width", opt.scene.px},
-                      {"height", opt.scene.px}});
+                      {"height", opt.scene.px},
+                      {"background", backgrounds[static_cast<std::size_t>(i - opt.start)]}});
   return images;
 }
 
@@ -198,7 +210,9 @@ ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
   ScenesWriteResult res;
   json anns = json::array(), caps = json::array(), refs = json::array(), llava = json::array();
   std::vector<json> edits, prompts;
+  std::vector<std::string> backgrounds;
   for (Record& r : records) {
+    backgrounds.push_back(r.background);
     for (auto& a : r.annotations) anns.push_back(std::move(a));
     for (auto& c : r.captions) caps.push_back(std::move(c));
     for (auto& x : r.refs) refs.push_back(std::move(x));
@@ -216,7 +230,7 @@ ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
     cats.push_back({{"id", c + 1}, {"name", class_name(c)}, {"supercategory", is_shape(c) ? "shape" : "fashion"}});
   const fs::path a = fs::path(opt.out) / "annotations";
   const std::string split = split_name(opt.scene.split);
-  const json images = coco_images(opt);
+  const json images = coco_images(opt, backgrounds);
   write_json(a / ("instances_" + split + ".json"), {{"info", coco_info(opt)},
                                                     {"licenses", json::array()},
                                                     {"images", images},

@@ -102,6 +102,11 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     std::map<std::int64_t, std::int64_t> wrong;  // predicted class -> times
   };
   std::map<std::string, ClassTally> per_class;
+  // Reconstruction and grouping by the scenes world's background kind (when the data says it).
+  struct KindTally {
+    std::vector<double> psnr, ssim, l1, ari;
+  };
+  std::map<std::string, KindTally> per_background;
   // For the place probe: each token, the mean encoder feature of its cluster, its geometry, its image.
   std::vector<at::Tensor> probe_tokens, probe_means, probe_geometry;
   std::vector<std::int64_t> probe_image;
@@ -132,6 +137,13 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       at::Tensor full = patch_labels(assign, t.grid_h, t.grid_w, S);
       at::Tensor truth = smp.instance_map.reshape({S * S});
       ari.push_back(foreground_ari(truth, full));
+      if (!smp.background.empty()) {
+        KindTally& k = per_background[smp.background];
+        k.psnr.push_back(psnr_v.back());
+        k.ssim.push_back(ssim_v.back());
+        k.l1.push_back(l1_v.back());
+        k.ari.push_back(ari.back());
+      }
       {
         const std::int64_t c = t.clusters.masks.size(2);
         at::Tensor geo = token_place(assign, t.grid_h, t.grid_w, c);  // [C, 4]
@@ -263,6 +275,17 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     j["concept_per_class"] = classes;
   } else {
     j["concept_top1"] = nullptr;
+  }
+  if (!per_background.empty()) {
+    nlohmann::json kinds = nlohmann::json::object();
+    for (const auto& [kind, k] : per_background) {
+      nlohmann::json e = {{"images", k.psnr.size()}, {"psnr_db", mean_of(k.psnr)}, {"ssim", mean_of(k.ssim)},
+                          {"l1", mean_of(k.l1)},     {"fg_ari", mean_of(k.ari)}};
+      for (auto it = e.begin(); it != e.end(); ++it)
+        if (it->is_number_float() && !std::isfinite(it->get<double>())) *it = nullptr;
+      kinds[kind] = e;
+    }
+    j["by_background"] = kinds;
   }
   // NaN is not JSON: report undefined figures as null.
   for (auto it = j.begin(); it != j.end(); ++it)

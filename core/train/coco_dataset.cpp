@@ -55,6 +55,7 @@ class CocoDataset : public SetokDataset {
     if (!fs::exists(p) && fs::exists(images_.parent_path() / im.file_name)) p = images_.parent_path() / im.file_name;
     io::Image img = io::load_image(p.string());
     SetokSample s;
+    s.background = im.background;
     s.pixels = vision::SiglipVisionEncoderImpl::preprocess(img, size_)[0];
     const int grid = size_ / patch_;
     std::vector<at::Tensor> masks;

@@ -36,6 +36,14 @@ class PackedDataset : public SetokDataset {
     } catch (const nlohmann::json::exception&) {
       throw Error(path + ": its 'labels' metadata is not a JSON list of strings");
     }
+    // Optional (packs written before it lack it): each image's background kind, "" where none.
+    if (auto it = meta.find("backgrounds"); it != meta.end()) {
+      try {
+        backgrounds_ = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+      } catch (const nlohmann::json::exception&) {
+        throw Error(path + ": its 'backgrounds' metadata is not a JSON list of strings");
+      }
+    }
     for (const char* name : {"pixels", "instance_map", "object_masks", "object_label", "object_offset"})
       if (!file_.contains(name)) throw Error(path + ": packed dataset lacks the tensor '" + std::string(name) + "'");
     pixels_ = file_.tensor("pixels");
@@ -53,6 +61,9 @@ class PackedDataset : public SetokDataset {
                     (objects == 0 || (label_.min().item<std::int64_t>() >= 0 &&
                                       label_.max().item<std::int64_t>() < static_cast<std::int64_t>(labels_.size())));
     if (!ok) throw Error(path + ": packed dataset tensors have inconsistent shapes or values");
+    if (!backgrounds_.empty() && static_cast<std::int64_t>(backgrounds_.size()) != m)
+      throw Error(path + ": its 'backgrounds' metadata names " + std::to_string(backgrounds_.size()) +
+                  " images, the pack holds " + std::to_string(m));
     if (m > 1 && (offset_.slice(0, 1) - offset_.slice(0, 0, m)).min().item<std::int64_t>() < 0)
       throw Error(path + ": packed dataset object offsets are not increasing");
   }
@@ -69,13 +80,14 @@ class PackedDataset : public SetokDataset {
     s.object_masks = masks_.slice(0, off[i], off[i + 1]).to(at::kFloat).clone();
     const std::int64_t* lab = label_.data_ptr<std::int64_t>();
     for (std::int64_t k = off[i]; k < off[i + 1]; ++k) s.labels.push_back(labels_[static_cast<std::size_t>(lab[k])]);
+    if (!backgrounds_.empty()) s.background = backgrounds_[index];
     return s;
   }
 
  private:
   io::SafetensorsFile file_;
   at::Tensor pixels_, instance_, masks_, label_, offset_;
-  std::vector<std::string> labels_;
+  std::vector<std::string> labels_, backgrounds_;
 };
 
 bool is_packed_path(const std::string& path) { return fs::path(path).extension() == ".safetensors"; }
@@ -94,8 +106,12 @@ PackSummary pack_dataset(const SetokDataset& data, const std::string& path, int 
   at::Tensor instance = at::empty({static_cast<std::int64_t>(m), s, s}, at::kByte);
   std::vector<at::Tensor> masks;
   std::vector<std::int64_t> label, offset{0};
+  std::vector<std::string> backgrounds;
+  bool any_background = false;
   for (std::size_t i = 0; i < m; ++i) {
     SetokSample x = data.get(i);
+    backgrounds.push_back(x.background);
+    any_background = any_background || !x.background.empty();
     if (x.pixels.sizes() != at::IntArrayRef({3, s, s}) || x.object_masks.size(1) != n)
       throw Error("pack: image " + std::to_string(i) + " was not prepared at " + std::to_string(image_size) + " px / " +
                   std::to_string(patch_size) + " px patches");
@@ -121,11 +137,12 @@ PackSummary pack_dataset(const SetokDataset& data, const std::string& path, int 
   t["object_masks"] = masks.empty() ? at::zeros({0, n}) : at::cat(masks);
   t["object_label"] = at::tensor(at::ArrayRef<std::int64_t>(label), at::TensorOptions(at::kLong)).to(at::kInt);
   t["object_offset"] = at::tensor(at::ArrayRef<std::int64_t>(offset), at::TensorOptions(at::kLong));
-  io::save_safetensors(path, t,
-                       {{"format", kFormat},
-                        {"image_size", std::to_string(image_size)},
-                        {"patch_size", std::to_string(patch_size)},
-                        {"labels", nlohmann::json(labels).dump()}});
+  std::map<std::string, std::string> meta = {{"format", kFormat},
+                                             {"image_size", std::to_string(image_size)},
+                                             {"patch_size", std::to_string(patch_size)},
+                                             {"labels", nlohmann::json(labels).dump()}};
+  if (any_background) meta["backgrounds"] = nlohmann::json(backgrounds).dump();
+  io::save_safetensors(path, t, meta);
   PackSummary r;
   r.images = m;
   r.objects = label.size();

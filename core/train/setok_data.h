@@ -19,6 +19,7 @@ struct SetokSample {
   at::Tensor object_masks;          // [K, N]: the fraction of each patch the object covers
   at::Tensor instance_map;          // [S, S] int64: 0 background, k+1 object k (for evaluation)
   std::vector<std::string> labels;  // K object labels ("circle", "sneaker", ...)
+  std::string background;           // the scenes world's background kind (plain, gradient, photo); else empty
 };
 
 class SetokDataset {

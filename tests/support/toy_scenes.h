@@ -11,7 +11,9 @@ namespace setok::test {
 
 class ToyScenes : public train::SetokDataset {
  public:
-  explicit ToyScenes(std::size_t n, bool poison = false) : n_(n), poison_(poison) {}
+  // kinds: name a background kind per image, as the scenes writer's COCO files do ("photo" for
+  // every third image, else "plain"; the pixels are the same either way).
+  explicit ToyScenes(std::size_t n, bool poison = false, bool kinds = false) : n_(n), poison_(poison), kinds_(kinds) {}
   std::size_t size() const override { return n_; }
   std::vector<std::string> label_names() const override { return {"blue", "green", "red"}; }
   train::SetokSample get(std::size_t index) const override {
@@ -35,6 +37,7 @@ class ToyScenes : public train::SetokDataset {
     if (poison_) s.pixels[0][0][0] = std::numeric_limits<float>::quiet_NaN();
     s.object_masks = at::stack(masks);
     s.instance_map = inst;
+    if (kinds_) s.background = index % 3 == 0 ? "photo" : "plain";
     return s;
   }
 
@@ -54,7 +57,7 @@ class ToyScenes : public train::SetokDataset {
 
  private:
   std::size_t n_;
-  bool poison_;
+  bool poison_, kinds_;
 };
 
 }  // namespace setok::test

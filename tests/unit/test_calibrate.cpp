@@ -190,3 +190,22 @@ TEST(SetokEval, PatchOracleIsExactOnGridAlignedObjectsAndBelowOneOtherwise) {
   EXPECT_LT(toy["patch_oracle_miou"].get<double>(), 1.0) << "24-px squares at any offset straddle patches";
   EXPECT_GT(toy["patch_oracle_miou"].get<double>(), 0.5);
 }
+
+TEST(SetokEval, SplitsReconstructionAndGroupingByBackgroundKind) {
+  tokenizer::SetokModel m = tiny_model();
+  nlohmann::json plain = eval::evaluate_setok(m, "", test::ToyScenes(9), eval::SetokEvalOptions());
+  EXPECT_FALSE(plain.contains("by_background"));  // data that does not say, no breakdown
+  nlohmann::json j = eval::evaluate_setok(m, "", test::ToyScenes(9, false, true), eval::SetokEvalOptions());
+  ASSERT_TRUE(j.contains("by_background"));
+  const auto& k = j["by_background"];
+  ASSERT_EQ(k.size(), 2u);
+  EXPECT_EQ(k["photo"]["images"].get<int>(), 3);
+  EXPECT_EQ(k["plain"]["images"].get<int>(), 6);
+  // The kinds partition the images: their image-weighted means are the whole split's.
+  for (const char* key : {"psnr_db", "ssim", "l1"}) {
+    const double whole = (3 * k["photo"][key].get<double>() + 6 * k["plain"][key].get<double>()) / 9;
+    EXPECT_NEAR(whole, j[key].get<double>(), 1e-9) << key;
+    EXPECT_NEAR(j[key].get<double>(), plain[key].get<double>(), 1e-12) << key;  // the same images
+  }
+  EXPECT_NE(k["photo"]["psnr_db"].get<double>(), k["plain"]["psnr_db"].get<double>());
+}

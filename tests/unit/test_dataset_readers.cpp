@@ -58,6 +58,8 @@ TEST(DatasetReaders, ReadBackWhatTheScenesWriterWrote) {
   for (std::int64_t i = 3; i < 9; ++i) {
     const GeneratedScene g = generate_scene(small("", 1).scene, i);
     EXPECT_TRUE(std::filesystem::exists(d.path() / inst.images[i - 3].file_name));
+    const char* kinds[] = {"plain", "gradient", "photo"};
+    EXPECT_EQ(inst.images[i - 3].background, kinds[static_cast<int>(g.scene.background.kind)]);
     for (const ObjectInfo& o : g.objects) {
       ASSERT_LT(k, inst.annotations.size());
       const CocoAnnotation& ann = inst.annotations[k++];

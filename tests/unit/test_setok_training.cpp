@@ -424,6 +424,7 @@ TEST(PackedDataset, RoundTripsEverySampleAndRejectsAMismatchedModel) {
     EXPECT_TRUE(at::equal(a.instance_map, b.instance_map)) << i;
     EXPECT_TRUE(at::equal(a.object_masks, b.object_masks)) << i;
     EXPECT_EQ(a.labels, b.labels) << i;
+    EXPECT_EQ(b.background, "") << i;  // the toy says nothing of its backgrounds
     objects += a.labels.size();
   }
   EXPECT_EQ(r.objects, objects);
@@ -431,6 +432,12 @@ TEST(PackedDataset, RoundTripsEverySampleAndRejectsAMismatchedModel) {
   EXPECT_EQ(open_setok_dataset(path, 64, 8)->size(), 2u);
   EXPECT_THROW(open_setok_dataset(path, 128, 8), Error);  // packed for another model size
   EXPECT_THROW(pack_dataset(toy, path, 128, 8), Error);   // samples not prepared at that size
+  // The background kinds, where the data names them, travel with the pack.
+  test::ToyScenes kinded(4, false, true);
+  pack_dataset(kinded, path, 64, 8);
+  auto kp = open_setok_dataset(path, 64, 8);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(kp->get(i).background, kinded.get(i).background) << i;
+  EXPECT_EQ(kp->get(0).background, "photo");
   // Training reads the packed file like any dataset.
   SetokTrainConfig c = tiny_config((dir.path() / "run").string(), 2);
   c.train_data = path;
