@@ -10,8 +10,8 @@
 # --resume OUT/STAGE/checkpoint` continues one mid-way). The result is OUT/setok-small (f16), to be compared
 # with resources/models/setok-small. It is the card's recipe, not the bundled bits: some bundled
 # stages started from an earlier commit's f16 weights rather than the f32 run before them (card).
-# The card's stage times add up to about 6 hours on its 2-core machines (2.7 hours alone before the
-# decoder stages, 3.3 hours for those three): more than the 2 hours the first training alone fits in.
+# The card's stage times add up to about 8 hours as run on its 2-core machines, about 5 hours alone
+# on the faster of them: more than the 2 hours the first training alone fits in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/reproduce-setok-small}
@@ -57,8 +57,12 @@ stage decoder2 resources/configs/setok-small-decoder.json --set "init=$OUT/decod
   --set lr=3e-4 --set steps=300 --set warmup_steps=10
 stage decoder3 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder2/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=200 --set warmup_steps=10
+stage decoder4 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder3/model" --set 'reinit=[]' \
+  --set lr=2e-4 --set steps=600 --set warmup_steps=10
+stage decoder5 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder4/model" --set 'reinit=[]' \
+  --set lr=2e-4 --set steps=600 --set warmup_steps=10
 
-"$SETOK" convert -m "$OUT/decoder3/model" --out "$OUT/setok-small" --dtype f16
+"$SETOK" convert -m "$OUT/decoder5/model" --out "$OUT/setok-small" --dtype f16
 for split in test compositional; do
   "$SETOK" eval setok -m "$OUT/setok-small" --data "$DATA" --split "$split" --json
 done
