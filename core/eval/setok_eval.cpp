@@ -31,6 +31,12 @@ double mean_of(const std::vector<double>& v) {
   return n ? s / n : std::nan("");
 }
 
+// NaN is not JSON: report an object's undefined figures as null.
+void null_non_finite(nlohmann::json& j) {
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it->is_number_float() && !std::isfinite(it->get<double>())) *it = nullptr;
+}
+
 std::int64_t finite_count(const std::vector<double>& v) {
   std::int64_t n = 0;
   for (double x : v) n += std::isfinite(x);
@@ -281,15 +287,12 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     for (const auto& [kind, k] : per_background) {
       nlohmann::json e = {{"images", k.psnr.size()}, {"psnr_db", mean_of(k.psnr)}, {"ssim", mean_of(k.ssim)},
                           {"l1", mean_of(k.l1)},     {"fg_ari", mean_of(k.ari)}};
-      for (auto it = e.begin(); it != e.end(); ++it)
-        if (it->is_number_float() && !std::isfinite(it->get<double>())) *it = nullptr;
+      null_non_finite(e);
       kinds[kind] = e;
     }
     j["by_background"] = kinds;
   }
-  // NaN is not JSON: report undefined figures as null.
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (it->is_number_float() && !std::isfinite(it->get<double>())) *it = nullptr;
+  null_non_finite(j);
   return j;
 }
 
