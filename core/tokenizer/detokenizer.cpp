@@ -1,6 +1,7 @@
 #include "core/tokenizer/detokenizer.h"
 
 #include <ATen/ATen.h>
+#include <torch/nn/modules/container/sequential.h>
 
 #include "core/nn/precision.h"
 #include "core/nn/rope2d.h"
@@ -137,6 +138,32 @@ at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tenso
   }
   for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, context, valid, at::Tensor(), rope);
   return norm(nn::autocast_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
+}
+
+}  // namespace setok::tokenizer
+
+namespace setok::tokenizer {
+
+std::vector<std::string> residual_outputs(const DetokenizerImpl& d, const std::string& prefix) {
+  std::vector<std::string> names;
+  auto both = [&](const std::string& layer) {
+    names.push_back(layer + ".weight");
+    names.push_back(layer + ".bias");
+  };
+  for (std::size_t i = 0; i < d.blocks->size(); ++i) {
+    const std::string b = prefix + "blocks." + std::to_string(i) + ".";
+    if ((*d.blocks)[i]->as<nn::CrossAttentionBlock>()->options.self_attention()) both(b + "self_attn.proj");
+    both(b + "cross_attn.proj");
+    both(b + "mlp.fc2");
+  }
+  const auto& stages = *d.decoder->stages;
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    const auto& stage = *stages[s]->as<torch::nn::Sequential>();
+    for (std::size_t j = 0; j < stage.size(); ++j)
+      if (stage.ptr(j)->as<ResConvBlockImpl>())
+        both(prefix + "decoder.stages." + std::to_string(s) + "." + std::to_string(j) + ".conv2");
+  }
+  return names;
 }
 
 }  // namespace setok::tokenizer

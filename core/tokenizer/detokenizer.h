@@ -8,6 +8,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <string>
 #include <vector>
 
 #include "core/tokenizer/pixel_decoder.h"
@@ -90,5 +91,12 @@ struct DetokenizerImpl : torch::nn::Module {
   PixelDecoder decoder{nullptr};
 };
 TORCH_MODULE(Detokenizer);
+
+// The state-dict names (under `prefix`, e.g. "detokenizer.") of the last layer of every residual
+// branch of `d`: each block's self- and cross-attention output projections and MLP output layer,
+// and each pixel decoder residual block's second convolution. With these zeroed a branch adds
+// nothing, so a block or residual block added to a trained detokenizer starts as the identity
+// (`grow` in docs/design/setok-training.md).
+std::vector<std::string> residual_outputs(const DetokenizerImpl& d, const std::string& prefix);
 
 }  // namespace setok::tokenizer

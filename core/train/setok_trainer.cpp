@@ -150,6 +150,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "templates", c.templates);
     get_to(j, "merger_absolute_position", c.merger_absolute_position);
     get_to(j, "reinit", c.reinit);
+    get_to(j, "grow", c.grow);
     get_to(j, "freeze_text", c.freeze_text);
     get_to(j, "freeze", c.freeze);
     get_to(j, "calibrate", c.calibrate);
@@ -176,6 +177,11 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   for (const auto& n : c.reinit)
     if (n != "merger" && n != "detokenizer")
       throw Error("training config: reinit: unknown module '" + n + "' (merger, detokenizer)");
+  for (const auto& n : c.grow) {
+    if (n != "detokenizer") throw Error("training config: grow: unknown module '" + n + "' (detokenizer)");
+    if (std::find(c.reinit.begin(), c.reinit.end(), n) != c.reinit.end())
+      throw Error("training config: " + n + " is in both reinit and grow");
+  }
   for (const auto& n : c.freeze)
     if (n != "vision_model" && n != "cluster" && n != "merger" && n != "detokenizer")
       throw Error("training config: freeze: unknown module '" + n + "' (vision_model, cluster, merger, detokenizer)");
@@ -215,6 +221,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
           {"merger_absolute_position", merger_absolute_position},
           {"reinit", reinit},
+          {"grow", grow},
           {"freeze_text", freeze_text},
           {"calibrate", calibrate},
           {"freeze", freeze},
@@ -237,11 +244,34 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                                              : ": not a training checkpoint (no concept section)"));
     const tokenizer::SetokConfig own = cfg.model;
     cfg.model = tokenizer::SetokConfig::from_json(prev);
-    if (resume_dir.empty())
+    if (resume_dir.empty()) {
       for (const auto& n : cfg.reinit) {
         if (n == "merger") cfg.model.merger = own.merger;
         if (n == "detokenizer") cfg.model.detokenizer = own.detokenizer;
       }
+      for (const auto& n : cfg.grow)
+        if (n == "detokenizer") {
+          // Depth only: with any other option changed the init weights would compute something else.
+          auto shape_of = [](const tokenizer::DetokenizerOptions& d) {
+            tokenizer::SetokConfig probe;
+            probe.detokenizer = d;
+            nlohmann::json j = probe.to_json()["detokenizer"];
+            j.erase("layers");
+            j.erase("decoder_res_blocks");
+            return j;
+          };
+          const auto& was = cfg.model.detokenizer;
+          const auto& now = own.detokenizer;
+          if (shape_of(was) != shape_of(now))
+            throw Error("training config: grow: only detokenizer.layers and detokenizer.decoder_res_blocks may differ "
+                        "from the init model's detokenizer");
+          if (now.layers() < was.layers() || now.decoder_res_blocks() < was.decoder_res_blocks())
+            throw Error("training config: grow: detokenizer.layers and decoder_res_blocks must not be fewer than the "
+                        "init model's (" + std::to_string(was.layers()) + ", " +
+                        std::to_string(was.decoder_res_blocks()) + ")");
+          cfg.model.detokenizer = now;
+        }
+    }
     if (cfg.merger_absolute_position) cfg.model.merger.absolute_position(true);
     cfg.model.validate();
     if (prev["concept"].contains("text_encoder")) {
@@ -312,6 +342,18 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       for (auto it = weights.begin(); it != weights.end();) it = is_fresh(it->first) ? weights.erase(it) : std::next(it);
       for (const auto& [key, value] : nn::state_dict(*model))
         if (is_fresh(key)) weights[key] = value;
+      // A grown module: the weights it had load as they are; the added blocks keep their fresh
+      // draw with each residual branch's last layer zeroed, so that each starts as the identity.
+      if (std::find(cfg.grow.begin(), cfg.grow.end(), "detokenizer") != cfg.grow.end()) {
+        std::set<std::string> added;
+        for (const auto& [key, value] : nn::state_dict(*model))
+          if (key.rfind("detokenizer.", 0) == 0 && !weights.count(key)) {
+            weights[key] = value;
+            added.insert(key);
+          }
+        for (const auto& key : tokenizer::residual_outputs(*model->detokenizer, "detokenizer."))
+          if (added.count(key)) weights[key] = at::zeros_like(weights[key]);
+      }
     }
     nn::load_state_dict(*model, weights);
     io::TensorMap tw = io::load_safetensors((fs::path(from) / "text_encoder.safetensors").string());

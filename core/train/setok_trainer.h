@@ -48,6 +48,11 @@ struct SetokTrainConfig {
   // (architecture and weights) instead of taken from the init model, e.g. a decoder stuck in a bad
   // optimum, or one with other norm groups.
   std::vector<std::string> reinit;
+  // With `init`: modules ("detokenizer") given more layers (its `layers` and `decoder_res_blocks`
+  // from this config's `model` section, nothing else may differ): the init model's weights load
+  // as they are, and each added block starts as the identity (its residual branches' last layers
+  // zero), so the grown model draws what the init model drew until training moves it.
+  std::vector<std::string> grow;
   bool freeze_text = false;  // the paper freezes its (pretrained) text encoder
   // SeTok modules left as they are: any of "vision_model", "cluster", "merger", "detokenizer"
   // (fine-tuning the merger and decoder on a fixed grouping).

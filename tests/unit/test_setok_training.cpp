@@ -281,6 +281,58 @@ TEST(SetokTraining, ReinitDrawsAModuleAfreshFromTheConfig) {
   EXPECT_THROW(SetokTrainConfig::from_json({{"reinit", {"vision_model"}}}), setok::Error);
 }
 
+TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
+  // grow: ["detokenizer"] with one more block and one more residual block per decoder stage: the
+  // init model's weights load unchanged, and the added layers start as the identity, so the grown
+  // model draws the init model's pictures until training moves it (here one step at lr 1e-9).
+  FineTuneFixture f;
+  SetokTrainConfig c = f.tuned("grown", 1);
+  c.grow = {"detokenizer"};
+  c.freeze = {"vision_model", "cluster", "merger"};
+  const tokenizer::DetokenizerOptions d0 = c.model.detokenizer;  // the init model's
+  c.model.detokenizer.layers(d0.layers() + 1).decoder_res_blocks(d0.decoder_res_blocks() + 1);
+  c.lr = 1e-9;
+  TrainSummary grown = train_setok(c, "", f.quiet, &f.data);
+  auto cfg = io::read_json_file((std::filesystem::path(grown.model_dir) / "config.json").string());
+  EXPECT_EQ(cfg["detokenizer"]["layers"].get<int64_t>(), d0.layers() + 1);
+  EXPECT_EQ(cfg["detokenizer"]["decoder_res_blocks"].get<int64_t>(), d0.decoder_res_blocks() + 1);
+  const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(grown.model_dir);
+  EXPECT_GT(after.size(), before.size());
+  for (const auto& [k, v] : before) EXPECT_TRUE(at::allclose(after.at(k), v, 1e-4, 1e-6)) << k;
+  const std::string added_block = "detokenizer.blocks." + std::to_string(d0.layers()) + ".cross_attn.proj.weight";
+  ASSERT_TRUE(after.count(added_block));
+  EXPECT_LT(after.at(added_block).abs().max().item<double>(), 1e-6);
+
+  {
+    tokenizer::SetokModel a = tokenizer::load_setok(f.first.model_dir), b = tokenizer::load_setok(grown.model_dir);
+    a->eval();
+    b->eval();
+    at::NoGradGuard ng;
+    std::vector<at::Tensor> px;
+    for (std::size_t i = 0; i < 4; ++i) px.push_back(f.data.get(i).pixels);
+    const at::Tensor pixels = at::stack(px);
+    const tokenizer::Tokenized t = a->tokenize(pixels);
+    const at::Tensor ra = a->reconstruct(pixels, t), rb = b->reconstruct(pixels, t);
+    EXPECT_TRUE(at::allclose(ra, rb, 1e-4, 1e-5)) << (ra - rb).abs().max().item<double>();
+  }
+
+  // ... and then they learn: a few steps at a normal rate move the added layers off zero.
+  SetokTrainConfig more = f.tuned("grown-more", 3);
+  more.grow = c.grow;
+  more.freeze = c.freeze;
+  more.model.detokenizer = c.model.detokenizer;
+  EXPECT_GT(io::load_weights(train_setok(more, "", f.quiet, &f.data).model_dir).at(added_block).abs().max().item<double>(),
+            1e-5);
+
+  // Only depth may change, and only up; grow and reinit of one module, or another module, are refused.
+  SetokTrainConfig wider = f.tuned("wider", 1);
+  wider.grow = {"detokenizer"};
+  wider.model.detokenizer.dim(d0.dim() * 2);
+  EXPECT_THROW(train_setok(wider, "", f.quiet, &f.data), setok::Error);
+  EXPECT_THROW(SetokTrainConfig::from_json({{"grow", {"merger"}}}), setok::Error);
+  EXPECT_THROW(SetokTrainConfig::from_json({{"grow", {"detokenizer"}}, {"reinit", {"detokenizer"}}}), setok::Error);
+}
+
 TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
   FineTuneFixture f;
   SetokTrainConfig c = f.tuned("tuned", 3);
