@@ -18,6 +18,8 @@
 #include <unistd.h>
 #endif
 
+#include "core/eval/image_metrics.h"
+#include "core/eval/label_maps.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/dpc_knn.h"
 #include "core/tokenizer/setok_model.h"
@@ -278,6 +280,21 @@ struct Engine::Impl {
         ti.density = dn[t] ? static_cast<float>(dsum[t] / dn[t]) : 0.0f;
       }
       r.ms.post_ms = ms_since(t1);
+      if (req.reconstruct) {
+        stage(0.92f);
+        auto t2 = Clock::now();
+        const at::Tensor pixels = model->preprocess(req.image);
+        tokenizer::Tokenized t;
+        t.features = cached_features;
+        t.grid_h = grid_h;
+        t.grid_w = grid_w;
+        t.clusters = cr;
+        t.tokens = model->merger->forward(t.features, cr.masks, cr.token_valid, grid_h, grid_w);
+        const at::Tensor recon = model->reconstruct(pixels, t).clamp(-1, 1);
+        r.reconstruction = eval::to_image(recon[0]);
+        r.reconstruction_psnr_db = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
+        r.ms.reconstruct_ms = ms_since(t2);
+      }
       r.model_name = model_name;
       r.trained = trained;
       stage(1.0f);

@@ -29,6 +29,7 @@ struct Timings {
   double encode_ms = 0;      // 0 when the image's features were cached
   double cluster_ms = 0;
   double post_ms = 0;   // token maps at image resolution, statistics
+  double reconstruct_ms = 0;  // merger + detokenizer, when the request asked for the reconstruction
   double total_ms = 0;  // from the worker picking the request up to the result
 };
 
@@ -38,6 +39,9 @@ struct TokenizeRequest {
   std::optional<tokenizer::ClusterParams> params;
   // The per-pixel map with pixel edges (tokenizer::refine_token_map) instead of whole patches.
   bool pixel_edges = false;
+  // Also the detokenizer's picture of the tokens (the merger, then the detokenizer with the
+  // tokens' region descriptors), as `setok tokenize --reconstruction` draws it.
+  bool reconstruct = false;
   std::uint64_t id = 0;  // the caller's tag, returned in the result
 };
 
@@ -61,6 +65,10 @@ struct TokenizeResult {
   std::vector<float> score;        // seed score of every patch
   std::vector<TokenInfo> tokens;
   tokenizer::ClusterParams params;  // the settings that produced it
+  // With reconstruct: the picture at the model's input size (the image as the encoder saw it is
+  // resized to it), and its PSNR against that resized input (as `setok eval setok` scores it).
+  io::Image reconstruction;
+  double reconstruction_psnr_db = 0;
   Timings ms;
   std::string model_name;
   bool trained = false;

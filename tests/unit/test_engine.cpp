@@ -7,7 +7,16 @@
 #include <set>
 #include <thread>
 
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cstdlib>
+
 #include "core/engine/engine.h"
+#include "core/eval/image_metrics.h"
+#include "core/eval/label_maps.h"
+#include "core/tokenizer/setok_model.h"
 
 using namespace setok::engine;
 
@@ -249,4 +258,45 @@ TEST(Engine, ComparesSetokWithAPatchGridAndFixedK) {
   EXPECT_GE(*k.begin(), 0);
   EXPECT_EQ(got.setok_overlay.width, 64);
   EXPECT_EQ(got.fixed_k_overlay.rgb.size(), n * 3);
+}
+
+TEST(Engine, ReconstructsOnRequestAsTheModelDoes) {
+  // reconstruct: the merger and detokenizer's picture of the tokens, the same as the model's own
+  // tokenize + reconstruct of that image, on the first request (features computed) and on the
+  // second (features cached); without it no picture.
+  Engine e;
+  Log log;
+  TokenizeRequest plain = request(1);
+  e.submit(plain, log.sink());
+  for (std::uint64_t id : {2, 3}) {
+    TokenizeRequest r = request(id);
+    r.reconstruct = true;
+    e.submit(r, log.sink());
+  }
+  e.wait_idle();
+  ASSERT_EQ(log.results.size(), 3u);
+  EXPECT_TRUE(log.results[0].reconstruction.empty());
+  EXPECT_EQ(log.results[0].ms.reconstruct_ms, 0.0);
+
+  const std::string dir = setok::tokenizer::default_setok_model();
+  ASSERT_FALSE(dir.empty()) << "the bundled model is not found";
+  setok::tokenizer::SetokModel m = setok::tokenizer::load_setok(dir);
+  m->eval();
+  c10::InferenceMode guard;
+  const at::Tensor pixels = m->preprocess(test_image());
+  const at::Tensor recon = m->reconstruct(pixels, m->tokenize(pixels)).clamp(-1, 1);
+  const setok::io::Image want = setok::eval::to_image(recon[0]);
+  const double want_psnr = setok::eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
+  for (std::size_t i = 1; i < 3; ++i) {
+    const TokenizeResult& r = log.results[i];
+    ASSERT_EQ(r.status, Status::kOk) << r.error;
+    ASSERT_EQ(r.reconstruction.width, want.width);
+    ASSERT_EQ(r.reconstruction.height, want.height);
+    int worst = 0;
+    for (std::size_t k = 0; k < want.rgb.size(); ++k)
+      worst = std::max(worst, std::abs(int(r.reconstruction.rgb[k]) - int(want.rgb[k])));
+    EXPECT_LE(worst, 1) << "request " << r.id;
+    EXPECT_NEAR(r.reconstruction_psnr_db, want_psnr, 1e-3);
+    EXPECT_GT(r.ms.reconstruct_ms, 0.0);
+  }
 }
