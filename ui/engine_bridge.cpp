@@ -53,6 +53,7 @@ quint64 EngineBridge::tokenize(const io::Image& image, const std::optional<token
   r.image = image;
   r.params = params;
   r.pixel_edges = pixelEdges_;
+  r.reconstruct = reconstruct_;
   r.id = nextId_++;
   const quint64 id = r.id;
   impl_->engine.submit(std::move(r), post_result<engine::TokenizeResult>(this, [this](TokenizePtr p) {

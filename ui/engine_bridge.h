@@ -28,6 +28,9 @@ class EngineBridge : public QObject {
   // Later tokenize requests ask for pixel edges (tokenizer::refine_token_map).
   void setPixelEdges(bool on) { pixelEdges_ = on; }
   bool pixelEdges() const { return pixelEdges_; }
+  // Tokenize requests also ask for the detokenizer's picture of the tokens.
+  void setReconstruct(bool on) { reconstruct_ = on; }
+  bool reconstruct() const { return reconstruct_; }
   // Requests submitted whose result has not reached the GUI thread yet.
   int inFlight() const { return inFlight_; }
   engine::Engine& engine();
@@ -48,6 +51,7 @@ class EngineBridge : public QObject {
   int inFlight_ = 0;
   quint64 nextId_ = 1;
   bool pixelEdges_ = false;
+  bool reconstruct_ = false;
 };
 
 }  // namespace setok::ui

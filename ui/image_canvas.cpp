@@ -79,10 +79,20 @@ void ImageCanvas::setImage(const QImage& image) {
   fitToWindow();
 }
 
+void ImageCanvas::setShowReconstruction(bool on) {
+  showReconstruction_ = on;
+  update();
+}
+
 void ImageCanvas::setTokens(std::shared_ptr<const engine::TokenizeResult> tokens) {
   tokens_ = std::move(tokens);
   if (tokens_ && (!tokens_->ok() || tokens_->width != image_.width() || tokens_->height != image_.height()))
     tokens_.reset();  // a result for another image (or a failed one) is never drawn
+  reconstruction_ = QImage();
+  if (tokens_ && !tokens_->reconstruction.empty()) {
+    const io::Image& r = tokens_->reconstruction;
+    reconstruction_ = QImage(r.rgb.data(), r.width, r.height, r.width * 3, QImage::Format_RGB888).copy();
+  }
   hovered_ = -1;
   areaHist_.assign(kHistBins, 0.0f);
   if (tokens_) {
@@ -339,7 +349,8 @@ void ImageCanvas::paintGL() {
       p.drawText(rect(), Qt::AlignCenter, tr("Open an image (Ctrl+O) or drop one here"));
     } else {
       p.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 2.0);
-      p.drawImage(QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_)), image_);
+      p.drawImage(QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_)),
+                  drawingReconstruction() ? reconstruction_ : image_);
       if (tokens_) paintTokens(p);
       if (!highlight_.empty()) {
         // Own grid (the chat model's patches), spread evenly over the image.
@@ -393,6 +404,9 @@ void ImageCanvas::paintHud() {
     ImGui::Text("bandwidth %.3f%s   %s", t.params.effective_bandwidth(), t.params.bandwidth > 0 ? "" : " (auto)",
                 tokenizer::to_string(t.params.mode).c_str());
     ImGui::Text("encode %.0f ms  cluster %.1f ms  total %.0f ms", t.ms.encode_ms, t.ms.cluster_ms, t.ms.total_ms);
+    if (drawingReconstruction())
+      ImGui::Text("reconstruction  %.1f dB PSNR at %dx%d  (%.0f ms)", t.reconstruction_psnr_db,
+                  t.reconstruction.width, t.reconstruction.height, t.ms.reconstruct_ms);
     if (latencyMs_ > 0) ImGui::Text("last change on screen after %.0f ms", latencyMs_);
     ImGui::Separator();
     ImGui::PlotHistogram("##areas", areaHist_.data(), static_cast<int>(areaHist_.size()), 0, "token areas", 0.0f,

@@ -50,6 +50,12 @@ class ImageCanvas : public QOpenGLWidget {
   bool outline() const { return outline_; }
   Heat heat() const { return heat_; }
   bool hudVisible() const { return hud_; }
+  // Draws the tokens' reconstruction (the detokenizer's picture, stretched over the image) in
+  // place of the image, under the same overlays, when the tokens on screen carry one.
+  void setShowReconstruction(bool on);
+  bool showReconstruction() const { return showReconstruction_; }
+  // Whether the last frame drew a reconstruction rather than the image.
+  bool drawingReconstruction() const { return showReconstruction_ && !reconstruction_.isNull(); }
   // Shown in the HUD: the last parameter change's round trip as the user saw it.
   void setLatency(double ms) { latencyMs_ = ms; }
   ImGuiBridge* imgui() const { return imgui_; }
@@ -101,6 +107,8 @@ class ImageCanvas : public QOpenGLWidget {
   void updateHover(const QPointF& pos);
 
   QImage image_;
+  QImage reconstruction_;  // tokens_'s reconstruction, null when it has none
+  bool showReconstruction_ = false;
   std::vector<float> highlight_;
   int highlightH_ = 0, highlightW_ = 0;
   double zoom_ = 1.0;

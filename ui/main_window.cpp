@@ -302,6 +302,7 @@ void MainWindow::openModel(const QString& dir) {
   old->disconnect(this);
   bridge_ = new EngineBridge(this, dir);
   bridge_->setPixelEdges(old->pixelEdges());
+  bridge_->setReconstruct(old->reconstruct());
   connectBridge();
   delete old;
   modelDir_ = dir;
@@ -394,6 +395,11 @@ void MainWindow::buildMenus() {
           tr("Cycle &Heat Map"), this,
           [this] { canvas_->setHeat(static_cast<ImageCanvas::Heat>((static_cast<int>(canvas_->heat()) + 1) % 3)); })
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_H));
+  reconstructionAction_ = view->addAction(tr("Show &Reconstruction"));
+  reconstructionAction_->setCheckable(true);
+  reconstructionAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+  reconstructionAction_->setStatusTip(tr("The detokenizer's picture of the tokens in place of the image"));
+  connect(reconstructionAction_, &QAction::toggled, this, &MainWindow::setShowingReconstruction);
   compareAction_ = view->addAction(tr("&Compare: Patch Grid and Fixed K"));
   compareAction_->setCheckable(true);
   compareAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_K));
@@ -524,6 +530,17 @@ void MainWindow::cancelRequests() {
   debounce_->stop();
   bridge_->cancelAll();
 }
+
+void MainWindow::setShowingReconstruction(bool on) {
+  if (reconstructionAction_->isChecked() != on) reconstructionAction_->setChecked(on);  // re-enters once
+  if (bridge_->reconstruct() == on) return;
+  bridge_->setReconstruct(on);
+  canvas_->setShowReconstruction(on);
+  // The tokens on screen were made without their picture: ask again (the features are cached).
+  if (on && shown_ && shown_->reconstruction.empty()) retokenize();
+}
+
+bool MainWindow::showingReconstruction() const { return bridge_->reconstruct(); }
 
 bool MainWindow::comparing() const { return centre_->currentWidget() == compare_; }
 

@@ -54,6 +54,8 @@ class MainWindow : public QMainWindow {
   // config.json "cluster", e.g. a calibrated σ and β), and the Tokens panel shows those.
   std::optional<tokenizer::ClusterParams> clusterParams() const { return params_; }
   bool comparing() const;
+  // View > Show Reconstruction: the canvas draws the tokens' reconstruction in place of the image.
+  bool showingReconstruction() const;
   QProgressBar* progressBar() const { return progress_; }
 
   // Exports of the tokens on screen; false with the one-line reason in *error.
@@ -70,6 +72,7 @@ class MainWindow : public QMainWindow {
   void retokenize();
   void cancelRequests();
   void setComparing(bool on);
+  void setShowingReconstruction(bool on);
   void selectTokens(const QSet<int>& tokens);  // an undoable selection change
   void copyOverlay();
 
@@ -117,6 +120,7 @@ class MainWindow : public QMainWindow {
   QUndoStack* undo_ = nullptr;
   QMenu* recentMenu_ = nullptr;
   QAction* compareAction_ = nullptr;
+  QAction* reconstructionAction_ = nullptr;
   QAction* hudAction_ = nullptr;
   QLabel* imageLabel_ = nullptr;
   QLabel* tokenLabel_ = nullptr;

@@ -152,6 +152,8 @@ void TokensPanel::setPixelEdges(bool on) {
   quiet_ = false;
 }
 
+QString TokensPanel::summary() const { return summary_->text(); }
+
 void TokensPanel::setResult(const TokenizePtr& r) {
   const QSet<int> keep = selection();
   quiet_ = true;
@@ -159,11 +161,18 @@ void TokensPanel::setResult(const TokenizePtr& r) {
   table_->clearContents();
   table_->setRowCount(0);
   if (r && r->ok()) {
-    summary_->setText(tr("%1 tokens, %2×%3 patch grid, %4 ms.%5")
+    summary_->setText(tr("%1 tokens, %2×%3 patch grid, %4 ms.%5%6")
                           .arg(r->tokens.size())
                           .arg(r->grid_w)
                           .arg(r->grid_h)
                           .arg(r->ms.total_ms, 0, 'f', 0)
+                          .arg(r->reconstruction.empty()
+                                   ? QString()
+                                   : tr("\nReconstruction: %1 dB PSNR at %2×%3 (%4 ms).")
+                                         .arg(r->reconstruction_psnr_db, 0, 'f', 1)
+                                         .arg(r->reconstruction.width)
+                                         .arg(r->reconstruction.height)
+                                         .arg(r->ms.reconstruct_ms, 0, 'f', 0))
                           .arg(r->trained ? QString()
                                           : tr("\nModel: %1 — its tokens only show the pipeline at work.")
                                                 .arg(QString::fromStdString(r->model_name))));

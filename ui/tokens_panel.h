@@ -38,6 +38,7 @@ class TokensPanel : public QWidget {
   QSlider* opacitySlider() const { return opacity_; }
   QCheckBox* outlineBox() const { return outline_; }
   QCheckBox* pixelEdgesBox() const { return pixelEdges_; }
+  QString summary() const;  // the line above the table: token count, grid, time, reconstruction
 
  Q_SIGNALS:
   void paramsEdited(const setok::tokenizer::ClusterParams& params);

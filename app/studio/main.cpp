@@ -1,5 +1,5 @@
 // setok-studio: the desktop application.
-// `setok-studio [IMAGE] [--screenshot PATH [--view tokens|compare]] [--bench-open IMAGE]`.
+// `setok-studio [IMAGE] [--screenshot PATH [--view tokens|reconstruction|compare]] [--bench-open IMAGE]`.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDockWidget>
@@ -130,8 +130,10 @@ int run(int argc, char** argv) {
   QCommandLineOption screenshot("screenshot", "Render the window after loading to PATH (PNG) and exit.", "PATH");
   QCommandLineOption threads("threads", "Intra-op threads (default: $SETOK_THREADS, else all cores).", "N");
   QCommandLineOption size("size", "Window size for --screenshot, WxH (default 1280x800).", "WxH", "1280x800");
-  QCommandLineOption view("view", "For --screenshot: tokens (the canvas and Tokens panel) or compare.", "VIEW",
-                          "tokens");
+  QCommandLineOption view("view",
+                          "For --screenshot: tokens (the canvas and Tokens panel), reconstruction (the same with the "
+                          "tokens' reconstruction in place of the image) or compare.",
+                          "VIEW", "tokens");
   QCommandLineOption bench("bench-open", "Print open/re-tokenize latency and GUI stalls for IMAGE, then exit.",
                            "IMAGE");
   QCommandLineOption ask("ask", "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
@@ -164,8 +166,11 @@ int run(int argc, char** argv) {
     QStringList wh = cli.value(size).split('x');
     if (wh.size() != 2 || wh[0].toInt() < 200 || wh[1].toInt() < 150) return fail("--size must be WxH, e.g. 1280x800");
     w.resize(wh[0].toInt(), wh[1].toInt());
-    if (cli.value(view) != "tokens" && cli.value(view) != "compare") return fail("--view must be tokens or compare");
-    w.setComparing(cli.value(view) == "compare");
+    const QString v = cli.value(view);
+    if (v != "tokens" && v != "reconstruction" && v != "compare")
+      return fail("--view must be tokens, reconstruction or compare");
+    w.setComparing(v == "compare");
+    w.setShowingReconstruction(v == "reconstruction");
   }
   if (!args.isEmpty()) {
     QString error;

@@ -15,6 +15,7 @@
 #include <QTableWidget>
 #include <QTest>
 #include <QUndoStack>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <QCheckBox>
@@ -250,6 +251,57 @@ TEST_F(Inspector, PixelEdgesRedrawTheMasksAtPixelResolution) {
   EXPECT_GT(checked, 0);
   MainWindow second;
   EXPECT_TRUE(second.tokensPanel()->pixelEdgesBox()->isChecked()) << "the setting is remembered";
+}
+
+TEST_F(Inspector, ShowReconstructionDrawsTheDetokenizersPictureInPlaceOfTheImage) {
+  // View > Show Reconstruction: the tokens come back with their reconstruction, the canvas draws
+  // it (stretched over the image) instead of the image, the Tokens panel gives its PSNR, and
+  // turning it off draws the image again. Scored on the canvas's own pixels, overlay off.
+  TokenizePtr before = open();
+  ASSERT_TRUE(before && before->ok());
+  EXPECT_TRUE(before->reconstruction.empty());
+  auto* c = w->canvas();
+  c->setHudVisible(false);
+  c->setOpacity(0.0f);
+  c->setOutline(false);
+  QSignalSpy shown(w.get(), &MainWindow::tokensShown);
+  w->setShowingReconstruction(true);
+  ASSERT_TRUE(shown.wait(60000));
+  TokenizePtr after = w->currentTokens();
+  ASSERT_TRUE(after && after->ok());
+  ASSERT_FALSE(after->reconstruction.empty());
+  EXPECT_EQ(after->grid, before->grid) << "the same tokens, now with their picture";
+  EXPECT_TRUE(std::isfinite(after->reconstruction_psnr_db));
+  EXPECT_TRUE(c->drawingReconstruction());
+  EXPECT_TRUE(w->tokensPanel()->summary().contains(
+      QString("Reconstruction: %1 dB PSNR").arg(after->reconstruction_psnr_db, 0, 'f', 1)))
+      << w->tokensPanel()->summary().toStdString();
+  // How far the canvas is from the reconstruction and from the image, over a grid of pixels.
+  const setok::io::Image& r = after->reconstruction;
+  auto distances = [&](double* to_recon, double* to_image) {
+    QImage shot = c->grabFramebuffer();
+    double dr = 0, di = 0;
+    int n = 0;
+    for (int y = 8; y < after->height - 8; y += 11)
+      for (int x = 8; x < after->width - 8; x += 11) {
+        const QColor got = shot.pixelColor(widgetPos({x, y}) * shot.devicePixelRatio());
+        const QColor img = c->image().pixelColor(x, y);
+        const int rx = x * r.width / after->width, ry = y * r.height / after->height;
+        const std::uint8_t* rp = &r.rgb[(static_cast<std::size_t>(ry) * r.width + rx) * 3];
+        dr += std::abs(got.red() - rp[0]) + std::abs(got.green() - rp[1]) + std::abs(got.blue() - rp[2]);
+        di += std::abs(got.red() - img.red()) + std::abs(got.green() - img.green()) + std::abs(got.blue() - img.blue());
+        ++n;
+      }
+    *to_recon = dr / (3.0 * n);
+    *to_image = di / (3.0 * n);
+  };
+  double dr = 0, di = 0;
+  distances(&dr, &di);
+  EXPECT_LT(dr, 0.5 * di) << "the canvas shows the reconstruction (off by " << dr << ", the image by " << di << ")";
+  w->setShowingReconstruction(false);
+  EXPECT_FALSE(c->drawingReconstruction());
+  distances(&dr, &di);
+  EXPECT_LT(di, 0.5 * dr) << "and the image again (off by " << di << ", the reconstruction by " << dr << ")";
 }
 
 TEST_F(Inspector, ExportsRoundTrip) {
