@@ -235,6 +235,9 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   // the architecture, clustering and text encoder are that folder's, read before the data is
   // opened at its image size.
   const std::string from = !resume_dir.empty() ? resume_dir : cfg.init;
+  if (from.empty() && (!cfg.reinit.empty() || !cfg.grow.empty()))
+    throw Error(std::string("training config: ") + (cfg.grow.empty() ? "reinit" : "grow") +
+                " changes a trained model: set init to one");
   nlohmann::json prev;
   if (!from.empty()) {
     if (!fs::exists(fs::path(from) / "config.json")) throw Error(from + ": no config.json (not a SeTok model folder)");

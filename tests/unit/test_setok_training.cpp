@@ -330,6 +330,9 @@ TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
   wider.model.detokenizer.dim(d0.dim() * 2);
   EXPECT_THROW(train_setok(wider, "", f.quiet, &f.data), setok::Error);
   EXPECT_THROW(SetokTrainConfig::from_json({{"grow", {"merger"}}}), setok::Error);
+  SetokTrainConfig no_init = tiny_config(f.d / "no-init", 1);
+  no_init.grow = {"detokenizer"};
+  EXPECT_THROW(train_setok(no_init, "", f.quiet, &f.data), setok::Error) << "grow without a model to grow";
   EXPECT_THROW(SetokTrainConfig::from_json({{"grow", {"detokenizer"}}, {"reinit", {"detokenizer"}}}), setok::Error);
 }
 
