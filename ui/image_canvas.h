@@ -54,7 +54,7 @@ class ImageCanvas : public QOpenGLWidget {
   // place of the image, under the same overlays, when the tokens on screen carry one.
   void setShowReconstruction(bool on);
   bool showReconstruction() const { return showReconstruction_; }
-  // Whether the last frame drew a reconstruction rather than the image.
+  // Whether the canvas draws a reconstruction rather than the image (shown, and the tokens carry one).
   bool drawingReconstruction() const { return showReconstruction_ && !reconstruction_.isNull(); }
   // Shown in the HUD: the last parameter change's round trip as the user saw it.
   void setLatency(double ms) { latencyMs_ = ms; }
