@@ -456,6 +456,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   auto t_window = t_start;
   std::int64_t window_images = 0;
   const bool amp = device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16;
+  const bool draws = cfg.rec_weight > 0 || cfg.decoder_mask_weight > 0;
   while (st.step < cfg.steps) {
     SetokBatch batch = loader.next();
     const double lr = warmup_cosine_lr(st.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
@@ -473,7 +474,9 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
         model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
         model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
       });
-      recon = model->reconstruct(pixels, tk, cfg.decoder_mask_weight > 0 ? &mask_logits : nullptr);
+      // A stage that weighs neither the picture nor the decoder's masks (one training only the text
+      // side, say) does not draw at all.
+      if (draws) recon = model->reconstruct(pixels, tk, cfg.decoder_mask_weight > 0 ? &mask_logits : nullptr);
     }
     if (amp) {
       // The losses below run outside autocast, in f32, beside f32 tensors (text embeddings, masks).
@@ -481,11 +484,14 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                             &tk.clusters.density, &tk.clusters.score})
         if (t->defined() && at::isFloatingType(t->scalar_type())) *t = t->to(at::kFloat);
     }
-    recon = recon.to(at::kFloat);
-    at::Tensor diff = recon - pixels;
-    at::Tensor l_rec = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.pow(2).mean();
+    at::Tensor l_rec = at::zeros({}, pixels.options());
+    if (draws) {
+      recon = recon.to(at::kFloat);
+      at::Tensor diff = recon - pixels;
+      l_rec = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.pow(2).mean();
+    }
     at::Tensor l_perc = at::zeros({}, pixels.options());
-    if (cfg.perceptual_weight > 0) {
+    if (draws && cfg.perceptual_weight > 0) {
       // The project's own encoder as the perceptual network: features of the reconstruction
       // should match those of the input (a fixed target).
       at::Tensor target = model->encoder->patch_features(pixels).features.detach();

@@ -362,6 +362,35 @@ TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
   }
 }
 
+TEST(SetokTraining, TextSideAloneLearnsAgainstFrozenTokens) {
+  // Every module of the tokenizer frozen and neither the picture nor the decoder's masks weighed:
+  // only the text encoder (and the temperature) learn, against the tokens as they are, and the
+  // stage draws nothing (its reconstruction loss is 0 at every step).
+  FineTuneFixture f;
+  SetokTrainConfig c = f.tuned("text", 3);
+  c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
+  c.rec_weight = 0.0;
+  c.decoder_mask_weight = 0.0;
+  c.grouping_weight = 0.0;
+  c.concept_weight = 1.0;
+  std::vector<double> rec;
+  ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
+    if (e["event"] == "step") rec.push_back(e.at("loss_rec").get<double>());
+  });
+  TrainSummary tuned = train_setok(c, "", p, &f.data);
+  ASSERT_EQ(rec.size(), 3u);
+  for (double r : rec) EXPECT_EQ(r, 0.0);
+  const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(tuned.model_dir);
+  for (const auto& [k, v] : before) EXPECT_TRUE(after.at(k).equal(v)) << k;
+  auto text_file = [](const std::string& dir) {
+    return io::load_safetensors((std::filesystem::path(dir) / "text_encoder.safetensors").string());
+  };
+  const io::TensorMap text0 = text_file(f.first.model_dir), text1 = text_file(tuned.model_dir);
+  int moved = 0;
+  for (const auto& [k, v] : text0) moved += !text1.at(k).equal(v);
+  EXPECT_GT(moved, 5) << "the text encoder learns";
+}
+
 TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
   // Two fine-tunes of one model, the same but for encoder_lr_scale: at 0.01 the vision encoder's
   // weights move about a hundredth as far as at 1 (AdamW steps scale with the rate), the merger's
