@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains the bundled setok-small again from nothing, in one command: the scenes data of its card,
-# the first training, the fine-tunings and calibrations in the card's order, the decoder, the f16 conversion,
+# the first training, the fine-tunings and calibrations in the card's order, the decoder stages, the text
+# encoder's stage, the f16 conversion,
 # and the evaluation on the test and compositional splits (printed as one JSON line each).
 #
 #   bash scripts/reproduce-setok-small.sh [OUT]   (default runs/reproduce-setok-small)
@@ -10,7 +11,7 @@
 # --resume OUT/STAGE/checkpoint` continues one mid-way). The result is OUT/setok-small (f16), to be compared
 # with resources/models/setok-small. It is the card's recipe, not the bundled bits: some bundled
 # stages started from an earlier commit's f16 weights rather than the f32 run before them (card).
-# The card's stage times add up to about 9 hours as run on its 2-core machines, about 6 hours alone
+# The card's stage times add up to about 10 hours as run on its 2-core machines, about 6.5 hours alone
 # on the faster of them: more than the 2 hours the first training alone fits in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,8 +67,12 @@ stage decoder5 resources/configs/setok-small-decoder.json --set "init=$OUT/decod
 stage grow resources/configs/setok-small-decoder.json --set "init=$OUT/decoder5/model" --set 'reinit=[]' \
   --set 'grow=["detokenizer"]' --set model.detokenizer.layers=3 --set model.detokenizer.decoder_res_blocks=2 \
   --set lr=2e-4 --set steps=600 --set warmup_steps=10
+stage grow2 resources/configs/setok-small-decoder.json --set "init=$OUT/grow/model" --set 'reinit=[]' \
+  --set lr=2e-4 --set steps=600 --set warmup_steps=10
+# The text side alone against the finished tokens: everything of the tokenizer frozen, nothing drawn.
+stage text resources/configs/setok-small-text.json --set "init=$OUT/grow2/model"
 
-"$SETOK" convert -m "$OUT/grow/model" --out "$OUT/setok-small" --dtype f16
+"$SETOK" convert -m "$OUT/text/model" --out "$OUT/setok-small" --dtype f16
 for split in test compositional; do
   "$SETOK" eval setok -m "$OUT/setok-small" --data "$DATA" --split "$split" --json
 done
