@@ -29,6 +29,13 @@ if [[ ! -f $DATA/annotations/instances_compositional.json ]]; then
   done
 fi
 
+# train_scenes COUNT DIR: a larger training split for the later decoder stages, written once (its
+# first images are those of every smaller one: each image depends only on seed, split and index).
+train_scenes() {
+  [[ -f $2/annotations/instances_train.json ]] ||
+    "$SETOK" data scenes --out "$2" --count "$1" --split train --size 128 --no-edits --seed 0
+}
+
 # stage NAME CONFIG [--set KEY=VALUE …]: one training run into OUT/NAME, its progress in OUT/NAME.jsonl.
 stage() {
   local name=$1 cfg=$2
@@ -74,16 +81,12 @@ stage grow3 resources/configs/setok-small-decoder.json --set "init=$OUT/grow2/mo
 # 1200 more in bf16, then 1800 more on twice the training images (the first 6000 the same).
 stage grow4 resources/configs/setok-small-decoder.json --set "init=$OUT/grow3/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=1200 --set warmup_steps=10 --set cpu_bf16=true
-if [[ ! -f data/scenes-12k/annotations/instances_train.json ]]; then
-  "$SETOK" data scenes --out data/scenes-12k --count 12000 --split train --size 128 --no-edits --seed 0
-fi
+train_scenes 12000 data/scenes-12k
 stage grow5 resources/configs/setok-small-decoder.json --set "init=$OUT/grow4/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=1800 --set warmup_steps=10 --set cpu_bf16=true \
   --set train_data=data/scenes-12k/annotations/instances_train.json
 # 1800 more on four times the training images (the first 12 000 the same).
-if [[ ! -f data/scenes-24k/annotations/instances_train.json ]]; then
-  "$SETOK" data scenes --out data/scenes-24k --count 24000 --split train --size 128 --no-edits --seed 0
-fi
+train_scenes 24000 data/scenes-24k
 stage grow6 resources/configs/setok-small-decoder.json --set "init=$OUT/grow5/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=1800 --set warmup_steps=10 --set cpu_bf16=true \
   --set train_data=data/scenes-24k/annotations/instances_train.json
