@@ -15,6 +15,7 @@
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
+#include "core/runtime/error.h"
 #include "core/train/concept_loss.h"
 #include "core/train/text_encoder.h"
 
@@ -48,6 +49,7 @@ struct ConceptHead {
   bool available = false;
   std::vector<std::string> labels;
   at::Tensor class_emb;  // [L, d], unit rows
+  train::TokenHead token_head{nullptr};  // the model's token head, when it was trained with one
 };
 
 ConceptHead load_concept_head(const std::string& dir) {
@@ -68,6 +70,23 @@ ConceptHead load_concept_head(const std::string& dir) {
                              .out_dim(te["out_dim"]));
   io::TensorMap w = io::load_safetensors(tw.string());
   w.erase("logit_scale");
+  io::TensorMap head_w;
+  const std::string prefix = train::kTokenHeadPrefix;
+  for (auto it = w.begin(); it != w.end();) {
+    if (it->first.rfind(prefix, 0) == 0) {
+      head_w[it->first.substr(prefix.size())] = it->second;
+      it = w.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  const std::int64_t head_hidden = c.contains("token_head") ? c["token_head"].value("hidden", std::int64_t{0}) : 0;
+  if (head_hidden > 0) {
+    if (head_w.empty()) throw Error(tw.string() + ": config.json names a token head but the file has none of its tensors");
+    h.token_head = train::TokenHead(te["out_dim"].get<std::int64_t>(), head_hidden);
+    nn::load_state_dict(*h.token_head, head_w);
+    h.token_head->eval();
+  }
   nn::load_state_dict(*enc, w);
   enc->eval();
   h.labels = c["labels"].get<std::vector<std::string>>();
@@ -187,6 +206,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       if (head.available && !smp.labels.empty()) {
         at::Tensor which = train::object_tokens(t.clusters.masks[i], valid, smp.object_masks);
         at::Tensor v = t.tokens[i].index_select(0, which);
+        if (head.token_head) v = head.token_head->forward(v);
         at::Tensor scores = at::matmul(v / v.norm(2, -1, true).clamp_min(1e-6), head.class_emb.t());
         const std::vector<std::int64_t> pred = top1_predictions(scores);
         for (std::size_t k = 0; k < smp.labels.size(); ++k) {
@@ -263,6 +283,8 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   if (head.available) {
     j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
     j["concept_objects"] = concept_total;
+    // The width of the token head the scores went through (0: the tokens met the text side as they are).
+    j["concept_token_head"] = head.token_head ? head.token_head->fc1->options.out_features() : 0;
     j["concept_unknown_labels"] = concept_unknown;
     // Per class: how often its objects' tokens pick it, and what they pick most often instead.
     nlohmann::json classes = nlohmann::json::object();

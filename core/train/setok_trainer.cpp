@@ -84,8 +84,8 @@ struct TrainerState {
 constexpr const char* kSemanticPrefix = "semantic_head.";
 
 void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, TextEncoder& text, at::Tensor logit_scale,
-                         torch::nn::Linear* semantic, torch::optim::Optimizer* opt, const SetokTrainConfig& cfg,
-                         const TrainerState& st) {
+                         torch::nn::Linear* semantic, TokenHead* head, torch::optim::Optimizer* opt,
+                         const SetokTrainConfig& cfg, const TrainerState& st) {
   // Build the new checkpoint beside the old one, then swap folders: a crash leaves one whole.
   const fs::path tmp = io::begin_folder_swap(dir.string());
   nlohmann::json config = model->config().to_json();
@@ -93,11 +93,14 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
                        {"text_encoder", {{"dim", cfg.text.dim()}, {"layers", cfg.text.layers()},
                                          {"heads", cfg.text.heads()}, {"max_len", cfg.text.max_len()},
                                          {"out_dim", cfg.text.out_dim()}, {"vocab_size", cfg.text.vocab_size()}}}};
+  if (head) config["concept"]["token_head"] = {{"hidden", (*head)->fc1->options.out_features()}};
   io::TensorMap weights = nn::state_dict(*model);
   io::TensorMap text_w = nn::state_dict(*text);
   text_w["logit_scale"] = logit_scale.detach();
   if (semantic)
     for (auto& kv : (*semantic)->named_parameters()) text_w[kSemanticPrefix + kv.key()] = kv.value().detach();
+  if (head)
+    for (auto& kv : (*head)->named_parameters()) text_w[kTokenHeadPrefix + kv.key()] = kv.value().detach();
   io::save_checkpoint(tmp.string(), config, weights);
   io::save_safetensors((tmp / "text_encoder.safetensors").string(), text_w);
   if (opt) {
@@ -141,6 +144,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "concept_weight", c.concept_weight);
     get_to(j, "grouping_weight", c.grouping_weight);
     get_to(j, "semantic_weight", c.semantic_weight);
+    get_to(j, "concept_head", c.concept_head);
     get_to(j, "decoder_mask_weight", c.decoder_mask_weight);
     get_to(j, "encoder_lr_scale", c.encoder_lr_scale);
     get_to(j, "l1_weight", c.l1_weight);
@@ -172,6 +176,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.lr > 0)) throw Error("training config: lr must be positive");
   if (c.templates.empty()) throw Error("training config: templates must not be empty");
   if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
+  if (c.concept_head < 0) throw Error("training config: concept_head must not be negative (0 = no token head)");
   if (c.decoder_mask_weight < 0) throw Error("training config: decoder_mask_weight must not be negative");
   if (!(c.encoder_lr_scale > 0)) throw Error("training config: encoder_lr_scale must be positive");
   for (const auto& n : c.reinit)
@@ -210,6 +215,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"concept_weight", concept_weight},
           {"grouping_weight", grouping_weight},
           {"semantic_weight", semantic_weight},
+          {"concept_head", concept_head},
           {"decoder_mask_weight", decoder_mask_weight},
           {"encoder_lr_scale", encoder_lr_scale},
           {"object_bandwidth", object_bandwidth},
@@ -330,6 +336,19 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   if (cfg.semantic_weight > 0)
     semantic = torch::nn::Linear(vc.hidden_size, static_cast<int64_t>(st.labels.size()) + 1);
   torch::nn::Linear* semantic_ptr = cfg.semantic_weight > 0 ? &semantic : nullptr;
+  // The token head: this config's width, or the init (or checkpoint) model's head. Made only when
+  // used, after everything else, so other recipes draw the same initial weights as before.
+  std::int64_t head_hidden = cfg.concept_head;
+  if (!from.empty() && prev["concept"].contains("token_head")) {
+    const std::int64_t had = prev["concept"]["token_head"].value("hidden", std::int64_t{0});
+    if (head_hidden > 0 && had > 0 && head_hidden != had)
+      throw Error("training config: concept_head " + std::to_string(head_hidden) + " differs from the head of " + from +
+                  " (" + std::to_string(had) + ")");
+    if (had > 0) head_hidden = had;
+  }
+  TokenHead head{nullptr};
+  if (head_hidden > 0) head = TokenHead(cfg.text.out_dim(), head_hidden);
+  TokenHead* head_ptr = head_hidden > 0 ? &head : nullptr;
   if (!from.empty()) {
     io::TensorMap weights = io::load_weights(from);
     if (resume_dir.empty()) {
@@ -365,15 +384,25 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       logit_scale.copy_(tw.at("logit_scale"));
     }
     tw.erase("logit_scale");
-    io::TensorMap head_w;
-    const std::string prefix = kSemanticPrefix;
+    io::TensorMap head_w, token_head_w;
+    const std::string prefix = kSemanticPrefix, token_prefix = kTokenHeadPrefix;
     for (auto it = tw.begin(); it != tw.end();) {
       if (it->first.rfind(prefix, 0) == 0) {
         head_w[it->first.substr(prefix.size())] = it->second;
         it = tw.erase(it);
+      } else if (it->first.rfind(token_prefix, 0) == 0) {
+        token_head_w[it->first.substr(token_prefix.size())] = it->second;
+        it = tw.erase(it);
       } else {
         ++it;
       }
+    }
+    // A head the init model has loads; one it lacks starts as the identity (a fine-tune that adds it).
+    if (head_ptr) {
+      if (!token_head_w.empty())
+        nn::load_state_dict(*head, token_head_w);
+      else if (!resume_dir.empty())
+        throw Error(from + ": the checkpoint has no token head weights although its config names one");
     }
     // A resumed run must find the head it was trained with; a fine-tune (init) from a model
     // trained without one starts the head afresh (the final model never holds it).
@@ -390,6 +419,10 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   if (semantic_ptr) {
     semantic->to(device);
     semantic->train();
+  }
+  if (head_ptr) {
+    head->to(device);
+    head->train();
   }
   model->train();
   text->train();
@@ -420,6 +453,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   split(*model);
   split(*text);
   if (semantic_ptr) split(*semantic);
+  if (head_ptr) split(*head);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   std::vector<double> group_scale;
   auto add_group = [&](const std::vector<at::Tensor>& ps, double wd, double scale) {
@@ -527,7 +561,9 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       std::vector<int64_t> targets;
       for (auto l : obj_labels) targets.push_back(local[l]);
       at::Tensor text_emb = text->forward(vocab.encode_batch(prompts).to(device));
-      ConceptLoss cl = concept_contrastive_loss(at::cat(obj_tokens), text_emb, at::tensor(targets, at::kLong).to(device),
+      at::Tensor toks = at::cat(obj_tokens);
+      if (head_ptr) toks = head->forward(toks);
+      ConceptLoss cl = concept_contrastive_loss(toks, text_emb, at::tensor(targets, at::kLong).to(device),
                                                 logit_scale.exp().clamp_max(100.0));
       l_concept = cl.loss;
       concept_acc = cl.accuracy;
@@ -634,7 +670,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const bool pause =
         st.step < cfg.steps && ((cfg.stop_at > 0 && st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
     if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || st.step == cfg.steps || pause) {
-      save_checkpoint_dir(ckpt_dir, model, text, logit_scale, semantic_ptr, &opt, cfg, st);
+      save_checkpoint_dir(ckpt_dir, model, text, logit_scale, semantic_ptr, head_ptr, &opt, cfg, st);
       progress.emit({{"event", "checkpoint"}, {"step", st.step}, {"path", ckpt_dir.string()}});
     }
     if (pause) {
@@ -650,7 +686,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   // The final model: the checkpoint's config + weights (+ text encoder), marked trained.
   model->config().trained = true;
   const fs::path model_dir = fs::path(cfg.out) / "model";
-  save_checkpoint_dir(model_dir, model, text, logit_scale, nullptr, nullptr, cfg, st);
+  save_checkpoint_dir(model_dir, model, text, logit_scale, nullptr, head_ptr, nullptr, cfg, st);
   fs::remove(model_dir / "trainer_state.json");
   TrainSummary sum;
   sum.steps_done = st.step - first;

@@ -57,4 +57,23 @@ struct TextEncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(TextEncoder);
 
+// Not in the paper: a residual MLP that a token passes through before it meets the text side of
+// the concept loss and of zero-shot concept scoring, the visual counterpart of the text encoder's
+// `proj` (as CLIP projects its image features). x + fc2(GELU(fc1(LN(x)))), fc2 zero at first, so a
+// head added to a trained model starts as the identity and scores what the model scored. It reads
+// the token and changes nothing the tokenizer, the decoder or SeTokim see; with it, concept top-1
+// measures what a small non-linear read-out finds in a token rather than a linear one
+// (docs/design/setok-training.md).
+struct TokenHeadImpl : torch::nn::Module {
+  TokenHeadImpl(int64_t dim, int64_t hidden);
+  at::Tensor forward(const at::Tensor& tokens);  // [..., dim] -> [..., dim]
+
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(TokenHead);
+
+// The head's tensors ride in text_encoder.safetensors under this prefix.
+inline constexpr const char* kTokenHeadPrefix = "token_head.";
+
 }  // namespace setok::train

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/eval/setok_eval.h"
 #include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/concept_loss.h"
@@ -389,6 +391,86 @@ TEST(SetokTraining, TextSideAloneLearnsAgainstFrozenTokens) {
   int moved = 0;
   for (const auto& [k, v] : text0) moved += !text1.at(k).equal(v);
   EXPECT_GT(moved, 5) << "the text encoder learns";
+}
+
+TEST(TokenHead, StartsAsTheIdentity) {
+  at::manual_seed(3);
+  TokenHead head(24, 40);
+  const at::Tensor x = at::randn({5, 24});
+  EXPECT_TRUE(head->forward(x).equal(x));
+}
+
+TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresItsConcepts) {
+  // A head added to a trained model in a text-side stage (the tokenizer frozen): it learns, is
+  // saved with the model and named in its config, a later fine-tune keeps it, and the evaluator's
+  // concept scores go through it.
+  FineTuneFixture f;
+  SetokTrainConfig c = f.tuned("head", 40);
+  c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
+  c.rec_weight = 0.0;
+  c.grouping_weight = 0.0;
+  c.concept_head = 16;
+  TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
+  const std::filesystem::path dir = tuned.model_dir;
+  const nlohmann::json cfg = io::read_json_file((dir / "config.json").string());
+  EXPECT_EQ(cfg["concept"]["token_head"]["hidden"], 16);
+  io::TensorMap text = io::load_safetensors((dir / "text_encoder.safetensors").string());
+  ASSERT_TRUE(text.count("token_head.fc2.weight"));
+  EXPECT_GT(text.at("token_head.fc2.weight").abs().max().item<double>(), 0.0) << "the head left the identity";
+  const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(dir.string());
+  for (const auto& [k, v] : before) EXPECT_TRUE(after.at(k).equal(v)) << k;
+
+  eval::SetokEvalOptions eo;
+  tokenizer::SetokModel model = tokenizer::load_setok(dir.string());
+  const nlohmann::json scored = eval::evaluate_setok(model, dir.string(), f.data, eo);
+  EXPECT_EQ(scored["concept_token_head"], 16);
+  EXPECT_GT(scored["concept_top1"].get<double>(), 0.5) << "three colours; chance is a third";
+
+  // A head whose output is one vector whatever the token: every object gets the same class, so the
+  // evaluator must score through the head for this to show.
+  const std::filesystem::path broken = f.d / "broken";
+  std::filesystem::create_directories(broken);
+  std::filesystem::copy(dir, broken, std::filesystem::copy_options::recursive);
+  io::TensorMap bt = text;
+  bt["token_head.fc2.weight"] = at::zeros_like(bt.at("token_head.fc2.weight"));
+  bt["token_head.fc2.bias"] = at::randn(bt.at("token_head.fc2.bias").sizes()) * 1e4;
+  io::save_safetensors((broken / "text_encoder.safetensors").string(), bt);
+  const nlohmann::json constant = eval::evaluate_setok(model, broken.string(), f.data, eo);
+  int picked = 0;
+  for (const auto& [label, e] : constant["concept_per_class"].items()) {
+    const double t = e["top1"].get<double>();
+    EXPECT_TRUE(t == 0.0 || t == 1.0) << label << " " << t;
+    picked += t == 1.0;
+  }
+  EXPECT_LE(picked, 1);
+  EXPECT_LT(constant["concept_top1"].get<double>(), scored["concept_top1"].get<double>());
+
+  // A fine-tune from it without naming a head keeps the head (at a vanishing rate, to the bit
+  // of what was loaded); one naming another width is refused.
+  SetokTrainConfig more = tiny_config(f.d / "more", 1);
+  more.init = dir.string();
+  more.lr = 1e-12;
+  TrainSummary kept = train_setok(more, "", f.quiet, &f.data);
+  io::TensorMap text2 = io::load_safetensors((std::filesystem::path(kept.model_dir) / "text_encoder.safetensors").string());
+  ASSERT_TRUE(text2.count("token_head.fc1.weight"));
+  EXPECT_TRUE(at::allclose(text2.at("token_head.fc1.weight"), text.at("token_head.fc1.weight"), 1e-5, 1e-7));
+  more.concept_head = 8;
+  more.out = f.d / "other";
+  try {
+    train_setok(more, "", f.quiet, &f.data);
+    ADD_FAILURE() << "a head of another width was accepted";
+  } catch (const setok::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("concept_head"), std::string::npos) << e.what();
+  }
+  // A config that names a head whose tensors are missing: one clear error from the evaluator.
+  text.erase("token_head.fc1.weight");
+  text.erase("token_head.fc1.bias");
+  text.erase("token_head.fc2.weight");
+  text.erase("token_head.fc2.bias");
+  text.erase("token_head.norm.weight");
+  text.erase("token_head.norm.bias");
+  io::save_safetensors((broken / "text_encoder.safetensors").string(), text);
+  EXPECT_THROW(eval::evaluate_setok(model, broken.string(), f.data, eo), setok::Error);
 }
 
 TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
