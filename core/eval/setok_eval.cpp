@@ -122,6 +122,9 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, spread_in, spread_out, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined;
   std::vector<std::int64_t> tokens, objects;
   std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
+  // Objects with a token of their own (train::own_tokens) and how often they are named right:
+  // what separates the read-out's errors from the grouping's.
+  std::int64_t concept_own = 0, concept_own_right = 0;
   struct ClassTally {
     std::int64_t objects = 0, right = 0;
     std::map<std::int64_t, std::int64_t> wrong;  // predicted class -> times
@@ -209,6 +212,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         if (head.token_head) v = head.token_head->forward(v);
         at::Tensor scores = at::matmul(v / v.norm(2, -1, true).clamp_min(1e-6), head.class_emb.t());
         const std::vector<std::int64_t> pred = top1_predictions(scores);
+        at::Tensor own = train::own_tokens(t.clusters.masks[i], which, smp.object_masks);
         for (std::size_t k = 0; k < smp.labels.size(); ++k) {
           auto it = class_id.find(smp.labels[k]);
           if (it == class_id.end()) {
@@ -217,6 +221,9 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
           }
           ++concept_total;
           const std::int64_t got = pred[k];
+          const bool is_own = own[static_cast<std::int64_t>(k)].item<bool>();
+          concept_own += is_own;
+          concept_own_right += is_own && got == it->second;
           ClassTally& tally = per_class[smp.labels[k]];
           ++tally.objects;
           if (got == it->second) {
@@ -283,6 +290,11 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   if (head.available) {
     j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
     j["concept_objects"] = concept_total;
+    j["concept_own_token_share"] = concept_total ? static_cast<double>(concept_own) / concept_total : std::nan("");
+    j["concept_top1_own_token"] = concept_own ? static_cast<double>(concept_own_right) / concept_own : std::nan("");
+    j["concept_top1_shared_token"] = concept_total > concept_own
+                                         ? static_cast<double>(concept_right - concept_own_right) / (concept_total - concept_own)
+                                         : std::nan("");
     // The width of the token head the scores went through (0: the tokens met the text side as they are).
     j["concept_token_head"] = head.token_head ? head.token_head->fc1->options.out_features() : 0;
     j["concept_unknown_labels"] = concept_unknown;

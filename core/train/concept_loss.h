@@ -12,6 +12,10 @@ namespace setok::train {
 // mask and the object's patch mask. hard_masks [N, C] (one image), object_masks [K, N] -> [K].
 at::Tensor object_tokens(const at::Tensor& hard_masks, const at::Tensor& token_valid, const at::Tensor& object_masks);
 
+// Whether each object's token (which [K], from object_tokens) is its own: IoU >= 0.5 on the patch
+// grid between the object's patches (those it covers at least half of) and the token's. -> [K] bool.
+at::Tensor own_tokens(const at::Tensor& hard_masks, const at::Tensor& which, const at::Tensor& object_masks);
+
 struct ConceptLoss {
   at::Tensor loss;         // L_{I→T} + L_{T→I} (Eq. 7)
   at::Tensor token_to_text, text_to_token;
