@@ -402,7 +402,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       if (!token_head_w.empty())
         nn::load_state_dict(*head, token_head_w);
       else if (!resume_dir.empty())
-        throw Error(from + ": the checkpoint has no token head weights although its config names one");
+        throw Error(from + ": the checkpoint holds no token head; resume it with the concept_head it was trained with");
     }
     // A resumed run must find the head it was trained with; a fine-tune (init) from a model
     // trained without one starts the head afresh (the final model never holds it).

@@ -491,6 +491,19 @@ TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresIts
   text.erase("token_head.norm.bias");
   io::save_safetensors((broken / "text_encoder.safetensors").string(), text);
   EXPECT_THROW(eval::evaluate_setok(model, broken.string(), f.data, eo), setok::Error);
+  // Its checkpoint holds the head, so the run resumes with it; a checkpoint trained without one
+  // is not resumed with one (its optimiser state has no place for it).
+  SetokTrainConfig resumed = c;
+  resumed.steps = 41;
+  EXPECT_EQ(train_setok(resumed, f.d / "head/checkpoint", f.quiet, &f.data).steps_done, 1);
+  SetokTrainConfig first_again = tiny_config(f.d / "first", 3);
+  first_again.concept_head = 16;
+  try {
+    train_setok(first_again, f.d / "first/checkpoint", f.quiet, &f.data);
+    ADD_FAILURE() << "a checkpoint without a head was resumed with one";
+  } catch (const setok::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no token head"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
