@@ -409,8 +409,10 @@ void ImageCanvas::paintHud() {
                   t.reconstruction.width, t.reconstruction.height, t.ms.reconstruct_ms);
     if (latencyMs_ > 0) ImGui::Text("last change on screen after %.0f ms", latencyMs_);
     ImGui::Separator();
-    ImGui::PlotHistogram("##areas", areaHist_.data(), static_cast<int>(areaHist_.size()), 0, "token areas", 0.0f,
-                         FLT_MAX, ImVec2(220, 60));
+    // The plot's title above it, not as its overlay (which ImGui draws over the bars).
+    ImGui::TextUnformatted("token areas");
+    ImGui::PlotHistogram("##areas", areaHist_.data(), static_cast<int>(areaHist_.size()), 0, nullptr, 0.0f, FLT_MAX,
+                         ImVec2(220, 60));
     ImGui::TextUnformatted("heat map");
     int h = static_cast<int>(heat_);
     bool changed = ImGui::RadioButton("tokens", &h, 0);
