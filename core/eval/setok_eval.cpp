@@ -70,17 +70,8 @@ ConceptHead load_concept_head(const std::string& dir) {
                              .out_dim(te["out_dim"]));
   io::TensorMap w = io::load_safetensors(tw.string());
   w.erase("logit_scale");
-  io::TensorMap head_w;
-  const std::string prefix = train::kTokenHeadPrefix;
-  for (auto it = w.begin(); it != w.end();) {
-    if (it->first.rfind(prefix, 0) == 0) {
-      head_w[it->first.substr(prefix.size())] = it->second;
-      it = w.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  const std::int64_t head_hidden = c.contains("token_head") ? c["token_head"].value("hidden", std::int64_t{0}) : 0;
+  const io::TensorMap head_w = nn::take_prefixed(w, train::kTokenHeadPrefix);
+  const std::int64_t head_hidden = train::token_head_width(c);
   if (head_hidden > 0) {
     if (head_w.empty()) throw Error(tw.string() + ": config.json names a token head but the file has none of its tensors");
     h.token_head = train::TokenHead(te["out_dim"].get<std::int64_t>(), head_hidden);
@@ -212,7 +203,8 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         if (head.token_head) v = head.token_head->forward(v);
         at::Tensor scores = at::matmul(v / v.norm(2, -1, true).clamp_min(1e-6), head.class_emb.t());
         const std::vector<std::int64_t> pred = top1_predictions(scores);
-        at::Tensor own = train::own_tokens(t.clusters.masks[i], which, smp.object_masks);
+        const at::Tensor own = train::own_tokens(t.clusters.masks[i], which, smp.object_masks).contiguous();
+        const bool* own_k = own.data_ptr<bool>();
         for (std::size_t k = 0; k < smp.labels.size(); ++k) {
           auto it = class_id.find(smp.labels[k]);
           if (it == class_id.end()) {
@@ -221,7 +213,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
           }
           ++concept_total;
           const std::int64_t got = pred[k];
-          const bool is_own = own[static_cast<std::int64_t>(k)].item<bool>();
+          const bool is_own = own_k[k];
           concept_own += is_own;
           concept_own_right += is_own && got == it->second;
           ClassTally& tally = per_class[smp.labels[k]];
@@ -296,7 +288,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
                                          ? static_cast<double>(concept_right - concept_own_right) / (concept_total - concept_own)
                                          : std::nan("");
     // The width of the token head the scores went through (0: the tokens met the text side as they are).
-    j["concept_token_head"] = head.token_head ? head.token_head->fc1->options.out_features() : 0;
+    j["concept_token_head"] = head.token_head ? head.token_head->hidden() : 0;
     j["concept_unknown_labels"] = concept_unknown;
     // Per class: how often its objects' tokens pick it, and what they pick most often instead.
     nlohmann::json classes = nlohmann::json::object();

@@ -53,4 +53,17 @@ void load_state_dict(torch::nn::Module& m, const io::TensorMap& tensors, const s
   }
 }
 
+io::TensorMap take_prefixed(io::TensorMap& tensors, const std::string& prefix) {
+  io::TensorMap out;
+  for (auto it = tensors.begin(); it != tensors.end();) {
+    if (it->first.compare(0, prefix.size(), prefix) == 0) {
+      out[it->first.substr(prefix.size())] = it->second;
+      it = tensors.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 }  // namespace setok::nn

@@ -17,4 +17,8 @@ io::TensorMap state_dict(const torch::nn::Module& m, const std::string& prefix =
 void load_state_dict(torch::nn::Module& m, const io::TensorMap& tensors, const std::string& prefix = "",
                      bool strict = true);
 
+// Moves the tensors named `prefix` + name out of `tensors` and returns them named `name` (e.g. a
+// head's weights that ride in another module's file). Empty when there are none.
+io::TensorMap take_prefixed(io::TensorMap& tensors, const std::string& prefix);
+
 }  // namespace setok::nn

@@ -93,7 +93,7 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
                        {"text_encoder", {{"dim", cfg.text.dim()}, {"layers", cfg.text.layers()},
                                          {"heads", cfg.text.heads()}, {"max_len", cfg.text.max_len()},
                                          {"out_dim", cfg.text.out_dim()}, {"vocab_size", cfg.text.vocab_size()}}}};
-  if (head) config["concept"]["token_head"] = {{"hidden", (*head)->fc1->options.out_features()}};
+  if (head) config["concept"]["token_head"] = {{"hidden", (*head)->hidden()}};
   io::TensorMap weights = nn::state_dict(*model);
   io::TensorMap text_w = nn::state_dict(*text);
   text_w["logit_scale"] = logit_scale.detach();
@@ -339,8 +339,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   // The token head: this config's width, or the init (or checkpoint) model's head. Made only when
   // used, after everything else, so other recipes draw the same initial weights as before.
   std::int64_t head_hidden = cfg.concept_head;
-  if (!from.empty() && prev["concept"].contains("token_head")) {
-    const std::int64_t had = prev["concept"]["token_head"].value("hidden", std::int64_t{0});
+  if (!from.empty()) {
+    const std::int64_t had = token_head_width(prev["concept"]);
     if (head_hidden > 0 && had > 0 && head_hidden != had)
       throw Error("training config: concept_head " + std::to_string(head_hidden) + " differs from the head of " + from +
                   " (" + std::to_string(had) + ")");
@@ -384,19 +384,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       logit_scale.copy_(tw.at("logit_scale"));
     }
     tw.erase("logit_scale");
-    io::TensorMap head_w, token_head_w;
-    const std::string prefix = kSemanticPrefix, token_prefix = kTokenHeadPrefix;
-    for (auto it = tw.begin(); it != tw.end();) {
-      if (it->first.rfind(prefix, 0) == 0) {
-        head_w[it->first.substr(prefix.size())] = it->second;
-        it = tw.erase(it);
-      } else if (it->first.rfind(token_prefix, 0) == 0) {
-        token_head_w[it->first.substr(token_prefix.size())] = it->second;
-        it = tw.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    const io::TensorMap head_w = nn::take_prefixed(tw, kSemanticPrefix);
+    const io::TensorMap token_head_w = nn::take_prefixed(tw, kTokenHeadPrefix);
     // A head the init model has loads; one it lacks starts as the identity (a fine-tune that adds it).
     if (head_ptr) {
       if (!token_head_w.empty())

@@ -67,6 +67,7 @@ TORCH_MODULE(TextEncoder);
 struct TokenHeadImpl : torch::nn::Module {
   TokenHeadImpl(int64_t dim, int64_t hidden);
   at::Tensor forward(const at::Tensor& tokens);  // [..., dim] -> [..., dim]
+  int64_t hidden() const { return fc1->options.out_features(); }
 
   torch::nn::LayerNorm norm{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
@@ -75,5 +76,11 @@ TORCH_MODULE(TokenHead);
 
 // The head's tensors ride in text_encoder.safetensors under this prefix.
 inline constexpr const char* kTokenHeadPrefix = "token_head.";
+
+// The width of the token head a model's config.json `concept` section names (token_head.hidden);
+// 0 when it names none.
+inline int64_t token_head_width(const nlohmann::json& concept) {
+  return concept.contains("token_head") ? concept["token_head"].value("hidden", int64_t{0}) : 0;
+}
 
 }  // namespace setok::train

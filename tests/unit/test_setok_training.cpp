@@ -9,6 +9,7 @@
 #include "core/eval/setok_eval.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
+#include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/concept_loss.h"
@@ -65,7 +66,22 @@ struct FineTuneFixture {
     c.init = first.model_dir;
     return c;
   }
+  // A text-side stage: every module of the tokenizer frozen and only the concept loss weighed.
+  SetokTrainConfig text_stage(const std::string& name, std::int64_t steps) const {
+    SetokTrainConfig c = tuned(name, steps);
+    c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
+    c.rec_weight = 0.0;
+    c.decoder_mask_weight = 0.0;
+    c.grouping_weight = 0.0;
+    c.concept_weight = 1.0;
+    return c;
+  }
 };
+
+// A model folder's text_encoder.safetensors.
+io::TensorMap text_weights(const std::string& dir) {
+  return io::load_safetensors((std::filesystem::path(dir) / "text_encoder.safetensors").string());
+}
 }  // namespace
 
 TEST(Schedule, WarmsUpThenDecaysToTheFloor) {
@@ -236,7 +252,7 @@ TEST(SetokTraining, InitWithoutASemanticHeadStartsOneForAFineTune) {
   EXPECT_EQ(tuned.steps_done, 3);
   EXPECT_FALSE(acc.empty()) << "the head was trained and reported";
   // The final model leaves the training-only head out, as a model trained from scratch does.
-  auto text = io::load_safetensors((std::filesystem::path(tuned.model_dir) / "text_encoder.safetensors").string());
+  auto text = text_weights(tuned.model_dir);
   for (const auto& [k, v] : text) EXPECT_EQ(k.rfind("semantic_head.", 0), std::string::npos) << k;
   // Its checkpoint holds the head, so the run resumes with it.
   SetokTrainConfig more = c;
@@ -389,12 +405,7 @@ TEST(SetokTraining, TextSideAloneLearnsAgainstFrozenTokens) {
   // only the text encoder (and the temperature) learn, against the tokens as they are, and the
   // stage draws nothing (its reconstruction loss is 0 at every step).
   FineTuneFixture f;
-  SetokTrainConfig c = f.tuned("text", 3);
-  c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
-  c.rec_weight = 0.0;
-  c.decoder_mask_weight = 0.0;
-  c.grouping_weight = 0.0;
-  c.concept_weight = 1.0;
+  SetokTrainConfig c = f.text_stage("text", 3);
   std::vector<double> rec;
   ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
     if (e["event"] == "step") rec.push_back(e.at("loss_rec").get<double>());
@@ -404,13 +415,23 @@ TEST(SetokTraining, TextSideAloneLearnsAgainstFrozenTokens) {
   for (double r : rec) EXPECT_EQ(r, 0.0);
   const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(tuned.model_dir);
   for (const auto& [k, v] : before) EXPECT_TRUE(after.at(k).equal(v)) << k;
-  auto text_file = [](const std::string& dir) {
-    return io::load_safetensors((std::filesystem::path(dir) / "text_encoder.safetensors").string());
-  };
-  const io::TensorMap text0 = text_file(f.first.model_dir), text1 = text_file(tuned.model_dir);
+  const io::TensorMap text0 = text_weights(f.first.model_dir), text1 = text_weights(tuned.model_dir);
   int moved = 0;
   for (const auto& [k, v] : text0) moved += !text1.at(k).equal(v);
   EXPECT_GT(moved, 5) << "the text encoder learns";
+}
+
+TEST(StateDict, TakePrefixedMovesOutOnlyThatPrefixesTensors) {
+  io::TensorMap all = {{"proj.weight", at::ones({2})}, {"token_head.fc1.weight", at::zeros({3})},
+                       {"token_head.norm.bias", at::ones({4})}, {"token_headless", at::ones({1})}};
+  const io::TensorMap head = nn::take_prefixed(all, "token_head.");
+  ASSERT_EQ(head.size(), 2u);
+  EXPECT_EQ(head.at("fc1.weight").numel(), 3);
+  EXPECT_EQ(head.at("norm.bias").numel(), 4);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all.count("proj.weight") && all.count("token_headless"));
+  EXPECT_TRUE(nn::take_prefixed(all, "semantic_head.").empty());
+  EXPECT_EQ(all.size(), 2u);
 }
 
 TEST(TokenHead, StartsAsTheIdentity) {
@@ -425,16 +446,13 @@ TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresIts
   // saved with the model and named in its config, a later fine-tune keeps it, and the evaluator's
   // concept scores go through it.
   FineTuneFixture f;
-  SetokTrainConfig c = f.tuned("head", 40);
-  c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
-  c.rec_weight = 0.0;
-  c.grouping_weight = 0.0;
+  SetokTrainConfig c = f.text_stage("head", 40);
   c.concept_head = 16;
   TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
   const std::filesystem::path dir = tuned.model_dir;
   const nlohmann::json cfg = io::read_json_file((dir / "config.json").string());
   EXPECT_EQ(cfg["concept"]["token_head"]["hidden"], 16);
-  io::TensorMap text = io::load_safetensors((dir / "text_encoder.safetensors").string());
+  io::TensorMap text = text_weights(dir.string());
   ASSERT_TRUE(text.count("token_head.fc2.weight"));
   EXPECT_GT(text.at("token_head.fc2.weight").abs().max().item<double>(), 0.0) << "the head left the identity";
   const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(dir.string());
@@ -471,7 +489,7 @@ TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresIts
   more.init = dir.string();
   more.lr = 1e-12;
   TrainSummary kept = train_setok(more, "", f.quiet, &f.data);
-  io::TensorMap text2 = io::load_safetensors((std::filesystem::path(kept.model_dir) / "text_encoder.safetensors").string());
+  io::TensorMap text2 = text_weights(kept.model_dir);
   ASSERT_TRUE(text2.count("token_head.fc1.weight"));
   EXPECT_TRUE(at::allclose(text2.at("token_head.fc1.weight"), text.at("token_head.fc1.weight"), 1e-5, 1e-7));
   more.concept_head = 8;
