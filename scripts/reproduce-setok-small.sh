@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the bundled setok-small again from nothing, in one command: the scenes data of its card,
 # the first training, the fine-tunings and calibrations in the card's order, the decoder stages, the text
-# encoder's stage, the merger's stage, the f16 conversion,
+# encoder's stage, the merger's stage, the edge calibration, the f16 conversion,
 # and the evaluation on the test and compositional splits (printed as one JSON line each).
 #
 #   bash scripts/reproduce-setok-small.sh [OUT]   (default runs/reproduce-setok-small)
@@ -95,6 +95,11 @@ stage text resources/configs/setok-small-text.json --set "init=$OUT/grow6/model"
 # The merger and the text encoder against the frozen decoder (reconstruction and concept), the
 # encoder and clustering frozen, so the grouping stays as it is.
 stage merger resources/configs/setok-small-merger.json --set "init=$OUT/text/model"
+# Edge passes (and σ, β again) on val: no weight changes, only the clustering's settings.
+if [[ ! -f $OUT/merger-edges.done ]]; then
+  "$SETOK" calibrate -m "$OUT/merger/model" --data "$DATA" --edge-passes 0,1,2,4,8,16
+  touch "$OUT/merger-edges.done"
+fi
 
 "$SETOK" convert -m "$OUT/merger/model" --out "$OUT/setok-small" --dtype f16
 for split in test compositional; do

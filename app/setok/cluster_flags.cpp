@@ -20,6 +20,9 @@ std::shared_ptr<ClusterFlags> add_cluster_flags(CLI::App* sub) {
   sub->add_option("--min-region-patches", f->params.min_region_patches,
                   "Regions of a token with fewer patches join their most alike neighbouring token (0: off)")
       ->check(CLI::Range(0, 4096));
+  sub->add_option("--edge-passes", f->params.edge_passes,
+                  "Passes moving each patch on a token edge to the neighbouring token of the most alike mean feature (0: off)")
+      ->check(CLI::Range(0, 64));
   sub->add_option("--position-weight", f->params.position_weight,
                   "Join each patch's grid place times this weight to its feature before clustering (0: off)")
       ->check(CLI::Range(0.0, 100.0));
@@ -35,6 +38,7 @@ tokenizer::ClusterParams ClusterFlags::resolve(const tokenizer::ClusterParams& b
   if (sub.count("--stop-fraction")) p.stop_fraction = params.stop_fraction;
   if (sub.count("--split-islands")) p.split_islands = params.split_islands;
   if (sub.count("--min-region-patches")) p.min_region_patches = params.min_region_patches;
+  if (sub.count("--edge-passes")) p.edge_passes = params.edge_passes;
   if (sub.count("--position-weight")) p.position_weight = params.position_weight;
   if (sub.count("--mode")) p.mode = tokenizer::parse_cluster_mode(mode);
   p.validate();

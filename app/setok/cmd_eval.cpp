@@ -1,8 +1,9 @@
-// setok eval setok -m MODEL --data DIR [--split NAME] [--limit N] [--json]
-// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--islands 0,2,...] [--min-region-patches 0,2,...] [--dry-run] [--json]
+// setok eval setok -m MODEL --data DIR [--split NAME] [--limit N] [clustering flags] [--json]
+// setok calibrate -m MODEL --data DIR [--split val] [--limit N] [--islands 0,2,...] [--min-region-patches 0,2,...] [--edge-passes 0,1,...] [--dry-run] [--json]
 #include <cstdio>
 #include <filesystem>
 
+#include "app/setok/cluster_flags.h"
 #include "app/setok/command.h"
 #include "core/eval/setok_calibrate.h"
 #include "core/eval/setok_eval.h"
@@ -26,10 +27,13 @@ Command add_eval(CLI::App& app, Globals& g) {
   sub->add_option("--split", a->split, "Use annotations/instances_SPLIT.json");
   sub->add_option("--limit", a->limit, "Evaluate the first N images only")->check(CLI::PositiveNumber);
   sub->add_flag("--json", g.json, "Machine-readable output");
-  return {sub, [&g, a]() {
+  // The model's clustering settings, overridden for this run only (the model is not rewritten).
+  auto flags = add_cluster_flags(sub);
+  return {sub, [&g, a, flags, sub]() {
     std::string dir = a->model.empty() ? tokenizer::default_setok_model() : a->model;
     if (dir.empty()) throw Error("no model given and no bundled SeTok model found (use -m MODEL)");
     tokenizer::SetokModel model = tokenizer::load_setok(dir);
+    model->config().cluster = flags->resolve(model->config().cluster, *sub);
     std::string data = a->data;
     if (!a->split.empty()) {
       data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
@@ -42,6 +46,7 @@ Command add_eval(CLI::App& app, Globals& g) {
     nlohmann::json j = eval::evaluate_setok(model, dir, *ds, o);
     j["model"] = dir;
     j["data"] = data;
+    j["cluster"] = model->config().cluster;
     if (g.json) {
       print_json(j);
     } else {
@@ -58,7 +63,7 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     std::string model, data, split = "val";
     std::int64_t limit = 0;
     bool dry_run = false;
-    std::vector<int> islands, smalls;
+    std::vector<int> islands, smalls, edges;
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTok model folder (rewritten in place unless --dry-run)")->required();
@@ -74,6 +79,10 @@ Command add_calibrate(CLI::App& app, Globals& g) {
                   "Also try these min_region_patches values (0 = off; e.g. 0,2,3); default: keep the model's")
       ->delimiter(',')
       ->check(CLI::Range(0, 4096));
+  sub->add_option("--edge-passes", a->edges,
+                  "Also try these edge_passes values (0 = off; e.g. 0,1,2,4,8); default: keep the model's")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 64));
   sub->add_flag("--dry-run", a->dry_run, "Report the choice, change nothing");
   sub->add_flag("--json", g.json, "Machine-readable output (with the whole grid)");
   return {sub, [&g, a]() {
@@ -89,13 +98,16 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     o.limit = a->limit;
     o.islands = a->islands;
     o.min_region_patches = a->smalls;
+    o.edge_passes = a->edges;
     eval::Calibration c = eval::calibrate_clustering(model, *ds, o);
     if (!a->dry_run) eval::write_clustering(a->model, c.bandwidth, c.beta, a->islands.empty() ? -1 : c.islands,
-                                               a->smalls.empty() ? -1 : c.min_region_patches);
+                                               a->smalls.empty() ? -1 : c.min_region_patches,
+                                               a->edges.empty() ? -1 : c.edge_passes);
     nlohmann::json j = {{"model", a->model},           {"data", data},
                         {"bandwidth", c.bandwidth},    {"beta", c.beta},
                         {"split_islands", c.islands},
                         {"min_region_patches", c.min_region_patches},
+                        {"edge_passes", c.edge_passes},
                         {"fg_ari", c.fg_ari},          {"tokens_within_one_of_objects_plus_one", c.within_one},
                         {"tokens_per_image", c.tokens_per_image},
                         {"before", {{"fg_ari", c.before_fg_ari}, {"tokens_within_one_of_objects_plus_one", c.before_within_one}}},
@@ -106,6 +118,7 @@ Command add_calibrate(CLI::App& app, Globals& g) {
     } else {
       if (!a->islands.empty()) std::printf("split_islands %d, ", c.islands);
       if (!a->smalls.empty()) std::printf("min_region_patches %d, ", c.min_region_patches);
+      if (!a->edges.empty()) std::printf("edge_passes %d, ", c.edge_passes);
       std::printf("bandwidth %.3g, beta %.3g: FG-ARI %.3f (was %.3f), tokens within one of objects+1 %.3f (was %.3f), %.2f tokens/image%s\n",
                   c.bandwidth, c.beta, c.fg_ari, c.before_fg_ari, c.within_one, c.before_within_one, c.tokens_per_image,
                   a->dry_run ? " (dry run: not written)" : "");

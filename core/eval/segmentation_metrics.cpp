@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <unordered_map>
 
 #include "core/eval/hungarian.h"
@@ -117,6 +119,37 @@ double foreground_ari(const std::vector<int64_t>& truth, const std::vector<int64
 
 double foreground_ari(const at::Tensor& truth, const at::Tensor& pred, int64_t background) {
   return foreground_ari(to_labels(truth, "FG-ARI"), to_labels(pred, "FG-ARI"), background);
+}
+
+FgAriBreakdown fg_ari_breakdown(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred,
+                                int64_t background) {
+  check_same_size(truth.size(), pred.size(), "FG-ARI breakdown");
+  std::map<int64_t, std::map<int64_t, int64_t>> counts;  // object -> label -> pixels
+  for (std::size_t i = 0; i < truth.size(); ++i)
+    if (truth[i] != background) ++counts[truth[i]][pred[i]];
+  if (counts.empty()) return {kNaN, kNaN};
+  std::map<int64_t, int64_t> main;
+  for (const auto& [object, labels] : counts) {
+    int64_t best = 0, most = -1;
+    for (const auto& [label, n] : labels)
+      if (n > most) most = n, best = label;  // ascending labels: ties keep the smallest
+    main[object] = best;
+  }
+  // Fresh labels above every predicted one for the objects' own pieces.
+  int64_t top = 0;
+  for (int64_t v : pred) top = std::max(top, v);
+  std::vector<int64_t> whole(pred), unshared(pred);
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    if (truth[i] == background) continue;
+    const int64_t m = main[truth[i]];
+    whole[i] = m;
+    if (pred[i] == m) unshared[i] = top + 1 + static_cast<int64_t>(std::distance(main.begin(), main.find(truth[i])));
+  }
+  return {foreground_ari(truth, whole, background), foreground_ari(truth, unshared, background)};
+}
+
+FgAriBreakdown fg_ari_breakdown(const at::Tensor& truth, const at::Tensor& pred, int64_t background) {
+  return fg_ari_breakdown(to_labels(truth, "FG-ARI breakdown"), to_labels(pred, "FG-ARI breakdown"), background);
 }
 
 InstanceIou instance_miou(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred, int64_t background) {

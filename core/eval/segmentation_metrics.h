@@ -23,6 +23,20 @@ double adjusted_rand_index(const at::Tensor& truth, const at::Tensor& pred);
 double foreground_ari(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred, int64_t background = 0);
 double foreground_ari(const at::Tensor& truth, const at::Tensor& pred, int64_t background = 0);
 
+// Where FG-ARI is lost. Each object's main token is the predicted label holding most of its
+// pixels (ties: the smallest label). `whole`: the FG-ARI had every object's pixels all gone to its
+// main token (what splitting objects across tokens, edge patches included, costs); `unshared`:
+// the FG-ARI had no two objects shared a main token (each object's pixels in its main token get a
+// label of their own; what merging objects into one token costs). Both read the ground truth, so
+// they diagnose a grouping and are not a score of it. NaN when there is no foreground.
+struct FgAriBreakdown {
+  double whole = 0;
+  double unshared = 0;
+};
+FgAriBreakdown fg_ari_breakdown(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred,
+                                int64_t background = 0);
+FgAriBreakdown fg_ari_breakdown(const at::Tensor& truth, const at::Tensor& pred, int64_t background = 0);
+
 struct InstanceIou {
   double matched = 0;       // mean IoU under a one-to-one (Hungarian) matching; unmatched instances score 0
   double best_overlap = 0;  // mean over instances of the best IoU with any predicted segment

@@ -58,15 +58,18 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
 
 }  // namespace
 
-void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands, int min_patches) {
+void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands, int min_patches,
+                      int edge_passes) {
   if (!(bandwidth > 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a positive number");
   if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a number >= 0");
   if (islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
   if (min_patches > 4096) throw Error("min_region_patches must be between 0 (off) and 4096 patches");
+  if (edge_passes > 64) throw Error("edge_passes must be between 0 (off) and 64");
   model->config().cluster.bandwidth = static_cast<float>(bandwidth);
   model->config().cluster.beta = static_cast<float>(beta);
   if (islands >= 0) model->config().cluster.split_islands = islands;
   if (min_patches >= 0) model->config().cluster.min_region_patches = min_patches;
+  if (edge_passes >= 0) model->config().cluster.edge_passes = edge_passes;
   model->cluster->params() = model->config().cluster;
   model->cluster->set_bandwidth(static_cast<float>(bandwidth));
 }
@@ -110,11 +113,13 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   const std::vector<int> islands = o.islands.empty() ? std::vector<int>{saved.split_islands} : o.islands;
   const std::vector<int> smalls =
       o.min_region_patches.empty() ? std::vector<int>{saved.min_region_patches} : o.min_region_patches;
+  const std::vector<int> edges = o.edge_passes.empty() ? std::vector<int>{saved.edge_passes} : o.edge_passes;
   for (int isl : islands) {
    for (int small : smalls) {
+   for (int edge : edges) {
     for (double beta : o.betas) {
       for (double bw : o.bandwidths) {
-        apply_clustering(model, bw, beta, isl, small);
+        apply_clustering(model, bw, beta, isl, small, edge);
         Score s = score_settings(model, cache, S);
         const double score = s.fg_ari + s.within_one;
         nlohmann::json row = {{"bandwidth", bw},         {"beta", beta},
@@ -122,6 +127,7 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
                               {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}};
         if (!o.islands.empty()) row["split_islands"] = isl;
         if (!o.min_region_patches.empty()) row["min_region_patches"] = small;
+        if (!o.edge_passes.empty()) row["edge_passes"] = edge;
         best.table.push_back(std::move(row));
         if (score > best_score) {
           best_score = score;
@@ -129,12 +135,14 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
           best.beta = beta;
           best.islands = isl;
           best.min_region_patches = small;
+          best.edge_passes = edge;
           best.fg_ari = s.fg_ari;
           best.within_one = s.within_one;
           best.tokens_per_image = s.tokens;
         }
       }
     }
+   }
    }
   }
   model->config().cluster = saved;
@@ -143,7 +151,8 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   return best;
 }
 
-void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands, int min_patches) {
+void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands, int min_patches,
+                      int edge_passes) {
   const fs::path cfg_path = fs::path(model_dir) / "config.json";
   if (!fs::exists(cfg_path)) throw Error(model_dir + ": no config.json");
   nlohmann::json cfg = io::read_json_file(cfg_path.string());
@@ -160,6 +169,8 @@ void write_clustering(const std::string& model_dir, double bandwidth, double bet
   if (islands == 0) cfg["cluster"].erase("split_islands");
   if (min_patches > 0) cfg["cluster"]["min_region_patches"] = min_patches;
   if (min_patches == 0) cfg["cluster"].erase("min_region_patches");
+  if (edge_passes > 0) cfg["cluster"]["edge_passes"] = edge_passes;
+  if (edge_passes == 0) cfg["cluster"].erase("edge_passes");
   io::save_checkpoint(model_dir, cfg, w);
 }
 

@@ -26,6 +26,9 @@ struct CalibrationOptions {
   // min_region_patches values to try as well (ClusterParams::min_region_patches; 0 is off); empty:
   // keep the model's own.
   std::vector<int> min_region_patches;
+  // edge_passes values to try as well (ClusterParams::edge_passes; 0 is off); empty: keep the
+  // model's own.
+  std::vector<int> edge_passes;
   std::int64_t limit = 0;  // validation images to use (0: all)
   int batch_size = 16;
 };
@@ -34,6 +37,7 @@ struct Calibration {
   double bandwidth = 0, beta = 0;
   int islands = 0;  // the chosen split_islands (the model's own when the grid had none)
   int min_region_patches = 0;  // the chosen min_region_patches (likewise)
+  int edge_passes = 0;         // the chosen edge_passes (likewise)
   double fg_ari = 0, within_one = 0, tokens_per_image = 0;
   double before_fg_ari = 0, before_within_one = 0;  // the model's own settings on the same images
   nlohmann::json table;  // one row per grid point
@@ -44,16 +48,16 @@ struct Calibration {
 Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::SetokDataset& val,
                                  const CalibrationOptions& options);
 
-// Puts (σ, β) into a loaded model, split_islands when islands >= 0 and min_region_patches when
-// min_patches >= 0.
+// Puts (σ, β) into a loaded model, split_islands when islands >= 0, min_region_patches when
+// min_patches >= 0 and edge_passes when edge_passes >= 0.
 void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands = -1,
-                      int min_patches = -1);
+                      int min_patches = -1, int edge_passes = -1);
 
 // Rewrites a model folder's config.json ("cluster") and, when σ is a learned parameter, its
 // weights, keeping every other key and tensor (and the tensors' dtypes). Atomic per file.
 // islands >= 0 writes split_islands too (0 removes it: off); min_patches >= 0 likewise
-// min_region_patches.
+// min_region_patches, and edge_passes >= 0 edge_passes.
 void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands = -1,
-                      int min_patches = -1);
+                      int min_patches = -1, int edge_passes = -1);
 
 }  // namespace setok::eval

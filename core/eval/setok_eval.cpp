@@ -110,7 +110,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   for (std::size_t i = 0; i < head.labels.size(); ++i) class_id[head.labels[i]] = static_cast<std::int64_t>(i);
   const std::int64_t n = o.limit > 0 ? std::min<std::int64_t>(o.limit, data.size()) : data.size();
   const int S = static_cast<int>(model->config().vision.image_size);
-  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, spread_in, spread_out, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined;
+  std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, spread_in, spread_out, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined, oracle_fg_ari, oracle_fg_miou, ari_unshared, ari_whole;
   std::vector<std::int64_t> tokens, objects;
   std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
   // Objects with a token of their own (train::own_tokens) and how often they are named right:
@@ -156,6 +156,11 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       at::Tensor full = patch_labels(assign, t.grid_h, t.grid_w, S);
       at::Tensor truth = smp.instance_map.reshape({S * S});
       ari.push_back(foreground_ari(truth, full));
+      {
+        const FgAriBreakdown lost = fg_ari_breakdown(truth, full);
+        ari_whole.push_back(lost.whole);
+        ari_unshared.push_back(lost.unshared);
+      }
       if (!smp.background.empty()) {
         KindTally& k = per_background[smp.background];
         k.psnr.push_back(psnr_v.back());
@@ -194,6 +199,12 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         oracle_miou.push_back(instance_miou(truth, up).matched);
         // ... and the same ceiling with pixel edges: what the refinement gives a perfect grouping.
         oracle_refined.push_back(foreground_ari(truth, pixel_edge_labels(image, best, t.grid_h, t.grid_w)));
+        // FG-ARI scores object pixels only, so the patch grouping it favours gives each patch to the
+        // object covering most of it, and to the background only where no object reaches.
+        at::Tensor fg_best = at::where(share.sum(0) > 0, share.argmax(0) + 1, at::zeros_like(best));
+        at::Tensor fg_up = patch_labels(fg_best, t.grid_h, t.grid_w, S);
+        oracle_fg_ari.push_back(foreground_ari(truth, fg_up));
+        oracle_fg_miou.push_back(instance_miou(truth, fg_up).matched);
       }
       tokens.push_back(t.clusters.num_tokens[i].item<std::int64_t>());
       objects.push_back(static_cast<std::int64_t>(smp.labels.size()));
@@ -250,6 +261,9 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       {"seconds", secs},
   };
   j["fg_ari_refined"] = mean_of(refined_ari);
+  // Where FG-ARI is lost (eval::fg_ari_breakdown; diagnoses, reading the ground truth).
+  j["fg_ari_if_objects_whole"] = mean_of(ari_whole);
+  j["fg_ari_if_tokens_unshared"] = mean_of(ari_unshared);
   {
     // How well a linear map reads each token's place from it (fitted on the first half of the
     // images, scored on the second), against the same probe on the mean encoder feature of the
@@ -278,6 +292,8 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     j["patch_oracle_fg_ari"] = mean_of(oracle_ari);
     j["patch_oracle_miou"] = mean_of(oracle_miou);
     j["patch_oracle_fg_ari_refined"] = mean_of(oracle_refined);
+    j["patch_oracle_fg_ari_objects_first"] = mean_of(oracle_fg_ari);
+    j["patch_oracle_miou_objects_first"] = mean_of(oracle_fg_miou);
   }
   if (head.available) {
     j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");

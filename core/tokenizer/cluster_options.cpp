@@ -20,6 +20,7 @@ void ClusterParams::validate() const {
   if (split_islands < 0 || split_islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
   if (min_region_patches < 0 || min_region_patches > 4096)
     throw Error("min_region_patches must be between 0 (off) and 4096 patches");
+  if (edge_passes < 0 || edge_passes > 64) throw Error("edge_passes must be between 0 (off) and 64");
   if (!(position_weight >= 0) || !std::isfinite(position_weight) || position_weight > 100)
     throw Error("position_weight must be a number from 0 to 100");
 }
@@ -39,6 +40,7 @@ void to_json(nlohmann::json& j, const ClusterParams& p) {
   if (p.position_weight > 0) j["position_weight"] = p.position_weight;  // absent: the paper's 0
   if (p.split_islands > 0) j["split_islands"] = p.split_islands;        // absent: off
   if (p.min_region_patches > 0) j["min_region_patches"] = p.min_region_patches;  // absent: off
+  if (p.edge_passes > 0) j["edge_passes"] = p.edge_passes;                      // absent: off
 }
 
 void from_json(const nlohmann::json& j, ClusterParams& p) {
@@ -51,6 +53,7 @@ void from_json(const nlohmann::json& j, ClusterParams& p) {
   p.position_weight = j.value("position_weight", d.position_weight);
   p.split_islands = j.value("split_islands", d.split_islands);
   p.min_region_patches = j.value("min_region_patches", d.min_region_patches);
+  p.edge_passes = j.value("edge_passes", d.edge_passes);
   p.mode = parse_cluster_mode(j.value("mode", std::string("hard")));
   p.validate();
 }

@@ -30,6 +30,13 @@ struct ClusterParams {
   // as objects, and stray patches far from the rest of their token join what surrounds them (not
   // in the paper; 0, the default, is off). Needs a square grid.
   int min_region_patches = 0;
+  // Edge patches: last (hard mode, inference), up to this many passes in which each patch on a
+  // token's edge on the grid moves to whichever of its own token and its 4-neighbours' tokens
+  // has the mean unit feature most like its own (its own token's mean without it): one step of
+  // k-means confined to the edges, so the tokens' edges follow their features after the seeds'
+  // order and the clean-up steps above placed them (not in the paper; 0, the default, is off).
+  // Needs a square grid.
+  int edge_passes = 0;
   ClusterMode mode = ClusterMode::kHard;
 
   float effective_bandwidth() const;

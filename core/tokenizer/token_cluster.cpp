@@ -462,11 +462,87 @@ ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, 
   return s;
 }
 
+ClusterResult refine_edges(const ClusterResult& r, const at::Tensor& x, int passes) {
+  if (passes < 1) return r;
+  const int64_t B = r.masks.size(0), n = r.masks.size(1), width = r.masks.size(2);
+  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
+  if (side * side != n) throw Error("edge_passes needs a square patch grid; got " + std::to_string(n) + " patches");
+  if (x.dim() != 3 || x.size(0) != B || x.size(1) != n)
+    throw Error("refine_edges: features must be [B, N, D] matching the masks");
+  at::NoGradGuard ng;
+  const at::Tensor assign = r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu().contiguous();  // [B,N]
+  at::Tensor unit = x.detach().to(at::kDouble).cpu();
+  unit = (unit / unit.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12)).contiguous();
+  const int64_t D = unit.size(2);
+  at::Tensor current = assign.clone();
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t count = r.num_tokens[b].item<int64_t>();
+    int64_t* a = current[b].data_ptr<int64_t>();
+    const double* u = unit[b].data_ptr<double>();
+    for (int pass = 0; pass < passes; ++pass) {
+      std::vector<int64_t> size(static_cast<std::size_t>(count), 0);
+      std::vector<double> sum(static_cast<std::size_t>(count * D), 0.0);
+      for (int64_t p = 0; p < n; ++p) {
+        ++size[static_cast<std::size_t>(a[p])];
+        for (int64_t d = 0; d < D; ++d) sum[static_cast<std::size_t>(a[p] * D + d)] += u[p * D + d];
+      }
+      // Cosine between patch p and the mean of token t's patches, p itself left out of its own.
+      const auto cosine = [&](int64_t p, int64_t t) {
+        double dot = 0, nn = 0;
+        for (int64_t d = 0; d < D; ++d) {
+          const double m = sum[static_cast<std::size_t>(t * D + d)] - (a[p] == t ? u[p * D + d] : 0.0);
+          dot += m * u[p * D + d], nn += m * m;
+        }
+        return nn > 0 ? dot / std::sqrt(nn) : -2.0;
+      };
+      // Decisions on the grouping before the pass; a token never loses its last patch.
+      std::vector<int64_t> next(a, a + n), lost(static_cast<std::size_t>(count), 0);
+      for (int64_t p = 0; p < n; ++p) {
+        const int64_t own = a[p], row = p / side, col = p % side;
+        if (size[static_cast<std::size_t>(own)] < 2) continue;
+        const int64_t nb[4] = {row > 0 ? p - side : -1, row + 1 < side ? p + side : -1, col > 0 ? p - 1 : -1,
+                               col + 1 < side ? p + 1 : -1};
+        int64_t best = own;
+        double best_cos = cosine(p, own);
+        for (int64_t m : nb) {
+          if (m < 0 || a[m] == own || a[m] == best) continue;
+          const double c = cosine(p, a[m]);
+          if (c > best_cos) best_cos = c, best = a[m];
+        }
+        if (best != own) next[static_cast<std::size_t>(p)] = best, ++lost[static_cast<std::size_t>(own)];
+      }
+      bool moved = false;
+      for (int64_t p = 0; p < n; ++p) {
+        const int64_t to = next[static_cast<std::size_t>(p)];
+        if (to == a[p] || lost[static_cast<std::size_t>(a[p])] >= size[static_cast<std::size_t>(a[p])]) continue;
+        a[p] = to;
+        moved = true;
+      }
+      if (!moved) break;
+    }
+  }
+  const at::Tensor moved = (current != assign).nonzero();  // [M, 2]: batch, patch
+  if (moved.size(0) == 0) return r;
+  at::Tensor soft = r.soft_masks.detach().to(at::kFloat).cpu().clone();
+  for (int64_t k = 0; k < moved.size(0); ++k) {
+    const int64_t b = moved[k][0].item<int64_t>(), p = moved[k][1].item<int64_t>();
+    const int64_t from = assign[b][p].item<int64_t>(), to = current[b][p].item<int64_t>();
+    soft[b][p][to] += soft[b][p][from];
+    soft[b][p][from] = 0;
+  }
+  const auto dev = r.masks.device();
+  ClusterResult s = r;
+  s.soft_masks = soft.to(r.soft_masks.scalar_type()).to(dev);
+  s.masks = at::one_hot(current, width).to(r.masks.scalar_type()).to(dev);
+  return s;
+}
+
 ClusterResult tidy_tokens(const ClusterResult& r, const at::Tensor& x, const ClusterParams& p) {
   if (p.mode != ClusterMode::kHard) return r;
   ClusterResult out = r;
   if (p.split_islands > 0) out = split_islands(out, p.split_islands, p.max_tokens);
   if (p.min_region_patches > 1) out = absorb_small_regions(out, x, p.min_region_patches);
+  if (p.edge_passes > 0) out = refine_edges(out, x, p.edge_passes);
   return out;
 }
 

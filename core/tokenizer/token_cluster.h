@@ -46,8 +46,17 @@ ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tok
 // ClusterParams::min_region_patches.
 ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, int min_patches);
 
-// What follows clustering in hard mode at inference, in this order: split_islands, then
-// absorb_small_regions, each when its setting is on; x is the features the cluster saw.
+// Hard-mode results only: up to `passes` passes in which every patch with a 4-neighbour in another
+// token moves to whichever of its own token and its neighbours' tokens has the mean unit feature
+// of x [B,N,D] most alike (cosine; its own token's mean without the patch itself). Decisions are
+// taken on the grouping before each pass; a token that would lose every patch keeps them; passes
+// stop early when nothing moves. Moved patches take their soft mass to their new token. Token
+// count, order and seeds are unchanged. See ClusterParams::edge_passes.
+ClusterResult refine_edges(const ClusterResult& r, const at::Tensor& x, int passes);
+
+// What follows clustering in hard mode at inference, in this order: split_islands,
+// absorb_small_regions, then refine_edges, each when its setting is on; x is the features the
+// cluster saw.
 ClusterResult tidy_tokens(const ClusterResult& r, const at::Tensor& x, const ClusterParams& params);
 
 // The same algorithm through kernels/ (fused CPU loop, or CUDA): forward only, no autograd.

@@ -75,23 +75,28 @@ TEST(Calibrate, SearchesSplitIslandsAndSmallTokensWhenAskedAndWritesTheChoice) {
   o.betas = {0.0};
   o.islands = {0, 2};
   o.min_region_patches = {0, 3};
+  o.edge_passes = {0, 2};
   eval::Calibration c = eval::calibrate_clustering(m, val, o);
-  ASSERT_EQ(c.table.size(), 8u);
+  ASSERT_EQ(c.table.size(), 16u);
   double best = -1;
   for (const auto& row : c.table) {
     ASSERT_TRUE(row.contains("split_islands"));
     ASSERT_TRUE(row.contains("min_region_patches"));
+    ASSERT_TRUE(row.contains("edge_passes"));
     best = std::max(best, row["fg_ari"].get<double>() + row["within_one"].get<double>());
   }
   EXPECT_DOUBLE_EQ(c.fg_ari + c.within_one, best);
   EXPECT_TRUE(c.islands == 0 || c.islands == 2);
   EXPECT_TRUE(c.min_region_patches == 0 || c.min_region_patches == 3);
+  EXPECT_TRUE(c.edge_passes == 0 || c.edge_passes == 2);
   EXPECT_EQ(m->config().cluster.split_islands, 0);  // the model is left as it was
   EXPECT_EQ(m->config().cluster.min_region_patches, 0);
+  EXPECT_EQ(m->config().cluster.edge_passes, 0);
   // The evaluator agrees with the chosen row.
-  eval::apply_clustering(m, c.bandwidth, c.beta, c.islands, c.min_region_patches);
+  eval::apply_clustering(m, c.bandwidth, c.beta, c.islands, c.min_region_patches, c.edge_passes);
   EXPECT_EQ(m->config().cluster.split_islands, c.islands);
   EXPECT_EQ(m->config().cluster.min_region_patches, c.min_region_patches);
+  EXPECT_EQ(m->config().cluster.edge_passes, c.edge_passes);
   nlohmann::json j = eval::evaluate_setok(m, "", val, eval::SetokEvalOptions());
   EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
   EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
@@ -110,6 +115,10 @@ TEST(Calibrate, SearchesSplitIslandsAndSmallTokensWhenAskedAndWritesTheChoice) {
   EXPECT_EQ(tokenizer::load_setok(d)->config().cluster.min_region_patches, 2);
   eval::write_clustering(d, 0.4, 0.5, -1, 0);
   EXPECT_FALSE(io::read_json_file(dir / "m/config.json")["cluster"].contains("min_region_patches"));
+  eval::write_clustering(d, 0.4, 0.5, -1, -1, 8);
+  EXPECT_EQ(tokenizer::load_setok(d)->config().cluster.edge_passes, 8);
+  eval::write_clustering(d, 0.4, 0.5, -1, -1, 0);
+  EXPECT_FALSE(io::read_json_file(dir / "m/config.json")["cluster"].contains("edge_passes"));
 }
 
 TEST(Calibrate, WritesOnlyTheClusterSettingsKeepingDtypesAndOtherFiles) {
@@ -189,6 +198,12 @@ TEST(SetokEval, PatchOracleIsExactOnGridAlignedObjectsAndBelowOneOtherwise) {
   nlohmann::json toy = eval::evaluate_setok(m, "", test::ToyScenes(12), eval::SetokEvalOptions());
   EXPECT_LT(toy["patch_oracle_miou"].get<double>(), 1.0) << "24-px squares at any offset straddle patches";
   EXPECT_GT(toy["patch_oracle_miou"].get<double>(), 0.5);
+  // Objects first: every patch an object reaches goes to it, which FG-ARI (object pixels only)
+  // rewards and mIoU (the background's pixels in the object's patches) does not.
+  EXPECT_DOUBLE_EQ(aligned["patch_oracle_fg_ari_objects_first"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(aligned["patch_oracle_miou_objects_first"].get<double>(), 1.0);
+  EXPECT_GT(toy["patch_oracle_fg_ari_objects_first"].get<double>(), toy["patch_oracle_fg_ari"].get<double>() + 0.2);
+  EXPECT_LT(toy["patch_oracle_miou_objects_first"].get<double>(), toy["patch_oracle_miou"].get<double>() - 0.05);
 }
 
 TEST(SetokEval, SplitsReconstructionAndGroupingByBackgroundKind) {

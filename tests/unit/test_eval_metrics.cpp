@@ -113,6 +113,32 @@ TEST(ForegroundAri, IgnoresBackgroundPixels) {
   EXPECT_DOUBLE_EQ(foreground_ari(labels_tensor(truth).view({7, 1}), labels_tensor(pred)), 1.0);
 }
 
+TEST(ForegroundAri, BreakdownUndoesSplitsAndMergesSeparately) {
+  // Object 1 split over tokens 1 and 2 (main token 1), object 2 whole in token 3.
+  const Labels truth{0, 1, 1, 1, 2, 2}, split{0, 1, 1, 2, 3, 3};
+  const FgAriBreakdown a = fg_ari_breakdown(truth, split);
+  EXPECT_LT(foreground_ari(truth, split), 1.0);
+  EXPECT_DOUBLE_EQ(a.whole, 1.0);                              // object 1 back in token 1
+  EXPECT_DOUBLE_EQ(a.unshared, foreground_ari(truth, split));  // no token is shared: nothing to undo
+  // Objects 1 and 2 whole but sharing token 7: FG-ARI 0; unsharing gives each its own label.
+  const Labels merged{0, 7, 7, 7, 7, 7};
+  const FgAriBreakdown b = fg_ari_breakdown(truth, merged);
+  EXPECT_NEAR(foreground_ari(truth, merged), 0.0, 1e-12);
+  EXPECT_NEAR(b.whole, 0.0, 1e-12);  // whole already, still merged
+  EXPECT_DOUBLE_EQ(b.unshared, 1.0);
+  // Both at once: object 2's stray pixel in token 5 stays stray when only the merge is undone.
+  const Labels truth3{0, 1, 1, 1, 2, 2, 2}, both{0, 7, 7, 7, 7, 7, 5};
+  const FgAriBreakdown c = fg_ari_breakdown(truth3, both);
+  EXPECT_NEAR(c.whole, 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(c.unshared, foreground_ari(truth3, Labels{0, 8, 8, 8, 9, 9, 5}));
+  EXPECT_LT(c.unshared, 1.0);
+  // Ties go to the smallest label: object 2 half in 4, half in 3 -> main token 3, shared with object 1.
+  const FgAriBreakdown d = fg_ari_breakdown(truth, Labels{0, 3, 3, 3, 4, 3});
+  EXPECT_NEAR(d.whole, 0.0, 1e-12);
+  EXPECT_TRUE(std::isnan(fg_ari_breakdown(Labels{0, 0}, Labels{1, 2}).whole));
+  EXPECT_DOUBLE_EQ(fg_ari_breakdown(labels_tensor(truth), labels_tensor(split)).whole, 1.0);
+}
+
 // ---- Hungarian matching and instance mIoU -----------------------------------------------------
 
 TEST(Hungarian, ThreeByThreeKnownOptimum) {

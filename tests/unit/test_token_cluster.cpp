@@ -406,6 +406,75 @@ TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
   EXPECT_THROW(absorb_small_regions(r, at::zeros({1, 9, 3}), 2), setok::Error);  // features do not match
 }
 
+TEST(TokenCluster, EdgePatchesMoveToTheNeighbourTheyResembleMost) {
+  // A 4 x 4 grid by hand: background 0, a 2 x 2 object 1, a one-patch token 2 in the corner.
+  //   1 1 0 0     patch 2 looks like the object, and so does patch 3 beyond it; patch 5 of the
+  //   1 1 0 0     object looks like the background; patch 8 of the background leans a little
+  //   0 0 0 0     to the object but less than to the background; the corner token's only patch
+  //   0 0 0 2     looks more like the background than like itself (it has nothing else).
+  const std::vector<int64_t> assign{1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  const int64_t n = 16, c = 3;
+  at::Tensor x = at::zeros({1, n, 3});
+  for (int64_t p = 0; p < n; ++p) x[0][p][assign[static_cast<std::size_t>(p)] == 1 ? 1 : 0] = 1.0;
+  x[0][2][0] = 0.3, x[0][2][1] = 1.0;
+  x[0][3][0] = 0.3, x[0][3][1] = 1.0;
+  x[0][5][0] = 1.0, x[0][5][1] = 0.1;
+  x[0][8][0] = 1.0, x[0][8][1] = 0.2;
+  x[0][15][0] = 0.6, x[0][15][2] = 0.8;
+  ClusterResult r;
+  r.masks = at::one_hot(at::tensor(assign), c).to(at::kFloat).unsqueeze(0);
+  r.soft_masks = r.masks * 0.7 + 0.1;  // rows sum to one
+  r.token_valid = at::ones({1, c}, at::kBool);
+  r.num_tokens = at::full({1}, c, at::kLong);
+  r.seeds = at::tensor(std::vector<int64_t>{10, 0, 15}).unsqueeze(0);
+  r.density = at::rand({1, n});
+  r.score = at::rand({1, n});
+
+  ClusterParams p = params(8);
+  p.edge_passes = 1;
+  ClusterResult one = tidy_tokens(r, x, p);
+  at::Tensor a = one.masks[0].argmax(1);
+  EXPECT_EQ(a[2].item<int64_t>(), 1);   // the look-alike on the edge joined the object
+  EXPECT_EQ(a[5].item<int64_t>(), 0);   // the object's odd patch joined the background
+  EXPECT_EQ(a[8].item<int64_t>(), 0);   // a lean is not enough
+  EXPECT_EQ(a[3].item<int64_t>(), 0);   // not on an edge before the pass
+  EXPECT_EQ(a[15].item<int64_t>(), 2);  // a token keeps its last patch
+  EXPECT_EQ(a[11].item<int64_t>(), 0);
+  EXPECT_EQ(a[14].item<int64_t>(), 0);
+  EXPECT_EQ(one.num_tokens.item<int64_t>(), 3);
+  EXPECT_TRUE(at::equal(one.seeds, r.seeds));
+  EXPECT_TRUE(one.masks.sum(2).eq(1).all().item<bool>());
+  EXPECT_TRUE(at::allclose(one.soft_masks.sum(2), at::ones({1, n})));
+  EXPECT_NEAR(one.soft_masks[0][2][1].item<double>(), 0.9, 1e-6);  // its soft mass came along
+  EXPECT_NEAR(one.soft_masks[0][2][0].item<double>(), 0.0, 1e-6);
+  // A second pass reaches the patch beyond, now on the object's edge; then nothing moves.
+  p.edge_passes = 2;
+  at::Tensor b = tidy_tokens(r, x, p).masks[0].argmax(1);
+  EXPECT_EQ(b[3].item<int64_t>(), 1);
+  EXPECT_EQ(at::one_hot(b, c).sum(0)[1].item<int64_t>(), 5);  // 0, 1, 4 and the two look-alikes
+  p.edge_passes = 64;
+  EXPECT_TRUE(at::equal(tidy_tokens(r, x, p).masks[0].argmax(1), b));
+  // Off, or soft mode: unchanged.
+  p.edge_passes = 0;
+  EXPECT_TRUE(at::equal(tidy_tokens(r, x, p).masks, r.masks));
+  p.edge_passes = 2;
+  p.mode = ClusterMode::kSoft;
+  EXPECT_TRUE(at::equal(tidy_tokens(r, x, p).masks, r.masks));
+  // Saved only when on, read back, and checked.
+  p.mode = ClusterMode::kHard;
+  nlohmann::json j = p;
+  EXPECT_EQ(j.at("edge_passes").get<int>(), 2);
+  EXPECT_EQ(j.get<ClusterParams>().edge_passes, 2);
+  p.edge_passes = 0;
+  j = p;
+  EXPECT_FALSE(j.contains("edge_passes"));
+  p.edge_passes = -1;
+  EXPECT_THROW(p.validate(), setok::Error);
+  p.edge_passes = 65;
+  EXPECT_THROW(p.validate(), setok::Error);
+  EXPECT_THROW(refine_edges(r, at::zeros({1, 9, 3}), 1), setok::Error);  // features do not match
+}
+
 TEST(TokenCluster, RefusesBadInputAndSettings) {
   EXPECT_THROW(cluster_fast(at::randn({5, 4}), params(4)), setok::Error);
   EXPECT_THROW(cluster_fast(at::randn({1, 0, 4}), params(4)), setok::Error);
