@@ -31,8 +31,9 @@ struct ClusterParams {
   // in the paper; 0, the default, is off). Needs a square grid.
   int min_region_patches = 0;
   // Edge patches: last (hard mode, inference), up to this many passes in which each patch on a
-  // token's edge on the grid moves to whichever of its own token and its 4-neighbours' tokens
-  // has the mean unit feature most like its own (its own token's mean without it): one step of
+  // token's edge on the grid moves to whichever of its own token and the tokens holding two or
+  // more of its 4-neighbours has the mean unit feature most like its own (its own token's mean
+  // without it): one step of
   // k-means confined to the edges, so the tokens' edges follow their features after the seeds'
   // order and the clean-up steps above placed them (not in the paper; 0, the default, is off).
   // Needs a square grid.

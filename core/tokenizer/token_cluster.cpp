@@ -506,6 +506,11 @@ ClusterResult refine_edges(const ClusterResult& r, const at::Tensor& x, int pass
         double best_cos = cosine(p, own);
         for (int64_t m : nb) {
           if (m < 0 || a[m] == own || a[m] == best) continue;
+          // Only a token holding two of the patch's 4-neighbours may take it: edges smooth out
+          // rather than grow one-patch fingers along noisy features (photos).
+          int held = 0;
+          for (int64_t q : nb) held += (q >= 0 && a[q] == a[m]);
+          if (held < 2) continue;
           const double c = cosine(p, a[m]);
           if (c > best_cos) best_cos = c, best = a[m];
         }

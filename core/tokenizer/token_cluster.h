@@ -47,8 +47,9 @@ ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tok
 ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, int min_patches);
 
 // Hard-mode results only: up to `passes` passes in which every patch with a 4-neighbour in another
-// token moves to whichever of its own token and its neighbours' tokens has the mean unit feature
-// of x [B,N,D] most alike (cosine; its own token's mean without the patch itself). Decisions are
+// token moves to whichever of its own token and the tokens holding at least two of its
+// 4-neighbours has the mean unit feature of x [B,N,D] most alike (cosine; its own token's mean
+// without the patch itself). Decisions are
 // taken on the grouping before each pass; a token that would lose every patch keeps them; passes
 // stop early when nothing moves. Moved patches take their soft mass to their new token. Token
 // count, order and seeds are unchanged. See ClusterParams::edge_passes.

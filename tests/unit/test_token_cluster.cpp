@@ -407,19 +407,17 @@ TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
 }
 
 TEST(TokenCluster, EdgePatchesMoveToTheNeighbourTheyResembleMost) {
-  // A 4 x 4 grid by hand: background 0, a 2 x 2 object 1, a one-patch token 2 in the corner.
-  //   1 1 0 0     patch 2 looks like the object, and so does patch 3 beyond it; patch 5 of the
-  //   1 1 0 0     object looks like the background; patch 8 of the background leans a little
-  //   0 0 0 0     to the object but less than to the background; the corner token's only patch
-  //   0 0 0 2     looks more like the background than like itself (it has nothing else).
-  const std::vector<int64_t> assign{1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  // A 4 x 4 grid by hand: background 0, an object 1, a one-patch token 2 in the corner.
+  //   1 1 0 0     patches 2, 9 and 13 look like the object; patch 5 of the object looks like
+  //   1 1 0 0     the background; the corner token's only patch looks more like the background
+  //   1 0 0 0     than like itself (it has nothing else). A token may take a patch only if it
+  //   1 0 0 2     holds two of the patch's 4-neighbours.
+  const std::vector<int64_t> assign{1, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 2};
   const int64_t n = 16, c = 3;
   at::Tensor x = at::zeros({1, n, 3});
   for (int64_t p = 0; p < n; ++p) x[0][p][assign[static_cast<std::size_t>(p)] == 1 ? 1 : 0] = 1.0;
-  x[0][2][0] = 0.3, x[0][2][1] = 1.0;
-  x[0][3][0] = 0.3, x[0][3][1] = 1.0;
+  for (int64_t p : {2, 9, 13}) x[0][p][0] = 0.3, x[0][p][1] = 1.0;
   x[0][5][0] = 1.0, x[0][5][1] = 0.1;
-  x[0][8][0] = 1.0, x[0][8][1] = 0.2;
   x[0][15][0] = 0.6, x[0][15][2] = 0.8;
   ClusterResult r;
   r.masks = at::one_hot(at::tensor(assign), c).to(at::kFloat).unsqueeze(0);
@@ -434,26 +432,32 @@ TEST(TokenCluster, EdgePatchesMoveToTheNeighbourTheyResembleMost) {
   p.edge_passes = 1;
   ClusterResult one = tidy_tokens(r, x, p);
   at::Tensor a = one.masks[0].argmax(1);
-  EXPECT_EQ(a[2].item<int64_t>(), 1);   // the look-alike on the edge joined the object
+  EXPECT_EQ(a[9].item<int64_t>(), 1);   // a look-alike with two object neighbours joined the object
   EXPECT_EQ(a[5].item<int64_t>(), 0);   // the object's odd patch joined the background
-  EXPECT_EQ(a[8].item<int64_t>(), 0);   // a lean is not enough
-  EXPECT_EQ(a[3].item<int64_t>(), 0);   // not on an edge before the pass
+  EXPECT_EQ(a[2].item<int64_t>(), 0);   // a look-alike with one object neighbour stays
+  EXPECT_EQ(a[13].item<int64_t>(), 0);  // one object neighbour before the pass
   EXPECT_EQ(a[15].item<int64_t>(), 2);  // a token keeps its last patch
-  EXPECT_EQ(a[11].item<int64_t>(), 0);
+  EXPECT_EQ(a[10].item<int64_t>(), 0);
   EXPECT_EQ(a[14].item<int64_t>(), 0);
   EXPECT_EQ(one.num_tokens.item<int64_t>(), 3);
   EXPECT_TRUE(at::equal(one.seeds, r.seeds));
   EXPECT_TRUE(one.masks.sum(2).eq(1).all().item<bool>());
   EXPECT_TRUE(at::allclose(one.soft_masks.sum(2), at::ones({1, n})));
-  EXPECT_NEAR(one.soft_masks[0][2][1].item<double>(), 0.9, 1e-6);  // its soft mass came along
-  EXPECT_NEAR(one.soft_masks[0][2][0].item<double>(), 0.0, 1e-6);
-  // A second pass reaches the patch beyond, now on the object's edge; then nothing moves.
+  EXPECT_NEAR(one.soft_masks[0][9][1].item<double>(), 0.9, 1e-6);  // its soft mass came along
+  EXPECT_NEAR(one.soft_masks[0][9][0].item<double>(), 0.0, 1e-6);
+  // A second pass: patch 13 now has two object neighbours (9 and 12) and joins; then nothing moves.
   p.edge_passes = 2;
   at::Tensor b = tidy_tokens(r, x, p).masks[0].argmax(1);
-  EXPECT_EQ(b[3].item<int64_t>(), 1);
-  EXPECT_EQ(at::one_hot(b, c).sum(0)[1].item<int64_t>(), 5);  // 0, 1, 4 and the two look-alikes
+  EXPECT_EQ(b[13].item<int64_t>(), 1);
+  EXPECT_EQ(b[2].item<int64_t>(), 0);
+  EXPECT_EQ(b[5].item<int64_t>(), 0);
+  EXPECT_EQ(at::one_hot(b, c).sum(0)[1].item<int64_t>(), 7);  // 0, 1, 4, 8, 12 and the two look-alikes
   p.edge_passes = 64;
   EXPECT_TRUE(at::equal(tidy_tokens(r, x, p).masks[0].argmax(1), b));
+  // Two neighbours are not enough without the likeness: a background-like patch 13 stays.
+  at::Tensor plain = x.clone();
+  plain[0][13][0] = 1.0, plain[0][13][1] = 0.0;
+  EXPECT_EQ(tidy_tokens(r, plain, p).masks[0].argmax(1)[13].item<int64_t>(), 0);
   // Off, or soft mode: unchanged.
   p.edge_passes = 0;
   EXPECT_TRUE(at::equal(tidy_tokens(r, x, p).masks, r.masks));
