@@ -58,7 +58,31 @@ TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("&Mode"), mode_);
   form->addRow(tr("&KNN"), knn_);
   layout->addWidget(cluster);
-  for (auto* s : {cap_, knn_}) connect(s, &QSpinBox::valueChanged, this, &TokensPanel::emitParams);
+
+  // What follows the clustering (hard masks, docs/design/tokenizer.md); 0 turns a step off.
+  auto* tidy = new QGroupBox(tr("Clean-up after clustering"), this);
+  auto* tform = new QFormLayout(tidy);
+  islands_ = new QSpinBox(tidy);
+  islands_->setRange(0, 4096);
+  islands_->setSpecialValueText(tr("off"));
+  islands_->setSuffix(tr(" patches"));
+  islands_->setToolTip(tr("A token's separate regions of at least this many patches become tokens of their own"));
+  smallRegions_ = new QSpinBox(tidy);
+  smallRegions_->setRange(0, 4096);
+  smallRegions_->setSpecialValueText(tr("off"));
+  smallRegions_->setSuffix(tr(" patches"));
+  smallRegions_->setToolTip(tr("Regions of a token with fewer patches join their most alike neighbouring token"));
+  edgePasses_ = new QSpinBox(tidy);
+  edgePasses_->setRange(0, 64);
+  edgePasses_->setSpecialValueText(tr("off"));
+  edgePasses_->setToolTip(
+      tr("Passes moving each patch on a token's edge to the neighbouring token whose mean feature it resembles most"));
+  tform->addRow(tr("Split &islands ≥"), islands_);
+  tform->addRow(tr("&Join regions <"), smallRegions_);
+  tform->addRow(tr("&Edge passes"), edgePasses_);
+  layout->addWidget(tidy);
+  for (auto* s : {cap_, knn_, islands_, smallRegions_, edgePasses_})
+    connect(s, &QSpinBox::valueChanged, this, &TokensPanel::emitParams);
   for (auto* s : {beta_, bandwidth_}) connect(s, &QDoubleSpinBox::valueChanged, this, &TokensPanel::emitParams);
   connect(mode_, &QComboBox::currentIndexChanged, this, &TokensPanel::emitParams);
 
@@ -116,6 +140,9 @@ tokenizer::ClusterParams TokensPanel::params() const {
   p.beta = static_cast<float>(beta_->value());
   p.bandwidth = static_cast<float>(bandwidth_->value());
   p.mode = tokenizer::parse_cluster_mode(mode_->currentData().toString().toStdString());
+  p.split_islands = islands_->value();
+  p.min_region_patches = smallRegions_->value();
+  p.edge_passes = edgePasses_->value();
   return p;
 }
 
@@ -131,6 +158,9 @@ void TokensPanel::setParams(const tokenizer::ClusterParams& p) {
   beta_->setValue(p.beta);
   bandwidth_->setValue(p.bandwidth);
   mode_->setCurrentIndex(p.mode == tokenizer::ClusterMode::kSoft ? 1 : 0);
+  islands_->setValue(p.split_islands);
+  smallRegions_->setValue(p.min_region_patches);
+  edgePasses_->setValue(p.edge_passes);
   quiet_ = false;
 }
 

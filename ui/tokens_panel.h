@@ -35,6 +35,9 @@ class TokensPanel : public QWidget {
 
   QTableWidget* table() const { return table_; }
   QSpinBox* capBox() const { return cap_; }
+  QSpinBox* islandsBox() const { return islands_; }
+  QSpinBox* smallRegionsBox() const { return smallRegions_; }
+  QSpinBox* edgePassesBox() const { return edgePasses_; }
   QSlider* opacitySlider() const { return opacity_; }
   QCheckBox* outlineBox() const { return outline_; }
   QCheckBox* pixelEdgesBox() const { return pixelEdges_; }
@@ -55,6 +58,9 @@ class TokensPanel : public QWidget {
   QDoubleSpinBox* beta_ = nullptr;
   QDoubleSpinBox* bandwidth_ = nullptr;
   QComboBox* mode_ = nullptr;
+  QSpinBox* islands_ = nullptr;       // ClusterParams::split_islands
+  QSpinBox* smallRegions_ = nullptr;  // ClusterParams::min_region_patches
+  QSpinBox* edgePasses_ = nullptr;    // ClusterParams::edge_passes
   QSlider* opacity_ = nullptr;
   QCheckBox* outline_ = nullptr;
   QCheckBox* pixelEdges_ = nullptr;

@@ -211,6 +211,29 @@ TEST_F(Inspector, AParameterChangeRetokenizesAndViewSettingsAreRemembered) {
   EXPECT_FALSE(second.clusterParams().has_value());
 }
 
+TEST_F(Inspector, CleanUpStepsShowTheModelsSettingsAndRetokenizeWhenChanged) {
+  TokenizePtr before = open();
+  ASSERT_TRUE(before && before->ok());
+  auto* panel = w->tokensPanel();
+  EXPECT_EQ(panel->islandsBox()->value(), before->params.split_islands);
+  EXPECT_EQ(panel->smallRegionsBox()->value(), before->params.min_region_patches);
+  EXPECT_EQ(panel->edgePassesBox()->value(), before->params.edge_passes);
+  QSignalSpy shown(w.get(), &MainWindow::tokensShown);
+  const int passes = before->params.edge_passes == 3 ? 5 : 3;
+  panel->edgePassesBox()->setValue(passes);
+  ASSERT_TRUE(shown.wait(30000));
+  EXPECT_EQ(w->currentTokens()->params.edge_passes, passes);
+  EXPECT_EQ(w->currentTokens()->params.split_islands, before->params.split_islands) << "the others kept";
+  panel->islandsBox()->setValue(0);
+  panel->smallRegionsBox()->setValue(0);
+  panel->edgePassesBox()->setValue(0);
+  while (w->currentTokens()->params.edge_passes != 0 || w->currentTokens()->params.split_islands != 0 ||
+         w->currentTokens()->params.min_region_patches != 0)
+    ASSERT_TRUE(shown.wait(30000));
+  EXPECT_EQ(panel->edgePassesBox()->text(), "off");
+  EXPECT_EQ(w->clusterParams().value().edge_passes, 0);
+}
+
 TEST_F(Inspector, PixelEdgesRedrawTheMasksAtPixelResolution) {
   TokenizePtr before = open();
   ASSERT_TRUE(before && before->ok());
