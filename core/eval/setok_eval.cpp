@@ -188,8 +188,9 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       at::Tensor refined = pixel_edge_labels(image, assign, t.grid_h, t.grid_w);
       refined_ari.push_back(foreground_ari(truth, refined));
       refined_miou.push_back(instance_miou(truth, refined).matched);
-      // The ceiling of any hard patch-level grouping: each patch given to whatever covers most of
-      // it (an object, or the background), at the same nearest upsampling.
+      // Patch groupings made from the truth, at the same nearest upsampling. Majority vote: each
+      // patch given to whatever covers most of it (an object, or the background), which labels
+      // the most pixels right; FG-ARI favours other masks (objects first, below).
       if (smp.object_masks.defined() && smp.object_masks.numel() > 0) {
         at::Tensor share = smp.object_masks.to(at::kFloat);  // [K, N]
         at::Tensor bg = (1 - share.sum(0, true)).clamp_min(0);
@@ -197,7 +198,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         at::Tensor up = patch_labels(best, t.grid_h, t.grid_w, S);
         oracle_ari.push_back(foreground_ari(truth, up));
         oracle_miou.push_back(instance_miou(truth, up).matched);
-        // ... and the same ceiling with pixel edges: what the refinement gives a perfect grouping.
+        // ... and the same grouping with pixel edges: what the refinement gives a perfect grouping.
         oracle_refined.push_back(foreground_ari(truth, pixel_edge_labels(image, best, t.grid_h, t.grid_w)));
         // FG-ARI scores object pixels only, so the patch grouping it favours gives each patch to the
         // object covering most of it, and to the background only where no object reaches.
