@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <unordered_map>
@@ -128,22 +127,25 @@ FgAriBreakdown fg_ari_breakdown(const std::vector<int64_t>& truth, const std::ve
   for (std::size_t i = 0; i < truth.size(); ++i)
     if (truth[i] != background) ++counts[truth[i]][pred[i]];
   if (counts.empty()) return {kNaN, kNaN};
-  std::map<int64_t, int64_t> main;
+  // Fresh labels above every predicted one for the objects' own pieces.
+  int64_t fresh = 0;
+  for (int64_t v : pred) fresh = std::max(fresh, v);
+  struct Main {
+    int64_t label, own;  // the main token; the object's own label for its pixels in it
+  };
+  std::map<int64_t, Main> main;
   for (const auto& [object, labels] : counts) {
     int64_t best = 0, most = -1;
     for (const auto& [label, n] : labels)
       if (n > most) most = n, best = label;  // ascending labels: ties keep the smallest
-    main[object] = best;
+    main[object] = {best, ++fresh};
   }
-  // Fresh labels above every predicted one for the objects' own pieces.
-  int64_t top = 0;
-  for (int64_t v : pred) top = std::max(top, v);
   std::vector<int64_t> whole(pred), unshared(pred);
   for (std::size_t i = 0; i < truth.size(); ++i) {
     if (truth[i] == background) continue;
-    const int64_t m = main[truth[i]];
-    whole[i] = m;
-    if (pred[i] == m) unshared[i] = top + 1 + static_cast<int64_t>(std::distance(main.begin(), main.find(truth[i])));
+    const Main& m = main.at(truth[i]);
+    whole[i] = m.label;
+    if (pred[i] == m.label) unshared[i] = m.own;
   }
   return {foreground_ari(truth, whole, background), foreground_ari(truth, unshared, background)};
 }

@@ -110,40 +110,42 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   }
   double best_score = -1;
   best.table = nlohmann::json::array();
-  const std::vector<int> islands = o.islands.empty() ? std::vector<int>{saved.split_islands} : o.islands;
-  const std::vector<int> smalls =
-      o.min_region_patches.empty() ? std::vector<int>{saved.min_region_patches} : o.min_region_patches;
-  const std::vector<int> edges = o.edge_passes.empty() ? std::vector<int>{saved.edge_passes} : o.edge_passes;
-  for (int isl : islands) {
-   for (int small : smalls) {
-   for (int edge : edges) {
+  // The clean-up settings to try, in the order the grid reports them (the model's own where the
+  // options name none); σ and β are searched under each.
+  struct Tidy {
+    int islands, small, edges;
+  };
+  const auto or_own = [](const std::vector<int>& tried, int own) { return tried.empty() ? std::vector<int>{own} : tried; };
+  std::vector<Tidy> tidies;
+  for (int isl : or_own(o.islands, saved.split_islands))
+    for (int small : or_own(o.min_region_patches, saved.min_region_patches))
+      for (int edge : or_own(o.edge_passes, saved.edge_passes)) tidies.push_back({isl, small, edge});
+  for (const Tidy& t : tidies) {
     for (double beta : o.betas) {
       for (double bw : o.bandwidths) {
-        apply_clustering(model, bw, beta, isl, small, edge);
+        apply_clustering(model, bw, beta, t.islands, t.small, t.edges);
         Score s = score_settings(model, cache, S);
         const double score = s.fg_ari + s.within_one;
         nlohmann::json row = {{"bandwidth", bw},         {"beta", beta},
                               {"fg_ari", s.fg_ari},      {"within_one", s.within_one},
                               {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}};
-        if (!o.islands.empty()) row["split_islands"] = isl;
-        if (!o.min_region_patches.empty()) row["min_region_patches"] = small;
-        if (!o.edge_passes.empty()) row["edge_passes"] = edge;
+        if (!o.islands.empty()) row["split_islands"] = t.islands;
+        if (!o.min_region_patches.empty()) row["min_region_patches"] = t.small;
+        if (!o.edge_passes.empty()) row["edge_passes"] = t.edges;
         best.table.push_back(std::move(row));
         if (score > best_score) {
           best_score = score;
           best.bandwidth = bw;
           best.beta = beta;
-          best.islands = isl;
-          best.min_region_patches = small;
-          best.edge_passes = edge;
+          best.islands = t.islands;
+          best.min_region_patches = t.small;
+          best.edge_passes = t.edges;
           best.fg_ari = s.fg_ari;
           best.within_one = s.within_one;
           best.tokens_per_image = s.tokens;
         }
       }
     }
-   }
-   }
   }
   model->config().cluster = saved;
   model->cluster->params() = saved;

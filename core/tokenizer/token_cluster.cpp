@@ -4,7 +4,9 @@
 #include <torch/nn/module.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/nn/precision.h"
@@ -57,6 +59,31 @@ ClusterResult finish(at::Tensor soft, at::Tensor num_tokens, at::Tensor seeds, a
   r.score = score;
   r.masks = harden(r.soft_masks, r.token_valid, mode);
   return r;
+}
+
+// The side of a square grid of n patches; `setting` names what needs the grid in the error.
+int64_t square_side(int64_t n, const char* setting) {
+  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
+  if (side * side != n)
+    throw Error(std::string(setting) + " needs a square patch grid; got " + std::to_string(n) + " patches");
+  return side;
+}
+
+// Patch p's 4-neighbours on a side × side grid (row-major): up, down, left, right; -1 off the grid.
+std::array<int64_t, 4> neighbours4(int64_t p, int64_t side) {
+  const int64_t row = p / side, col = p % side;
+  return {row > 0 ? p - side : -1, row + 1 < side ? p + side : -1, col > 0 ? p - 1 : -1, col + 1 < side ? p + 1 : -1};
+}
+
+// Each patch's token under hard masks, on the CPU, contiguous: [B, N].
+at::Tensor hard_assignment(const ClusterResult& r) {
+  return r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu().contiguous();
+}
+
+// x [B, N, D] with each row scaled to unit length, in double on the CPU, contiguous.
+at::Tensor unit_rows(const at::Tensor& x) {
+  at::Tensor unit = x.detach().to(at::kDouble).cpu();
+  return (unit / unit.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12)).contiguous();
 }
 
 }  // namespace
@@ -188,9 +215,7 @@ void TokenClusterImpl::set_bandwidth(float bw) {
 
 at::Tensor with_grid_position(const at::Tensor& x, double weight) {
   if (!(weight > 0)) return x;
-  const int64_t n = x.size(1), side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  if (side * side != n)
-    throw Error("position_weight needs a square patch grid; got " + std::to_string(n) + " patches");
+  const int64_t n = x.size(1), side = square_side(n, "position_weight");
   const auto opt = x.options().dtype(x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
   at::Tensor c = (at::arange(side, opt) + 0.5) / static_cast<double>(side) * 2.0 - 1.0;
   at::Tensor xy = at::stack({c.repeat({side}), c.repeat_interleave(side)}, 1) * weight;  // [N, 2], row-major
@@ -201,11 +226,10 @@ at::Tensor with_grid_position(const at::Tensor& x, double weight) {
 ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tokens) {
   if (min_patches < 1) return r;
   const int64_t B = r.masks.size(0), n = r.masks.size(1);
-  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  if (side * side != n) throw Error("split_islands needs a square patch grid; got " + std::to_string(n) + " patches");
+  const int64_t side = square_side(n, "split_islands");
   at::NoGradGuard ng;
   const at::Tensor valid = r.token_valid.cpu();
-  const at::Tensor assign = r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu();  // [B,N]
+  const at::Tensor assign = hard_assignment(r);  // [B,N]
   const at::Tensor density = r.density.detach().to(at::kFloat).cpu();
   std::vector<std::vector<int64_t>> new_assign(static_cast<std::size_t>(B));
   std::vector<std::vector<int64_t>> new_seeds(static_cast<std::size_t>(B));
@@ -238,10 +262,7 @@ ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tok
         stack.pop_back();
         is.patches.push_back(q);
         if (rho[q] > rho[is.densest]) is.densest = q;
-        const int64_t row = q / side, col = q % side;
-        const int64_t nb[4] = {row > 0 ? q - side : -1, row + 1 < side ? q + side : -1, col > 0 ? q - 1 : -1,
-                               col + 1 < side ? q + 1 : -1};
-        for (int64_t m : nb)
+        for (int64_t m : neighbours4(q, side))
           if (m >= 0 && region[static_cast<std::size_t>(m)] < 0 && a[m] == is.token) {
             region[static_cast<std::size_t>(m)] = region[static_cast<std::size_t>(p)];
             stack.push_back(m);
@@ -315,15 +336,12 @@ ClusterResult split_islands(const ClusterResult& r, int min_patches, int max_tok
 ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, int min_patches) {
   if (min_patches < 2) return r;  // every region has at least one patch
   const int64_t B = r.masks.size(0), n = r.masks.size(1);
-  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  if (side * side != n)
-    throw Error("min_region_patches needs a square patch grid; got " + std::to_string(n) + " patches");
+  const int64_t side = square_side(n, "min_region_patches");
   if (x.dim() != 3 || x.size(0) != B || x.size(1) != n)
     throw Error("absorb_small_regions: features must be [B, N, D] matching the masks");
   at::NoGradGuard ng;
-  const at::Tensor assign = r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu();  // [B,N]
-  at::Tensor unit = x.detach().to(at::kDouble).cpu();
-  unit = (unit / unit.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12)).contiguous();
+  const at::Tensor assign = hard_assignment(r);  // [B,N]
+  const at::Tensor unit = unit_rows(x);
   const int64_t D = unit.size(2);
   const auto at_ = [](auto& v, int64_t i) -> auto& { return v[static_cast<std::size_t>(i)]; };
   std::vector<std::vector<int64_t>> final_assign(static_cast<std::size_t>(B));
@@ -359,10 +377,7 @@ ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, 
         while (!stack.empty()) {
           const int64_t q = stack.back();
           stack.pop_back();
-          const int64_t row = q / side, col = q % side;
-          const int64_t nb[4] = {row > 0 ? q - side : -1, row + 1 < side ? q + side : -1, col > 0 ? q - 1 : -1,
-                                 col + 1 < side ? q + 1 : -1};
-          for (int64_t m : nb)
+          for (int64_t m : neighbours4(q, side))
             if (m >= 0 && at_(region, m) < 0 && at_(a, m) == at_(a, p)) at_(region, m) = p, stack.push_back(m), patches.push_back(m);
         }
         const auto sz = static_cast<int64_t>(patches.size());
@@ -375,10 +390,7 @@ ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, 
       std::vector<bool> touches(static_cast<std::size_t>(count), false);
       for (int64_t q : best_patches) {
         for (int64_t d = 0; d < D; ++d) at_(rs, d) += u[q * D + d];
-        const int64_t row = q / side, col = q % side;
-        const int64_t nb[4] = {row > 0 ? q - side : -1, row + 1 < side ? q + side : -1, col > 0 ? q - 1 : -1,
-                               col + 1 < side ? q + 1 : -1};
-        for (int64_t m : nb)
+        for (int64_t m : neighbours4(q, side))
           if (m >= 0 && at_(a, m) != own) touches[static_cast<std::size_t>(at_(a, m))] = true;
       }
       double rn = 0;
@@ -465,14 +477,12 @@ ClusterResult absorb_small_regions(const ClusterResult& r, const at::Tensor& x, 
 ClusterResult refine_edges(const ClusterResult& r, const at::Tensor& x, int passes) {
   if (passes < 1) return r;
   const int64_t B = r.masks.size(0), n = r.masks.size(1), width = r.masks.size(2);
-  const int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  if (side * side != n) throw Error("edge_passes needs a square patch grid; got " + std::to_string(n) + " patches");
+  const int64_t side = square_side(n, "edge_passes");
   if (x.dim() != 3 || x.size(0) != B || x.size(1) != n)
     throw Error("refine_edges: features must be [B, N, D] matching the masks");
   at::NoGradGuard ng;
-  const at::Tensor assign = r.masks.detach().masked_fill(~r.token_valid.unsqueeze(1), -1.0).argmax(2).cpu().contiguous();  // [B,N]
-  at::Tensor unit = x.detach().to(at::kDouble).cpu();
-  unit = (unit / unit.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12)).contiguous();
+  const at::Tensor assign = hard_assignment(r);  // [B,N]
+  const at::Tensor unit = unit_rows(x);
   const int64_t D = unit.size(2);
   at::Tensor current = assign.clone();
   for (int64_t b = 0; b < B; ++b) {
@@ -498,10 +508,9 @@ ClusterResult refine_edges(const ClusterResult& r, const at::Tensor& x, int pass
       // Decisions on the grouping before the pass; a token never loses its last patch.
       std::vector<int64_t> next(a, a + n), lost(static_cast<std::size_t>(count), 0);
       for (int64_t p = 0; p < n; ++p) {
-        const int64_t own = a[p], row = p / side, col = p % side;
+        const int64_t own = a[p];
         if (size[static_cast<std::size_t>(own)] < 2) continue;
-        const int64_t nb[4] = {row > 0 ? p - side : -1, row + 1 < side ? p + side : -1, col > 0 ? p - 1 : -1,
-                               col + 1 < side ? p + 1 : -1};
+        const std::array<int64_t, 4> nb = neighbours4(p, side);
         int64_t best = own;
         double best_cos = cosine(p, own);
         for (int64_t m : nb) {
@@ -529,11 +538,13 @@ ClusterResult refine_edges(const ClusterResult& r, const at::Tensor& x, int pass
   const at::Tensor moved = (current != assign).nonzero();  // [M, 2]: batch, patch
   if (moved.size(0) == 0) return r;
   at::Tensor soft = r.soft_masks.detach().to(at::kFloat).cpu().clone();
+  const auto mv = moved.accessor<int64_t, 2>();
+  const auto from = assign.accessor<int64_t, 2>(), to = current.accessor<int64_t, 2>();
+  auto sm = soft.accessor<float, 3>();
   for (int64_t k = 0; k < moved.size(0); ++k) {
-    const int64_t b = moved[k][0].item<int64_t>(), p = moved[k][1].item<int64_t>();
-    const int64_t from = assign[b][p].item<int64_t>(), to = current[b][p].item<int64_t>();
-    soft[b][p][to] += soft[b][p][from];
-    soft[b][p][from] = 0;
+    const int64_t b = mv[k][0], p = mv[k][1];
+    sm[b][p][to[b][p]] += sm[b][p][from[b][p]];
+    sm[b][p][from[b][p]] = 0;
   }
   const auto dev = r.masks.device();
   ClusterResult s = r;

@@ -30,6 +30,32 @@ ClusterResult fast(const at::Tensor& x, const ClusterParams& p) { return cluster
 
 struct TokenClusterImpls : ::testing::TestWithParam<Impl> {};
 
+// A hard grouping drawn by hand on one image: one-hot masks from `assign` (token per patch), soft
+// masks 0.1 on every other token and the rest on the patch's own, the given seeds, any density.
+ClusterResult hand_made(const std::vector<int64_t>& assign, int64_t tokens, const std::vector<int64_t>& seeds) {
+  const auto n = static_cast<int64_t>(assign.size());
+  ClusterResult r;
+  r.masks = at::one_hot(at::tensor(assign), tokens).to(at::kFloat).unsqueeze(0);
+  r.soft_masks = r.masks * (1.0 - 0.1 * static_cast<double>(tokens)) + 0.1;  // rows sum to one
+  r.token_valid = at::ones({1, tokens}, at::kBool);
+  r.num_tokens = at::full({1}, tokens, at::kLong);
+  r.seeds = at::tensor(seeds).unsqueeze(0);
+  r.density = at::rand({1, n});
+  r.score = at::rand({1, n});
+  return r;
+}
+
+// A clean-up setting (an int field of ClusterParams, off at 0) is saved only when on and read back.
+void expect_saved_only_when_on(ClusterParams p, int ClusterParams::*field, const char* key, int on) {
+  p.*field = on;
+  nlohmann::json j = p;
+  EXPECT_EQ(j.at(key).get<int>(), on);
+  EXPECT_EQ(j.get<ClusterParams>().*field, on);
+  p.*field = 0;
+  j = p;
+  EXPECT_FALSE(j.contains(key));
+}
+
 }  // namespace
 
 TEST_P(TokenClusterImpls, MasksSumToOneAndHardMasksAreOneHot) {
@@ -351,14 +377,7 @@ TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
     if (t == 3) x[0][p][0] = 0.2, x[0][p][1] = 1.0;
   }
   x[0][14][0] = 0.6;  // the island
-  ClusterResult r;
-  r.masks = at::one_hot(at::tensor(assign), c).to(at::kFloat).unsqueeze(0);
-  r.soft_masks = r.masks * 0.6 + 0.1;  // rows sum to one
-  r.token_valid = at::ones({1, c}, at::kBool);
-  r.num_tokens = at::full({1}, c, at::kLong);
-  r.seeds = at::tensor(std::vector<int64_t>{10, 5, 15, 8}).unsqueeze(0);
-  r.density = at::rand({1, n});
-  r.score = at::rand({1, n});
+  const ClusterResult r = hand_made(assign, c, {10, 5, 15, 8});  // soft masks 0.7 / 0.1
 
   ClusterParams p = params(8);
   p.min_region_patches = 2;
@@ -395,12 +414,7 @@ TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
   EXPECT_EQ(tidy_tokens(r, x, p).num_tokens.item<int64_t>(), 4);
   // Saved only when on, read back, and checked.
   p.mode = ClusterMode::kHard;
-  nlohmann::json j = p;
-  EXPECT_EQ(j.at("min_region_patches").get<int>(), 2);
-  EXPECT_EQ(j.get<ClusterParams>().min_region_patches, 2);
-  p.min_region_patches = 0;
-  j = p;
-  EXPECT_FALSE(j.contains("min_region_patches"));
+  expect_saved_only_when_on(p, &ClusterParams::min_region_patches, "min_region_patches", 2);
   p.min_region_patches = -1;
   EXPECT_THROW(p.validate(), setok::Error);
   EXPECT_THROW(absorb_small_regions(r, at::zeros({1, 9, 3}), 2), setok::Error);  // features do not match
@@ -419,14 +433,7 @@ TEST(TokenCluster, EdgePatchesMoveToTheNeighbourTheyResembleMost) {
   for (int64_t p : {2, 9, 13}) x[0][p][0] = 0.3, x[0][p][1] = 1.0;
   x[0][5][0] = 1.0, x[0][5][1] = 0.1;
   x[0][15][0] = 0.6, x[0][15][2] = 0.8;
-  ClusterResult r;
-  r.masks = at::one_hot(at::tensor(assign), c).to(at::kFloat).unsqueeze(0);
-  r.soft_masks = r.masks * 0.7 + 0.1;  // rows sum to one
-  r.token_valid = at::ones({1, c}, at::kBool);
-  r.num_tokens = at::full({1}, c, at::kLong);
-  r.seeds = at::tensor(std::vector<int64_t>{10, 0, 15}).unsqueeze(0);
-  r.density = at::rand({1, n});
-  r.score = at::rand({1, n});
+  const ClusterResult r = hand_made(assign, c, {10, 0, 15});  // soft masks 0.8 / 0.1
 
   ClusterParams p = params(8);
   p.edge_passes = 1;
@@ -466,12 +473,7 @@ TEST(TokenCluster, EdgePatchesMoveToTheNeighbourTheyResembleMost) {
   EXPECT_TRUE(at::equal(tidy_tokens(r, x, p).masks, r.masks));
   // Saved only when on, read back, and checked.
   p.mode = ClusterMode::kHard;
-  nlohmann::json j = p;
-  EXPECT_EQ(j.at("edge_passes").get<int>(), 2);
-  EXPECT_EQ(j.get<ClusterParams>().edge_passes, 2);
-  p.edge_passes = 0;
-  j = p;
-  EXPECT_FALSE(j.contains("edge_passes"));
+  expect_saved_only_when_on(p, &ClusterParams::edge_passes, "edge_passes", 2);
   p.edge_passes = -1;
   EXPECT_THROW(p.validate(), setok::Error);
   p.edge_passes = 65;
