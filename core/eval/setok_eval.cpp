@@ -70,6 +70,7 @@ ConceptHead load_concept_head(const std::string& dir) {
                              .out_dim(te["out_dim"]));
   io::TensorMap w = io::load_safetensors(tw.string());
   w.erase("logit_scale");
+  nn::take_prefixed(w, train::kSemanticHeadPrefix);  // a training checkpoint's patch-class head
   const io::TensorMap head_w = nn::take_prefixed(w, train::kTokenHeadPrefix);
   const std::int64_t head_hidden = train::token_head_width(c);
   if (head_hidden > 0) {

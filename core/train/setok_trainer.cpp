@@ -79,10 +79,6 @@ struct TrainerState {
   nlohmann::json vocab;
 };
 
-// The semantic head's tensors ride in text_encoder.safetensors under this prefix (training-only, like
-// the text encoder itself).
-constexpr const char* kSemanticPrefix = "semantic_head.";
-
 void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, TextEncoder& text, at::Tensor logit_scale,
                          torch::nn::Linear* semantic, TokenHead* head, torch::optim::Optimizer* opt,
                          const SetokTrainConfig& cfg, const TrainerState& st) {
@@ -98,7 +94,7 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, Text
   io::TensorMap text_w = nn::state_dict(*text);
   text_w["logit_scale"] = logit_scale.detach();
   if (semantic)
-    for (auto& kv : (*semantic)->named_parameters()) text_w[kSemanticPrefix + kv.key()] = kv.value().detach();
+    for (auto& kv : (*semantic)->named_parameters()) text_w[kSemanticHeadPrefix + kv.key()] = kv.value().detach();
   if (head)
     for (auto& kv : (*head)->named_parameters()) text_w[kTokenHeadPrefix + kv.key()] = kv.value().detach();
   io::save_checkpoint(tmp.string(), config, weights);
@@ -384,7 +380,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       logit_scale.copy_(tw.at("logit_scale"));
     }
     tw.erase("logit_scale");
-    const io::TensorMap head_w = nn::take_prefixed(tw, kSemanticPrefix);
+    const io::TensorMap head_w = nn::take_prefixed(tw, kSemanticHeadPrefix);
     const io::TensorMap token_head_w = nn::take_prefixed(tw, kTokenHeadPrefix);
     // A head the init model has loads; one it lacks starts as the identity (a fine-tune that adds it).
     if (head_ptr) {

@@ -77,6 +77,11 @@ TORCH_MODULE(TokenHead);
 // The head's tensors ride in text_encoder.safetensors under this prefix.
 inline constexpr const char* kTokenHeadPrefix = "token_head.";
 
+// A training checkpoint of a run with semantic_weight keeps its patch-class head in
+// text_encoder.safetensors under this prefix, so that a resumed run finds it. The head is for
+// training only: the final model never holds it, and evaluation skips it.
+inline constexpr const char* kSemanticHeadPrefix = "semantic_head.";
+
 // The width of the token head a model's config.json `concept` section names (token_head.hidden);
 // 0 when it names none.
 inline int64_t token_head_width(const nlohmann::json& concept) {

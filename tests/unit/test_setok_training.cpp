@@ -179,6 +179,14 @@ TEST(SetokTraining, PauseAndResumeContinueBitForBit) {
     auto a = io::load_weights(d / "straight/model"), b = io::load_weights(d / "paused/model");
     ASSERT_EQ(a.size(), b.size());
     for (const auto& [k, v] : a) EXPECT_TRUE(v.equal(b.at(k))) << k;
+    // A checkpoint folder evaluates like a model folder, its concept scores included, whether
+    // or not it holds the training-only semantic head.
+    const std::string ckpt = d / "paused/checkpoint";
+    tokenizer::SetokModel from_ckpt = tokenizer::load_setok(ckpt);
+    eval::SetokEvalOptions few;
+    few.limit = 4;
+    const nlohmann::json scores = eval::evaluate_setok(from_ckpt, ckpt, data, few);
+    EXPECT_TRUE(scores.contains("concept_top1")) << scores.dump();
     if (semantic == 0.0) {
       // A checkpoint without the head cannot be resumed with it: one clear error.
       SetokTrainConfig more = config(d / "paused");
