@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -122,6 +123,13 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     std::map<std::int64_t, std::int64_t> wrong;  // predicted class -> times
   };
   std::map<std::string, ClassTally> per_class;
+  // By the object's area in patches (the sum of the shares of the patches it covers): whether
+  // concept errors are the small objects', which a few 8-px patches show little of.
+  const std::vector<double> area_edges = {0, 4, 8, 16, 32};
+  struct AreaTally {
+    std::int64_t objects = 0, right = 0, own = 0, own_right = 0;
+  };
+  std::vector<AreaTally> per_area(area_edges.size());
   // Reconstruction and grouping by the scenes world's background kind (when the data says it).
   struct KindTally {
     std::vector<double> psnr, ssim, l1, ari;
@@ -218,6 +226,8 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
         const std::vector<std::int64_t> pred = top1_predictions(scores);
         const at::Tensor own = train::own_tokens(t.clusters.masks[i], which, smp.object_masks).contiguous();
         const bool* own_k = own.data_ptr<bool>();
+        const at::Tensor area = smp.object_masks.to(at::kDouble).sum(1).contiguous();
+        const double* area_k = area.data_ptr<double>();
         for (std::size_t k = 0; k < smp.labels.size(); ++k) {
           auto it = class_id.find(smp.labels[k]);
           if (it == class_id.end()) {
@@ -229,6 +239,12 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
           const bool is_own = own_k[k];
           concept_own += is_own;
           concept_own_right += is_own && got == it->second;
+          const auto bucket = std::upper_bound(area_edges.begin(), area_edges.end(), area_k[k]) - area_edges.begin() - 1;
+          AreaTally& by_area = per_area[static_cast<std::size_t>(std::max<std::ptrdiff_t>(bucket, 0))];
+          ++by_area.objects;
+          by_area.right += got == it->second;
+          by_area.own += is_own;
+          by_area.own_right += is_own && got == it->second;
           ClassTally& tally = per_class[smp.labels[k]];
           ++tally.objects;
           if (got == it->second) {
@@ -323,6 +339,21 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       classes[label] = c;
     }
     j["concept_per_class"] = classes;
+    // Per area bucket [from, to) in patches (to null: no upper bound); empty buckets are left out.
+    nlohmann::json areas = nlohmann::json::array();
+    for (std::size_t b = 0; b < per_area.size(); ++b) {
+      const AreaTally& a = per_area[b];
+      if (a.objects == 0) continue;
+      nlohmann::json e = {{"patches_from", area_edges[b]},
+                          {"patches_to", b + 1 < area_edges.size() ? nlohmann::json(area_edges[b + 1]) : nlohmann::json()},
+                          {"objects", a.objects},
+                          {"top1", static_cast<double>(a.right) / a.objects},
+                          {"own_token_share", static_cast<double>(a.own) / a.objects},
+                          {"top1_own_token", a.own ? static_cast<double>(a.own_right) / a.own : std::nan("")}};
+      null_non_finite(e);
+      areas.push_back(e);
+    }
+    j["concept_by_area"] = areas;
   } else {
     j["concept_top1"] = nullptr;
   }

@@ -86,6 +86,16 @@ TEST_F(TrainCli, TrainsWithJsonProgressThenEvaluates) {
   }
   EXPECT_EQ(objects, j["concept_objects"].get<double>());
   EXPECT_NEAR(right / objects, j["concept_top1"].get<double>(), 1e-9);
+  // So do the figures by object area, whose buckets rise from 0 patches.
+  double by_area = 0, right_by_area = 0, from = -1;
+  for (const auto& a : j["concept_by_area"]) {
+    EXPECT_GT(a["patches_from"].get<double>(), from);
+    from = a["patches_from"].get<double>();
+    by_area += a["objects"].get<double>();
+    right_by_area += a["top1"].get<double>() * a["objects"].get<double>();
+  }
+  EXPECT_EQ(by_area, objects);
+  EXPECT_NEAR(right_by_area / by_area, j["concept_top1"].get<double>(), 1e-9);
   EXPECT_GE(j["tokens_per_image"].get<double>(), 1.0);
   EXPECT_TRUE(j.contains("fg_ari"));
   EXPECT_TRUE(j.contains("miou"));

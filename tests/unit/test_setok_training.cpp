@@ -449,6 +449,49 @@ TEST(TokenHead, StartsAsTheIdentity) {
   EXPECT_TRUE(head->forward(x).equal(x));
 }
 
+// One red, green or blue square per image on grey, 64 × 64 with 8-px patches, of a side and place
+// chosen so that its area in patches is known: 12 px at a corner covers 2.25 patches, 16 px on the
+// grid 4, 40 px on the grid 25.
+class SizedSquares : public train::SetokDataset {
+ public:
+  std::size_t size() const override { return 3; }
+  std::vector<std::string> label_names() const override { return {"blue", "green", "red"}; }
+  train::SetokSample get(std::size_t index) const override {
+    const int side = std::vector<int>{12, 16, 40}[index], at_px = index == 0 ? 0 : 8;
+    at::Tensor img = at::full({3, 64, 64}, 0.5f);
+    at::Tensor inst = at::zeros({64, 64}, at::kLong);
+    img.select(0, static_cast<int64_t>(index)).narrow(0, at_px, side).narrow(1, at_px, side).fill_(1.0f);
+    inst.narrow(0, at_px, side).narrow(1, at_px, side).fill_(1);
+    train::SetokSample s;
+    s.labels = {std::vector<std::string>{"red", "green", "blue"}[index]};
+    s.pixels = img * 2 - 1;
+    s.instance_map = inst;
+    s.object_masks = at::avg_pool2d((inst == 1).to(at::kFloat).view({1, 1, 64, 64}), 8).view({1, 64});
+    return s;
+  }
+};
+
+TEST(SetokEval, ConceptTop1ByObjectAreaSplitsTheObjectsByTheirPatchesAndAddsUp) {
+  FineTuneFixture f;
+  tokenizer::SetokModel model = tokenizer::load_setok(f.first.model_dir);
+  const nlohmann::json j = eval::evaluate_setok(model, f.first.model_dir, SizedSquares(), eval::SetokEvalOptions());
+  const nlohmann::json& areas = j.at("concept_by_area");
+  ASSERT_EQ(areas.size(), 3u) << areas.dump();  // the empty buckets [8, 16) and [32, ∞) left out
+  const std::vector<std::pair<double, double>> expected = {{0, 4}, {4, 8}, {16, 32}};
+  double objects = 0, right = 0;
+  for (std::size_t b = 0; b < areas.size(); ++b) {
+    EXPECT_EQ(areas[b]["patches_from"].get<double>(), expected[b].first) << areas.dump();
+    EXPECT_EQ(areas[b]["patches_to"].get<double>(), expected[b].second) << areas.dump();
+    EXPECT_EQ(areas[b]["objects"], 1);
+    const double top1 = areas[b]["top1"].get<double>();
+    EXPECT_TRUE(top1 == 0.0 || top1 == 1.0) << top1;
+    objects += areas[b]["objects"].get<double>();
+    right += top1 * areas[b]["objects"].get<double>();
+  }
+  EXPECT_EQ(objects, j["concept_objects"].get<double>());
+  EXPECT_NEAR(right / objects, j["concept_top1"].get<double>(), 1e-12);
+}
+
 TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresItsConcepts) {
   // A head added to a trained model in a text-side stage (the tokenizer frozen): it learns, is
   // saved with the model and named in its config, a later fine-tune keeps it, and the evaluator's
