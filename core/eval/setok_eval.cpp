@@ -114,10 +114,19 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   const int S = static_cast<int>(model->config().vision.image_size);
   std::vector<double> ari, miou, psnr_v, ssim_v, l1_v, spread_in, spread_out, oracle_ari, oracle_miou, refined_ari, refined_miou, oracle_refined, oracle_fg_ari, oracle_fg_miou, ari_unshared, ari_whole;
   std::vector<std::int64_t> tokens, objects;
-  std::int64_t concept_total = 0, concept_right = 0, concept_unknown = 0;
-  // Objects with a token of their own (train::own_tokens) and how often they are named right:
-  // what separates the read-out's errors from the grouping's.
-  std::int64_t concept_own = 0, concept_own_right = 0;
+  std::int64_t concept_unknown = 0;
+  // Objects scored, named right, with a token of their own (train::own_tokens) and named right
+  // among those: what separates the read-out's errors from the grouping's.
+  struct ConceptTally {
+    std::int64_t objects = 0, right = 0, own = 0, own_right = 0;
+    void add(bool is_right, bool is_own) {
+      ++objects;
+      right += is_right;
+      own += is_own;
+      own_right += is_own && is_right;
+    }
+  };
+  ConceptTally concept_all;
   struct ClassTally {
     std::int64_t objects = 0, right = 0;
     std::map<std::int64_t, std::int64_t> wrong;  // predicted class -> times
@@ -126,10 +135,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
   // By the object's area in patches (the sum of the shares of the patches it covers): whether
   // concept errors are the small objects', which a few 8-px patches show little of.
   const std::vector<double> area_edges = {0, 4, 8, 16, 32};
-  struct AreaTally {
-    std::int64_t objects = 0, right = 0, own = 0, own_right = 0;
-  };
-  std::vector<AreaTally> per_area(area_edges.size());
+  std::vector<ConceptTally> per_area(area_edges.size());
   // Reconstruction and grouping by the scenes world's background kind (when the data says it).
   struct KindTally {
     std::vector<double> psnr, ssim, l1, ari;
@@ -234,21 +240,14 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
             ++concept_unknown;
             continue;
           }
-          ++concept_total;
           const std::int64_t got = pred[k];
-          const bool is_own = own_k[k];
-          concept_own += is_own;
-          concept_own_right += is_own && got == it->second;
+          const bool right = got == it->second;
           const auto bucket = std::upper_bound(area_edges.begin(), area_edges.end(), area_k[k]) - area_edges.begin() - 1;
-          AreaTally& by_area = per_area[static_cast<std::size_t>(std::max<std::ptrdiff_t>(bucket, 0))];
-          ++by_area.objects;
-          by_area.right += got == it->second;
-          by_area.own += is_own;
-          by_area.own_right += is_own && got == it->second;
+          concept_all.add(right, own_k[k]);
+          per_area[static_cast<std::size_t>(std::max<std::ptrdiff_t>(bucket, 0))].add(right, own_k[k]);
           ClassTally& tally = per_class[smp.labels[k]];
           ++tally.objects;
-          if (got == it->second) {
-            ++concept_right;
+          if (right) {
             ++tally.right;
           } else {
             ++tally.wrong[got];
@@ -314,12 +313,12 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     j["patch_oracle_miou_objects_first"] = mean_of(oracle_fg_miou);
   }
   if (head.available) {
-    j["concept_top1"] = concept_total ? static_cast<double>(concept_right) / concept_total : std::nan("");
-    j["concept_objects"] = concept_total;
-    j["concept_own_token_share"] = concept_total ? static_cast<double>(concept_own) / concept_total : std::nan("");
-    j["concept_top1_own_token"] = concept_own ? static_cast<double>(concept_own_right) / concept_own : std::nan("");
-    j["concept_top1_shared_token"] = concept_total > concept_own
-                                         ? static_cast<double>(concept_right - concept_own_right) / (concept_total - concept_own)
+    j["concept_top1"] = concept_all.objects ? static_cast<double>(concept_all.right) / concept_all.objects : std::nan("");
+    j["concept_objects"] = concept_all.objects;
+    j["concept_own_token_share"] = concept_all.objects ? static_cast<double>(concept_all.own) / concept_all.objects : std::nan("");
+    j["concept_top1_own_token"] = concept_all.own ? static_cast<double>(concept_all.own_right) / concept_all.own : std::nan("");
+    j["concept_top1_shared_token"] = concept_all.objects > concept_all.own
+                                         ? static_cast<double>(concept_all.right - concept_all.own_right) / (concept_all.objects - concept_all.own)
                                          : std::nan("");
     // The width of the token head the scores went through (0: the tokens met the text side as they are).
     j["concept_token_head"] = head.token_head ? head.token_head->hidden() : 0;
@@ -342,7 +341,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
     // Per area bucket [from, to) in patches (to null: no upper bound); empty buckets are left out.
     nlohmann::json areas = nlohmann::json::array();
     for (std::size_t b = 0; b < per_area.size(); ++b) {
-      const AreaTally& a = per_area[b];
+      const ConceptTally& a = per_area[b];
       if (a.objects == 0) continue;
       nlohmann::json e = {{"patches_from", area_edges[b]},
                           {"patches_to", b + 1 < area_edges.size() ? nlohmann::json(area_edges[b + 1]) : nlohmann::json()},
