@@ -20,11 +20,14 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-// `command` is a shell command line; quote arguments with shell_quote.
+// `command` is a shell command line; quote arguments with shell_quote. The program gets an empty
+// settings folder of its own ($XDG_CONFIG_HOME): nothing a user saved, or an earlier test left,
+// changes what it does, and it changes nothing of theirs.
 inline ProcessResult run_command(const std::string& command, int timeout_s = 120) {
   TempDir d;
-  std::string full = "timeout " + std::to_string(timeout_s) + " " + command + " >" + shell_quote(d / "out") + " 2>" +
-                     shell_quote(d / "err") + " </dev/null";
+  std::filesystem::create_directory(d / "config");
+  std::string full = "XDG_CONFIG_HOME=" + shell_quote(d / "config") + " timeout " + std::to_string(timeout_s) + " " +
+                     command + " >" + shell_quote(d / "out") + " 2>" + shell_quote(d / "err") + " </dev/null";
   int status = std::system(full.c_str());
   ProcessResult r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
