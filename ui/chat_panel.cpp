@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QColor>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QEvent>
@@ -83,7 +84,9 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   input_->setPlaceholderText(tr("Ask about the image… (Ctrl+Enter sends)"));
   input_->setMaximumHeight(70);
   v->addWidget(input_);
+  // Two rows: the answer's controls, then the conversation's, so the panel stays narrow.
   auto* buttons = new QHBoxLayout;
+  auto* files = new QHBoxLayout;
   send_ = new QPushButton(tr("Send"), this);
   send_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
   stop_ = new QPushButton(tr("Stop"), this);
@@ -91,8 +94,10 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   auto* save = new QPushButton(tr("Save…"), this);
   auto* open = new QPushButton(tr("Open…"), this);
   auto* clear = new QPushButton(tr("Clear"), this);
-  for (QPushButton* b : {send_, stop_, regen_, save, open, clear}) buttons->addWidget(b);
+  for (QPushButton* b : {send_, stop_, regen_}) buttons->addWidget(b);
+  for (QPushButton* b : {save, open, clear}) files->addWidget(b);
   v->addLayout(buttons);
+  v->addLayout(files);
   connect(send_, &QPushButton::clicked, this, [this] {
     const QString q = input_->toPlainText().trimmed();
     if (editTurn_ >= 0) {
@@ -180,6 +185,26 @@ void ChatPanel::setCanvasImage(const io::Image& image, const QString& name) {
   canvasImageIndex_ = -1;
   canvasBtn_->setEnabled(!image.empty());
   Q_EMIT highlightChanged({}, 0, 0);
+  rebuild();  // the tooltips and the line above the input say which image the next question is about
+}
+
+ChatPanel::NextImage ChatPanel::nextImage() const {
+  if (!pending_.empty() || canvasImage_.empty() || canvasImageIndex_ >= 0) return NextImage::kAsAttached;
+  if (turns_.empty()) return NextImage::kCanvas;
+  // The conversation was about an earlier canvas image: the question follows the canvas, in a new
+  // conversation (the small models answer about one image; a second one in the same context would
+  // be answered from the first). A conversation about attached files stays as it is.
+  return onCanvas_ ? NextImage::kNewConversation : NextImage::kAsAttached;
+}
+
+QString ChatPanel::canvasLabel() const { return canvasName_.isEmpty() ? tr("the canvas image") : canvasName_; }
+
+// The image a turn's answer is about: the last one attached up to that turn, or -1.
+int ChatPanel::imageOfTurn(std::size_t turn) const {
+  int last = -1;
+  for (std::size_t i = 0; i <= turn && i < turns_.size(); ++i)
+    if (!turns_[i].images.empty()) last = turns_[i].images.back();
+  return last;
 }
 
 void ChatPanel::attachCanvasImage() {
@@ -193,7 +218,10 @@ void ChatPanel::attachCanvasImage() {
   auto index = std::make_shared<int>(-1);
   run([this, img, name, index] { *index = session_->add_image(img, name); },
       [this, index](const QString& error) {
-        if (error.isEmpty()) canvasImageIndex_ = *index;
+        if (!error.isEmpty()) return;
+        canvasImageIndex_ = *index;
+        onCanvas_ = true;
+        rebuild();
       });
 }
 
@@ -236,23 +264,30 @@ void ChatPanel::ask(const QString& question) {
     return;
   }
   if (question.isEmpty()) return;
-  // The canvas image joins the first question when nothing else was attached.
-  const bool autoCanvas = turns_.empty() && pending_.empty() && !canvasImage_.empty() && canvasImageIndex_ < 0;
+  // The question follows the canvas image unless other images were attached to it.
+  const NextImage next = nextImage();
+  const bool autoCanvas = next != NextImage::kAsAttached;
+  const bool restart = next == NextImage::kNewConversation;
   const io::Image img = canvasImage_;
   const std::string name = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
   const std::string q = question.toStdString();
   const mllm::ChatSampling s = sampling_;
   auto index = std::make_shared<int>(-1);
   input_->clear();
+  if (restart) list_->clear();
   auto* mine = new QListWidgetItem(tr("You: %1").arg(question), list_);
   mine->setData(kTurnRole, -2);
-  startAnswer([this, q, s, autoCanvas, img, name, index](const mllm::ChatSession::Stream& stream) {
+  startAnswer([this, q, s, autoCanvas, restart, img, name, index](const mllm::ChatSession::Stream& stream) {
+    if (restart) session_->reset();
     if (autoCanvas) *index = session_->add_image(img, name);
     session_->ask(q, s, stream);
   });
   if (autoCanvas)
     connect(this, &ChatPanel::answerFinished, this, [this, index] {
-      if (*index >= 0) canvasImageIndex_ = *index;
+      if (*index < 0) return;
+      canvasImageIndex_ = *index;
+      onCanvas_ = true;
+      rebuild();
     }, Qt::SingleShotConnection);
 }
 
@@ -269,8 +304,14 @@ void ChatPanel::editAndRerun(int turn, const QString& question) {
   input_->clear();
   const mllm::ChatSampling s = sampling_;
   const std::string q = question.toStdString();
-  // Drop the rows from the edited question on; show it again as edited.
-  while (list_->count() > turn) delete list_->takeItem(list_->count() - 1);
+  // Drop the rows from the edited question on (notes are rows without a turn); show it again as edited.
+  int from = list_->count();
+  for (int r = 0; r < list_->count(); ++r)
+    if (list_->item(r)->data(kTurnRole).toInt() == turn) {
+      from = r;
+      break;
+    }
+  while (list_->count() > from) delete list_->takeItem(list_->count() - 1);
   auto* mine = new QListWidgetItem(tr("You: %1").arg(question), list_);
   mine->setData(kTurnRole, -2);
   startAnswer([this, turn, q, s](const mllm::ChatSession::Stream& stream) {
@@ -284,7 +325,9 @@ void ChatPanel::clear() {
   if (modelDir_.isEmpty()) return;
   run([this] { session_->reset(); }, [this](const QString&) {
     canvasImageIndex_ = -1;
+    onCanvas_ = false;
     Q_EMIT highlightChanged({}, 0, 0);
+    rebuild();
   });
 }
 
@@ -317,10 +360,20 @@ void ChatPanel::open(const QString& path) {
           return io::load_image(f.string());
         });
       },
-      [this](const QString&) { canvasImageIndex_ = -1; });
+      [this](const QString&) {
+        canvasImageIndex_ = -1;
+        onCanvas_ = false;
+        rebuild();
+      });
 }
 
 int ChatPanel::rowCount() const { return list_->count(); }
+
+QString ChatPanel::transcriptToolTip(int row) const {
+  return row >= 0 && row < list_->count() ? list_->item(row)->toolTip() : QString();
+}
+
+QString ChatPanel::nextQuestionLabel() const { return attachLabel_->text(); }
 
 QString ChatPanel::transcriptText(int row) const {
   return row >= 0 && row < list_->count() ? list_->item(row)->text() : QString();
@@ -362,14 +415,17 @@ void ChatPanel::rebuild() {
           names << QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName();
       text = tr("You: %1").arg(QString::fromStdString(t.text));
       if (!names.isEmpty()) text = tr("[%1] ").arg(names.join(", ")) + text;
+    } else if (t.text.empty() && !t.stopped) {
+      text = tr("SeTokim: (no answer: the model ended without a word; try asking another way)");
     } else {
       text = tr("SeTokim: %1").arg(QString::fromStdString(t.text));
       if (t.stopped) text += tr("  (stopped)");
     }
     auto* it = new QListWidgetItem(text, list_);
     it->setData(kTurnRole, static_cast<int>(i));
-    it->setToolTip(t.role == "assistant" ? tr("Hover: what the answer looked at, on the canvas. Right-click: copy")
-                                         : tr("Right-click: copy, or edit and re-run from here"));
+    it->setToolTip(t.role == "assistant" ? answerToolTip(i) : tr("Right-click: copy, or edit and re-run from here"));
+    if (t.role == "assistant" && t.text.empty() && !t.stopped) it->setForeground(palette().color(QPalette::PlaceholderText));
+    if (t.role == "user") addDomainNote(t);
   }
   list_->scrollToBottom();
   QStringList waiting;
@@ -378,8 +434,58 @@ void ChatPanel::rebuild() {
       waiting << QString("%1 (%2 tokens)")
                      .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName())
                      .arg(images_[static_cast<std::size_t>(k)].tokens);
-  attachLabel_->setText(waiting.isEmpty() ? tr("No image attached to the next question")
-                                          : tr("Attached: %1").arg(waiting.join(", ")));
+  attachLabel_->setText(nextQuestionText(waiting));
+}
+
+// Under a question: where it, or an image it carries, is far from what the model was trained on
+// (its domain profile, domain.json), so a wrong answer does not come as a surprise.
+void ChatPanel::addDomainNote(const mllm::ChatTurn& t) {
+  const QString model = QFileInfo(modelDir_).fileName();
+  QStringList notes;
+  for (int k : t.images)
+    if (k >= 0 && static_cast<std::size_t>(k) < images_.size() && images_[static_cast<std::size_t>(k)].unfamiliar)
+      notes << tr("%1 is unlike the images %2 was trained on: its answers may be wrong.")
+                   .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName(), model);
+  if (!t.unknown_words.empty()) {
+    QStringList words;
+    for (const auto& w : t.unknown_words) words << "“" + QString::fromStdString(w) + "”";
+    notes << tr("%1 never saw %2 in a training question: it may not understand the question.")
+                 .arg(model, words.join(", "));
+  }
+  if (notes.isEmpty()) return;
+  auto* it = new QListWidgetItem("⚠ " + notes.join("\n⚠ "), list_);
+  it->setData(kTurnRole, -3);
+  it->setForeground(QColor(0xb0, 0x60, 0x00));
+  it->setToolTip(tr("What the model knows is in its card (card.md in its folder)."));
+}
+
+QString ChatPanel::nextQuestionText(const QStringList& waiting) const {
+  if (!waiting.isEmpty()) return tr("Attached to the next question: %1").arg(waiting.join(", "));
+  switch (nextImage()) {
+    case NextImage::kCanvas: return tr("The next question is about %1 (the canvas image)").arg(canvasLabel());
+    case NextImage::kNewConversation:
+      return tr("The canvas now shows %1: the next question starts a new conversation about it (Save… keeps this "
+                "one)").arg(canvasLabel());
+    case NextImage::kAsAttached: break;
+  }
+  const int last = turns_.empty() ? -1 : imageOfTurn(turns_.size() - 1);
+  if (last >= 0 && static_cast<std::size_t>(last) < images_.size())
+    return tr("Talking about %1").arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(last)].source)).fileName());
+  return tr("No image attached to the next question");
+}
+
+// What hovering an answer does, said truthfully: a wash only where the answer looked at the image
+// on the canvas.
+QString ChatPanel::answerToolTip(std::size_t turn) const {
+  const mllm::ChatTurn& t = turns_[turn];
+  const auto ci = static_cast<std::size_t>(canvasImageIndex_);
+  if (canvasImageIndex_ >= 0 && ci < t.attention.size() && !t.attention[ci].empty())
+    return tr("Hover: what the answer looked at, on the canvas. Right-click: copy");
+  const int k = imageOfTurn(turn);
+  if (k >= 0 && static_cast<std::size_t>(k) < images_.size())
+    return tr("About %1, not the image on the canvas: hovering shows nothing. Right-click: copy")
+        .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName());
+  return tr("An answer without an image. Right-click: copy");
 }
 
 void ChatPanel::setBusy(bool busy) {

@@ -4,6 +4,7 @@
 // question can be edited and the conversation re-run from there; messages copy; conversations
 // save and open as JSON. Hovering an answer washes the canvas with what it attended to. All model
 // work runs on the panel's own worker thread, one job at a time.
+#include <QStringList>
 #include <QWidget>
 #include <atomic>
 #include <functional>
@@ -35,8 +36,9 @@ class ChatPanel : public QWidget {
   QString modelDir() const { return modelDir_; }
   bool busy() const { return busy_; }
 
-  // The studio's current image, offered by "Use canvas image" (and attached automatically to the
-  // first question when nothing else is attached).
+  // The studio's current image, offered by "Use canvas image" and attached by itself to the next
+  // question when nothing else is attached: a new canvas image after a conversation about an
+  // earlier one starts a new conversation about it.
   void setCanvasImage(const io::Image& image, const QString& name);
   void attachImageFile(const QString& path);
   void attachCanvasImage();
@@ -53,6 +55,8 @@ class ChatPanel : public QWidget {
   const std::vector<mllm::ChatTurn>& turns() const { return turns_; }
   const std::vector<mllm::ChatImage>& images() const { return images_; }
   QString transcriptText(int row) const;
+  QString transcriptToolTip(int row) const;
+  QString nextQuestionLabel() const;  // the line above the input: which image the next question is about
   int rowCount() const;
   // As hovering row `row` would: emits highlightChanged for the canvas image.
   void hoverRow(int row);
@@ -77,6 +81,15 @@ class ChatPanel : public QWidget {
   void setBusy(bool busy);
   void startAnswer(std::function<void(const mllm::ChatSession::Stream&)> call);
   void showContextMenu(const QPoint& pos);
+  // Which image the next question goes out with: the ones attached to it, the canvas image (the
+  // first question), or the canvas image in a new conversation (the canvas changed since).
+  enum class NextImage { kAsAttached, kCanvas, kNewConversation };
+  NextImage nextImage() const;
+  QString canvasLabel() const;
+  int imageOfTurn(std::size_t turn) const;
+  QString nextQuestionText(const QStringList& waiting) const;
+  QString answerToolTip(std::size_t turn) const;
+  void addDomainNote(const mllm::ChatTurn& t);
 
   std::unique_ptr<mllm::ChatSession> session_;  // touched by the worker only while busy_
   std::thread worker_;
@@ -86,6 +99,7 @@ class ChatPanel : public QWidget {
   io::Image canvasImage_;
   QString canvasName_;
   int canvasImageIndex_ = -1;     // the canvas image's index in the session, once attached
+  bool onCanvas_ = false;         // the conversation is about a canvas image (this one or an earlier)
   std::vector<mllm::ChatTurn> turns_;
   std::vector<mllm::ChatImage> images_;
   std::vector<int> pending_;

@@ -36,6 +36,12 @@ std::function<void(Result)> post_result(QObject* to, Handler handle) {
   };
 }
 
+// GUI thread only, as every bridge call.
+quint64 next_request_id() {
+  static quint64 next = 1;
+  return next++;
+}
+
 }  // namespace
 
 engine::Progress EngineBridge::beginRequest(quint64 id) {
@@ -54,7 +60,7 @@ quint64 EngineBridge::tokenize(const io::Image& image, const std::optional<token
   r.params = params;
   r.pixel_edges = pixelEdges_;
   r.reconstruct = reconstruct_;
-  r.id = nextId_++;
+  r.id = next_request_id();
   const quint64 id = r.id;
   impl_->engine.submit(std::move(r), post_result<engine::TokenizeResult>(this, [this](TokenizePtr p) {
                          delivered();
@@ -68,7 +74,8 @@ quint64 EngineBridge::compare(const io::Image& image, const std::optional<tokeni
   engine::ClusterCompareRequest r;
   r.image = image;
   r.params = params;
-  r.id = nextId_++;
+  r.pixel_edges = pixelEdges_;
+  r.id = next_request_id();
   const quint64 id = r.id;
   impl_->engine.submit(std::move(r), post_result<engine::ClusterCompareResult>(this, [this](ComparePtr p) {
                          delivered();

@@ -21,6 +21,8 @@ class EngineBridge : public QObject {
   explicit EngineBridge(QObject* parent = nullptr, const QString& modelDir = {});
   ~EngineBridge() override;  // cancels and joins the worker before the QObject goes
 
+  // Request ids grow across every bridge of the process: a window that replaces its bridge (another
+  // model) can tell a new result from an old one by its id alone.
   // drag: a live parameter change; queued drags are superseded by newer ones.
   quint64 tokenize(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params, bool drag = false);
   quint64 compare(const io::Image& image, const std::optional<tokenizer::ClusterParams>& params);
@@ -49,7 +51,6 @@ class EngineBridge : public QObject {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int inFlight_ = 0;
-  quint64 nextId_ = 1;
   bool pixelEdges_ = false;
   bool reconstruct_ = false;
 };

@@ -76,6 +76,7 @@ void ImageCanvas::setImage(const QImage& image) {
   selection_.clear();
   hovered_ = -1;
   fit_ = true;
+  hudUserFolded_ = false;  // a new image opens whole: the display folds again if it must
   fitToWindow();
 }
 
@@ -155,8 +156,18 @@ QPointF ImageCanvas::widgetToImage(const QPointF& p) const { return (p - offset_
 void ImageCanvas::fitToWindow() {
   fit_ = true;
   if (!image_.isNull() && width() > 0 && height() > 0) {
-    const QRectF area = fitArea(QSizeF(width(), height()), QSizeF(image_.width(), image_.height()),
-                                hud_ ? hudSize_ : QSizeF(), kHudMargin);
+    const QSizeF canvas(width(), height()), image(image_.width(), image_.height());
+    // Where keeping clear of the open display would cost the image more than a fifth of its size,
+    // the display folds to its title bar instead (unless the user folded or opened it).
+    if (hud_ && !hudUserFolded_ && !hudExpanded_.isEmpty()) {
+      const double full = std::min(canvas.width() / image.width(), canvas.height() / image.height());
+      const QRectF beside = fitArea(canvas, image, hudExpanded_, kHudMargin);
+      hudCollapseWanted_ = std::min(beside.width() / image.width(), beside.height() / image.height()) < 0.8 * full;
+    }
+    const QSizeF hud = !hud_ ? QSizeF()
+                       : hudCollapseWanted_ ? QSizeF(hudExpanded_.isEmpty() ? hudSize_.width() : hudExpanded_.width(), hudTitleHeight_)
+                                            : (hudExpanded_.isEmpty() ? hudSize_ : hudExpanded_);
+    const QRectF area = fitArea(canvas, image, hud, kHudMargin);
     zoom_ = std::clamp(std::min(area.width() / image_.width(), area.height() / image_.height()), kMinZoom, kMaxZoom);
     offset_ = area.center() - QPointF(image_.width() * zoom_, image_.height() * zoom_) / 2;
   }
@@ -173,14 +184,20 @@ QRectF ImageCanvas::fitArea(const QSizeF& canvas, const QSizeF& image, const QSi
   };
   // The heads-up display sits at the top right; the image keeps the whole canvas when it stays clear.
   const QRectF hudRect(canvas.width() - margin - hud.width(), margin, hud.width(), hud.height());
-  const QRectF full = fitted(whole);
-  if (!full.intersects(hudRect)) return whole;
-  // Else beside it or below it, whichever leaves the image larger, unless that costs more than a
-  // fifth of its size: then the display (collapsible) covers a corner instead.
+  if (!fitted(whole).intersects(hudRect)) return whole;
+  // Else beside it or below it, whichever leaves the image larger: the display never covers it.
   const QRectF left(0, 0, std::max(0.0, hudRect.left() - margin), canvas.height());
   const QRectF below(0, hudRect.bottom() + margin, canvas.width(), std::max(0.0, canvas.height() - hudRect.bottom() - margin));
-  const QRectF a = fitted(left).width() >= fitted(below).width() ? left : below;
-  return fitted(a).width() >= 0.8 * full.width() ? a : whole;
+  return fitted(left).width() >= fitted(below).width() ? left : below;
+}
+
+QRectF ImageCanvas::hudRect() const {
+  if (!hud_ || hudSize_.isEmpty()) return {};
+  return QRectF(width() - kHudMargin - hudSize_.width(), kHudMargin, hudSize_.width(), hudSize_.height());
+}
+
+QRectF ImageCanvas::imageRect() const {
+  return QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_));
 }
 
 void ImageCanvas::actualSize() { zoomAround(1.0 / zoom_, QPointF(width() / 2.0, height() / 2.0)); }
@@ -376,57 +393,90 @@ void ImageCanvas::paintHud() {
   // Top right: the image's top-left corner and the usual click targets stay free.
   ImGui::SetNextWindowPos(ImVec2(width() - float(kHudMargin), float(kHudMargin)), ImGuiCond_Always, ImVec2(1.0f, 0.0f));
   ImGui::SetNextWindowBgAlpha(0.8f);
-  ImGui::Begin("Tokens", nullptr,
-               ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoMove |
-                   ImGuiWindowFlags_NoFocusOnAppearing);
-  // The fitted image makes room for the display: refit when its size changes (content, collapse).
-  // An auto-resizing ImGui window takes its new size one frame after its content changed, and
-  // this canvas only paints on events, so new content asks for that one more frame.
-  const ImVec2 size = ImGui::GetWindowSize();
-  if (std::abs(size.x - hudSize_.width()) > 1 || std::abs(size.y - hudSize_.height()) > 1) {
-    hudSize_ = QSizeF(size.x, size.y);
-    if (fit_) QMetaObject::invokeMethod(this, [this] { if (fit_) fitToWindow(); }, Qt::QueuedConnection);
-  }
+  // One width and the same lines whatever the numbers say: the display keeps its size while the
+  // user works, so the image fitted beside it never moves on a parameter change.
+  const float w = ImGui::CalcTextSize("encode 0000 ms  cluster 000.0 ms  total 0000 ms").x +
+                  2 * ImGui::GetStyle().WindowPadding.x;
+  ImGui::SetNextWindowSizeConstraints(ImVec2(w, 0), ImVec2(w, FLT_MAX));
+  if (hudCollapseWanted_ != hudCollapsed_) ImGui::SetNextWindowCollapsed(hudCollapseWanted_, ImGuiCond_Always);
+  const bool open = ImGui::Begin("Tokens", nullptr,
+                                 ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoSavedSettings |
+                                     ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoFocusOnAppearing);
+  noteHudGeometry(ImGui::IsWindowCollapsed(), QSizeF(ImGui::GetWindowSize().x, ImGui::GetWindowSize().y),
+                  ImGui::GetFrameHeight());
   if (tokens_.get() != hudTokens_ || latencyMs_ != hudLatencyMs_) {
+    // An auto-resizing ImGui window takes its new size one frame after its content changed, and
+    // this canvas only paints on events, so new content asks for that one more frame.
     hudTokens_ = tokens_.get();
     hudLatencyMs_ = latencyMs_;
     QMetaObject::invokeMethod(this, [this] { update(); }, Qt::QueuedConnection);
   }
-  if (!tokens_) {
-    ImGui::TextUnformatted(image_.isNull() ? "no image" : "tokenizing…");
-  } else {
-    const auto& t = *tokens_;
-    ImGui::Text("%d tokens  (%dx%d patch grid)", static_cast<int>(t.tokens.size()), t.grid_w, t.grid_h);
-    if (!t.trained)
-      ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.2f, 1.0f), "untrained model: tokens only show the pipeline");
-    ImGui::Separator();
-    ImGui::Text("cap %d   knn %d   beta %.2f", t.params.max_tokens, t.params.knn, t.params.beta);
-    ImGui::Text("bandwidth %.3f%s   %s", t.params.effective_bandwidth(), t.params.bandwidth > 0 ? "" : " (auto)",
-                tokenizer::to_string(t.params.mode).c_str());
-    ImGui::Text("encode %.0f ms  cluster %.1f ms  total %.0f ms", t.ms.encode_ms, t.ms.cluster_ms, t.ms.total_ms);
-    if (drawingReconstruction())
-      ImGui::Text("reconstruction  %.1f dB PSNR at %dx%d  (%.0f ms)", t.reconstruction_psnr_db,
-                  t.reconstruction.width, t.reconstruction.height, t.ms.reconstruct_ms);
-    if (latencyMs_ > 0) ImGui::Text("last change on screen after %.0f ms", latencyMs_);
-    ImGui::Separator();
-    // The plot's title above it, not as its overlay (which ImGui draws over the bars).
-    ImGui::TextUnformatted("token areas");
-    ImGui::PlotHistogram("##areas", areaHist_.data(), static_cast<int>(areaHist_.size()), 0, nullptr, 0.0f, FLT_MAX,
-                         ImVec2(220, 60));
-    ImGui::TextUnformatted("heat map");
-    int h = static_cast<int>(heat_);
-    bool changed = ImGui::RadioButton("tokens", &h, 0);
-    ImGui::SameLine();
-    changed |= ImGui::RadioButton("density", &h, 1);
-    ImGui::SameLine();
-    changed |= ImGui::RadioButton("seed score", &h, 2);
-    if (changed) setHeat(static_cast<Heat>(h));
-  }
+  if (open) paintHudLines();
   ImGui::End();
   imgui_->render();
 }
 
-void ImageCanvas::resizeGL(int, int) {
+// What the display's frame told: its size, and whether it is folded. A fold the canvas did not
+// ask for is the user's (the ▼): the fit then keeps clear of the display as the user left it.
+void ImageCanvas::noteHudGeometry(bool collapsed, const QSizeF& size, double titleHeight) {
+  if (collapsed != hudCollapsed_) {
+    if (collapsed != hudCollapseWanted_) hudUserFolded_ = true;
+    hudCollapsed_ = hudCollapseWanted_ = collapsed;
+  }
+  hudTitleHeight_ = titleHeight;
+  const QSizeF before = hudSize_;
+  if (!collapsed) hudExpanded_ = size;
+  hudSize_ = collapsed ? QSizeF(hudExpanded_.isEmpty() ? size.width() : hudExpanded_.width(), titleHeight) : size;
+  if (std::abs(hudSize_.width() - before.width()) > 1 || std::abs(hudSize_.height() - before.height()) > 1)
+    if (fit_) QMetaObject::invokeMethod(this, [this] { if (fit_) fitToWindow(); }, Qt::QueuedConnection);
+}
+
+void ImageCanvas::paintHudLines() {
+  const engine::TokenizeResult* t = tokens_.get();
+  if (t)
+    ImGui::Text("%d tokens  (%dx%d patch grid)", static_cast<int>(t->tokens.size()), t->grid_w, t->grid_h);
+  else
+    ImGui::TextUnformatted(image_.isNull() ? "no image" : "tokenizing...");  // ImGui's font is ASCII
+  if (t && !t->trained) ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.2f, 1.0f), "untrained model: pipeline only");
+  ImGui::Separator();
+  if (t) {
+    ImGui::Text("cap %d   knn %d   beta %.2f", t->params.max_tokens, t->params.knn, t->params.beta);
+    ImGui::Text("bandwidth %.3f%s   %s", t->params.effective_bandwidth(), t->params.bandwidth > 0 ? "" : " (auto)",
+                tokenizer::to_string(t->params.mode).c_str());
+    ImGui::Text("encode %.0f ms  cluster %.1f ms  total %.0f ms", t->ms.encode_ms, t->ms.cluster_ms, t->ms.total_ms);
+  } else {
+    for (int i = 0; i < 3; ++i) ImGui::TextUnformatted("-");
+  }
+  if (t && drawingReconstruction())
+    ImGui::Text("reconstruction %.1f dB at %dx%d", t->reconstruction_psnr_db, t->reconstruction.width,
+                t->reconstruction.height);
+  else
+    ImGui::TextDisabled("reconstruction: Ctrl+R");
+  if (latencyMs_ > 0)
+    ImGui::Text("last change on screen after %.0f ms", latencyMs_);
+  else
+    ImGui::TextDisabled("last change on screen: -");
+  ImGui::Separator();
+  // The plot's title above it, not as its overlay (which ImGui draws over the bars).
+  ImGui::TextUnformatted("token areas");
+  ImGui::PlotHistogram("##areas", areaHist_.data(), static_cast<int>(areaHist_.size()), 0, nullptr, 0.0f, FLT_MAX,
+                       ImVec2(220, 60));
+  ImGui::TextUnformatted("heat map");
+  int h = static_cast<int>(heat_);
+  bool changed = ImGui::RadioButton("tokens", &h, 0);
+  ImGui::SameLine();
+  changed |= ImGui::RadioButton("density", &h, 1);
+  ImGui::SameLine();
+  changed |= ImGui::RadioButton("seed score", &h, 2);
+  if (changed && t) setHeat(static_cast<Heat>(h));
+}
+
+void ImageCanvas::resizeGL(int, int) {}
+
+// Not resizeGL: Qt calls that only once the GL context exists, and a canvas resized before it
+// first shows (the docks settling) would keep a fit made for another size.
+void ImageCanvas::resizeEvent(QResizeEvent* e) {
+  QOpenGLWidget::resizeEvent(e);
   if (fit_) fitToWindow();
 }
 

@@ -61,8 +61,14 @@ class ImageCanvas : public QOpenGLWidget {
   ImGuiBridge* imgui() const { return imgui_; }
   // Where "fit to window" puts an image: the whole canvas, unless the image would run under the
   // heads-up display (size `hud`, at the top right, `margin` from the edges); then the part left of
-  // it or below it, whichever holds the larger image, if that keeps at least 80 % of the size.
+  // it or below it, whichever holds the larger image. (Where that costs more than a fifth of the
+  // image's size, the canvas folds the display to its title bar first.)
   static QRectF fitArea(const QSizeF& canvas, const QSizeF& image, const QSizeF& hud, double margin);
+  // Where the heads-up display and the image are on the widget (the display's as last drawn;
+  // empty when hidden or not drawn yet).
+  QRectF hudRect() const;
+  QRectF imageRect() const;
+  bool hudCollapsed() const { return hudCollapsed_; }
 
  public Q_SLOTS:
   void zoomIn();
@@ -86,6 +92,7 @@ class ImageCanvas : public QOpenGLWidget {
   void initializeGL() override;
   void paintGL() override;
   void resizeGL(int w, int h) override;
+  void resizeEvent(QResizeEvent* e) override;
   void wheelEvent(QWheelEvent* e) override;
   void mousePressEvent(QMouseEvent* e) override;
   void mouseMoveEvent(QMouseEvent* e) override;
@@ -102,6 +109,8 @@ class ImageCanvas : public QOpenGLWidget {
   // rebuilt when the tokens, opacity, outline, hover or selection change.
   void paintPixelTokens(class QPainter& p);
   void paintHud();
+  void paintHudLines();
+  void noteHudGeometry(bool collapsed, const QSizeF& size, double titleHeight);
   static constexpr double kHudMargin = 10;
   QRectF cellRect(int gy, int gx) const;  // in image pixels
   void updateHover(const QPointF& pos);
@@ -134,7 +143,12 @@ class ImageCanvas : public QOpenGLWidget {
   bool outline_ = true;
   Heat heat_ = Heat::kNone;
   bool hud_ = true;
-  QSizeF hudSize_;  // the heads-up display's size when last drawn (empty before)
+  QSizeF hudSize_;      // the heads-up display's size when last drawn (empty before)
+  QSizeF hudExpanded_;  // its size when last drawn open
+  double hudTitleHeight_ = 20;
+  bool hudCollapsed_ = false;      // folded to its title bar, as last drawn
+  bool hudCollapseWanted_ = false;  // what the next frame asks ImGui for
+  bool hudUserFolded_ = false;      // the user folded or opened it: the fit no longer decides
   const void* hudTokens_ = nullptr;  // what its last frame showed
   double hudLatencyMs_ = 0;
   double latencyMs_ = 0;

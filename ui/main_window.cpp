@@ -18,12 +18,15 @@
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTimer>
 #include <QUndoCommand>
 #include <QUndoStack>
+#include <algorithm>
 #include <cstring>
 
 #include "core/io/image.h"
@@ -222,9 +225,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
   connect(tokens_, &TokensPanel::compareRequested, this, [this] { setComparing(true); });
 
+  showModelParams();  // the Tokens panel shows the model's settings before any image opens
   restoreGeometry(s.value("window/geometry").toByteArray());
-  restoreState(s.value("window/state").toByteArray());
+  dockSizesSet_ = restoreState(s.value("window/state").toByteArray());
   if (!s.contains("window/geometry")) resize(1280, 800);
+}
+
+// The docks' first sizes are shares of the window as it first shows (not of the size before it
+// is laid out): the training charts get room for their axes and legend, the canvas the rest.
+void MainWindow::showEvent(QShowEvent* e) {
+  QMainWindow::showEvent(e);
+  if (dockSizesSet_) return;
+  dockSizesSet_ = true;
+  // At least the charts' room, at most what leaves the canvas a usable height.
+  resizeDocks({panel("Train")}, {std::min(std::max(230, height() * 3 / 10), std::max(150, height() - 420))},
+              Qt::Vertical);
+  resizeDocks({panel("Tokens")}, {std::clamp(width() / 4, 300, 480)}, Qt::Horizontal);
 }
 
 MainWindow::~MainWindow() {
@@ -238,11 +254,20 @@ void MainWindow::buildPanels() {
     auto* dock = new QDockWidget(tr(spec.name), this);
     dock->setObjectName(QString("panel.") + spec.name);
     if (QString(spec.name) == "Tokens") {
-      tokens_ = new TokensPanel(dock);
+      tokens_ = new TokensPanel;
       tokens_->setOpacity(canvas_->opacity());
       tokens_->setOutline(canvas_->outline());
       tokens_->setPixelEdges(bridge_->pixelEdges());
-      dock->setWidget(tokens_);
+      // It scrolls up and down: its settings and token list would otherwise set the window's least
+      // height (a first-run window came out taller than asked).
+      auto* scroll = new QScrollArea(dock);
+      scroll->setObjectName("tokensScroll");
+      scroll->setWidget(tokens_);
+      scroll->setWidgetResizable(true);
+      scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+      scroll->setFrameShape(QFrame::NoFrame);
+      scroll->setMinimumWidth(tokens_->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+      dock->setWidget(scroll);
     } else if (QString(spec.name) == "Models") {
       models_ = new ModelsPanel(dock);
       connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::openModel);
@@ -274,7 +299,6 @@ void MainWindow::buildPanels() {
   // The side panels run the window's full height (their token list and chat log are long); the
   // training panel sits under the canvas.
   setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
-  resizeDocks({panel("Train")}, {250}, Qt::Vertical);
   panel("Tokens")->raise();
   panel("Train")->raise();
 }
@@ -307,11 +331,27 @@ void MainWindow::openModel(const QString& dir) {
   delete old;
   modelDir_ = dir;
   params_.reset();  // the new model's own cluster settings
+  showModelParams();
   if (models_) {
     models_->refresh();
     models_->setActive(dir);
   }
-  if (!image_.empty()) retokenize();
+  if (image_.empty()) return;
+  // The canvas keeps the old model's tokens only until the new model's arrive; results are told
+  // apart from older ones by id, and every id of the new bridge is newer.
+  firstIdForImage_ = lastTokenizeId_ = bridge_->tokenize(image_, params_);
+  if (comparing()) {
+    compare_->setPending(true);
+    lastCompareId_ = bridge_->compare(image_, params_);
+  }
+}
+
+void MainWindow::showModelParams() {
+  try {
+    tokens_->setParams(engine::model_cluster_params(modelDir_.toStdString()));
+  } catch (const std::exception&) {
+    // A model whose config cannot be read fails with its own message when it is first used.
+  }
 }
 
 QDockWidget* MainWindow::panel(const QString& name) const { return findChild<QDockWidget*>(QString("panel.") + name); }

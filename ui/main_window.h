@@ -83,6 +83,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* e) override;
+  void showEvent(QShowEvent* e) override;
 
  private:
   friend class SelectionCommand;
@@ -99,6 +100,7 @@ class MainWindow : public QMainWindow {
   void exportWithDialog(const QString& title, const QString& filter, const QString& suffix,
                         bool (MainWindow::*fn)(const QString&, QString*));
   void saveTokenSettings() const;
+  void showModelParams();  // the Tokens panel shows the current model's own cluster settings
 
   ImageCanvas* canvas_ = nullptr;
   ComparisonView* compare_ = nullptr;
@@ -108,6 +110,7 @@ class MainWindow : public QMainWindow {
   ChatPanel* chat_ = nullptr;
   ModelsPanel* models_ = nullptr;
   QString modelDir_;
+  bool dockSizesSet_ = false;  // restored from the settings, or set on first show
 
  public:
   ModelsPanel* modelsPanel() const { return models_; }

@@ -27,6 +27,16 @@ bool is_model_folder(const QString& d) {
   return dir.exists("config.json") && (dir.exists("model.safetensors") || dir.exists("model.safetensors.index.json"));
 }
 
+// A training run writes OUT/model and OUT/checkpoint: such folders are named by their run
+// ("my-run/model"), so that runs are told apart; any other folder by its own name.
+QString display_name(const QString& path) {
+  const QFileInfo fi(path);
+  const QString name = fi.fileName();
+  if (name != "model" && name != "checkpoint") return name;
+  const QString run = QFileInfo(fi.absolutePath()).fileName();
+  return run.isEmpty() ? name : run + "/" + name;
+}
+
 QString human(double v, const char* const* units, int n, double step) {
   int u = 0;
   while (v >= step && u < n - 1) v /= step, ++u;
@@ -101,7 +111,7 @@ void ModelsPanel::addRow(const QString& path, const QString& origin) {
     table_->insertRow(r);
     static const char* const kUnits[] = {"", "K", "M", "G"};
     static const char* const kBytes[] = {"B", "KiB", "MiB", "GiB"};
-    auto* name = new QTableWidgetItem(QFileInfo(path).fileName());
+    auto* name = new QTableWidgetItem(display_name(path));
     name->setToolTip(origin);
     table_->setItem(r, kName, name);
     table_->setItem(r, kType, new QTableWidgetItem(QString::fromStdString(l.config.value("model_type", std::string("?")))));
@@ -115,7 +125,7 @@ void ModelsPanel::addRow(const QString& path, const QString& origin) {
     // A broken folder stays listed, greyed, with the reason: the user added it for a reason.
     const int r = table_->rowCount();
     table_->insertRow(r);
-    auto* name = new QTableWidgetItem(QFileInfo(path).fileName());
+    auto* name = new QTableWidgetItem(display_name(path));
     name->setToolTip(QString::fromStdString(e.what()));
     name->setForeground(palette().color(QPalette::Disabled, QPalette::Text));
     table_->setItem(r, kName, name);
@@ -177,7 +187,7 @@ void ModelsPanel::setActive(const QString& path) {
   CudaInfo cuda = cuda_info();
   const QString device = cuda.torch_cuda ? tr("CUDA") : tr("CPU");
   activeLabel_->setText(path.isEmpty() ? tr("Inspector: the default model (bundled, or an untrained fixed-seed one) on %1").arg(device)
-                                       : tr("Inspector: %1 on %2").arg(QFileInfo(path).fileName(), device));
+                                       : tr("Inspector: %1 on %2").arg(display_name(path), device));
   for (int r = 0; r < table_->rowCount(); ++r) {
     QFont f = table_->item(r, kName)->font();
     f.setBold(table_->item(r, kPath)->text() == path);

@@ -14,6 +14,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
@@ -22,11 +23,13 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSaveFile>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -35,20 +38,33 @@
 #include <QValueAxis>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <functional>
+
 #include "core/runtime/system_info.h"
 #include "core/tokenizer/setok_model.h"
 
 namespace setok::ui {
 namespace {
 
-// The form's scroll area asks for a form's width, not for its widest field's: the panel's first
-// layout then gives the charts the larger share (the user can still move the splitter).
+// The form's scroll area asks for the form's least width, not for its widest field's: the panel's
+// first layout then gives the charts the larger share (the user can still move the splitter).
 class FormScroll : public QScrollArea {
  public:
-  QSize sizeHint() const override { return {400, QScrollArea::sizeHint().height()}; }
+  std::function<void(int width)> resized;  // the viewport's new width
+  QSize sizeHint() const override { return {minimumWidth(), QScrollArea::sizeHint().height()}; }
+
+ protected:
+  void resizeEvent(QResizeEvent* e) override {
+    QScrollArea::resizeEvent(e);
+    if (resized) resized(viewport()->width());
+  }
 };
 
+constexpr int kFormColumnWidth = 300;  // a label and its field
+
 const char* kLossSeries[] = {"loss", "loss_rec", "loss_concept", "loss_grouping"};
+constexpr int kChartRoom = 560;  // the least width the charts get beside the form
 
 QDoubleSpinBox* real_box(double lo, double hi, double v, int decimals, double step) {
   auto* b = new QDoubleSpinBox;
@@ -90,6 +106,38 @@ QString TrainPanel::cliPath() {
 
 TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   setObjectName("TrainPanel");
+  buildFields();
+  form_ = buildForm();
+  QWidget* charts = buildCharts();
+  // The run's controls and its state span the panel's width above the form and the charts: they
+  // never scroll out of sight, whatever the dock's size. The form sits beside the charts where
+  // both fit whole, else it is the first of their tabs (arrange()).
+  split_ = new QSplitter(Qt::Horizontal);
+  split_->setObjectName("trainSplit");
+  split_->addWidget(charts);
+  split_->setChildrenCollapsible(false);
+  auto* top = new QVBoxLayout(this);
+  top->setContentsMargins(4, 4, 4, 4);
+  top->addLayout(buildButtons());
+  top->addWidget(status_);  // its own line: a long state never widens the panel or hides a button
+  top->addWidget(split_, 1);
+  arrange(false);
+  setRunning(false);
+  updateOpenButton();
+  // Start from the recipe that made the bundled model (its model, loss weights and schedule), not
+  // from the trainer's paper defaults: the data and output folders stay the user's to choose.
+  const QString recipe = bundledRecipe();
+  QString error;
+  if (!recipe.isEmpty() && loadConfig(recipe, &error)) {
+    data_->clear();
+    valData_->clear();
+    out_->setText(QDir::home().filePath("setok-runs/setok"));
+    baseConfig_.remove("val_data");  // config() writes train_data and out from the form, val_data only when set
+    status_->setText(tr("Idle · recipe of the bundled setok-small"));
+  }
+}
+
+void TrainPanel::buildFields() {
   data_ = new QLineEdit;
   data_->setObjectName("trainData");
   data_->setPlaceholderText(tr("dataset folder (images/ + annotations/instances_*.json)"));
@@ -102,7 +150,9 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   batch_ = int_box(1, 4096, 32);
   batch_->setObjectName("trainBatch");
   warmup_ = int_box(0, 1000000, 100);
+  warmup_->setObjectName("trainWarmup");
   ckptEvery_ = int_box(0, 1000000, 500);
+  ckptEvery_->setSpecialValueText(tr("only at the end"));
   seed_ = int_box(0, 1 << 30, 0);
   maxTokens_ = int_box(1, 256, 16);
   lr_ = real_box(1e-6, 1.0, 1e-3, 6, 1e-4);
@@ -114,13 +164,26 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   device_->addItem(tr("CPU"), "cpu");
   CudaInfo cuda = cuda_info();
   for (int i = 0; i < cuda.torch_devices; ++i) device_->addItem(tr("CUDA device %1").arg(i), QString("cuda:%1").arg(i));
-  bf16_ = new QCheckBox(tr("bf16 autocast (f32 master weights)"));
+  bf16_ = new QCheckBox(tr("bf16 autocast"));
   bf16_->setObjectName("trainBf16");
   const QString unit = QString::fromStdString(cpu_bf16_hardware());
-  bf16_->setToolTip(unit.isEmpty() ? tr("On a GPU: faster. On this CPU bf16 is emulated, so slower than f32.")
-                                   : tr("On a GPU, and on this CPU (%1): about 1.5× faster than f32.").arg(unit));
+  bf16_->setToolTip(unit.isEmpty()
+                        ? tr("f32 master weights. On a GPU: faster. On this CPU bf16 is emulated, so slower than f32.")
+                        : tr("f32 master weights. On a GPU, and on this CPU (%1): about 1.5× faster than f32.").arg(unit));
   bf16_->setChecked(!unit.isEmpty());
+  formError_ = new QLabel;
+  formError_->setObjectName("trainFormError");
+  formError_->setWordWrap(true);
+  formError_->setStyleSheet("color: #c0392b");
+  formError_->hide();
+  for (QSpinBox* b : {steps_, warmup_, ckptEvery_})
+    connect(b, qOverload<int>(&QSpinBox::valueChanged), this, [this] { checkForm(); });
+  connect(data_, &QLineEdit::textChanged, this, [this] { checkForm(); });
+}
 
+// The fields in as many columns as the width holds (up to three), filled column by column, so a
+// short dock shows the whole form where it is wide enough.
+QWidget* TrainPanel::buildForm() {
   auto browse = [this](QLineEdit* e) {
     auto* b = new QPushButton(tr("…"));
     b->setMaximumWidth(32);
@@ -131,52 +194,67 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
     auto* w = new QWidget;
     auto* h = new QHBoxLayout(w);
     h->setContentsMargins(0, 0, 0, 0);
-    h->addWidget(e);
+    h->addWidget(e, 1);
     h->addWidget(b);
     return w;
   };
-  auto* form = new QFormLayout;
-  form->addRow(tr("Training data"), browse(data_));
-  form->addRow(tr("Evaluation data"), browse(valData_));
-  form->addRow(tr("Output folder"), browse(out_));
-  form->addRow(tr("Device"), device_);
-  form->addRow(tr("Precision"), bf16_);
-  form->addRow(tr("Steps"), steps_);
-  form->addRow(tr("Batch size"), batch_);
-  form->addRow(tr("Learning rate"), lr_);
-  form->addRow(tr("Warm-up steps"), warmup_);
-  form->addRow(tr("Checkpoint every"), ckptEvery_);
-  form->addRow(tr("Seed"), seed_);
-  form->addRow(tr("Token cap"), maxTokens_);
-  form->addRow(tr("α reconstruction"), recW_);
-  form->addRow(tr("β concept"), conceptW_);
-  form->addRow(tr("Grouping"), groupW_);
+  const std::pair<QString, QWidget*> rows[] = {
+      {tr("Training data"), browse(data_)}, {tr("Evaluation data"), browse(valData_)},
+      {tr("Output folder"), browse(out_)},  {tr("Device"), device_},
+      {tr("Precision"), bf16_},             {tr("Steps"), steps_},
+      {tr("Batch size"), batch_},           {tr("Learning rate"), lr_},
+      {tr("Warm-up steps"), warmup_},       {tr("Checkpoint every"), ckptEvery_},
+      {tr("Seed"), seed_},                  {tr("Token cap"), maxTokens_},
+      {tr("α reconstruction"), recW_},      {tr("β concept"), conceptW_},
+      {tr("Grouping"), groupW_}};
+  for (const auto& [text, field] : rows) formFields_.push_back({new QLabel(text), field});
+  auto* inner = new QWidget;
+  auto* v = new QVBoxLayout(inner);
+  v->setContentsMargins(0, 0, 4, 0);
+  formGrid_ = new QGridLayout;
+  formGrid_->setHorizontalSpacing(8);
+  v->addLayout(formGrid_);
+  v->addWidget(formError_);
+  v->addStretch();
+  layoutForm(1);
+  // It scrolls up and down only, so a short dock still reaches every field; never sideways.
+  auto* scroll = new FormScroll;
+  scroll->setObjectName("trainFormScroll");
+  scroll->setWidget(inner);
+  scroll->setWidgetResizable(true);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setMinimumWidth(kFormColumnWidth);
+  scroll->resized = [this](int w) { layoutForm(std::clamp(w / kFormColumnWidth, 1, 3)); };
+  return scroll;
+}
 
-  auto* load = new QPushButton(tr("Load…"));
-  auto* save = new QPushButton(tr("Save…"));
-  auto* gen = new QPushButton(tr("Generate scenes…"));
-  connect(load, &QPushButton::clicked, this, [this] {
-    QString p = QFileDialog::getOpenFileName(this, tr("Load training config"), QString(), tr("JSON (*.json)"));
-    QString err;
-    if (!p.isEmpty() && !loadConfig(p, &err)) show_error(this, tr("Cannot load config"), err);
-  });
-  connect(save, &QPushButton::clicked, this, [this] {
-    QString p = QFileDialog::getSaveFileName(this, tr("Save training config"), QString(), tr("JSON (*.json)"));
-    QString err;
-    if (!p.isEmpty() && !saveConfig(p, &err)) show_error(this, tr("Cannot save config"), err);
-  });
-  connect(gen, &QPushButton::clicked, this, &TrainPanel::generateWorld);
-  auto* cfgButtons = new QHBoxLayout;
-  cfgButtons->addWidget(load);
-  cfgButtons->addWidget(save);
-  cfgButtons->addWidget(gen);
+void TrainPanel::layoutForm(int columns) {
+  if (columns == formColumns_) return;
+  formColumns_ = columns;
+  for (const auto& [label, field] : formFields_) {
+    formGrid_->removeWidget(label);
+    formGrid_->removeWidget(field);
+  }
+  const int n = static_cast<int>(formFields_.size()), perColumn = (n + columns - 1) / columns;
+  for (int i = 0; i < n; ++i) {
+    const int r = i % perColumn, c = i / perColumn;
+    formGrid_->addWidget(formFields_[static_cast<std::size_t>(i)].first, r, 2 * c);
+    formGrid_->addWidget(formFields_[static_cast<std::size_t>(i)].second, r, 2 * c + 1);
+  }
+  for (int c = 0; c < 6; ++c) formGrid_->setColumnStretch(c, c % 2 && c / 2 < columns ? 1 : 0);
+}
 
+// Run controls and the config's own actions on one row above everything else (the state below them).
+QHBoxLayout* TrainPanel::buildButtons() {
   startBtn_ = new QPushButton(tr("Start"));
   pauseBtn_ = new QPushButton(tr("Pause"));
   resumeBtn_ = new QPushButton(tr("Resume"));
   stopBtn_ = new QPushButton(tr("Stop"));
   openBtn_ = new QPushButton(tr("Open in inspector"));
   startBtn_->setObjectName("trainStart");
+  pauseBtn_->setObjectName("trainPause");
+  resumeBtn_->setObjectName("trainResume");
   stopBtn_->setObjectName("trainStop");
   openBtn_->setObjectName("trainOpen");
   pauseBtn_->setToolTip(tr("Checkpoint after the current step and stop"));
@@ -186,21 +264,36 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   connect(pauseBtn_, &QPushButton::clicked, this, &TrainPanel::pause);
   connect(resumeBtn_, &QPushButton::clicked, this, &TrainPanel::resume);
   connect(stopBtn_, &QPushButton::clicked, this, &TrainPanel::stop);
-  connect(openBtn_, &QPushButton::clicked, this, [this] { Q_EMIT openModelRequested(modelDir_); });
-  auto* run = new QHBoxLayout;
-  for (auto* b : {startBtn_, pauseBtn_, resumeBtn_, stopBtn_, openBtn_}) run->addWidget(b);
+  connect(openBtn_, &QPushButton::clicked, this, &TrainPanel::openResult);
+  auto* config = new QPushButton(tr("Config"));
+  config->setObjectName("trainConfigMenu");
+  auto* menu = new QMenu(config);
+  menu->addAction(tr("Load…"), this, [this] {
+    QString p = QFileDialog::getOpenFileName(this, tr("Load training config"), QString(), tr("JSON (*.json)"));
+    QString err;
+    if (!p.isEmpty() && !loadConfig(p, &err)) show_error(this, tr("Cannot load config"), err);
+  });
+  menu->addAction(tr("Save…"), this, [this] {
+    QString p = QFileDialog::getSaveFileName(this, tr("Save training config"), QString(), tr("JSON (*.json)"));
+    QString err;
+    if (!p.isEmpty() && !saveConfig(p, &err)) show_error(this, tr("Cannot save config"), err);
+  });
+  menu->addSeparator();
+  menu->addAction(tr("Generate scenes…"), this, &TrainPanel::generateWorld);
+  config->setMenu(menu);
+  config->setToolTip(tr("Load or save the form as a training config; generate a scenes world to train on"));
   status_ = new QLabel(tr("Idle"));
   status_->setObjectName("trainStatus");
+  status_->setMinimumWidth(80);
+  status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // long states elide, never widen the panel
+  auto* row = new QHBoxLayout;
+  for (auto* b : {startBtn_, pauseBtn_, resumeBtn_, stopBtn_, openBtn_}) row->addWidget(b);
+  row->addStretch(1);
+  row->addWidget(config);
+  return row;
+}
 
-  auto* left = new QWidget;
-  auto* lv = new QVBoxLayout(left);
-  lv->addLayout(form);
-  lv->addLayout(cfgButtons);
-  lv->addLayout(run);
-  lv->addWidget(status_);
-  lv->addStretch();
-
-  // Charts: every loss term, and throughput.
+QWidget* TrainPanel::buildCharts() {
   lossChart_ = new QChart;
   lossX_ = new QValueAxis;
   lossY_ = new QValueAxis;
@@ -226,6 +319,8 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   sp->attachAxis(speedY_);
   series_["images_per_s"] = sp;
   speedChart_->legend()->hide();
+  for (QLineSeries* s : series_) s->setPointsVisible(true);  // the first logged point shows before a line can
+  lossChart_->legend()->setAlignment(Qt::AlignRight);  // beside the plot: a short chart keeps its height
   for (QChart* c : {lossChart_, speedChart_}) {
     c->setTheme(palette().color(QPalette::Window).lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight);
     // Untitled (the tab names it), axes too: a docked panel is short, and in a short chart Qt
@@ -236,17 +331,19 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   // Step axes span the planned run before it starts, so the empty charts already read sensibly.
   for (QValueAxis* x : {lossX_, speedX_}) {
     x->setLabelFormat("%d");
+    x->setTickCount(5);
     x->setRange(0, steps_->value());
   }
+  for (QValueAxis* y : {lossY_, speedY_}) y->setTickCount(4);  // fewer labels fit a short chart
   connect(steps_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int n) {
     if (proc_ && proc_->state() != QProcess::NotRunning) return;
     lossX_->setRange(0, n);
     speedX_->setRange(0, n);
   });
-  auto* lossView = new QChartView(lossChart_);
+  auto* lossView = lossView_ = new QChartView(lossChart_);
   auto* speedView = new QChartView(speedChart_);
+  lossView->setObjectName("trainLossView");
   lossView->setRenderHint(QPainter::Antialiasing);
-
   log_ = new QPlainTextEdit;
   log_->setReadOnly(true);
   log_->setMaximumBlockCount(2000);
@@ -256,42 +353,43 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   metrics_->setHorizontalHeaderLabels({tr("metric"), tr("value")});
   metrics_->horizontalHeader()->setStretchLastSection(true);
   metrics_->verticalHeader()->hide();
-
   // Charts, log and metrics share one area as tabs: a docked panel stays short.
-  auto* right = new QTabWidget;
-  right->setObjectName("trainTabs");
-  right->addTab(lossView, tr("Loss"));
-  right->addTab(speedView, tr("Throughput (images/s)"));
-  right->addTab(log_, tr("Log"));
-  right->addTab(metrics_, tr("Evaluation"));
-  for (QWidget* w : {static_cast<QWidget*>(lossView), static_cast<QWidget*>(speedView), static_cast<QWidget*>(log_),
-                     static_cast<QWidget*>(metrics_)})
-    w->setMinimumHeight(80);
-  // The form scrolls, so the docked panel can be as short as the user makes it.
-  auto* scroll = new FormScroll;
-  scroll->setWidget(left);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  auto* split = new QSplitter(Qt::Horizontal);
-  split->addWidget(scroll);
-  split->addWidget(right);
-  split->setStretchFactor(1, 3);
-  auto* top = new QVBoxLayout(this);
-  top->setContentsMargins(4, 4, 4, 4);
-  top->addWidget(split);
-  setRunning(false);
-  openBtn_->setEnabled(false);
-  // Start from the recipe that made the bundled model (its model, loss weights and schedule), not
-  // from the trainer's paper defaults: the data and output folders stay the user's to choose.
-  const QString recipe = bundledRecipe();
-  QString error;
-  if (!recipe.isEmpty() && loadConfig(recipe, &error)) {
-    data_->clear();
-    valData_->clear();
-    out_->setText(QDir::home().filePath("setok-runs/setok"));
-    baseConfig_.remove("val_data");  // config() writes train_data and out from the form, val_data only when set
-    status_->setText(tr("Idle · recipe of the bundled setok-small"));
+  tabs_ = new QTabWidget;
+  tabs_->setObjectName("trainTabs");
+  tabs_->addTab(lossView, tr("Loss"));
+  tabs_->addTab(speedView, tr("Throughput (images/s)"));
+  tabs_->addTab(log_, tr("Log"));
+  tabs_->addTab(metrics_, tr("Evaluation"));
+  // Wide and tall enough for the axes' numbers and the legend: the splitter gives the form no more.
+  lossView->setMinimumSize(360, 150);
+  for (QWidget* w : {static_cast<QWidget*>(speedView), static_cast<QWidget*>(log_), static_cast<QWidget*>(metrics_)})
+    w->setMinimumSize(200, 120);
+  return tabs_;
+}
+
+void TrainPanel::arrange(bool besideCharts) {
+  if (besideCharts == formBeside_ && (besideCharts || tabs_->indexOf(form_) >= 0)) return;
+  formBeside_ = besideCharts;
+  const bool wasShown = tabs_->currentWidget() == form_;
+  if (besideCharts) {
+    tabs_->removeTab(tabs_->indexOf(form_));
+    split_->insertWidget(0, form_);
+    split_->setStretchFactor(0, 0);  // the form keeps its three columns; the charts take the rest
+    split_->setStretchFactor(1, 1);
+    if (wasShown) tabs_->setCurrentIndex(0);
+  } else {
+    tabs_->insertTab(0, form_, tr("Settings"));
+    if (wasShown || !isRunning()) tabs_->setCurrentIndex(0);
   }
+  form_->show();
+}
+
+void TrainPanel::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  // Beside the charts only where the charts keep room for their axes and legend.
+  const int threeColumns = 3 * kFormColumnWidth + 24;  // with the scroll bar and margins
+  arrange(width() >= threeColumns + kChartRoom);
+  if (formBeside_) split_->setSizes({threeColumns, width() - threeColumns});
 }
 
 QString TrainPanel::bundledRecipe() {
@@ -387,6 +485,7 @@ qint64 TrainPanel::processId() const { return proc_ ? proc_->processId() : 0; }
 int TrainPanel::pointCount(const QString& s) const { return series_.contains(s) ? series_[s]->count() : 0; }
 
 void TrainPanel::setRunning(bool running) {
+  openBtn_->setEnabled(!running && !modelDir_.isEmpty());
   startBtn_->setEnabled(!running);
   resumeBtn_->setEnabled(!running);
   // Pause signals the process, which listens only once training has started (the "start" event).
@@ -397,10 +496,61 @@ void TrainPanel::setRunning(bool running) {
 void TrainPanel::appendLog(const QString& line) { log_->appendPlainText(line); }
 
 void TrainPanel::start() {
+  if (isRunning()) return;
   for (auto* s : series_) s->clear();
   maxLoss_ = maxSpeed_ = 0;
-  metrics_->setRowCount(0);
   launch({});
+}
+
+QString TrainPanel::formProblem() const {
+  if (warmup_->value() >= steps_->value())
+    return tr("Warm-up steps (%1) must be fewer than the steps (%2): the learning rate would never reach its value.")
+        .arg(warmup_->value())
+        .arg(steps_->value());
+  if (data_->text().trimmed().isEmpty()) return tr("Choose a training data folder first.");
+  if (!QFileInfo(data_->text()).isDir()) return tr("Training data: %1 is not a folder.").arg(data_->text());
+  if (out_->text().trimmed().isEmpty()) return tr("Choose an output folder.");
+  return {};
+}
+
+// Live: the warm-up box turns red and the reason shows under the form as soon as it is wrong.
+void TrainPanel::checkForm() {
+  const bool badWarmup = warmup_->value() >= steps_->value();
+  warmup_->setStyleSheet(badWarmup ? "background: #f5c6cb" : "");
+  // Only what is wrong in the numbers shows live; a missing data folder is said on Start, not
+  // while the user is still filling in the form.
+  formError_->setText(badWarmup ? formProblem() : QString());
+  formError_->setVisible(badWarmup);
+}
+
+void TrainPanel::resetResult() {
+  modelDir_.clear();
+  resultStep_ = -1;
+  metrics_->setRowCount(0);
+  if (evalProc_ && evalProc_->state() != QProcess::NotRunning) {
+    evalProc_->disconnect(this);
+    evalProc_->kill();
+    evalProc_->waitForFinished(3000);
+  }
+  updateOpenButton();
+}
+
+void TrainPanel::updateOpenButton() {
+  const bool has = !modelDir_.isEmpty();
+  openBtn_->setEnabled(has && !isRunning());
+  openBtn_->setToolTip(!has ? tr("A run that finishes (or pauses) has a model to open")
+                            : resultStep_ >= 0 ? tr("Open the checkpoint of step %1 in the inspector: %2").arg(resultStep_).arg(modelDir_)
+                                               : tr("Open the trained model in the inspector: %1").arg(modelDir_));
+}
+
+void TrainPanel::openResult() {
+  if (modelDir_.isEmpty() || !QFileInfo(QDir(modelDir_).filePath("config.json")).exists()) {
+    show_error(this, tr("Nothing to open"),
+               modelDir_.isEmpty() ? tr("This run has no model yet: it ends with one, and a pause leaves a checkpoint.")
+                                   : tr("%1: the model is no longer there").arg(modelDir_));
+    return;
+  }
+  Q_EMIT openModelRequested(modelDir_);
 }
 
 void TrainPanel::resume() {
@@ -414,11 +564,17 @@ void TrainPanel::resume() {
 
 void TrainPanel::launch(const QStringList& extra) {
   if (isRunning()) return;
-  if (data_->text().isEmpty()) {
-    show_error(this, tr("Cannot start training"), tr("Choose a training data folder first"));
+  if (const QString problem = formProblem(); !problem.isEmpty()) {
+    show_error(this, tr("Cannot start training"), problem);
     return;
   }
-  QDir().mkpath(out_->text());
+  // A new run: no result yet, the previous run's evaluation goes, and the chart is what to watch.
+  resetResult();
+  tabs_->setCurrentWidget(lossView_);
+  if (!QDir().mkpath(out_->text())) {
+    show_error(this, tr("Cannot start training"), tr("%1: cannot create the output folder").arg(out_->text()));
+    return;
+  }
   QString cfgPath = QDir(out_->text()).filePath("train_config.json");
   QString err;
   if (!saveConfig(cfgPath, &err)) {
@@ -494,8 +650,12 @@ void TrainPanel::onEvent(const QJsonObject& e) {
                          .arg(e["memory_mb"].toDouble(), 0, 'f', 0));
   } else if (ev == "done") {
     modelDir_ = e["model"].toString();
+    resultStep_ = -1;
     status_->setText(tr("Done: %1 steps in %2 s").arg(step).arg(e["seconds"].toDouble(), 0, 'f', 0));
   } else if (ev == "paused") {
+    // The checkpoint is a model folder too: it is what this run has to evaluate and open.
+    modelDir_ = e["checkpoint"].toString();
+    resultStep_ = static_cast<int>(step);
     status_->setText(tr("Paused at step %1 (checkpoint saved)").arg(step));
   } else if (ev == "error") {
     status_->setText(tr("Error: %1").arg(e["message"].toString()));
@@ -536,9 +696,9 @@ void TrainPanel::onFinished(int code, QProcess::ExitStatus st) {
     status_->setText(tr("Failed (exit %1)").arg(code));
     show_error(this, tr("Training failed"), last.isEmpty() ? tr("exit code %1").arg(code) : last);
   } else if (!modelDir_.isEmpty()) {
-    openBtn_->setEnabled(true);
     runEvaluation();
   }
+  updateOpenButton();
   Q_EMIT finished(code);
 }
 
@@ -547,7 +707,8 @@ void TrainPanel::runEvaluation() {
   delete evalProc_;
   evalProc_ = new QProcess(this);
   die_with_parent(evalProc_);
-  connect(evalProc_, &QProcess::finished, this, [this, data](int code, QProcess::ExitStatus) {
+  const QString what = resultStep_ >= 0 ? tr("checkpoint of step %1").arg(resultStep_) : tr("final model");
+  connect(evalProc_, &QProcess::finished, this, [this, data, what](int code, QProcess::ExitStatus) {
     QJsonDocument d = QJsonDocument::fromJson(evalProc_->readAllStandardOutput());
     if (code != 0 || !d.isObject()) {
       appendLog(tr("evaluation failed: %1").arg(QString::fromUtf8(evalProc_->readAllStandardError()).trimmed()));
@@ -555,6 +716,11 @@ void TrainPanel::runEvaluation() {
     }
     QJsonObject m = d.object();
     metrics_->setRowCount(0);
+    // Which model these figures are of, first: a paused run's are its checkpoint's.
+    metrics_->insertRow(0);
+    metrics_->setItem(0, 0, new QTableWidgetItem(tr("evaluated")));
+    metrics_->setItem(0, 1, new QTableWidgetItem(tr("%1 on %2").arg(what, QFileInfo(data).fileName())));
+    metrics_->item(0, 1)->setToolTip(modelDir_);
     for (auto it = m.begin(); it != m.end(); ++it) {
       if (!it.value().isDouble()) continue;
       int r = metrics_->rowCount();
@@ -562,8 +728,8 @@ void TrainPanel::runEvaluation() {
       metrics_->setItem(r, 0, new QTableWidgetItem(it.key()));
       metrics_->setItem(r, 1, new QTableWidgetItem(QString::number(it.value().toDouble(), 'g', 4)));
     }
-    appendLog(tr("evaluated on %1").arg(data));
-    if (auto* tabs = findChild<QTabWidget*>("trainTabs")) tabs->setCurrentWidget(metrics_);
+    appendLog(tr("evaluated the %1 (%2) on %3").arg(what, modelDir_, data));
+    tabs_->setCurrentWidget(metrics_);
   });
   evalProc_->start(cliPath(), {"eval", "setok", "-m", modelDir_, "--data", data, "--limit", "200", "--json"});
 }

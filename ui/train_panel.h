@@ -7,8 +7,12 @@
 #include <QMap>
 #include <QProcess>
 #include <QWidget>
+#include <utility>
+#include <vector>
 
 class QChart;
+class QChartView;
+class QSplitter;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -18,6 +22,9 @@ class QDoubleSpinBox;
 class QCheckBox;
 class QComboBox;
 class QTableWidget;
+class QTabWidget;
+class QHBoxLayout;
+class QGridLayout;
 class QLineSeries;
 class QValueAxis;
 
@@ -41,6 +48,8 @@ class TrainPanel : public QWidget {
   bool saveConfig(const QString& path, QString* error) const;
 
   bool isRunning() const;
+  // What keeps the form from starting a run (one sentence), or empty when it can start.
+  QString formProblem() const;
   // Points on the chart of one series ("loss", "loss_rec", "loss_concept", "loss_grouping", "images_per_s").
   int pointCount(const QString& series) const;
   qint64 processId() const;
@@ -56,13 +65,26 @@ class TrainPanel : public QWidget {
   void stop();
   void generateWorld();
 
+ protected:
+  void resizeEvent(QResizeEvent* e) override;
+
  Q_SIGNALS:
   void openModelRequested(const QString& dir);
   void finished(int exitCode);
   void eventReceived(const QJsonObject& event);
 
  private:
+  void buildFields();
+  QWidget* buildForm();
+  QHBoxLayout* buildButtons();
+  QWidget* buildCharts();
+  void arrange(bool besideCharts);
+  void layoutForm(int columns);  // the form beside the charts, or as their first tab
   void launch(const QStringList& extra);
+  void checkForm();
+  void resetResult();      // a new run: no model, no evaluation yet
+  void updateOpenButton();
+  void openResult();
   void onStdout();
   void onEvent(const QJsonObject& e);
   void onFinished(int code, QProcess::ExitStatus status);
@@ -77,6 +99,15 @@ class TrainPanel : public QWidget {
   QCheckBox* bf16_;  // bf16 autocast: `mixed_precision` on CUDA, `cpu_bf16` on the CPU
   QPushButton *startBtn_, *pauseBtn_, *resumeBtn_, *stopBtn_, *openBtn_;
   QLabel* status_;
+  QLabel* formError_;
+  QTabWidget* tabs_;
+  QChartView* lossView_;
+  QSplitter* split_;
+  QWidget* form_;
+  QGridLayout* formGrid_ = nullptr;
+  std::vector<std::pair<QLabel*, QWidget*>> formFields_;
+  int formColumns_ = 0;
+  bool formBeside_ = false;
   QPlainTextEdit* log_;
   QTableWidget* metrics_;
   QChart* lossChart_;
@@ -87,7 +118,9 @@ class TrainPanel : public QWidget {
   QProcess* evalProc_ = nullptr;
   QByteArray pending_;
   QJsonObject baseConfig_;  // keys the form does not show are kept as loaded
-  QString configPath_, modelDir_;
+  QString configPath_;
+  QString modelDir_;     // this run's result: its final model, or the checkpoint a pause left
+  int resultStep_ = -1;  // the checkpoint's step when modelDir_ is one; -1 for a final model
   double maxLoss_ = 0, maxSpeed_ = 0;
   bool started_ = false;  // the child reported "start": its pause handler is installed
 };

@@ -6,11 +6,14 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QSaveFile>
+#include <QSettings>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "core/runtime/error.h"
@@ -112,15 +115,37 @@ int bench_open(setok::ui::MainWindow& w, const QString& path) {
 
 namespace {
 
+// --help and --version need no display: answered before a QApplication (which needs one) exists.
+bool wants_help_or_version(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const QByteArray a(argv[i]);
+    if (a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version") return true;
+  }
+  return false;
+}
+
+// Screenshots and benchmarks start from an empty settings folder, removed when they end: the same
+// picture and figures whatever the user saved, and nothing of the user's is changed.
+void use_fresh_settings(const QTemporaryDir& dir) {
+  for (auto format : {QSettings::NativeFormat, QSettings::IniFormat})
+    QSettings::setPath(format, QSettings::UserScope, dir.path());
+}
+
 int run(int argc, char** argv) {
   setok::ensure_passive_openmp(argv);
-  QApplication::setAttribute(Qt::AA_ShareOpenGLContexts);
-  // Fractional scale factors as the desktop sets them (125 %, 150 %), not rounded to integers.
-  QApplication::setHighDpiScaleFactorRoundingPolicy(Qt::HighDpiScaleFactorRoundingPolicy::PassThrough);
-  QApplication app(argc, argv);
-  QApplication::setOrganizationName("SeTok");
-  QApplication::setApplicationName("SeTok Studio");
-  QApplication::setApplicationVersion(SETOK_VERSION);
+  std::unique_ptr<QCoreApplication> appPtr;
+  if (wants_help_or_version(argc, argv)) {
+    appPtr = std::make_unique<QCoreApplication>(argc, argv);
+  } else {
+    QApplication::setAttribute(Qt::AA_ShareOpenGLContexts);
+    // Fractional scale factors as the desktop sets them (125 %, 150 %), not rounded to integers.
+    QApplication::setHighDpiScaleFactorRoundingPolicy(Qt::HighDpiScaleFactorRoundingPolicy::PassThrough);
+    appPtr = std::make_unique<QApplication>(argc, argv);
+  }
+  QCoreApplication& app = *appPtr;
+  QCoreApplication::setOrganizationName("SeTok");
+  QCoreApplication::setApplicationName("SeTok Studio");
+  QCoreApplication::setApplicationVersion(SETOK_VERSION);
 
   QCommandLineParser cli;
   cli.setApplicationDescription("SeTok Studio: chat with images, inspect their semantic tokens, train models.");
@@ -138,9 +163,16 @@ int run(int argc, char** argv) {
                            "IMAGE");
   QCommandLineOption ask("ask", "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
                          "answer attended to.", "QUESTION");
-  QCommandLineOption pixelEdges("pixel-edges", "Token masks with pixel edges (the Tokens panel's setting; remembered).");
+  QCommandLineOption pixelEdges("pixel-edges", "Token masks with pixel edges (the Tokens panel's setting).");
   cli.addOptions({screenshot, threads, size, view, bench, ask, pixelEdges});
   cli.process(app);
+  if (!qobject_cast<QApplication*>(&app)) return 0;  // help and version exit in process()
+
+  QTemporaryDir freshSettings;
+  if (cli.isSet(screenshot) || cli.isSet(bench)) {
+    if (!freshSettings.isValid()) return fail("cannot make a temporary settings folder");
+    use_fresh_settings(freshSettings);
+  }
 
   try {
     std::optional<int> n;

@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
+#include <filesystem>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -20,6 +21,7 @@
 
 #include "core/eval/image_metrics.h"
 #include "core/eval/label_maps.h"
+#include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/dpc_knn.h"
 #include "core/tokenizer/setok_model.h"
@@ -327,14 +329,19 @@ struct Engine::Impl {
       const int gh = static_cast<int>(grid_h), gw = static_cast<int>(grid_w);
       const int w = req.image.width, h = req.image.height;
       r.width = w, r.height = h, r.tokens = c;
-      r.setok_map = tokenizer::upsample_token_map(to_vector_i32(cr.masks[0].narrow(1, 0, c).argmax(1)), gh, gw, w, h);
+      // Both groupings of patches as the inspector draws them: whole patches, or pixel edges.
+      auto to_map = [&](const std::vector<std::int32_t>& grid) {
+        return req.pixel_edges ? tokenizer::refine_token_map(req.image, grid, gh, gw)
+                               : tokenizer::upsample_token_map(grid, gh, gw, w, h);
+      };
+      r.setok_map = to_map(to_vector_i32(cr.masks[0].narrow(1, 0, c).argmax(1)));
       std::vector<std::int32_t> cells(static_cast<std::size_t>(req.patch_cells) * req.patch_cells);
       std::iota(cells.begin(), cells.end(), 0);
       r.patch_map = tokenizer::upsample_token_map(cells, req.patch_cells, req.patch_cells, w, h);
       stage(0.85f);
       // Fixed K = SeTok's own count, so the two differ only in how they choose the groups.
       at::Tensor fixed = tokenizer::dpc_knn(cached_features, c, used.knn);
-      r.fixed_k_map = tokenizer::upsample_token_map(to_vector_i32(fixed[0]), gh, gw, w, h);
+      r.fixed_k_map = to_map(to_vector_i32(fixed[0]));
       stage(0.9f);
       const float op = options.overlay_opacity;
       r.setok_overlay = tokenizer::render_overlay(req.image, r.setok_map, op, true);
@@ -354,6 +361,13 @@ struct Engine::Impl {
     deliver(done, std::move(r));
   }
 };
+
+tokenizer::ClusterParams model_cluster_params(const std::string& model_dir) {
+  const std::string dir = model_dir.empty() ? tokenizer::default_setok_model() : model_dir;
+  if (dir.empty()) return tokenizer::SetokConfig::small().cluster;  // as ensure_model's fallback
+  return tokenizer::SetokConfig::from_json(io::read_json_file((std::filesystem::path(dir) / "config.json").string()))
+      .cluster;
+}
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 

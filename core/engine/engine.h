@@ -80,6 +80,8 @@ struct TokenizeResult {
 struct ClusterCompareRequest {
   io::Image image;
   std::optional<tokenizer::ClusterParams> params;
+  // SeTok's and the fixed-K grouping's maps with pixel edges, as for TokenizeRequest.
+  bool pixel_edges = false;
   int patch_cells = 8;  // the patch grid shown is patch_cells × patch_cells (coarser than the encoder's)
   std::uint64_t id = 0;
 };
@@ -103,6 +105,11 @@ struct EngineOptions {
   std::string model_dir;
   float overlay_opacity = 0.5f;  // for the comparison overlays
 };
+
+// The cluster settings a tokenize request without params gets from the model in `model_dir` (empty:
+// the bundled model, else the untrained fallback's), read from its config.json without loading
+// weights, so a caller can show them before the first image. Throws setok::Error on a bad config.
+tokenizer::ClusterParams model_cluster_params(const std::string& model_dir);
 
 class Engine {
  public:

@@ -5,6 +5,7 @@
 
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/answer.h"
+#include "core/mllm/domain_feature.h"
 #include "core/mllm/setokim.h"
 #include "core/runtime/error.h"
 
@@ -14,12 +15,16 @@ struct ChatSession::Impl {
   Setokim model{nullptr};
   std::unique_ptr<llm::TextTokenizer> tok;
   std::vector<VisualTokens> visual;  // aligned with images_
+  std::optional<DomainProfile> domain;
 };
 
 ChatSession::ChatSession(const std::string& model_dir) : impl_(std::make_unique<Impl>()), dir_(model_dir) {
   impl_->model = load_setokim(model_dir);
   impl_->tok = std::make_unique<llm::TextTokenizer>(llm::TextTokenizer::load(model_dir));
+  impl_->domain = DomainProfile::load(model_dir);
 }
+
+const DomainProfile* ChatSession::domain() const { return impl_->domain ? &*impl_->domain : nullptr; }
 
 ChatSession::~ChatSession() = default;
 
@@ -33,6 +38,11 @@ int ChatSession::add_image(const io::Image& image, const std::string& source) {
   ci.grid_w = static_cast<int>(v.grid_w);
   at::Tensor a = v.assignment.to(at::kLong).contiguous();
   for (std::int64_t i = 0; i < a.numel(); ++i) ci.token_of_patch.push_back(static_cast<int>(a.data_ptr<std::int64_t>()[i]));
+  if (impl_->domain && impl_->domain->knows_images()) {
+    const std::vector<float> f = domain_feature(impl_->model, image);
+    ci.domain_distance = impl_->domain->image_distance(f);
+    ci.unfamiliar = ci.domain_distance > impl_->domain->threshold;
+  }
   impl_->visual.push_back(std::move(v));
   images_.push_back(std::move(ci));
   pending_.push_back(static_cast<int>(images_.size()) - 1);
@@ -45,6 +55,7 @@ const ChatTurn& ChatSession::ask(const std::string& question, const ChatSampling
   u.role = "user";
   u.text = question;
   u.images = pending_;
+  if (impl_->domain) u.unknown_words = impl_->domain->unknown_words(question);
   pending_.clear();
   turns_.push_back(std::move(u));
   return answer_last(s, stream);
@@ -62,6 +73,7 @@ const ChatTurn& ChatSession::edit(std::size_t turn, const std::string& question,
     throw Error("chat: message " + std::to_string(turn) + " is not a question of this conversation");
   turns_.resize(turn + 1);
   turns_.back().text = question;
+  turns_.back().unknown_words = impl_->domain ? impl_->domain->unknown_words(question) : std::vector<std::string>();
   return answer_last(s, stream);
 }
 
@@ -143,6 +155,7 @@ void ChatSession::from_json(const nlohmann::json& j, const std::function<io::Ima
         }
       }
       t.stopped = m.value("stopped", false);
+      if (impl_->domain && t.role == "user") t.unknown_words = impl_->domain->unknown_words(t.text);
       for (int i : t.images)
         if (i < 0 || static_cast<std::size_t>(i) >= sources.size())
           throw Error("a message names image " + std::to_string(i) + " of " + std::to_string(sources.size()));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/io/image.h"
+#include "core/mllm/domain_profile.h"
 
 namespace setok::mllm {
 
@@ -22,6 +23,9 @@ struct ChatTurn {
   // Assistant turns: per image of the conversation so far, the share of the answer's attention that
   // went to each of its visual tokens (see Answer::image_attention); empty for other images.
   std::vector<std::vector<float>> attention;
+  // User turns: the question's words that none of the model's training questions used (empty
+  // when the model has no domain profile).
+  std::vector<std::string> unknown_words;
 };
 
 struct ChatImage {
@@ -29,6 +33,10 @@ struct ChatImage {
   int tokens = 0;                  // visual tokens
   int grid_h = 0, grid_w = 0;      // the patch grid
   std::vector<int> token_of_patch; // grid_h * grid_w: the visual token each patch fed
+  // Against the model's domain profile: how far the image is from its training images (-1: the
+  // model has none), and whether that is farther than its held-out images go.
+  double domain_distance = -1;
+  bool unfamiliar = false;
 };
 
 struct ChatSampling {
@@ -51,6 +59,8 @@ class ChatSession {
   ChatSession& operator=(const ChatSession&) = delete;
 
   const std::string& model_dir() const { return dir_; }
+  // What the model was trained on (its domain.json), or null when it has none.
+  const DomainProfile* domain() const;
   // Encodes an image; it joins the next question. Returns its index.
   int add_image(const io::Image& image, const std::string& source);
   // Images waiting for the next question.

@@ -33,7 +33,8 @@ nlohmann::json SetokimConfig::to_json() const {
           {"token_geometry", token_geometry},
           {"token_appearance", token_appearance},
           {"text_config", text.to_json()},
-          {"setok_config", vision.to_json()}};
+          {"setok_config", vision.to_json()},
+          {"trained", trained}};
 }
 
 SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
@@ -47,6 +48,7 @@ SetokimConfig SetokimConfig::from_json(const nlohmann::json& j) {
     c.fixed_k = j.value("fixed_k", 8);
     c.token_geometry = j.value("token_geometry", false);
     c.token_appearance = j.value("token_appearance", 0);
+    c.trained = j.value("trained", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("SeTokim config: ") + e.what());
   }

@@ -48,6 +48,7 @@ struct SetokimConfig {
   int fixed_k = 8;
   bool token_geometry = false;
   int token_appearance = 0;  // N: an N × N appearance map per token (needs token_geometry); 0: none
+  bool trained = false;      // set when a training run writes its final model (config key "trained")
 
   nlohmann::json to_json() const;
   static SetokimConfig from_json(const nlohmann::json& j);
@@ -109,6 +110,7 @@ class SetokimImpl : public torch::nn::Module {
                             const std::vector<VisualTokens>& images, std::vector<ImageSpan>* spans = nullptr);
 
   const SetokimConfig& config() const { return config_; }
+  void set_trained(bool trained) { config_.trained = trained; }
   // Puts another SeTok under the projector and language model (its tokens must have the width the
   // projector reads; throws otherwise). Draws no random numbers.
   void replace_setok(tokenizer::SetokModel other);

@@ -570,6 +570,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
   }
   const fs::path model_dir = fs::path(cfg.out) / "model";
   llm::merge_lora(model->language_model);  // the model itself: a plain SeTokim
+  model->set_trained(true);
   save_dir(model_dir, model, tok_path, nullptr, {});
   TrainSummary s;
   s.steps_done = step - first;

@@ -140,4 +140,55 @@ TEST(ChatPanel, TheStudioWiresItToTheCanvas) {
   ASSERT_TRUE(w.loadImage(QString(SETOK_SAMPLES) + "/coffee.png", nullptr));  // a new image clears it
   EXPECT_FALSE(w.canvas()->hasHighlight());
 }
+
+// After a new image opens, the next question is about it (in a new conversation, said above the
+// input beforehand), its answer washes the canvas, and the tooltips promise a wash only where
+// hovering gives one.
+TEST(ChatPanel, AQuestionFollowsTheCanvasImage) {
+  test::TempDir d;
+  const std::string model = make_setokim(d);
+  qputenv("SETOK_CHAT_MODEL", QByteArray::fromStdString(model));
+  ui::MainWindow w;
+  qunsetenv("SETOK_CHAT_MODEL");
+  w.show();
+  ui::ChatPanel* chat = w.chatPanel();
+  ASSERT_TRUE(wait_idle(*chat));
+  ASSERT_TRUE(w.loadImage(QString(SETOK_SAMPLES) + "/coffee.png", nullptr));
+  EXPECT_TRUE(chat->nextQuestionLabel().contains("coffee.png")) << chat->nextQuestionLabel().toStdString();
+  chat->ask("what is on the table?");
+  ASSERT_TRUE(wait_idle(*chat));
+  ASSERT_TRUE(w.loadImage(QString(SETOK_SAMPLES) + "/chelsea.png", nullptr));
+  EXPECT_TRUE(chat->nextQuestionLabel().contains("chelsea.png")) << chat->nextQuestionLabel().toStdString();
+  EXPECT_TRUE(chat->nextQuestionLabel().contains("new conversation")) << chat->nextQuestionLabel().toStdString();
+  // The old answer is about coffee.png: its tooltip says hovering shows nothing, and it does not.
+  EXPECT_TRUE(chat->transcriptToolTip(1).contains("coffee.png")) << chat->transcriptToolTip(1).toStdString();
+  chat->hoverRow(1);
+  EXPECT_FALSE(w.canvas()->hasHighlight());
+
+  chat->ask("what animal is it?");
+  ASSERT_TRUE(wait_idle(*chat));
+  ASSERT_EQ(chat->turns().size(), 2u);
+  ASSERT_EQ(chat->turns()[0].images.size(), 1u) << "the question went out with the canvas image";
+  EXPECT_EQ(chat->images()[static_cast<std::size_t>(chat->turns()[0].images[0])].source, "chelsea.png");
+  EXPECT_TRUE(chat->transcriptToolTip(1).startsWith("Hover: what the answer looked at"));
+  chat->hoverRow(1);
+  EXPECT_TRUE(w.canvas()->hasHighlight());
+  EXPECT_TRUE(chat->nextQuestionLabel().contains("chelsea.png"));
+}
+
+// An answer with no words says so instead of showing an empty line.
+TEST(ChatPanel, AnEmptyAnswerIsSaidAsSuch) {
+  test::TempDir d;
+  const QString model = QString::fromStdString(make_setokim(d));
+  ui::ChatPanel panel;
+  panel.loadModel(model);
+  ASSERT_TRUE(wait_idle(panel));
+  const std::string file = d / "empty.json";
+  test::write_bytes(file, R"({"format": "setok-chat-1", "images": [], "messages": [
+    {"role": "user", "text": "hello"}, {"role": "assistant", "text": ""}]})");
+  panel.open(QString::fromStdString(file));
+  ASSERT_TRUE(wait_idle(panel));
+  ASSERT_EQ(panel.rowCount(), 2);
+  EXPECT_TRUE(panel.transcriptText(1).contains("no answer")) << panel.transcriptText(1).toStdString();
+}
 #endif

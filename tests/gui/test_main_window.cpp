@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDockWidget>
 #include <QMessageBox>
 #include <QMimeData>
@@ -11,9 +12,19 @@
 #include <QUrl>
 #include <QWheelEvent>
 
+#include <ATen/ATen.h>
+
+#include <QSignalSpy>
+
+#include "core/engine/engine.h"
+#include "core/tokenizer/setok_model.h"
+#include "core/tokenizer/token_overlay.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/toy_scenes.h"
+#include "ui/comparison_view.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
+#include "ui/tokens_panel.h"
 
 using setok::ui::MainWindow;
 
@@ -123,9 +134,15 @@ TEST_F(Shell, ZoomKeepsThePixelUnderTheCursorAndPanMoves) {
   EXPECT_NEAR(c->offset().y() - o.y(), 30, 1e-6);
 
   c->fitToWindow();
-  EXPECT_NEAR(c->zoom(), std::min(c->width() / 600.0, c->height() / 400.0), 1e-9);
+  QTest::qWait(300);  // the display is drawn as the fit left it (open, or folded to its title)
+  // Fitted: whole, inside the canvas and clear of the heads-up display, at most the canvas's fit.
+  const double full = std::min(c->width() / 600.0, c->height() / 400.0);
+  EXPECT_LE(c->zoom(), full + 1e-9);
+  EXPECT_TRUE(QRectF(c->rect()).adjusted(-0.5, -0.5, 0.5, 0.5).contains(c->imageRect()));
+  EXPECT_FALSE(c->imageRect().intersects(c->hudRect()));
+  const double fitted = c->zoom();
   c->zoomIn();
-  EXPECT_GT(c->zoom(), std::min(c->width() / 600.0, c->height() / 400.0));
+  EXPECT_GT(c->zoom(), fitted);
 }
 
 TEST_F(Shell, DroppingAFileOpensIt) {
@@ -139,4 +156,97 @@ TEST_F(Shell, DroppingAFileOpensIt) {
   QApplication::sendEvent(c, &drop);
   EXPECT_TRUE(w.currentPath().endsWith("chelsea.png"));
   EXPECT_EQ(c->image().size(), QSize(451, 300));
+}
+
+namespace {
+
+// A second SeTok model folder (the toy world's tiny one): what "Use in inspector" switches to.
+std::string tiny_model_folder(const setok::test::TempDir& d) {
+  at::manual_seed(3);
+  setok::tokenizer::SetokModel m(setok::test::ToyScenes::tiny_model());
+  setok::tokenizer::save_setok(d / "tiny", m);
+  return d / "tiny";
+}
+
+setok::ui::TokenizePtr wait_tokens(MainWindow& w) {
+  QSignalSpy shown(&w, &MainWindow::tokensShown);
+  if (!shown.wait(60000)) return nullptr;
+  return w.currentTokens();
+}
+
+}  // namespace
+
+// Switching the inspector's model (the Models panel's "Use in inspector") re-tokenizes the open
+// image with it: the canvas and the Tokens panel show the new model's tokens and settings.
+TEST_F(Shell, UsingAnotherModelRetokenizesTheOpenImage) {
+  ASSERT_TRUE(w.loadImage(sample(), nullptr));
+  auto first = wait_tokens(w);
+  ASSERT_TRUE(first);
+  setok::test::TempDir d;
+  const QString tiny = QString::fromStdString(tiny_model_folder(d));
+  w.openModel(tiny);
+  auto second = wait_tokens(w);
+  ASSERT_TRUE(second) << "no tokens from the new model";
+  EXPECT_EQ(QString::fromStdString(second->model_name), tiny);
+  EXPECT_EQ(w.currentTokens(), second);
+  EXPECT_EQ(w.tokensPanel()->params().max_tokens, setok::test::ToyScenes::tiny_model().cluster.max_tokens);
+}
+
+// Before any image (and after a start file that could not be read) the Tokens panel shows the
+// model's own settings, not the spin boxes' minimums.
+TEST_F(Shell, TheTokensPanelShowsTheModelsSettingsBeforeAnyImage) {
+  setok::test::TempDir d;
+  setok::test::write_bytes(d / "bad.png", "not an image");
+  EXPECT_FALSE(w.loadImage(QString::fromStdString(d / "bad.png"), nullptr));
+  const setok::tokenizer::ClusterParams want = setok::engine::model_cluster_params("");
+  const setok::tokenizer::ClusterParams got = w.tokensPanel()->params();
+  EXPECT_EQ(got.max_tokens, want.max_tokens);
+  EXPECT_EQ(got.knn, want.knn);
+  EXPECT_FLOAT_EQ(got.beta, want.beta);
+  EXPECT_EQ(got.edge_passes, want.edge_passes);
+  EXPECT_GT(got.max_tokens, 1);
+}
+
+// The comparison view draws SeTok's and the fixed-K groupings with pixel edges when the Overlay's
+// switch is on, as the canvas does.
+TEST_F(Shell, CompareFollowsPixelEdges) {
+  ASSERT_TRUE(w.loadImage(sample(), nullptr));
+  ASSERT_TRUE(wait_tokens(w));
+  QSignalSpy compared(&w, &MainWindow::comparisonShown);
+  w.tokensPanel()->pixelEdgesBox()->setChecked(true);
+  w.setComparing(true);
+  ASSERT_TRUE(QTest::qWaitFor([&] {
+    const auto* r = w.comparisonView()->result();
+    return r && compared.count() > 0 && w.currentTokens() && w.currentTokens()->pixel_edges;
+  }, 60000));
+  // With pixel edges SeTok's map is the canvas's own pixel-edge map, not whole patches.
+  const auto* r = w.comparisonView()->result();
+  const auto& t = *w.currentTokens();
+  ASSERT_EQ(r->setok_map.size(), t.map.size());
+  EXPECT_EQ(r->setok_map, t.map);
+  EXPECT_NE(r->setok_map, setok::tokenizer::upsample_token_map(t.grid, t.grid_h, t.grid_w, t.width, t.height));
+  w.setComparing(false);
+}
+
+// A parameter change, or the Pixel-edges switch, re-tokenizes without moving or rescaling the view.
+TEST_F(Shell, TheViewStaysPutOnParameterEdits) {
+  ASSERT_TRUE(w.loadImage(QString(SETOK_SAMPLES) + "/chelsea.png", nullptr));
+  ASSERT_TRUE(wait_tokens(w));
+  QTest::qWait(300);  // the display has its size
+  auto* c = w.canvas();
+  const double zoom = c->zoom();
+  const QPointF offset = c->offset();
+  auto p = w.tokensPanel()->params();
+  p.max_tokens = std::max(2, p.max_tokens - 3);
+  w.setClusterParams(p);
+  ASSERT_TRUE(wait_tokens(w));
+  QTest::qWait(300);
+  EXPECT_DOUBLE_EQ(c->zoom(), zoom);
+  EXPECT_EQ(c->offset(), offset);
+  w.tokensPanel()->pixelEdgesBox()->toggle();
+  ASSERT_TRUE(wait_tokens(w));
+  QTest::qWait(300);
+  EXPECT_DOUBLE_EQ(c->zoom(), zoom);
+  EXPECT_EQ(c->offset(), offset);
+  EXPECT_FALSE(c->imageRect().intersects(c->hudRect()));
 }

@@ -72,3 +72,28 @@ TEST(ModelsPanel, LoadsIntoTheInspectorAndUnloads) {
   EXPECT_TRUE(panel->active().isEmpty());
   QSettings().remove("models/folders");
 }
+
+// Each row says what the model is: a training run's OUT/model and OUT/checkpoint by their run's
+// name (runs are told apart), and the bundled models as trained.
+TEST(ModelsPanel, NamesRunsByTheirRunAndBundledModelsAsTrained) {
+  test::TempDir d;
+  std::filesystem::create_directories(d / "run-a");
+  std::filesystem::create_directories(d / "run-b");
+  QString a = make_model(d, "run-a/model");
+  QString b = make_model(d, "run-b/checkpoint");
+  ui::ModelsPanel panel;
+  QString err;
+  ASSERT_TRUE(panel.addFolder(a, &err)) << err.toStdString();
+  ASSERT_TRUE(panel.addFolder(b, &err)) << err.toStdString();
+  auto* table = panel.findChild<QTableWidget*>("modelsTable");
+  EXPECT_EQ(table->item(panel.rowOf(a), 0)->text(), "run-a/model");
+  EXPECT_EQ(table->item(panel.rowOf(b), 0)->text(), "run-b/checkpoint");
+  const std::string bundled = tokenizer::bundled_models_dir();
+  if (bundled.empty()) GTEST_SKIP() << "no bundled models";
+  for (const char* name : {"setok-small", "setokim-small"}) {
+    const int r = panel.rowOf(QString::fromStdString((std::filesystem::path(bundled) / name).string()));
+    ASSERT_GE(r, 0) << name;
+    EXPECT_EQ(table->item(r, 0)->text(), name);
+    EXPECT_EQ(table->item(r, 4)->text(), "yes") << name;
+  }
+}

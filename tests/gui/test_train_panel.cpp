@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <QApplication>
+#include <QChartView>
 #include <QCheckBox>
 #include <QFile>
 #include <QJsonDocument>
@@ -11,6 +12,8 @@
 #include <QTimer>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QLabel>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTest>
 #include <cstdio>
@@ -181,4 +184,69 @@ TEST_F(TrainPanelTest, ClosingTheWindowAsksAndLeavesNoOrphan) {
   answer(QMessageBox::Yes);
   EXPECT_TRUE(w.close());
   QTRY_VERIFY_WITH_TIMEOUT(!process_alive(pid), 10000);
+}
+
+// A new run starts on its chart with no figures of an earlier run; a paused run's Evaluation is of
+// its own checkpoint, and says so.
+TEST_F(TrainPanelTest, EvaluationIsOfThisRunAndSaysWhichModel) {
+  TrainPanel panel;
+  auto* metrics = panel.findChild<QTableWidget*>("trainMetrics");
+  auto* tabs = panel.findChild<QTabWidget*>("trainTabs");
+  QSignalSpy done(&panel, &TrainPanel::finished);
+  panel.setConfig(config("eval-first", 12));
+  panel.start();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 180000);
+  QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
+  EXPECT_EQ(tabs->currentWidget(), metrics);
+  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("final model")) << metrics->item(0, 1)->text().toStdString();
+
+  panel.setConfig(config("eval-second", 20000));
+  panel.start();
+  EXPECT_EQ(tabs->currentWidget(), panel.findChild<QChartView*>("trainLossView")) << "a new run shows its loss chart";
+  EXPECT_EQ(metrics->rowCount(), 0) << "the earlier run's figures are gone";
+  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") >= 2, 120000);
+  panel.pause();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 60000);
+  EXPECT_TRUE(panel.lastModelDir().endsWith("eval-second/checkpoint")) << panel.lastModelDir().toStdString();
+  QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
+  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("checkpoint of step")) << metrics->item(0, 1)->text().toStdString();
+  EXPECT_EQ(metrics->item(0, 1)->toolTip(), panel.lastModelDir());
+}
+
+// "Open in inspector" is there only for a run that has a model: not while it runs, not after Stop.
+TEST_F(TrainPanelTest, OpenInInspectorNeedsAModel) {
+  TrainPanel panel;
+  auto* openBtn = panel.findChild<QPushButton*>("trainOpen");
+  EXPECT_FALSE(openBtn->isEnabled());
+  panel.setConfig(config("no-model", 20000));
+  panel.start();
+  EXPECT_FALSE(openBtn->isEnabled());
+  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") >= 1, 120000);
+  panel.stop();
+  EXPECT_FALSE(panel.isRunning());
+  EXPECT_FALSE(openBtn->isEnabled()) << "a stopped run has no model to open";
+  EXPECT_TRUE(panel.lastModelDir().isEmpty());
+}
+
+// A warm-up as long as the run is refused before anything starts, with the reason under the form.
+TEST_F(TrainPanelTest, AWarmUpLongerThanTheRunIsRefused) {
+  TrainPanel panel;
+  panel.show();
+  QJsonObject c = config("warmup", 20);
+  c["warmup_steps"] = 50;
+  panel.setConfig(c);
+  auto* why = panel.findChild<QLabel*>("trainFormError");
+  ASSERT_NE(why, nullptr);
+  EXPECT_TRUE(why->isVisible());
+  EXPECT_TRUE(why->text().contains("Warm-up")) << why->text().toStdString();
+  EXPECT_FALSE(panel.formProblem().isEmpty());
+  panel.start();
+  EXPECT_FALSE(panel.isRunning());
+  EXPECT_FALSE(std::filesystem::exists(*dir / "warmup/train_config.json"));
+  QTRY_VERIFY_WITH_TIMEOUT(panel.findChild<QMessageBox*>("trainError") != nullptr, 5000);
+  panel.findChild<QMessageBox*>("trainError")->close();
+  c["warmup_steps"] = 5;
+  panel.setConfig(c);
+  EXPECT_FALSE(why->isVisible());
+  EXPECT_TRUE(panel.formProblem().isEmpty());
 }

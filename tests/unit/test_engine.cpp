@@ -16,7 +16,9 @@
 #include "core/engine/engine.h"
 #include "core/eval/image_metrics.h"
 #include "core/eval/label_maps.h"
+#include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
+#include "core/tokenizer/token_overlay.h"
 
 using namespace setok::engine;
 
@@ -299,4 +301,44 @@ TEST(Engine, ReconstructsOnRequestAsTheModelDoes) {
     EXPECT_NEAR(r.reconstruction_psnr_db, want_psnr, 1e-3);
     EXPECT_GT(r.ms.reconstruct_ms, 0.0);
   }
+}
+
+// With pixel edges the comparison's SeTok map is the one a tokenize request with pixel edges
+// draws (not whole patches), so the two views agree.
+TEST(Engine, ComparisonFollowsPixelEdges) {
+  Engine e;
+  TokenizeResult tok;
+  TokenizeRequest t = request(1);
+  t.pixel_edges = true;
+  e.submit(t, [&](TokenizeResult r) { tok = std::move(r); });
+  ClusterCompareResult cmp;
+  ClusterCompareRequest c;
+  c.image = test_image();
+  c.pixel_edges = true;
+  e.submit(c, [&](ClusterCompareResult r) { cmp = std::move(r); });
+  e.wait_idle();
+  ASSERT_TRUE(tok.ok() && cmp.ok()) << tok.error << cmp.error;
+  EXPECT_EQ(cmp.setok_map, tok.map);
+  ClusterCompareResult patches;
+  c.pixel_edges = false;
+  e.submit(c, [&](ClusterCompareResult r) { patches = std::move(r); });
+  e.wait_idle();
+  EXPECT_EQ(patches.setok_map,
+            setok::tokenizer::upsample_token_map(tok.grid, tok.grid_h, tok.grid_w, tok.width, tok.height));
+}
+
+// The settings a request without params gets: read from the model's config without loading it.
+TEST(Engine, ModelClusterParamsAreTheModelsOwn) {
+  Engine e;
+  TokenizeResult got;
+  e.submit(request(1), [&](TokenizeResult r) { got = std::move(r); });
+  e.wait_idle();
+  ASSERT_TRUE(got.ok()) << got.error;
+  const setok::tokenizer::ClusterParams p = model_cluster_params("");
+  EXPECT_EQ(p.max_tokens, got.params.max_tokens);
+  EXPECT_EQ(p.knn, got.params.knn);
+  EXPECT_FLOAT_EQ(p.beta, got.params.beta);
+  EXPECT_FLOAT_EQ(p.bandwidth, got.params.bandwidth);
+  EXPECT_EQ(p.edge_passes, got.params.edge_passes);
+  EXPECT_THROW(model_cluster_params("/nonexistent-model-folder"), setok::Error);
 }

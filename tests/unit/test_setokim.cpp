@@ -131,6 +131,11 @@ TEST(Setokim, FolderUsesLlavaAndHuggingFaceNamesAndRoundTrips) {
   save_setokim(d / "m", m);
   Setokim l = load_setokim(d / "m");
   EXPECT_EQ(l->config().connector, Connector::kSetok);
+  // "trained" is false for a fresh model and travels with the folder once a run sets it.
+  EXPECT_FALSE(l->config().trained);
+  m->set_trained(true);
+  save_setokim(d / "trained", m);
+  EXPECT_TRUE(load_setokim(d / "trained")->config().trained);
   c10::InferenceMode g;
   VisualTokens a = m->encode_image(image()), b = l->encode_image(image());
   EXPECT_TRUE(at::equal(a.embeds, b.embeds));
