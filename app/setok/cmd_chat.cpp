@@ -54,8 +54,23 @@ Command add_chat(CLI::App& app, Globals& g) {
     sampling.top_p = a->top_p;
     sampling.max_tokens = a->max_tokens;
     sampling.seed = a->seed;
-    auto add_image = [&s](const std::string& path) { return s.add_image(io::load_image(path), path); };
+    const std::string name = fs::path(dir).filename().string();
+    // Notes on stderr, as the Chat panel shows them: the answer may be wrong, and why.
+    auto add_image = [&s, &name](const std::string& path) {
+      const int i = s.add_image(io::load_image(path), path);
+      if (s.images()[static_cast<std::size_t>(i)].unfamiliar)
+        std::fprintf(stderr, "note: %s is unlike the images %s was trained on: its answers may be wrong\n",
+                     path.c_str(), name.c_str());
+      return i;
+    };
     auto ask = [&](const std::string& q) {
+      if (s.domain()) {
+        std::string words;
+        for (const std::string& w : s.domain()->unknown_words(q)) words += (words.empty() ? "\"" : ", \"") + w + "\"";
+        if (!words.empty())
+          std::fprintf(stderr, "note: %s never saw %s in a training question: it may not understand the question\n",
+                       name.c_str(), words.c_str());
+      }
       bool first = true;
       s.ask(q, sampling, [&first](const std::string& piece) {
         std::string p = piece;

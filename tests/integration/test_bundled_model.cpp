@@ -102,3 +102,21 @@ TEST(BundledModel, SetokimReachesTheFiguresOfItsCard) {
     }
   }
 }
+
+// The bundled SeTokim's domain profile: a photo and a word it never trained on get a note on
+// stderr; a scene of its world asked in its own words gets none. The scene comes from the world's
+// generator (deterministic), so no photo of a scene is assumed.
+TEST(BundledModel, ChatSaysWhenAnImageOrAWordIsOutsideWhatTheModelKnows) {
+  if (!fs::exists(fs::path(SETOK_MODELS) / "setokim-small" / "domain.json")) GTEST_SKIP() << "no domain profile";
+  TempDir d;
+  ASSERT_EQ(setok_cli("data scenes --out " + shell_quote(d / "w") + " --count 2 --split test --size 128 --no-edits").rc, 0);
+  const std::string photo = shell_quote(std::string(SETOK_SAMPLES) + "/coffee.png");
+  ProcessResult r = setok_cli("chat --image " + photo + " 'Describe the image in detail.'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("coffee.png is unlike the images setokim-small was trained on"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"detail\""), std::string::npos) << r.err;
+  r = setok_cli("chat --image " + shell_quote(d / "w/images/test_0000000.png") + " 'Describe the image briefly.'");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
+  EXPECT_FALSE(r.out.empty());
+}
