@@ -29,12 +29,7 @@ namespace {
 constexpr int kTurnRole = Qt::UserRole + 1;  // the turn index of a row; -1: the answer streaming in
 }
 
-QString ChatPanel::defaultModel() {
-  const std::string d = tokenizer::bundled_models_dir();
-  if (d.empty()) return {};
-  const std::filesystem::path p = std::filesystem::path(d) / "setokim-small";
-  return std::filesystem::exists(p / "config.json") ? QString::fromStdString(p.string()) : QString();
-}
+QString ChatPanel::defaultModel() { return QString::fromStdString(tokenizer::default_setokim_model()); }
 
 ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   setAcceptDrops(true);
@@ -74,7 +69,10 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     const QString f = QFileDialog::getOpenFileName(this, tr("Image"), {}, tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"));
     if (!f.isEmpty()) attachImageFile(f);
   });
-  attach->addWidget(attachLabel_, 1);
+  // The line about the next question gets the panel's whole width; the buttons sit under it.
+  attachLabel_->setObjectName("chat.next");
+  v->addWidget(attachLabel_);
+  attach->addStretch(1);
   attach->addWidget(canvasBtn_);
   attach->addWidget(file);
   v->addLayout(attach);

@@ -17,17 +17,6 @@
 namespace fs = std::filesystem;
 
 namespace setok::cli {
-namespace {
-
-std::string default_setokim() {
-  const std::string d = tokenizer::bundled_models_dir();
-  if (d.empty()) return "";
-  const fs::path p = fs::path(d) / "setokim-small";
-  return fs::exists(p / "config.json") ? p.string() : "";
-}
-
-}  // namespace
-
 Command add_chat(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("chat", "Talk about images with SeTokim (one question, or interactive without one)");
   struct Args {
@@ -46,7 +35,7 @@ Command add_chat(CLI::App& app, Globals& g) {
   sub->add_option("--max-tokens", a->max_tokens, "Tokens per answer")->check(CLI::Range(1, 4096));
   sub->add_option("--seed", a->seed, "Sampling seed");
   return {sub, [a]() {
-    const std::string dir = a->model.empty() ? default_setokim() : a->model;
+    const std::string dir = a->model.empty() ? tokenizer::default_setokim_model() : a->model;
     if (dir.empty()) throw Error("no SeTokim model given and none bundled (use -m MODEL; train one with `setok train mllm`)");
     mllm::ChatSession s(dir);
     mllm::ChatSampling sampling;

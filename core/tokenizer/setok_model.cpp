@@ -101,11 +101,16 @@ std::string bundled_models_dir() {
   return "";
 }
 
-std::string default_setok_model() {
-  std::string d = bundled_models_dir();
+namespace {
+std::string bundled_model(const char* name) {
+  const std::string d = bundled_models_dir();
   if (d.empty()) return "";
-  fs::path p = fs::path(d) / "setok-small";
+  const fs::path p = fs::path(d) / name;
   return fs::exists(p / "config.json") ? p.string() : "";
 }
+}  // namespace
+
+std::string default_setok_model() { return bundled_model("setok-small"); }
+std::string default_setokim_model() { return bundled_model("setokim-small"); }
 
 }  // namespace setok::tokenizer

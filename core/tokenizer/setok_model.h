@@ -65,5 +65,7 @@ void save_setok(const std::string& dir, SetokModel& model);
 std::string bundled_models_dir();
 // The default SeTok model folder (bundled), or "" when there is none yet.
 std::string default_setok_model();
+// The default SeTokim folder (the bundled setokim-small), or "" when there is none.
+std::string default_setokim_model();
 
 }  // namespace setok::tokenizer
