@@ -12,6 +12,8 @@
 
 #include "core/io/checkpoint.h"
 #include "core/llm/text_tokenizer.h"
+#include "core/mllm/domain_feature.h"
+#include "core/mllm/domain_profile.h"
 #include "core/mllm/setokim.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/toy_scenes.h"
@@ -174,6 +176,45 @@ TEST(ChatPanel, AQuestionFollowsTheCanvasImage) {
   chat->hoverRow(1);
   EXPECT_TRUE(w.canvas()->hasHighlight());
   EXPECT_TRUE(chat->nextQuestionLabel().contains("chelsea.png"));
+}
+
+// Under a question, a note says when its image or a word of it is outside what the model was
+// trained on (the model's domain.json); a question in the model's own words about a familiar
+// image gets none.
+TEST(ChatPanel, NotesWhatIsOutsideTheModelsTraining) {
+  test::TempDir d;
+  const std::string model = make_setokim(d);
+  test::ToyScenes toy(2);
+  at::Tensor px = (toy.get(0).pixels.permute({1, 2, 0}) * 0.5 + 0.5).mul(255).round().to(at::kByte).contiguous();
+  io::Image img;
+  img.width = img.height = 64;
+  img.rgb.assign(px.data_ptr<std::uint8_t>(), px.data_ptr<std::uint8_t>() + px.numel());
+  mllm::Setokim m = mllm::load_setokim(model);
+  const std::vector<float> f = mllm::domain_feature(m, img);
+  // The toy image is the training image; a flat grey one is far from it.
+  mllm::DomainProfile profile = mllm::DomainProfile::from_features({f}, {}, 0.99);
+  for (auto& s : profile.spread) s = 0.01f;
+  profile.threshold = 1.0;
+  profile.words = {"what", "colour", "is", "the", "square"};
+  profile.save(model);
+
+  ui::ChatPanel panel;
+  panel.loadModel(QString::fromStdString(model));
+  ASSERT_TRUE(wait_idle(panel));
+  panel.setCanvasImage(img, "toy.png");
+  panel.ask("what colour is the square?");
+  ASSERT_TRUE(wait_idle(panel));
+  ASSERT_EQ(panel.rowCount(), 2) << "no note for a familiar image and known words";
+
+  io::Image grey{64, 64, std::vector<std::uint8_t>(64 * 64 * 3, 128)};
+  panel.setCanvasImage(grey, "grey.png");
+  panel.ask("describe the square");
+  ASSERT_TRUE(wait_idle(panel));
+  ASSERT_EQ(panel.rowCount(), 3);
+  const QString note = panel.transcriptText(1);
+  EXPECT_TRUE(note.contains("grey.png is unlike the images")) << note.toStdString();
+  EXPECT_TRUE(note.contains("“describe”")) << note.toStdString();
+  EXPECT_FALSE(note.contains("“square”")) << note.toStdString();
 }
 
 // An answer with no words says so instead of showing an empty line.
