@@ -333,6 +333,8 @@ void MainWindow::openModel(const QString& dir) {
   params_.reset();  // the new model's own cluster settings
   showModelParams();
   if (models_) {
+    // A model opened from elsewhere (the Train panel's result) joins the list, so it can be chosen again.
+    if (!dir.isEmpty() && models_->rowOf(dir) < 0) models_->addFolder(dir, nullptr);
     models_->refresh();
     models_->setActive(dir);
   }

@@ -39,6 +39,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "core/runtime/system_info.h"
@@ -73,6 +74,18 @@ QDoubleSpinBox* real_box(double lo, double hi, double v, int decimals, double st
   b->setSingleStep(step);
   b->setValue(v);
   return b;
+}
+
+// The step axis from 0 to `steps`, with ticks at round numbers (1, 2 or 5 × 10^k apart, about
+// four of them) rather than at a fifth of an odd total.
+void set_step_axis(QValueAxis* x, double steps) {
+  steps = std::max(1.0, steps);
+  const double raw = steps / 4, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+  x->setRange(0, steps);
+  x->setTickType(QValueAxis::TicksDynamic);
+  x->setTickAnchor(0);
+  x->setTickInterval(std::max(1.0, step));
 }
 
 QSpinBox* int_box(int lo, int hi, int v) {
@@ -119,7 +132,12 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   auto* top = new QVBoxLayout(this);
   top->setContentsMargins(4, 4, 4, 4);
   top->addLayout(buildButtons());
-  top->addWidget(status_);  // its own line: a long state never widens the panel or hides a button
+  // The state on a line of its own (a long one never widens the panel or hides a button); while
+  // the form has a problem, its reason takes that line's place, so nothing in the form moves.
+  auto* stateRow = new QHBoxLayout;
+  stateRow->addWidget(status_, 1);
+  stateRow->addWidget(formError_, 1);
+  top->addLayout(stateRow);
   top->addWidget(split_, 1);
   arrange(false);
   setRunning(false);
@@ -173,7 +191,7 @@ void TrainPanel::buildFields() {
   bf16_->setChecked(!unit.isEmpty());
   formError_ = new QLabel;
   formError_->setObjectName("trainFormError");
-  formError_->setWordWrap(true);
+  formError_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   formError_->setStyleSheet("color: #c0392b");
   formError_->hide();
   for (QSpinBox* b : {steps_, warmup_, ckptEvery_})
@@ -214,7 +232,6 @@ QWidget* TrainPanel::buildForm() {
   formGrid_ = new QGridLayout;
   formGrid_->setHorizontalSpacing(8);
   v->addLayout(formGrid_);
-  v->addWidget(formError_);
   v->addStretch();
   layoutForm(1);
   // It scrolls up and down only, so a short dock still reaches every field; never sideways.
@@ -331,14 +348,13 @@ QWidget* TrainPanel::buildCharts() {
   // Step axes span the planned run before it starts, so the empty charts already read sensibly.
   for (QValueAxis* x : {lossX_, speedX_}) {
     x->setLabelFormat("%d");
-    x->setTickCount(5);
-    x->setRange(0, steps_->value());
+    set_step_axis(x, steps_->value());
   }
   for (QValueAxis* y : {lossY_, speedY_}) y->setTickCount(4);  // fewer labels fit a short chart
   connect(steps_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int n) {
     if (proc_ && proc_->state() != QProcess::NotRunning) return;
-    lossX_->setRange(0, n);
-    speedX_->setRange(0, n);
+    set_step_axis(lossX_, n);
+    set_step_axis(speedX_, n);
   });
   auto* lossView = lossView_ = new QChartView(lossChart_);
   auto* speedView = new QChartView(speedChart_);
@@ -351,6 +367,7 @@ QWidget* TrainPanel::buildCharts() {
   metrics_ = new QTableWidget(0, 2);
   metrics_->setObjectName("trainMetrics");
   metrics_->setHorizontalHeaderLabels({tr("metric"), tr("value")});
+  metrics_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);  // whole metric names
   metrics_->horizontalHeader()->setStretchLastSection(true);
   metrics_->verticalHeader()->hide();
   // Charts, log and metrics share one area as tabs: a docked panel stays short.
@@ -520,7 +537,9 @@ void TrainPanel::checkForm() {
   // Only what is wrong in the numbers shows live; a missing data folder is said on Start, not
   // while the user is still filling in the form.
   formError_->setText(badWarmup ? formProblem() : QString());
+  formError_->setToolTip(formError_->text());
   formError_->setVisible(badWarmup);
+  if (status_) status_->setVisible(!badWarmup);
 }
 
 void TrainPanel::resetResult() {
@@ -637,8 +656,8 @@ void TrainPanel::onEvent(const QJsonObject& e) {
     series_["images_per_s"]->append(step, ips);
     maxSpeed_ = std::max(maxSpeed_, ips);
     const double total = e["total_steps"].toDouble();
-    lossX_->setRange(0, std::max(1.0, total));
-    speedX_->setRange(0, std::max(1.0, total));
+    set_step_axis(lossX_, total);
+    set_step_axis(speedX_, total);
     lossY_->setRange(0, maxLoss_ * 1.05 + 1e-9);
     speedY_->setRange(0, maxSpeed_ * 1.1 + 1e-9);
     status_->setText(tr("step %1 / %2 · loss %3 · %4 img/s · ETA %5 s · %6 MiB")

@@ -98,12 +98,12 @@ class TrainPanel : public QWidget {
   QComboBox* device_;
   QCheckBox* bf16_;  // bf16 autocast: `mixed_precision` on CUDA, `cpu_bf16` on the CPU
   QPushButton *startBtn_, *pauseBtn_, *resumeBtn_, *stopBtn_, *openBtn_;
-  QLabel* status_;
-  QLabel* formError_;
-  QTabWidget* tabs_;
-  QChartView* lossView_;
-  QSplitter* split_;
-  QWidget* form_;
+  QLabel* status_ = nullptr;
+  QLabel* formError_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  QChartView* lossView_ = nullptr;
+  QSplitter* split_ = nullptr;
+  QWidget* form_ = nullptr;
   QGridLayout* formGrid_ = nullptr;
   std::vector<std::pair<QLabel*, QWidget*>> formFields_;
   int formColumns_ = 0;

@@ -97,3 +97,19 @@ TEST(ModelsPanel, NamesRunsByTheirRunAndBundledModelsAsTrained) {
     EXPECT_EQ(table->item(r, 4)->text(), "yes") << name;
   }
 }
+
+// A model opened from elsewhere (the Train panel's "Open in inspector") joins the list, named by
+// its run, so it can be chosen again later.
+TEST(ModelsPanel, AModelOpenedElsewhereJoinsTheList) {
+  test::TempDir d;
+  std::filesystem::create_directories(d / "my-run");
+  QString a = make_model(d, "my-run/model");
+  ui::MainWindow w;
+  ui::ModelsPanel* panel = w.modelsPanel();
+  ASSERT_LT(panel->rowOf(a), 0);
+  w.openModel(a);
+  const int r = panel->rowOf(a);
+  ASSERT_GE(r, 0);
+  EXPECT_EQ(panel->findChild<QTableWidget*>("modelsTable")->item(r, 0)->text(), "my-run/model");
+  EXPECT_EQ(panel->active(), a);
+}
