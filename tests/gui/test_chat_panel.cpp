@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <filesystem>
+#include <memory>
 
 #include "core/io/checkpoint.h"
 #include "core/llm/text_tokenizer.h"
@@ -44,6 +45,25 @@ std::string make_setokim(const test::TempDir& d) {
   return d / "chat";
 }
 
+// The toy world's first scene as an image (64 × 64).
+io::Image toy_image() {
+  test::ToyScenes toy(2);
+  at::Tensor px = (toy.get(0).pixels.permute({1, 2, 0}) * 0.5 + 0.5).mul(255).round().to(at::kByte).contiguous();
+  io::Image img;
+  img.width = img.height = 64;
+  img.rgb.assign(px.data_ptr<std::uint8_t>(), px.data_ptr<std::uint8_t>() + px.numel());
+  return img;
+}
+
+// The studio, shown, with `model` in its Chat panel.
+std::unique_ptr<ui::MainWindow> studio_with_chat(const std::string& model) {
+  qputenv("SETOK_CHAT_MODEL", QByteArray::fromStdString(model));
+  auto w = std::make_unique<ui::MainWindow>();
+  qunsetenv("SETOK_CHAT_MODEL");
+  w->show();
+  return w;
+}
+
 bool wait_idle(ui::ChatPanel& p) {
   return QTest::qWaitFor([&] { return !p.busy(); }, 60000);
 }
@@ -64,11 +84,7 @@ TEST(ChatPanel, AnswersStopsRegeneratesEditsSavesAndHighlights) {
   ASSERT_TRUE(wait_idle(panel));
   ASSERT_EQ(changed.count(), 1);
 
-  test::ToyScenes toy(2);
-  at::Tensor px = (toy.get(0).pixels.permute({1, 2, 0}) * 0.5 + 0.5).mul(255).round().to(at::kByte).contiguous();
-  io::Image img;
-  img.width = img.height = 64;
-  img.rgb.assign(px.data_ptr<std::uint8_t>(), px.data_ptr<std::uint8_t>() + px.numel());
+  const io::Image img = toy_image();
   panel.setCanvasImage(img, "toy.png");
 
   panel.ask("what colour is the square?");
@@ -125,10 +141,8 @@ TEST(ChatPanel, AnswersStopsRegeneratesEditsSavesAndHighlights) {
 TEST(ChatPanel, TheStudioWiresItToTheCanvas) {
   test::TempDir d;
   const std::string model = make_setokim(d);
-  qputenv("SETOK_CHAT_MODEL", QByteArray::fromStdString(model));
-  ui::MainWindow w;
-  qunsetenv("SETOK_CHAT_MODEL");
-  w.show();
+  auto studio = studio_with_chat(model);
+  ui::MainWindow& w = *studio;
   ui::ChatPanel* chat = w.chatPanel();
   ASSERT_NE(chat, nullptr);
   ASSERT_TRUE(wait_idle(*chat));
@@ -149,10 +163,8 @@ TEST(ChatPanel, TheStudioWiresItToTheCanvas) {
 TEST(ChatPanel, AQuestionFollowsTheCanvasImage) {
   test::TempDir d;
   const std::string model = make_setokim(d);
-  qputenv("SETOK_CHAT_MODEL", QByteArray::fromStdString(model));
-  ui::MainWindow w;
-  qunsetenv("SETOK_CHAT_MODEL");
-  w.show();
+  auto studio = studio_with_chat(model);
+  ui::MainWindow& w = *studio;
   ui::ChatPanel* chat = w.chatPanel();
   ASSERT_TRUE(wait_idle(*chat));
   ASSERT_TRUE(w.loadImage(QString(SETOK_SAMPLES) + "/coffee.png", nullptr));
@@ -184,11 +196,7 @@ TEST(ChatPanel, AQuestionFollowsTheCanvasImage) {
 TEST(ChatPanel, NotesWhatIsOutsideTheModelsTraining) {
   test::TempDir d;
   const std::string model = make_setokim(d);
-  test::ToyScenes toy(2);
-  at::Tensor px = (toy.get(0).pixels.permute({1, 2, 0}) * 0.5 + 0.5).mul(255).round().to(at::kByte).contiguous();
-  io::Image img;
-  img.width = img.height = 64;
-  img.rgb.assign(px.data_ptr<std::uint8_t>(), px.data_ptr<std::uint8_t>() + px.numel());
+  const io::Image img = toy_image();
   mllm::Setokim m = mllm::load_setokim(model);
   const std::vector<float> f = mllm::domain_feature(m, img);
   // The toy image is the training image; a flat grey one is far from it.

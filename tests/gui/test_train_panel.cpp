@@ -112,6 +112,7 @@ TEST_F(TrainPanelTest, FinishedRunIsEvaluatedAndCanBeOpened) {
   auto* metrics = panel.findChild<QTableWidget*>("trainMetrics");
   ASSERT_NE(metrics, nullptr);
   QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
+  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("final model")) << metrics->item(0, 1)->text().toStdString();
   auto* openBtn = panel.findChild<QPushButton*>("trainOpen");
   ASSERT_NE(openBtn, nullptr);
   ASSERT_TRUE(openBtn->isEnabled());
@@ -186,31 +187,30 @@ TEST_F(TrainPanelTest, ClosingTheWindowAsksAndLeavesNoOrphan) {
   QTRY_VERIFY_WITH_TIMEOUT(!process_alive(pid), 10000);
 }
 
-// A new run starts on its chart with no figures of an earlier run; a paused run's Evaluation is of
-// its own checkpoint, and says so.
+// A paused run's Evaluation is of its own checkpoint, and says so; the next run starts on its
+// chart with none of those figures.
 TEST_F(TrainPanelTest, EvaluationIsOfThisRunAndSaysWhichModel) {
   TrainPanel panel;
   auto* metrics = panel.findChild<QTableWidget*>("trainMetrics");
   auto* tabs = panel.findChild<QTabWidget*>("trainTabs");
   QSignalSpy done(&panel, &TrainPanel::finished);
-  panel.setConfig(config("eval-first", 12));
+  panel.setConfig(config("eval-paused", 20000));
   panel.start();
-  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 180000);
+  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") >= 2, 120000);
+  panel.pause();
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 60000);
+  EXPECT_TRUE(panel.lastModelDir().endsWith("eval-paused/checkpoint")) << panel.lastModelDir().toStdString();
   QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
   EXPECT_EQ(tabs->currentWidget(), metrics);
-  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("final model")) << metrics->item(0, 1)->text().toStdString();
+  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("checkpoint of step")) << metrics->item(0, 1)->text().toStdString();
+  EXPECT_EQ(metrics->item(0, 1)->toolTip(), panel.lastModelDir());
 
-  panel.setConfig(config("eval-second", 20000));
+  panel.setConfig(config("eval-next", 20000));
   panel.start();
   EXPECT_EQ(tabs->currentWidget(), panel.findChild<QChartView*>("trainLossView")) << "a new run shows its loss chart";
   EXPECT_EQ(metrics->rowCount(), 0) << "the earlier run's figures are gone";
-  QTRY_VERIFY_WITH_TIMEOUT(panel.pointCount("loss") >= 2, 120000);
-  panel.pause();
-  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 60000);
-  EXPECT_TRUE(panel.lastModelDir().endsWith("eval-second/checkpoint")) << panel.lastModelDir().toStdString();
-  QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
-  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("checkpoint of step")) << metrics->item(0, 1)->text().toStdString();
-  EXPECT_EQ(metrics->item(0, 1)->toolTip(), panel.lastModelDir());
+  EXPECT_TRUE(panel.lastModelDir().isEmpty());
+  panel.stop();
 }
 
 // "Open in inspector" is there only for a run that has a model: not while it runs, not after Stop.
