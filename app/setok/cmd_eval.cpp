@@ -33,7 +33,7 @@ Command add_eval(CLI::App& app, Globals& g) {
     std::string dir = a->model.empty() ? tokenizer::default_setok_model() : a->model;
     if (dir.empty()) throw Error("no model given and no bundled SeTok model found (use -m MODEL)");
     tokenizer::SetokModel model = tokenizer::load_setok(dir);
-    model->config().cluster = flags->resolve(model->config().cluster, *sub);
+    const tokenizer::ClusterParams cluster = flags->resolve(model->config().cluster, *sub);
     std::string data = a->data;
     if (!a->split.empty()) {
       data = (std::filesystem::path(a->data) / "annotations" / ("instances_" + a->split + ".json")).string();
@@ -43,10 +43,11 @@ Command add_eval(CLI::App& app, Globals& g) {
     auto ds = train::open_setok_dataset(data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
     eval::SetokEvalOptions o;
     o.limit = a->limit;
+    o.cluster = cluster;
     nlohmann::json j = eval::evaluate_setok(model, dir, *ds, o);
     j["model"] = dir;
     j["data"] = data;
-    j["cluster"] = model->config().cluster;
+    j["cluster"] = cluster;
     if (g.json) {
       print_json(j);
     } else {

@@ -1,18 +1,14 @@
 // setok tokenize IMAGE: the image's semantic tokens as an overlay, an index map and statistics.
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "app/setok/cluster_flags.h"
 #include "app/setok/command.h"
-#include "core/eval/image_metrics.h"
-#include "core/eval/label_maps.h"
+#include "core/engine/engine.h"
 #include "core/io/image.h"
 #include "core/runtime/error.h"
-#include "core/tokenizer/setok_model.h"
 #include "core/tokenizer/token_overlay.h"
 
 namespace setok::cli {
@@ -28,16 +24,73 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+struct Args {
+  std::string image, model, overlay, masks, reconstruction;
+  float opacity = 0.5f;
+  bool no_outline = false;
+  bool pixel_edges = false;
+};
+
+void write_outputs(const Args& a, const io::Image& img, const engine::TokenizeResult& r) {
+  if (!a.reconstruction.empty()) io::save_png(a.reconstruction, r.reconstruction);
+  if (!a.overlay.empty()) io::save_png(a.overlay, tokenizer::render_overlay(img, r.map, a.opacity, !a.no_outline));
+  if (!a.masks.empty()) io::save_index_png(a.masks, r.width, r.height, r.map);
+}
+
+nlohmann::json result_json(const Args& a, const engine::TokenizeResult& r, double image_ms) {
+  nlohmann::json j = {{"image", a.image},
+                      {"width", r.width},
+                      {"height", r.height},
+                      {"model", r.model_name},
+                      {"trained", r.trained},
+                      {"grid", {r.grid_h, r.grid_w}},
+                      {"edges", r.pixel_edges ? "pixel" : "patch"},
+                      {"tokens", r.tokens.size()},
+                      {"params", r.params},
+                      {"ms",
+                       {{"load", image_ms + r.ms.load_model_ms},
+                        {"tokenize", r.ms.encode_ms + r.ms.cluster_ms},
+                        {"map", r.ms.post_ms}}}};
+  if (!a.reconstruction.empty()) {
+    j["reconstruction"] = {{"path", a.reconstruction}, {"psnr_db", r.reconstruction_psnr_db}};
+    j["ms"]["reconstruct"] = r.ms.reconstruct_ms;
+  }
+  const double total = static_cast<double>(r.width) * r.height;
+  nlohmann::json list = nlohmann::json::array();
+  for (const engine::TokenInfo& t : r.tokens) {
+    const tokenizer::TokenStat& s = t.stat;
+    list.push_back({{"index", s.index},
+                    {"area", s.area},
+                    {"area_fraction", s.area / total},
+                    {"bbox", {s.x, s.y, s.w, s.h}},
+                    {"centroid", {s.cx, s.cy}},
+                    {"colour", hex(s.colour)},
+                    {"seed_patch", t.seed_patch}});
+  }
+  j["token_list"] = list;
+  return j;
+}
+
+void print_table(const Args& a, const engine::TokenizeResult& r) {
+  if (!r.trained) std::printf("note: %s is not trained; its tokens only show the pipeline at work\n", r.model_name.c_str());
+  std::printf("%s: %dx%d, %zu tokens from a %dx%d patch grid (%.0f ms)\n", a.image.c_str(), r.width, r.height,
+              r.tokens.size(), r.grid_h, r.grid_w, r.ms.encode_ms + r.ms.cluster_ms);
+  if (!a.reconstruction.empty())
+    std::printf("  reconstruction: %s, PSNR %.2f dB against the input at %dx%d (%.0f ms)\n", a.reconstruction.c_str(),
+                r.reconstruction_psnr_db, r.reconstruction.width, r.reconstruction.height, r.ms.reconstruct_ms);
+  std::printf("  token  colour    area   bbox (x y w h)        centroid\n");
+  const double total = static_cast<double>(r.width) * r.height;
+  for (const engine::TokenInfo& t : r.tokens) {
+    const tokenizer::TokenStat& s = t.stat;
+    std::printf("  %5d  %s  %5.1f%%  %4d %4d %4d %4d  %7.1f %7.1f\n", s.index, hex(s.colour).c_str(),
+                100.0 * s.area / total, s.x, s.y, s.w, s.h, s.cx, s.cy);
+  }
+}
+
 }  // namespace
 
 Command add_tokenize(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("tokenize", "Split an image into semantic tokens: overlay, index map, statistics");
-  struct Args {
-    std::string image, model, overlay, masks, reconstruction;
-    float opacity = 0.5f;
-    bool no_outline = false;
-    bool pixel_edges = false;
-  };
   auto a = std::make_shared<Args>();
   sub->add_option("IMAGE", a->image, "Any image file (PNG, JPEG, TIFF, WebP…; grey, 16-bit, alpha, CMYK)")->required();
   sub->add_option("-m,--model", a->model, "SeTok model folder (default: the bundled model)");
@@ -54,94 +107,28 @@ Command add_tokenize(CLI::App& app, Globals& g) {
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto flags = add_cluster_flags(sub);
   return {sub, [&g, a, flags, sub]() {
-    auto t0 = std::chrono::steady_clock::now();
-    io::Image img = io::load_image(a->image);
-    std::string model_dir = a->model.empty() ? tokenizer::default_setok_model() : a->model;
-    tokenizer::SetokModel model{nullptr};
-    if (model_dir.empty()) {
-      // No trained model is bundled yet: a fixed-seed random one shows the pipeline, and says so.
-      at::manual_seed(0);
-      model = tokenizer::SetokModel(tokenizer::SetokConfig::small());
-      model->eval();
-    } else {
-      model = tokenizer::load_setok(model_dir);
-    }
-    model->config().cluster = flags->resolve(model->config().cluster, *sub);
-    const bool trained = model->config().trained;
-    double load_ms = ms_since(t0);
-
-    c10::InferenceMode guard;
-    auto t1 = std::chrono::steady_clock::now();
-    const at::Tensor pixels = model->preprocess(img);
-    tokenizer::Tokenized t = model->tokenize(pixels);
-    double run_ms = ms_since(t1);
-    double recon_ms = 0, recon_psnr = 0;
-    if (!a->reconstruction.empty()) {
-      // The detokenizer's picture of the tokens, scored against the input as the encoder saw it
-      // (resized to the model's input size), as `setok eval setok` scores its PSNR.
-      auto tr = std::chrono::steady_clock::now();
-      at::Tensor recon = model->reconstruct(pixels, t).clamp(-1, 1);
-      recon_ms = ms_since(tr);
-      recon_psnr = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
-      io::save_png(a->reconstruction, eval::to_image(recon[0]));
-    }
-    const int64_t c = t.clusters.num_tokens[0].item<int64_t>();
-    at::Tensor assign = t.clusters.masks[0].narrow(1, 0, c).argmax(1).to(at::kInt).contiguous();
-    std::vector<int32_t> grid(assign.data_ptr<int32_t>(), assign.data_ptr<int32_t>() + assign.numel());
-    auto t2 = std::chrono::steady_clock::now();
-    std::vector<int32_t> map =
-        a->pixel_edges
-            ? tokenizer::refine_token_map(img, grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w))
-            : tokenizer::upsample_token_map(grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w), img.width,
-                                            img.height);
-    const double map_ms = ms_since(t2);
-    if (!a->overlay.empty()) io::save_png(a->overlay, tokenizer::render_overlay(img, map, a->opacity, !a->no_outline));
-    if (!a->masks.empty()) io::save_index_png(a->masks, img.width, img.height, map);
-
-    std::vector<tokenizer::TokenStat> stats = tokenizer::token_stats(map, img.width, img.height, static_cast<int>(c));
-    at::Tensor seeds = t.clusters.seeds[0];
-    const double total = static_cast<double>(img.width) * img.height;
-    const std::string model_name = model_dir.empty() ? "random-init small model (untrained)" : model_dir;
-    if (g.json) {
-      nlohmann::json j = {{"image", a->image},
-                          {"width", img.width},
-                          {"height", img.height},
-                          {"model", model_name},
-                          {"trained", trained},
-                          {"grid", {t.grid_h, t.grid_w}},
-                          {"edges", a->pixel_edges ? "pixel" : "patch"},
-                          {"tokens", c},
-                          {"params", model->config().cluster},
-                          {"ms", {{"load", load_ms}, {"tokenize", run_ms}, {"map", map_ms}}}};
-      if (!a->reconstruction.empty()) {
-        j["reconstruction"] = {{"path", a->reconstruction}, {"psnr_db", recon_psnr}};
-        j["ms"]["reconstruct"] = recon_ms;
-      }
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& s : stats)
-        list.push_back({{"index", s.index},
-                        {"area", s.area},
-                        {"area_fraction", s.area / total},
-                        {"bbox", {s.x, s.y, s.w, s.h}},
-                        {"centroid", {s.cx, s.cy}},
-                        {"colour", hex(s.colour)},
-                        {"seed_patch", seeds[s.index].item<int64_t>()}});
-      j["token_list"] = list;
-      std::printf("%s\n", j.dump().c_str());
-    } else {
-      if (!trained) std::printf("note: %s is not trained; its tokens only show the pipeline at work\n", model_name.c_str());
-      std::printf("%s: %dx%d, %lld tokens from a %lldx%lld patch grid (%.0f ms)\n", a->image.c_str(), img.width,
-                  img.height, static_cast<long long>(c), static_cast<long long>(t.grid_h),
-                  static_cast<long long>(t.grid_w), run_ms);
-      if (!a->reconstruction.empty())
-        std::printf("  reconstruction: %s, PSNR %.2f dB against the input at %lldx%lld (%.0f ms)\n",
-                    a->reconstruction.c_str(), recon_psnr, static_cast<long long>(model->config().vision.image_size),
-                    static_cast<long long>(model->config().vision.image_size), recon_ms);
-      std::printf("  token  colour    area   bbox (x y w h)        centroid\n");
-      for (const auto& s : stats)
-        std::printf("  %5d  %s  %5.1f%%  %4d %4d %4d %4d  %7.1f %7.1f\n", s.index, hex(s.colour).c_str(),
-                    100.0 * s.area / total, s.x, s.y, s.w, s.h, s.cx, s.cy);
-    }
+    // The studio's pipeline (core/engine), run once: the model, its untrained fallback, the token
+    // maps, the reconstruction and its PSNR are the engine's.
+    const auto t0 = std::chrono::steady_clock::now();
+    engine::TokenizeRequest req;
+    req.image = io::load_image(a->image);
+    const double image_ms = ms_since(t0);
+    // The cluster flags override the model's own settings (read without loading its weights).
+    req.params = flags->resolve(engine::model_cluster_params(a->model), *sub);
+    req.pixel_edges = a->pixel_edges;
+    req.reconstruct = !a->reconstruction.empty();
+    engine::EngineOptions eo;
+    eo.model_dir = a->model;
+    eo.background_priority = false;
+    const io::Image img = req.image;
+    const engine::TokenizeResult r = engine::Engine(eo).run(std::move(req));
+    if (r.status == engine::Status::kError) throw Error(r.error);
+    if (!r.ok()) throw Error(std::string("tokenizing ended: ") + engine::to_string(r.status));
+    write_outputs(*a, img, r);
+    if (g.json)
+      std::printf("%s\n", result_json(*a, r, image_ms).dump().c_str());
+    else
+      print_table(*a, r);
     return 0;
   }, true};
 }

@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "app/setok/command.h"
-#include "core/eval/setok_calibrate.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
 #include "core/train/mllm_trainer.h"
@@ -78,17 +77,6 @@ Command add_train(CLI::App& app, Globals& g) {
     // SIGUSR1: checkpoint after the current step and exit 0 (the studio's Pause).
     std::signal(SIGUSR1, [](int) { train::request_pause(); });
     train::TrainSummary s = train::train_setok(cfg, a->resume, progress);
-    if (cfg.calibrate && !cfg.val_data.empty() &&
-        std::filesystem::path(s.model_dir).filename() == "model") {
-      // The final model only (a pause leaves a checkpoint): pick σ and β on the validation split.
-      tokenizer::SetokModel model = tokenizer::load_setok(s.model_dir);
-      const auto& vc = model->config().vision;
-      auto val = train::open_setok_dataset(cfg.val_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
-      eval::Calibration c = eval::calibrate_clustering(model, *val, eval::CalibrationOptions());
-      eval::write_clustering(s.model_dir, c.bandwidth, c.beta);
-      progress.emit({{"event", "calibrated"}, {"bandwidth", c.bandwidth}, {"beta", c.beta}, {"val_fg_ari", c.fg_ari},
-                     {"val_tokens_within_one", c.within_one}, {"val_tokens_per_image", c.tokens_per_image}});
-    }
     std::fprintf(stderr, "setok: trained %lld steps in %.0f s (%.1f images/s); model in %s\n",
                  static_cast<long long>(s.steps_done), s.seconds, s.images_per_s, s.model_dir.c_str());
     return 0;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <numeric>
 #include <thread>
@@ -105,7 +106,7 @@ struct Engine::Impl {
 #if defined(__linux__)
     // A lower priority for this thread and the OpenMP threads it starts (they inherit it): on a
     // machine with few cores the GUI thread must still get the CPU the moment it needs it.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    if (options.background_priority) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 #endif
     // Grad mode and inference mode are thread-local: set here, where the model code runs.
     c10::InferenceMode inference;
@@ -198,8 +199,7 @@ struct Engine::Impl {
     tokenizer::ClusterParams params = p.value_or(model->config().cluster);
     params.validate();
     auto t0 = Clock::now();
-    model->cluster->params() = params;
-    tokenizer::ClusterResult r = model->cluster->forward(x);
+    tokenizer::ClusterResult r = model->cluster->forward(x, params);
     ms.cluster_ms = ms_since(t0);
     *used = params;
     stage(0.8f);
@@ -415,6 +415,14 @@ void Engine::cancel_all() {
 void Engine::wait_idle() {
   std::unique_lock<std::mutex> lock(impl_->mu);
   impl_->idle_cv.wait(lock, [this] { return impl_->queue.empty() && !impl_->running; });
+}
+
+TokenizeResult Engine::run(TokenizeRequest r) {
+  if (on_worker_thread()) throw Error("Engine::run called from the engine's own worker");
+  std::promise<TokenizeResult> result;
+  std::future<TokenizeResult> f = result.get_future();
+  submit(std::move(r), [&result](TokenizeResult t) { result.set_value(std::move(t)); });
+  return f.get();
 }
 
 std::size_t Engine::pending() const {

@@ -104,6 +104,9 @@ struct EngineOptions {
   // SeTok model folder; empty: the bundled one, else a fixed-seed random small model (untrained).
   std::string model_dir;
   float overlay_opacity = 0.5f;  // for the comparison overlays
+  // The worker runs at a lower priority (nice 10), so that a GUI thread on a machine with few
+  // cores gets the CPU the moment it needs it. Tools without a GUI turn it off.
+  bool background_priority = true;
 };
 
 // The cluster settings a tokenize request without params gets from the model in `model_dir` (empty:
@@ -133,6 +136,9 @@ class Engine {
   void cancel_all();
   // Blocks until nothing is queued or running (tests, tools; never the GUI thread).
   void wait_idle();
+  // Submits one request and waits for its result (tools such as `setok tokenize`; never the GUI
+  // thread): the same pipeline as an asynchronous request.
+  TokenizeResult run(TokenizeRequest r);
   std::size_t pending() const;
   // The thread that runs model code (for tests that prove the GUI thread does not).
   bool on_worker_thread() const;

@@ -28,11 +28,12 @@ struct Score {
   double fg_ari = 0, within_one = 0, tokens = 0, fg_ari_refined = 0;
 };
 
-Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& cache, int S) {
+Score score_settings(tokenizer::SetokModel& model, const tokenizer::ClusterParams& params, const std::vector<Cached>& cache,
+                     int S) {
   std::vector<double> ari, refined;
   std::vector<int64_t> tokens, objects;
   for (const auto& c : cache) {
-    tokenizer::ClusterResult r = model->cluster->forward(c.features);
+    tokenizer::ClusterResult r = model->cluster->forward(c.features, params);
     for (int64_t i = 0; i < c.features.size(0); ++i) {
       at::Tensor valid = r.token_valid[i];
       at::Tensor assign = r.masks[i].masked_fill(~valid.unsqueeze(0), -1).argmax(1);
@@ -58,20 +59,19 @@ Score score_settings(tokenizer::SetokModel& model, const std::vector<Cached>& ca
 
 }  // namespace
 
-void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands, int min_patches,
-                      int edge_passes) {
+tokenizer::ClusterParams with_clustering(tokenizer::ClusterParams p, double bandwidth, double beta, int islands,
+                                         int min_patches, int edge_passes) {
   if (!(bandwidth > 0) || !std::isfinite(bandwidth)) throw Error("bandwidth must be a positive number");
   if (!(beta >= 0) || !std::isfinite(beta)) throw Error("beta must be a number >= 0");
   if (islands > 4096) throw Error("split_islands must be between 0 (off) and 4096 patches");
   if (min_patches > 4096) throw Error("min_region_patches must be between 0 (off) and 4096 patches");
   if (edge_passes > 64) throw Error("edge_passes must be between 0 (off) and 64");
-  model->config().cluster.bandwidth = static_cast<float>(bandwidth);
-  model->config().cluster.beta = static_cast<float>(beta);
-  if (islands >= 0) model->config().cluster.split_islands = islands;
-  if (min_patches >= 0) model->config().cluster.min_region_patches = min_patches;
-  if (edge_passes >= 0) model->config().cluster.edge_passes = edge_passes;
-  model->cluster->params() = model->config().cluster;
-  model->cluster->set_bandwidth(static_cast<float>(bandwidth));
+  p.bandwidth = static_cast<float>(bandwidth);
+  p.beta = static_cast<float>(beta);
+  if (islands >= 0) p.split_islands = islands;
+  if (min_patches >= 0) p.min_region_patches = min_patches;
+  if (edge_passes >= 0) p.edge_passes = edge_passes;
+  return p;
 }
 
 Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::SetokDataset& val,
@@ -100,11 +100,10 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
     c.grid_w = pf.grid_w;
     cache.push_back(std::move(c));
   }
-  const tokenizer::ClusterParams saved = model->config().cluster;
-  const float saved_bw = model->cluster->bandwidth();
+  const tokenizer::ClusterParams& saved = model->config().cluster;
   Calibration best;
   {
-    Score s = score_settings(model, cache, S);
+    Score s = score_settings(model, saved, cache, S);
     best.before_fg_ari = s.fg_ari;
     best.before_within_one = s.within_one;
   }
@@ -123,8 +122,8 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   for (const Tidy& t : tidies) {
     for (double beta : o.betas) {
       for (double bw : o.bandwidths) {
-        apply_clustering(model, bw, beta, t.islands, t.small, t.edges);
-        Score s = score_settings(model, cache, S);
+        const tokenizer::ClusterParams tried = with_clustering(saved, bw, beta, t.islands, t.small, t.edges);
+        Score s = score_settings(model, tried, cache, S);
         const double score = s.fg_ari + s.within_one;
         nlohmann::json row = {{"bandwidth", bw},         {"beta", beta},
                               {"fg_ari", s.fg_ari},      {"within_one", s.within_one},
@@ -147,9 +146,6 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
       }
     }
   }
-  model->config().cluster = saved;
-  model->cluster->params() = saved;
-  model->cluster->set_bandwidth(saved_bw);
   return best;
 }
 
@@ -174,6 +170,15 @@ void write_clustering(const std::string& model_dir, double bandwidth, double bet
   if (edge_passes > 0) cfg["cluster"]["edge_passes"] = edge_passes;
   if (edge_passes == 0) cfg["cluster"].erase("edge_passes");
   io::save_checkpoint(model_dir, cfg, w);
+}
+
+Calibration calibrate_model_folder(const std::string& model_dir, const std::string& val_data) {
+  tokenizer::SetokModel model = tokenizer::load_setok(model_dir);
+  const auto& vc = model->config().vision;
+  auto val = train::open_setok_dataset(val_data, static_cast<int>(vc.image_size), static_cast<int>(vc.patch_size));
+  const Calibration c = calibrate_clustering(model, *val, CalibrationOptions());
+  write_clustering(model_dir, c.bandwidth, c.beta);
+  return c;
 }
 
 }  // namespace setok::eval

@@ -43,15 +43,14 @@ struct Calibration {
   nlohmann::json table;  // one row per grid point
 };
 
-// Evaluates the grid and returns the best point (ties: the earlier one); the model is left with
-// its settings unchanged.
+// Evaluates the grid and returns the best point (ties: the earlier one). The model is only read.
 Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::SetokDataset& val,
                                  const CalibrationOptions& options);
 
-// Puts (σ, β) into a loaded model, split_islands when islands >= 0, min_region_patches when
-// min_patches >= 0 and edge_passes when edge_passes >= 0.
-void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double beta, int islands = -1,
-                      int min_patches = -1, int edge_passes = -1);
+// `params` with (σ, β), split_islands when islands >= 0, min_region_patches when min_patches >= 0
+// and edge_passes when edge_passes >= 0. Throws setok::Error on values out of range.
+tokenizer::ClusterParams with_clustering(tokenizer::ClusterParams params, double bandwidth, double beta,
+                                         int islands = -1, int min_patches = -1, int edge_passes = -1);
 
 // Rewrites a model folder's config.json ("cluster") and, when σ is a learned parameter, its
 // weights, keeping every other key and tensor (and the tensors' dtypes). Atomic per file.
@@ -59,5 +58,8 @@ void apply_clustering(tokenizer::SetokModel& model, double bandwidth, double bet
 // min_region_patches, and edge_passes >= 0 edge_passes.
 void write_clustering(const std::string& model_dir, double bandwidth, double beta, int islands = -1,
                       int min_patches = -1, int edge_passes = -1);
+// Loads the model folder, picks σ and β on the dataset `val_data` (default grid) and writes them
+// into the folder: what training does to its final model when it has a validation split.
+Calibration calibrate_model_folder(const std::string& model_dir, const std::string& val_data);
 
 }  // namespace setok::eval

@@ -154,7 +154,7 @@ nlohmann::json evaluate_setok(tokenizer::SetokModel& model, const std::string& m
       px.push_back(samples.back().pixels);
     }
     at::Tensor pixels = at::stack(px);
-    tokenizer::Tokenized t = model->tokenize(pixels);
+    tokenizer::Tokenized t = model->tokenize(pixels, o.cluster.value_or(model->config().cluster));
     at::Tensor recon = model->reconstruct(pixels, t);
     at::Tensor a = (pixels + 1) / 2, b = ((recon + 1) / 2).clamp(0, 1);
     at::Tensor p = psnr(b, a), s = ssim(b, a), l = l1_error(b, a);

@@ -2,6 +2,7 @@
 // SeTok evaluation on held-out data (issue: grouping, token count, reconstruction, concepts).
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/tokenizer/setok_model.h"
@@ -12,6 +13,8 @@ namespace setok::eval {
 struct SetokEvalOptions {
   std::int64_t limit = 0;  // images to use (0: all)
   int batch_size = 16;
+  // The clustering to evaluate; none: the model's own (its config.json's "cluster").
+  std::optional<tokenizer::ClusterParams> cluster;
 };
 
 // Foreground ARI and matched mIoU of hard token masks against instance masks (at the model's

@@ -12,19 +12,24 @@
 namespace setok::mllm {
 
 struct ChatSession::Impl {
-  Setokim model{nullptr};
-  std::unique_ptr<llm::TextTokenizer> tok;
+  Setokim model{nullptr};             // the shared weights, read only
+  const llm::TextTokenizer* tok = nullptr;
+  const DomainProfile* domain = nullptr;
   std::vector<VisualTokens> visual;  // aligned with images_
-  std::optional<DomainProfile> domain;
 };
 
-ChatSession::ChatSession(const std::string& model_dir) : impl_(std::make_unique<Impl>()), dir_(model_dir) {
-  impl_->model = load_setokim(model_dir);
-  impl_->tok = std::make_unique<llm::TextTokenizer>(llm::TextTokenizer::load(model_dir));
-  impl_->domain = DomainProfile::load(model_dir);
+ChatSession::ChatSession(std::shared_ptr<const LoadedSetokim> model)
+    : model_(std::move(model)), impl_(std::make_unique<Impl>()) {
+  if (!model_) throw Error("chat: no model");
+  dir_ = model_->dir();
+  impl_->model = Setokim(model_->model());
+  impl_->tok = &model_->tokenizer();
+  impl_->domain = model_->domain();
 }
 
-const DomainProfile* ChatSession::domain() const { return impl_->domain ? &*impl_->domain : nullptr; }
+ChatSession::ChatSession(const std::string& model_dir) : ChatSession(LoadedSetokim::load(model_dir)) {}
+
+const DomainProfile* ChatSession::domain() const { return impl_->domain; }
 
 ChatSession::~ChatSession() = default;
 

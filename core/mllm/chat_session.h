@@ -12,6 +12,7 @@
 
 #include "core/io/image.h"
 #include "core/mllm/domain_profile.h"
+#include "core/mllm/loaded_setokim.h"
 
 namespace setok::mllm {
 
@@ -52,13 +53,18 @@ nlohmann::json chat_to_json(const std::string& model_dir, const std::vector<Chat
 
 class ChatSession {
  public:
-  // Loads a SeTokim folder (config.json, weights, tokenizer.model). Throws setok::Error.
+  // A conversation with a model loaded once and shared (several conversations, or chat beside
+  // other uses of the same model, read one copy of the weights).
+  explicit ChatSession(std::shared_ptr<const LoadedSetokim> model);
+  // Loads a SeTokim folder (config.json, weights, tokenizer.model) for this conversation alone.
+  // Throws setok::Error.
   explicit ChatSession(const std::string& model_dir);
   ~ChatSession();
   ChatSession(const ChatSession&) = delete;
   ChatSession& operator=(const ChatSession&) = delete;
 
   const std::string& model_dir() const { return dir_; }
+  const std::shared_ptr<const LoadedSetokim>& model() const { return model_; }
   // What the model was trained on (its domain.json), or null when it has none.
   const DomainProfile* domain() const;
   // Encodes an image; it joins the next question. Returns its index.
@@ -88,6 +94,7 @@ class ChatSession {
  private:
   const ChatTurn& answer_last(const ChatSampling& s, const Stream& stream);
   struct Impl;
+  std::shared_ptr<const LoadedSetokim> model_;
   std::unique_ptr<Impl> impl_;
   std::string dir_;
   std::vector<ChatTurn> turns_;

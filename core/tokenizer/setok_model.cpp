@@ -28,16 +28,14 @@ SetokModelImpl::SetokModelImpl(const SetokConfig& config) : config_(config) {
   detokenizer = register_module("detokenizer", Detokenizer(config_.detokenizer));
 }
 
-Tokenized SetokModelImpl::tokenize(const at::Tensor& pixels,
-                                   const std::function<void(const at::Tensor&)>& before_cluster) {
+Tokenized SetokModelImpl::tokenize(const at::Tensor& pixels, ClusterParams params, const BeforeCluster& before_cluster) {
   Tokenized t;
   vision::PatchFeatures pf = encoder->patch_features(pixels);
   t.features = pf.features;
   t.grid_h = pf.grid_h;
   t.grid_w = pf.grid_w;
-  if (before_cluster) before_cluster(t.features);
-  cluster->params() = config_.cluster;  // live edits of the cluster settings take effect here
-  t.clusters = cluster->forward(t.features);
+  if (before_cluster) before_cluster(t.features, params);
+  t.clusters = cluster->forward(t.features, params);
   t.tokens = merger->forward(t.features, t.clusters.masks, t.clusters.token_valid, t.grid_h, t.grid_w);
   return t;
 }

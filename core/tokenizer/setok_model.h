@@ -27,10 +27,14 @@ class SetokModelImpl : public torch::nn::Module {
  public:
   explicit SetokModelImpl(const SetokConfig& config);
 
-  // pixels [B,3,S,S] normalised as vision::SiglipVisionEncoderImpl::preprocess makes them.
+  // pixels [B,3,S,S] normalised as vision::SiglipVisionEncoderImpl::preprocess makes them,
+  // clustered with `params` (a request's settings; the model keeps none of them).
   // before_cluster, when set, sees the patch features [B,N,D] before they are clustered and may
-  // change config().cluster (training's object_bandwidth does).
-  Tokenized tokenize(const at::Tensor& pixels, const std::function<void(const at::Tensor&)>& before_cluster = nullptr);
+  // change the settings for this call (training's object_bandwidth does).
+  using BeforeCluster = std::function<void(const at::Tensor& features, ClusterParams& params)>;
+  Tokenized tokenize(const at::Tensor& pixels, ClusterParams params, const BeforeCluster& before_cluster = nullptr);
+  // The same with the model's own settings (its config.json's "cluster").
+  Tokenized tokenize(const at::Tensor& pixels) { return tokenize(pixels, config_.cluster); }
   // mask_logits, regions: see DetokenizerImpl::forward.
   at::Tensor reconstruct(const at::Tensor& tokens, const at::Tensor& token_valid, at::Tensor* mask_logits = nullptr,
                          const at::Tensor& regions = {});
@@ -44,8 +48,8 @@ class SetokModelImpl : public torch::nn::Module {
   // Preprocesses one image for this model's encoder: [1,3,S,S].
   at::Tensor preprocess(const io::Image& img) const;
 
+  // Read-only: what the model was built and saved with. Per-request settings are arguments.
   const SetokConfig& config() const { return config_; }
-  SetokConfig& config() { return config_; }
   vision::SiglipVisionEncoder encoder{nullptr};
   TokenCluster cluster{nullptr};
   TokenMerger merger{nullptr};

@@ -562,15 +562,15 @@ ClusterResult tidy_tokens(const ClusterResult& r, const at::Tensor& x, const Clu
   return out;
 }
 
-ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in) {
-  const at::Tensor x = with_grid_position(x_in, options_.params.position_weight);
+ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in, const ClusterParams& params) {
+  const at::Tensor x = with_grid_position(x_in, params.position_weight);
   const bool need_grad = at::GradMode::is_enabled() &&
                          (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));
-  if (need_grad) return cluster_reference(x, options_.params, log_bandwidth_.defined() ? log_bandwidth_.exp() : at::Tensor());
+  if (need_grad) return cluster_reference(x, params, log_bandwidth_.defined() ? log_bandwidth_.exp() : at::Tensor());
   // An explicit bandwidth (a user's override, a calibrated value in config.json) wins; 0 means
   // the model's own: the learnt σ, else the paper's automatic 1/(C·ln 2).
-  ClusterParams p = options_.params;
-  if (!(p.bandwidth > 0)) p.bandwidth = bandwidth();
+  ClusterParams p = params;
+  if (!(p.bandwidth > 0)) p.bandwidth = log_bandwidth_.defined() ? bandwidth() : params.effective_bandwidth();
   return tidy_tokens(cluster_fast(x, p), x, p);
 }
 

@@ -75,12 +75,17 @@ struct TokenClusterOptions {
 class TokenClusterImpl : public torch::nn::Module {
  public:
   explicit TokenClusterImpl(TokenClusterOptions options = {});
-  // x: [B,N,D] patch features. Uses the fused kernels when no gradient is needed.
-  ClusterResult forward(const at::Tensor& x);
+  // x: [B,N,D] patch features, clustered with `params` (the request's settings: the module keeps
+  // none). Uses the fused kernels when no gradient is needed. An explicit params.bandwidth wins;
+  // 0 means the module's own σ (the learnt one, else the paper's automatic 1/(C·ln 2)).
+  ClusterResult forward(const at::Tensor& x, const ClusterParams& params);
+  // The same with the settings the module was built with.
+  ClusterResult forward(const at::Tensor& x) { return forward(x, options_.params); }
   const TokenClusterOptions& options() const { return options_; }
-  ClusterParams& params() { return options_.params; }
+  // σ: the learnt parameter when there is one, else the built-with option.
   float bandwidth() const;
-  // Sets σ: the learnable parameter when there is one, else the fixed option.
+  // Sets the learnt σ (training): a weight, so it belongs to the module. Without a learnable σ it
+  // sets the built-with option.
   void set_bandwidth(float bandwidth);
 
  private:

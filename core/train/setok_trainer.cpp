@@ -20,6 +20,7 @@
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
+#include "core/eval/setok_calibrate.h"
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
@@ -40,20 +41,21 @@ const std::vector<double> kObjectBandwidths = {0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0
 
 // object_bandwidth: the bandwidth of kObjectBandwidths whose hard clustering of these features
 // (detached) gives per-image token counts closest to min(objects + 1, cap), by mean absolute
-// difference, the smaller σ on ties. β stays the config's. Leaves the cluster's params as it found them.
-float object_bandwidth(tokenizer::TokenClusterImpl& cluster, const at::Tensor& features,
-                       const std::vector<SetokSample>& samples) {
+// difference, the smaller σ on ties. β and the rest stay `params`'.
+float object_bandwidth(tokenizer::TokenClusterImpl& cluster, const tokenizer::ClusterParams& params,
+                       const at::Tensor& features, const std::vector<SetokSample>& samples) {
   at::NoGradGuard no_grad;
   const at::Tensor x = features.detach().to(at::kFloat);
-  const tokenizer::ClusterParams saved = cluster.params();
+  const tokenizer::ClusterParams& saved = params;
+  tokenizer::ClusterParams trial = params;
   std::vector<double> target;
   for (const SetokSample& s : samples)
     target.push_back(static_cast<double>(std::min<std::size_t>(s.labels.size() + 1, saved.max_tokens)));
   float best = saved.bandwidth;
   double best_err = std::numeric_limits<double>::infinity();
   for (double bw : kObjectBandwidths) {
-    cluster.params().bandwidth = static_cast<float>(bw);
-    const at::Tensor n = cluster.forward(x).num_tokens.to(at::kDouble).cpu().contiguous();
+    trial.bandwidth = static_cast<float>(bw);
+    const at::Tensor n = cluster.forward(x, trial).num_tokens.to(at::kDouble).cpu().contiguous();
     double err = 0;
     const double* count = n.data_ptr<double>();
     for (std::size_t b = 0; b < target.size(); ++b) err += std::abs(count[b] - target[b]);
@@ -62,7 +64,6 @@ float object_bandwidth(tokenizer::TokenClusterImpl& cluster, const at::Tensor& f
       best = static_cast<float>(bw);
     }
   }
-  cluster.params() = saved;
   return best;
 }
 
@@ -79,12 +80,14 @@ struct TrainerState {
   nlohmann::json vocab;
 };
 
-void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, TextEncoder& text, at::Tensor logit_scale,
-                         torch::nn::Linear* semantic, TokenHead* head, torch::optim::Optimizer* opt,
-                         const SetokTrainConfig& cfg, const TrainerState& st) {
+// model_config: what the folder's config.json says of the model (the model's own, with this run's
+// last object bandwidth and, for the final model, "trained").
+void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, const tokenizer::SetokConfig& model_config,
+                         TextEncoder& text, at::Tensor logit_scale, torch::nn::Linear* semantic, TokenHead* head,
+                         torch::optim::Optimizer* opt, const SetokTrainConfig& cfg, const TrainerState& st) {
   // Build the new checkpoint beside the old one, then swap folders: a crash leaves one whole.
   const fs::path tmp = io::begin_folder_swap(dir.string());
-  nlohmann::json config = model->config().to_json();
+  nlohmann::json config = model_config.to_json();
   config["concept"] = {{"labels", st.labels}, {"vocab", st.vocab}, {"templates", cfg.templates},
                        {"text_encoder", {{"dim", cfg.text.dim()}, {"layers", cfg.text.layers()},
                                          {"heads", cfg.text.heads()}, {"max_len", cfg.text.max_len()},
@@ -470,6 +473,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                     return n;
                   }()},
                  {"device", cfg.device}, {"resumed", !resume_dir.empty()}});
+  // What the checkpoints' config.json will say of the model (object_bandwidth updates σ in it).
+  tokenizer::SetokConfig saved_config = model->config();
   const auto t_start = std::chrono::steady_clock::now();
   const std::int64_t first = st.step;
   auto t_window = t_start;
@@ -487,11 +492,12 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     at::Tensor recon, mask_logits;
     {
       AutocastScope autocast(device.type(), amp);
-      tk = model->tokenize(pixels, [&](const at::Tensor& features) {
+      tk = model->tokenize(pixels, model->config().cluster, [&](const at::Tensor& features, tokenizer::ClusterParams& p) {
         if (!cfg.object_bandwidth) return;
-        step_bandwidth = object_bandwidth(*model->cluster, features, batch.samples);
-        model->config().cluster.bandwidth = step_bandwidth;  // tokenize hands it to the cluster next
-        model->cluster->set_bandwidth(step_bandwidth);       // the learnt σ, when there is one
+        step_bandwidth = object_bandwidth(*model->cluster, p, features, batch.samples);
+        p.bandwidth = step_bandwidth;  // this step's clustering, and the saved model's
+        saved_config.cluster.bandwidth = step_bandwidth;
+        model->cluster->set_bandwidth(step_bandwidth);  // the learnt σ, when there is one
       });
       // A stage that weighs neither the picture nor the decoder's masks (one training only the text
       // side, say) does not draw at all.
@@ -655,7 +661,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const bool pause =
         st.step < cfg.steps && ((cfg.stop_at > 0 && st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
     if ((cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) || st.step == cfg.steps || pause) {
-      save_checkpoint_dir(ckpt_dir, model, text, logit_scale, semantic_ptr, head_ptr, &opt, cfg, st);
+      save_checkpoint_dir(ckpt_dir, model, saved_config, text, logit_scale, semantic_ptr, head_ptr, &opt, cfg, st);
       progress.emit({{"event", "checkpoint"}, {"step", st.step}, {"path", ckpt_dir.string()}});
     }
     if (pause) {
@@ -669,9 +675,9 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     }
   }
   // The final model: the checkpoint's config + weights (+ text encoder), marked trained.
-  model->config().trained = true;
+  saved_config.trained = true;
   const fs::path model_dir = fs::path(cfg.out) / "model";
-  save_checkpoint_dir(model_dir, model, text, logit_scale, nullptr, head_ptr, nullptr, cfg, st);
+  save_checkpoint_dir(model_dir, model, saved_config, text, logit_scale, nullptr, head_ptr, nullptr, cfg, st);
   fs::remove(model_dir / "trainer_state.json");
   TrainSummary sum;
   sum.steps_done = st.step - first;
@@ -681,6 +687,12 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   sum.model_dir = model_dir.string();
   progress.emit({{"event", "done"}, {"step", st.step}, {"seconds", sum.seconds}, {"images_per_s", sum.images_per_s},
                  {"data_wait_s", sum.data_wait_s}, {"model", sum.model_dir}, {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
+  if (cfg.calibrate && !cfg.val_data.empty()) {
+    // The final model only (a pause returned above with a checkpoint): σ and β from the val split.
+    const eval::Calibration c = eval::calibrate_model_folder(sum.model_dir, cfg.val_data);
+    progress.emit({{"event", "calibrated"}, {"bandwidth", c.bandwidth}, {"beta", c.beta}, {"val_fg_ari", c.fg_ari},
+                   {"val_tokens_within_one", c.within_one}, {"val_tokens_per_image", c.tokens_per_image}});
+  }
   return sum;
 }
 

@@ -51,10 +51,11 @@ TEST(Calibrate, PicksTheBestGridPointAndLeavesTheModelUnchanged) {
   for (const auto& row : c.table) counts.insert(row["tokens_per_image"].get<double>());
   EXPECT_GT(counts.size(), 1u);
 
-  // The evaluator, with the chosen settings applied, measures what the calibration reported.
-  eval::apply_clustering(m, c.bandwidth, c.beta);
-  EXPECT_NEAR(m->cluster->bandwidth(), c.bandwidth, 1e-5 * c.bandwidth);
-  nlohmann::json j = eval::evaluate_setok(m, "", val, eval::SetokEvalOptions());
+  // The evaluator, given the chosen settings, measures what the calibration reported.
+  eval::SetokEvalOptions eo;
+  eo.cluster = eval::with_clustering(m->config().cluster, c.bandwidth, c.beta);
+  EXPECT_FLOAT_EQ(eo.cluster->bandwidth, static_cast<float>(c.bandwidth));
+  nlohmann::json j = eval::evaluate_setok(m, "", val, eo);
   EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
   EXPECT_NEAR(j["tokens_within_one_of_objects_plus_one"].get<double>(), c.within_one, 1e-9);
   EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
@@ -93,11 +94,13 @@ TEST(Calibrate, SearchesSplitIslandsAndSmallTokensWhenAskedAndWritesTheChoice) {
   EXPECT_EQ(m->config().cluster.min_region_patches, 0);
   EXPECT_EQ(m->config().cluster.edge_passes, 0);
   // The evaluator agrees with the chosen row.
-  eval::apply_clustering(m, c.bandwidth, c.beta, c.islands, c.min_region_patches, c.edge_passes);
-  EXPECT_EQ(m->config().cluster.split_islands, c.islands);
-  EXPECT_EQ(m->config().cluster.min_region_patches, c.min_region_patches);
-  EXPECT_EQ(m->config().cluster.edge_passes, c.edge_passes);
-  nlohmann::json j = eval::evaluate_setok(m, "", val, eval::SetokEvalOptions());
+  eval::SetokEvalOptions eo;
+  eo.cluster = eval::with_clustering(m->config().cluster, c.bandwidth, c.beta, c.islands, c.min_region_patches,
+                                     c.edge_passes);
+  EXPECT_EQ(eo.cluster->split_islands, c.islands);
+  EXPECT_EQ(eo.cluster->min_region_patches, c.min_region_patches);
+  EXPECT_EQ(eo.cluster->edge_passes, c.edge_passes);
+  nlohmann::json j = eval::evaluate_setok(m, "", val, eo);
   EXPECT_NEAR(j["fg_ari"].get<double>(), c.fg_ari, 1e-9);
   EXPECT_NEAR(j["tokens_per_image"].get<double>(), c.tokens_per_image, 1e-9);
   // Written to a model folder: the setting is there when on and gone when off.
@@ -155,8 +158,8 @@ TEST(Calibrate, WritesOnlyTheClusterSettingsKeepingDtypesAndOtherFiles) {
 
 TEST(Calibrate, RejectsBadInput) {
   tokenizer::SetokModel m = tiny_model();
-  EXPECT_THROW(eval::apply_clustering(m, 0.0, 1.0), Error);
-  EXPECT_THROW(eval::apply_clustering(m, 0.3, -1.0), Error);
+  EXPECT_THROW(eval::with_clustering(m->config().cluster, 0.0, 1.0), Error);
+  EXPECT_THROW(eval::with_clustering(m->config().cluster, 0.3, -1.0), Error);
   eval::CalibrationOptions o;
   o.bandwidths.clear();
   test::ToyScenes val(2);

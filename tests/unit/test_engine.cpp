@@ -129,6 +129,26 @@ TEST(Engine, ParametersReachTheClusterAndTheCapHolds) {
   EXPECT_EQ(log.results[1].params.max_tokens, 2);
 }
 
+TEST(Engine, RunWaitsForTheSameResultAsASubmittedRequest) {
+  // What `setok tokenize` calls: one request, answered by the same pipeline as the studio's.
+  Engine e;
+  Log log;
+  e.submit(request(1), log.sink());
+  e.wait_idle();
+  Engine fresh;  // features not cached: encoded again
+  const TokenizeResult r = fresh.run(request(2));
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.id, 2u);
+  EXPECT_GT(r.ms.encode_ms, 0.0);
+  EXPECT_EQ(r.map, log.results[0].map);
+  EXPECT_EQ(r.grid, log.results[0].grid);
+  TokenizeRequest empty = request(3);
+  empty.image = {};
+  const TokenizeResult bad = fresh.run(empty);
+  EXPECT_EQ(bad.status, Status::kError);
+  EXPECT_FALSE(bad.error.empty());
+}
+
 TEST(Engine, CallbacksRunOnTheWorkerThreadNotTheCaller) {
   Engine e;
   std::atomic<bool> on_worker{false};

@@ -46,6 +46,30 @@ TEST(SetokModel, TokenizesABatchAndReconstructsEveryTokenCount) {
   EXPECT_TRUE(at::isfinite(img).all().item<bool>());
 }
 
+// Weights apart from state: a call's cluster settings are an argument, so calls with different
+// settings, in any order, give what each gives alone, and the model's own settings stay as built.
+TEST(SetokModel, ClusterSettingsArePerCallAndLeaveTheModelAsItWas) {
+  at::manual_seed(0);
+  SetokModel m(SetokConfig::small());
+  m->eval();
+  c10::InferenceMode guard;
+  const at::Tensor px = at::rand({1, 3, 128, 128}) * 2 - 1;
+  const nlohmann::json own = m->config().to_json();
+  ClusterParams few = m->config().cluster, many = m->config().cluster;
+  few.max_tokens = 2;
+  many.max_tokens = 12;
+  many.beta = 0.0f;
+  const Tokenized a = m->tokenize(px, few), b = m->tokenize(px, many), c = m->tokenize(px, few);
+  EXPECT_LE(a.clusters.masks.size(2), 2);
+  EXPECT_TRUE(a.clusters.masks.equal(c.clusters.masks)) << "the call between changed nothing";
+  EXPECT_FALSE(a.clusters.masks.sizes() == b.clusters.masks.sizes() && a.clusters.masks.equal(b.clusters.masks));
+  // A before_cluster hook changes this call's settings only.
+  const Tokenized hooked = m->tokenize(px, many, [&few](const at::Tensor&, ClusterParams& p) { p = few; });
+  EXPECT_TRUE(hooked.clusters.masks.equal(a.clusters.masks));
+  EXPECT_EQ(m->config().to_json(), own);
+  EXPECT_TRUE(m->tokenize(px).clusters.masks.equal(m->tokenize(px, m->config().cluster).clusters.masks));
+}
+
 TEST(SetokModel, CheckpointRoundTripKeepsTokensAndHuggingFaceEncoderNames) {
   setok::test::TempDir d;
   at::manual_seed(1);

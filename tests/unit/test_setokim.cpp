@@ -414,8 +414,9 @@ TEST(ChatTemplate, LossCoversAnswersAndTheirEndOnly) {
 #ifdef SETOK_HAVE_SENTENCEPIECE
 #include "core/mllm/chat_session.h"
 
-TEST(ChatSession, AsksStopsRegeneratesEditsAndRoundTripsThroughJson) {
-  test::TempDir d;
+namespace {
+// A tiny untrained SeTokim with a trained text tokenizer in DIR/m; returns a 64 × 64 image for it.
+io::Image toy_chat_model(const test::TempDir& d) {
   std::vector<std::string> text;
   for (int i = 0; i < 300; ++i)
     text.push_back("USER: what colour is the square? ASSISTANT: the square number " + std::to_string(i) + " is red.");
@@ -426,12 +427,17 @@ TEST(ChatSession, AsksStopsRegeneratesEditsAndRoundTripsThroughJson) {
   cfg.text.vocab_size = 320;
   Setokim m(cfg);
   save_setokim(d / "m", m);
-
   io::Image img;
   img.width = img.height = 64;
   at::Tensor px = (image()[0].permute({1, 2, 0}) * 0.5 + 0.5).mul(255).round().to(at::kByte).contiguous();
   img.rgb.assign(px.data_ptr<std::uint8_t>(), px.data_ptr<std::uint8_t>() + px.numel());
+  return img;
+}
+}  // namespace
 
+TEST(ChatSession, AsksStopsRegeneratesEditsAndRoundTripsThroughJson) {
+  test::TempDir d;
+  const io::Image img = toy_chat_model(d);
   ChatSession s(d / "m");
   ChatSampling greedy;
   greedy.max_tokens = 6;
@@ -478,5 +484,34 @@ TEST(ChatSession, AsksStopsRegeneratesEditsAndRoundTripsThroughJson) {
   EXPECT_THROW(t.from_json(nlohmann::json{{"messages", {{{"role", "robot"}, {"text", "x"}}}}},
                            [&](const std::string&) { return img; }),
                Error);
+}
+
+// Weights apart from state: conversations over one loaded model keep their own images and turns,
+// and answer as conversations with models of their own do.
+TEST(ChatSession, ConversationsShareOneLoadedModel) {
+  test::TempDir d;
+  const io::Image img = toy_chat_model(d);
+  ChatSampling greedy;
+  greedy.max_tokens = 6;
+  ChatSession alone(d / "m");
+  alone.add_image(img, "toy.png");
+  const std::string colour = alone.ask("what colour is the square?", greedy).text;
+  const std::string shape = alone.ask("what shape is it?", greedy).text;
+
+  const std::shared_ptr<const LoadedSetokim> shared = LoadedSetokim::load(d / "m");
+  auto a = std::make_unique<ChatSession>(shared);
+  ChatSession b(shared);
+  EXPECT_EQ(a->model().get(), b.model().get());
+  EXPECT_EQ(b.model_dir(), d / "m");
+  a->add_image(img, "toy.png");
+  b.add_image(img, "toy.png");
+  EXPECT_EQ(a->ask("what colour is the square?", greedy).text, colour);
+  EXPECT_EQ(b.ask("what colour is the square?", greedy).text, colour);
+  EXPECT_EQ(a->ask("what shape is it?", greedy).text, shape);
+  EXPECT_EQ(a->turns().size(), 4u);
+  EXPECT_EQ(b.turns().size(), 2u);  // nothing of a's conversation in b's
+  a.reset();                        // the model lives on while a conversation holds it
+  EXPECT_EQ(b.ask("what shape is it?", greedy).text, shape);
+  EXPECT_THROW(ChatSession(std::shared_ptr<const LoadedSetokim>()), Error);
 }
 #endif
