@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/reproduce-setok-small}
 SETOK=${SETOK:-build/app/setok}
 DATA=data/scenes
-FT=resources/configs/setok-small-finetune.json
+FT=resources/configs/setok-small/02-finetune.json
 [[ -x $SETOK ]] || { echo "reproduce: $SETOK is missing; build first (bash packaging/setup.sh build)" >&2; exit 1; }
 mkdir -p "$OUT"
 
@@ -49,7 +49,7 @@ stage() {
   touch "$OUT/$name.done"
 }
 
-stage first resources/configs/setok-small.json
+stage first resources/configs/setok-small/01-first.json
 stage finetune1 "$FT" --set "init=$OUT/first/model"
 stage finetune2 "$FT" --set "init=$OUT/finetune1/model" --set steps=800
 stage finetune3 "$FT" --set "init=$OUT/finetune2/model" --set steps=800 --set concept_weight=0.5
@@ -59,42 +59,42 @@ if [[ ! -f $OUT/finetune3-islands.done ]]; then
 fi
 stage finetune4 "$FT" --set "init=$OUT/finetune3/model" --set steps=400 --set concept_weight=0.5
 # A new detokenizer that reads each token's region descriptor, on the frozen tokens of finetune4.
-stage decoder resources/configs/setok-small-decoder.json --set "init=$OUT/finetune4/model"
+stage decoder resources/configs/setok-small/03-decoder.json --set "init=$OUT/finetune4/model"
 # The same decoder, 300 more steps at a lower rate.
-stage decoder2 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder/model" --set 'reinit=[]' \
+stage decoder2 resources/configs/setok-small/03-decoder.json --set "init=$OUT/decoder/model" --set 'reinit=[]' \
   --set lr=3e-4 --set steps=300 --set warmup_steps=10
-stage decoder3 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder2/model" --set 'reinit=[]' \
+stage decoder3 resources/configs/setok-small/03-decoder.json --set "init=$OUT/decoder2/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=200 --set warmup_steps=10
-stage decoder4 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder3/model" --set 'reinit=[]' \
+stage decoder4 resources/configs/setok-small/03-decoder.json --set "init=$OUT/decoder3/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=600 --set warmup_steps=10
-stage decoder5 resources/configs/setok-small-decoder.json --set "init=$OUT/decoder4/model" --set 'reinit=[]' \
+stage decoder5 resources/configs/setok-small/03-decoder.json --set "init=$OUT/decoder4/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=600 --set warmup_steps=10
 # The same decoder with one more block and one more residual block per stage (each added block
 # starting as the identity), 600 more steps.
-stage grow resources/configs/setok-small-decoder.json --set "init=$OUT/decoder5/model" --set 'reinit=[]' \
+stage grow resources/configs/setok-small/03-decoder.json --set "init=$OUT/decoder5/model" --set 'reinit=[]' \
   --set 'grow=["detokenizer"]' --set model.detokenizer.layers=3 --set model.detokenizer.decoder_res_blocks=2 \
   --set lr=2e-4 --set steps=600 --set warmup_steps=10
-stage grow2 resources/configs/setok-small-decoder.json --set "init=$OUT/grow/model" --set 'reinit=[]' \
+stage grow2 resources/configs/setok-small/03-decoder.json --set "init=$OUT/grow/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=600 --set warmup_steps=10
-stage grow3 resources/configs/setok-small-decoder.json --set "init=$OUT/grow2/model" --set 'reinit=[]' \
+stage grow3 resources/configs/setok-small/03-decoder.json --set "init=$OUT/grow2/model" --set 'reinit=[]' \
   --set lr=3e-4 --set steps=600 --set warmup_steps=10
 # 1200 more in bf16, then 1800 more on twice the training images (the first 6000 the same).
-stage grow4 resources/configs/setok-small-decoder.json --set "init=$OUT/grow3/model" --set 'reinit=[]' \
+stage grow4 resources/configs/setok-small/03-decoder.json --set "init=$OUT/grow3/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=1200 --set warmup_steps=10 --set cpu_bf16=true
 train_scenes 12000 data/scenes-12k
-stage grow5 resources/configs/setok-small-decoder.json --set "init=$OUT/grow4/model" --set 'reinit=[]' \
+stage grow5 resources/configs/setok-small/03-decoder.json --set "init=$OUT/grow4/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=1800 --set warmup_steps=10 --set cpu_bf16=true \
   --set train_data=data/scenes-12k/annotations/instances_train.json
 # 1800 more on four times the training images (the first 12 000 the same).
 train_scenes 24000 data/scenes-24k
-stage grow6 resources/configs/setok-small-decoder.json --set "init=$OUT/grow5/model" --set 'reinit=[]' \
+stage grow6 resources/configs/setok-small/03-decoder.json --set "init=$OUT/grow5/model" --set 'reinit=[]' \
   --set lr=2e-4 --set steps=1800 --set warmup_steps=10 --set cpu_bf16=true \
   --set train_data=data/scenes-24k/annotations/instances_train.json
 # The text side alone against the finished tokens: everything of the tokenizer frozen, nothing drawn.
-stage text resources/configs/setok-small-text.json --set "init=$OUT/grow6/model"
+stage text resources/configs/setok-small/04-text.json --set "init=$OUT/grow6/model"
 # The merger and the text encoder against the frozen decoder (reconstruction and concept), the
 # encoder and clustering frozen, so the grouping stays as it is.
-stage merger resources/configs/setok-small-merger.json --set "init=$OUT/text/model"
+stage merger resources/configs/setok-small/05-merger.json --set "init=$OUT/text/model"
 # Edge passes (and σ, β again) on val: no weight changes, only the clustering's settings.
 if [[ ! -f $OUT/merger-edges.done ]]; then
   "$SETOK" calibrate -m "$OUT/merger/model" --data "$DATA" --edge-passes 0,1,2,4,8,16
