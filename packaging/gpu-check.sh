@@ -80,7 +80,7 @@ if [ -x "$setok" ]; then
       sets=()
       for kv in "$@" calibrate=false val_data= checkpoint_every=0 log_every=10; do sets+=(--set "$kv"); done
       echo "=== train-$name ($(date +%T))" >>"$log"
-      if timeout 150 "$setok" train setok --config "$root/resources/configs/setok-small.json" --data "$packed" \
+      if timeout 150 "$setok" train setok --config "$root/resources/configs/setok-small/01-first.json" --data "$packed" \
         --device cuda --steps 60 --out "$build/train-$name" --progress jsonl "${sets[@]}" >"$build/train.jsonl" \
         2>>"$log"; then
         printf '{"bench":"train-%s","result":%s}\n' "$name" "$(grep '"event":"done"' "$build/train.jsonl" | tail -1)" >>"$figs"

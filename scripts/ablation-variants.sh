@@ -9,7 +9,7 @@
 # weight, at weight 3, at the lower learning rate, and for 1.5 times the steps (it checkpoints); the
 # previous bundled recipe, with HF's patch embedding instead of the convolutional stem (`patch`);
 # and the recipe for four times the steps (`long`, it checkpoints). `config=FILE` (relative to the checkout)
-# names another base config than resources/configs/setok-small.json. `object-bw` clusters every
+# names another base config than resources/configs/setok-small/01-first.json. `object-bw` clusters every
 # training step at the bandwidth that gives about one token per object (object_bandwidth,
 # docs/design/setok-training.md) instead of the paper's 1/(C·ln 2) (about ten per image), so the
 # merger and the concept loss see whole objects in training as they do after calibration.
@@ -28,7 +28,7 @@ declare -A ablation_sets=(
   [semantic-lr3e-4]="semantic_weight=1.0 lr=0.0003"
   [semantic-w3]="semantic_weight=3.0"
   [semantic-long]="semantic_weight=1.0 steps=1800 checkpoint_every=300"
-  [patch]="config=resources/configs/setok-small-patch.json"
+  [patch]="config=resources/configs/ablations/setok-small-patch.json"
   [object-bw]="object_bandwidth=true"
   [long]="steps=4800 checkpoint_every=600"
 )

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 STEPS=${1:-100}
 OUT=${2:-runs/ablations}
 SETOK=${SETOK:-build/app/setok}
-CFG=resources/configs/setok-small.json
+CFG=resources/configs/setok-small/01-first.json
 DATA=data/scenes
 [[ -x $SETOK ]] || { echo "ablations: $SETOK is missing; build first (bash packaging/setup.sh build)" >&2; exit 1; }
 [[ -f $DATA/annotations/instances_val.json && -f $DATA/annotations/instances_test.json ]] ||

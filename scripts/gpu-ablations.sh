@@ -61,7 +61,7 @@ threads=$(($(nproc) / ${#names[@]}))
 sampler=$!
 
 variant() {  # variant NAME: train, calibrate on val, evaluate on test
-  local n=$1 dir=$work/$1 args=() cfg=resources/configs/setok-small.json
+  local n=$1 dir=$work/$1 args=() cfg=resources/configs/setok-small/01-first.json
   for kv in checkpoint_every=0 ${ablation_sets[$n]} ${EXTRA_SETS:-}; do
     if [[ $kv == config=* ]]; then cfg=${kv#config=}; else args+=(--set "$kv"); fi
   done

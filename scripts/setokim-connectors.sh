@@ -35,11 +35,11 @@ for c in ${CONNECTORS:-setok patch_mlp fixed_k}; do
   d=$OUT/$c; mkdir -p "$d"
   if [[ ! -f $d/vqa.json ]]; then
     [[ -f $d/s1/model/config.json ]] ||
-      "$SETOK" train mllm --config resources/configs/setokim-small-stage1.json --out "$d/s1" --steps "$S1" \
+      "$SETOK" train mllm --config resources/configs/setokim-small/01-stage1.json --out "$d/s1" --steps "$S1" \
         --set connector=$c --set fixed_k="$FIXED_K" --set token_geometry="$GEOMETRY" --set tokenizer="$TOKENIZER" --set checkpoint_every=0 \
         --set cpu_bf16="$BF16" --set batch_size="$BATCH" --set max_length=320 --progress jsonl >"$d/s1.jsonl"
     [[ -f $d/s2/model/config.json ]] ||
-      "$SETOK" train mllm --config resources/configs/setokim-small-stage2.json --out "$d/s2" --steps "$S2" \
+      "$SETOK" train mllm --config resources/configs/setokim-small/02-stage2.json --out "$d/s2" --steps "$S2" \
         --set init="$d/s1/model" --set checkpoint_every=0 --set cpu_bf16="$BF16" --set batch_size="$BATCH" --set max_length=320 \
         --set warmup_steps=50 --progress jsonl >"$d/s2.jsonl"
     "$SETOK" eval pope -m "$d/s2/model" --data data/scenes --split test --limit "$LIMIT" --json >"$d/pope.json"

@@ -412,7 +412,7 @@ void TrainPanel::resizeEvent(QResizeEvent* e) {
 QString TrainPanel::bundledRecipe() {
   const std::string models = tokenizer::bundled_models_dir();
   if (models.empty()) return {};
-  const QString p = QDir(QString::fromStdString(models)).filePath("../configs/setok-small.json");
+  const QString p = QDir(QString::fromStdString(models)).filePath("../configs/setok-small/01-first.json");
   return QFileInfo::exists(p) ? QDir::cleanPath(p) : QString();
 }
 

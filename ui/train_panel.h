@@ -38,8 +38,8 @@ class TrainPanel : public QWidget {
 
   // The `setok` program: $SETOK_CLI, else beside this executable.
   static QString cliPath();
-  // The bundled model's training recipe (resources/configs/setok-small.json beside the bundled
-  // models), which the panel starts from; empty when there is none.
+  // The first stage of the bundled model's recipe (resources/configs/setok-small/01-first.json,
+  // beside the bundled models), which the panel starts from; empty when there is none.
   static QString bundledRecipe();
 
   QJsonObject config() const;  // the form as a training config

@@ -750,18 +750,20 @@ TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
   EXPECT_TRUE(SetokTrainConfig::from_json({{"object_bandwidth", true}}).object_bandwidth);
 }
 
-// Every config the project ships is read by its trainer (setok-* by SeTok's, setokim-* by
-// SeTokim's), and a key neither knows is refused with its name, so a misspelt option cannot be
-// silently ignored.
+// Every config the project ships (resources/configs/FOLDER/*.json) is read by its trainer
+// (setokim-small/ and ablations/setokim-* by SeTokim's, the rest by SeTok's), and a key neither
+// knows is refused with its name, so a misspelt option cannot be silently ignored.
 TEST(TrainingConfigs, ShippedOnesParseAndUnknownKeysAreRefused) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(SETOK_MODELS).parent_path() / "configs";
+  // The Train panel's default (TrainPanel::bundledRecipe): the bundled setok-small's first stage.
+  EXPECT_TRUE(fs::is_regular_file(dir / "setok-small" / "01-first.json"));
   int setok = 0, setokim = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.path().extension() != ".json") continue;
     const nlohmann::json j = setok::io::read_json_file(e.path().string());
-    const std::string name = e.path().filename().string();
-    if (name.rfind("setokim-", 0) == 0) {
+    const std::string name = fs::relative(e.path(), dir).generic_string();
+    if (name.rfind("setokim-", 0) == 0 || name.find("/setokim-") != std::string::npos) {
       EXPECT_NO_THROW(setok::train::MllmTrainConfig::from_json(j)) << name;
       ++setokim;
     } else {
