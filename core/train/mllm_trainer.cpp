@@ -277,308 +277,412 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"clip_grad_norm", clip_grad_norm}};
 }
 
-TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_dir, ProgressWriter& progress) {
-  const at::Device device(cfg.device);
-  if (device.is_cuda() && !at::hasCUDA()) throw Error("device " + cfg.device + ": this LibTorch has no CUDA");
-  // Data.
-  std::vector<Example> vision_ex, text_ex;
+namespace {
+
+// The stage's examples: captions (stage 1, with text-only conversations beside them when
+// language_ratio > 0) or instruction conversations (stage 2).
+struct MllmData {
+  std::vector<Example> vision, text;
+};
+
+MllmData read_examples(const MllmTrainConfig& cfg) {
+  MllmData d;
   if (cfg.stage == 1) {
-    vision_ex = caption_examples(cfg.captions);
-    if (!cfg.conversations.empty() && cfg.language_ratio > 0) text_ex = conversation_examples(cfg.conversations, true);
+    d.vision = caption_examples(cfg.captions);
+    if (!cfg.conversations.empty() && cfg.language_ratio > 0) d.text = conversation_examples(cfg.conversations, true);
   } else {
-    vision_ex = conversation_examples(cfg.conversations, false, cfg.split_turns);
+    d.vision = conversation_examples(cfg.conversations, false, cfg.split_turns);
   }
-  if (vision_ex.empty()) throw Error("training data has no examples");
-  fs::create_directories(cfg.out);
-  const fs::path ckpt_dir = fs::path(cfg.out) / "checkpoint";
+  if (d.vision.empty()) throw Error("training data has no examples");
+  return d;
+}
 
-  // Model and tokenizer.
-  std::int64_t step = 0;
-  std::string start = !resume_dir.empty() ? resume_dir : cfg.init;
-  fs::path tok_path;
-  mllm::Setokim model{nullptr};
-  if (!start.empty()) {
-    model = mllm::load_setokim(start);
-    tok_path = fs::path(start) / "tokenizer.model";
-    if (!resume_dir.empty())
-      step = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string()).at("step").get<std::int64_t>();
-    if (resume_dir.empty() && !cfg.setok_model.empty()) {
-      // A new SeTok under the init model's projector and language model.
-      try {
-        model->replace_setok(tokenizer::load_setok(cfg.setok_model));
-      } catch (const std::exception& e) {
-        throw Error("setok_model " + cfg.setok_model + " does not fit the SeTokim in " + cfg.init + ": " + e.what());
-      }
+// The init (or checkpoint) model changed as the config asks: a new SeTok under its projector and
+// language model, and token geometry or appearance on a model trained without them (zero-initialised
+// layers, so training starts from the init model's answers).
+void adapt_start_model(mllm::Setokim& model, const MllmTrainConfig& cfg, const std::string& resume_dir) {
+  if (resume_dir.empty() && !cfg.setok_model.empty()) {
+    try {
+      model->replace_setok(tokenizer::load_setok(cfg.setok_model));
+    } catch (const std::exception& e) {
+      throw Error("setok_model " + cfg.setok_model + " does not fit the SeTokim in " + cfg.init + ": " + e.what());
     }
-    // Token geometry on a model trained without it: a zero-initialised layer, so training starts
-    // from the init model's answers.
-    if (resume_dir.empty() && cfg.token_geometry && !model->config().token_geometry) model->add_token_geometry();
-    // The same for token appearance, which needs geometry.
-    const std::string from = resume_dir.empty() ? "the init model " + cfg.init : "the checkpoint " + resume_dir;
-    const int have = model->config().token_appearance;
-    if (cfg.token_appearance > 0 && !model->config().token_geometry)
-      throw Error("token_appearance needs token geometry, which " + from + " has not: set token_geometry=true");
-    if (resume_dir.empty() && cfg.token_appearance > 0 && have == 0) model->add_token_appearance(cfg.token_appearance);
-    if (cfg.token_appearance > 0 && have != cfg.token_appearance && (have > 0 || !resume_dir.empty()))
-      throw Error(from + " reads " + (have ? std::to_string(have) + " × " + std::to_string(have) : "no") +
-                  " appearance maps, the config asks for " + std::to_string(cfg.token_appearance) + " × " +
-                  std::to_string(cfg.token_appearance));
-  } else {
-    tok_path = cfg.tokenizer;
-    if (tok_path.empty()) {
-      tok_path = fs::path(cfg.out) / "tokenizer.model";
-      llm::TextTokenizer::train(all_text(vision_ex, text_ex), (fs::path(cfg.out) / "tokenizer").string(),
-                                cfg.tokenizer_vocab);
-    }
-    llm::TextTokenizer probe = llm::TextTokenizer::load(tok_path.string());
-    nlohmann::json tc = cfg.text_config;
-    tc["model_type"] = "llama";
-    tc["vocab_size"] = probe.vocab_size();
-    tc["bos_token_id"] = probe.bos_id();
-    tc["eos_token_id"] = probe.eos_id();
-    mllm::SetokimConfig sc;
-    sc.text = llm::LlamaConfig::from_json(tc);
-    tokenizer::SetokModel setok = tokenizer::load_setok(cfg.setok_model);
-    sc.vision = setok->config();
-    sc.connector = mllm::parse_connector(cfg.connector);
-    sc.fixed_k = cfg.fixed_k;
-    sc.token_geometry = cfg.token_geometry;
-    sc.token_appearance = cfg.token_appearance;
-    at::manual_seed(cfg.seed);
-    model = mllm::Setokim(sc);
-    nn::load_state_dict(*model->setok, nn::state_dict(*setok));
   }
-  llm::TextTokenizer tok = llm::TextTokenizer::load(tok_path.string());
-  if (tok.vocab_size() > model->config().text.vocab_size)
-    throw Error("tokenizer has " + std::to_string(tok.vocab_size()) + " ids but the language model only " +
-                std::to_string(model->config().text.vocab_size));
-  model->to(device);
-  model->train();
-  model->setok->eval();  // its clustering is the same in both modes; no dropout anywhere
-  set_frozen(model, cfg.freeze);
-  const bool vision_frozen = std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end();
+  if (resume_dir.empty() && cfg.token_geometry && !model->config().token_geometry) model->add_token_geometry();
+  const std::string from = resume_dir.empty() ? "the init model " + cfg.init : "the checkpoint " + resume_dir;
+  const int have = model->config().token_appearance;
+  if (cfg.token_appearance > 0 && !model->config().token_geometry)
+    throw Error("token_appearance needs token geometry, which " + from + " has not: set token_geometry=true");
+  if (resume_dir.empty() && cfg.token_appearance > 0 && have == 0) model->add_token_appearance(cfg.token_appearance);
+  if (cfg.token_appearance > 0 && have != cfg.token_appearance && (have > 0 || !resume_dir.empty()))
+    throw Error(from + " reads " + (have ? std::to_string(have) + " × " + std::to_string(have) : "no") +
+                " appearance maps, the config asks for " + std::to_string(cfg.token_appearance) + " × " +
+                std::to_string(cfg.token_appearance));
+}
 
-  const bool use_lora = !cfg.lora.is_null() && !cfg.lora.empty();
-  io::TensorMap adapters;
-  if (use_lora) {
-    llm::LoraOptions lo = llm::LoraOptions::from_json(cfg.lora);
-    if (!cfg.lora.contains("seed")) lo.seed = cfg.seed;
-    adapters = llm::add_lora(model->language_model, lo);
-    if (!resume_dir.empty()) {
-      const fs::path saved = fs::path(resume_dir) / "lora.safetensors";
-      if (!fs::exists(saved)) throw Error(saved.string() + ": missing (the checkpoint was not written with LoRA)");
-      llm::load_lora(model->language_model, io::load_safetensors(saved.string()));
-    }
+// A SeTokim from nothing: the tokenizer (the config's, or one trained on the data), a language model
+// of text_config drawn from the seed, and setok_model's SeTok.
+mllm::Setokim new_model(const MllmTrainConfig& cfg, const MllmData& d, fs::path& tok_path) {
+  tok_path = cfg.tokenizer;
+  if (tok_path.empty()) {
+    tok_path = fs::path(cfg.out) / "tokenizer.model";
+    llm::TextTokenizer::train(all_text(d.vision, d.text), (fs::path(cfg.out) / "tokenizer").string(),
+                              cfg.tokenizer_vocab);
   }
-  // Two parameter groups: everything, and the token-geometry and -appearance layers at geometry_lr_scale × the rate
-  // (a layer added at zero to a trained model must grow to the size of its neighbours' signal).
-  std::vector<at::Tensor> params, geometry_params;
+  llm::TextTokenizer probe = llm::TextTokenizer::load(tok_path.string());
+  nlohmann::json tc = cfg.text_config;
+  tc["model_type"] = "llama";
+  tc["vocab_size"] = probe.vocab_size();
+  tc["bos_token_id"] = probe.bos_id();
+  tc["eos_token_id"] = probe.eos_id();
+  mllm::SetokimConfig sc;
+  sc.text = llm::LlamaConfig::from_json(tc);
+  tokenizer::SetokModel setok = tokenizer::load_setok(cfg.setok_model);
+  sc.vision = setok->config();
+  sc.connector = mllm::parse_connector(cfg.connector);
+  sc.fixed_k = cfg.fixed_k;
+  sc.token_geometry = cfg.token_geometry;
+  sc.token_appearance = cfg.token_appearance;
+  at::manual_seed(cfg.seed);
+  mllm::Setokim model(sc);
+  nn::load_state_dict(*model->setok, nn::state_dict(*setok));
+  return model;
+}
+
+// LoRA adapters on the language model when the config asks (restored from a checkpoint).
+io::TensorMap add_adapters(mllm::Setokim& model, const MllmTrainConfig& cfg, const std::string& resume_dir) {
+  if (cfg.lora.is_null() || cfg.lora.empty()) return {};
+  llm::LoraOptions lo = llm::LoraOptions::from_json(cfg.lora);
+  if (!cfg.lora.contains("seed")) lo.seed = cfg.seed;
+  io::TensorMap adapters = llm::add_lora(model->language_model, lo);
+  if (!resume_dir.empty()) {
+    const fs::path saved = fs::path(resume_dir) / "lora.safetensors";
+    if (!fs::exists(saved)) throw Error(saved.string() + ": missing (the checkpoint was not written with LoRA)");
+    llm::load_lora(model->language_model, io::load_safetensors(saved.string()));
+  }
+  return adapters;
+}
+
+struct MllmOptimiser {
+  std::unique_ptr<torch::optim::AdamW> opt;
+  std::vector<double> group_scale;
+  std::vector<at::Tensor> params, geometry_params;  // params: the clipped ones
+};
+
+// Two parameter groups: everything, and the token-geometry and -appearance layers at
+// geometry_lr_scale × the rate (a layer added at zero to a trained model must grow to the size of
+// its neighbours' signal).
+MllmOptimiser make_optimiser(mllm::Setokim& model, const io::TensorMap& adapters, const MllmTrainConfig& cfg,
+                             const std::string& resume_dir) {
+  MllmOptimiser o;
   for (auto& item : model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
     const bool added = item.key().rfind("multi_modal_projector.geometry.", 0) == 0 ||
                        item.key().rfind("multi_modal_projector.appearance.", 0) == 0;
-    (added ? geometry_params : params).push_back(item.value());
+    (added ? o.geometry_params : o.params).push_back(item.value());
   }
-  for (auto& [name, t] : adapters) params.push_back(t);
-  if (params.empty() && geometry_params.empty()) throw Error("every module is frozen: nothing to train");
+  for (auto& [name, t] : adapters) o.params.push_back(t);
+  if (o.params.empty() && o.geometry_params.empty()) throw Error("every module is frozen: nothing to train");
   const auto adamw = torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95});
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  std::vector<double> group_scale;
-  for (auto [ps, scale] : {std::pair{&params, 1.0}, std::pair{&geometry_params, cfg.geometry_lr_scale}}) {
+  for (auto [ps, scale] : {std::pair{&o.params, 1.0}, std::pair{&o.geometry_params, cfg.geometry_lr_scale}}) {
     if (ps->empty()) continue;
     groups.emplace_back(*ps, std::make_unique<torch::optim::AdamWOptions>(adamw));
-    group_scale.push_back(scale);
+    o.group_scale.push_back(scale);
   }
-  torch::optim::AdamW opt(std::move(groups), adamw);
+  o.opt = std::make_unique<torch::optim::AdamW>(std::move(groups), adamw);
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
     torch::serialize::InputArchive ar;
     ar.load_from((fs::path(resume_dir) / "optimizer.pt").string());
-    opt.load(ar);
+    o.opt->load(ar);
   }
+  return o;
+}
 
-  // Visual tokens before the projector, per image, cached when the vision side is frozen; when it
-  // learns, the decoded pixels are cached instead, up to 2 GiB (the scenes world's 6000 training
-  // images at 128 px take 1.2 GiB); images past that are decoded each time.
-  std::map<std::string, at::Tensor> pixel_cache;
-  std::int64_t pixel_cache_bytes = 0;
-  const std::int64_t kPixelCacheLimit = std::int64_t{2} << 30;
-  auto pixels_of = [&](const std::string& path) -> at::Tensor {
-    auto it = pixel_cache.find(path);
-    if (it != pixel_cache.end()) return it->second;
-    at::Tensor px = model->setok->preprocess(io::load_image(path));
+// Visual tokens before the projector, per image, cached when the vision side is frozen; when it
+// learns, the decoded pixels are cached instead, up to 2 GiB (the scenes world's 6000 training
+// images at 128 px take 1.2 GiB); images past that are decoded each time.
+class VisualSource {
+ public:
+  VisualSource(mllm::Setokim model, bool frozen, const at::Device& device)
+      : model_(std::move(model)), frozen_(frozen), device_(device) {}
+  bool frozen() const { return frozen_; }
+
+  at::Tensor pixels(const std::string& path) {
+    auto it = pixels_.find(path);
+    if (it != pixels_.end()) return it->second;
+    at::Tensor px = model_->setok->preprocess(io::load_image(path));
     const std::int64_t bytes = px.numel() * static_cast<std::int64_t>(px.element_size());
-    if (!vision_frozen && pixel_cache_bytes + bytes <= kPixelCacheLimit) {
-      pixel_cache[path] = px;
-      pixel_cache_bytes += bytes;
+    if (!frozen_ && pixel_bytes_ + bytes <= kPixelCacheLimit) {
+      pixels_[path] = px;
+      pixel_bytes_ += bytes;
     }
     return px;
-  };
-  std::map<std::string, mllm::VisualTokens> cache;
-  auto visual = [&](const std::string& path) -> mllm::VisualTokens {
-    auto it = cache.find(path);
-    if (it != cache.end()) return it->second;
-    at::NoGradGuard ng;
-    mllm::VisualTokens v = model->visual_tokens(pixels_of(path).to(device));
-    cache[path] = v;
-    return v;
-  };
+  }
 
-  std::int64_t n_params = 0;
-  for (auto& p : model->parameters()) n_params += p.numel();
-  progress.emit({{"event", "start"}, {"step", step}, {"total_steps", cfg.steps}, {"stage", cfg.stage},
-                 {"examples", vision_ex.size()}, {"text_examples", text_ex.size()}, {"parameters", n_params},
-                 {"trainable", [&] {
-                    std::int64_t n = 0;
-                    for (const auto* group : {&params, &geometry_params})
-                      for (auto& p : *group) n += p.numel();
-                    return n;
-                  }()},
-                 {"device", cfg.device}, {"resumed", !resume_dir.empty()}});
+  mllm::VisualTokens cached(const std::string& path) {
+    auto it = tokens_.find(path);
+    if (it != tokens_.end()) return it->second;
+    at::NoGradGuard ng;
+    mllm::VisualTokens v = model_->visual_tokens(pixels(path).to(device_));
+    tokens_[path] = v;
+    return v;
+  }
+
+ private:
+  static constexpr std::int64_t kPixelCacheLimit = std::int64_t{2} << 30;
+  mllm::Setokim model_;
+  bool frozen_;
+  at::Device device_;
+  std::map<std::string, at::Tensor> pixels_;
+  std::int64_t pixel_bytes_ = 0;
+  std::map<std::string, mllm::VisualTokens> tokens_;
+};
+
+// One example as the language model reads it: input embeddings [T, D] and next-token targets
+// (-100: no target), cut at max_length.
+struct Sequence {
+  at::Tensor embeds, labels;
+  std::int64_t visual = 0;  // visual tokens in it
+};
+
+// Drawn only when an option is on, so configs without it keep their random stream: the user turn's
+// suffix dropped (drop_suffix_rate), the question reworded (question_rewrite_rate).
+std::vector<mllm::ChatMessage> varied_chat(const Example& ex, const MllmTrainConfig& cfg, std::mt19937_64& rng,
+                                           std::uniform_real_distribution<double>& u) {
+  const bool drop =
+      !ex.text_only && !cfg.drop_suffix.empty() && cfg.drop_suffix_rate > 0 && u(rng) < cfg.drop_suffix_rate;
+  std::vector<mllm::ChatMessage> chat = drop ? mllm::without_user_suffix(ex.chat, cfg.drop_suffix) : ex.chat;
+  if (!ex.text_only && !cfg.question_rewrites.empty() && cfg.question_rewrite_rate > 0 &&
+      u(rng) < cfg.question_rewrite_rate)
+    chat = mllm::rewrite_user_text(std::move(chat), cfg.question_rewrites,
+                                   [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); });
+  return chat;
+}
+
+// Targets in sequence space: visual tokens never are; text-only examples learn every token.
+Sequence to_sequence(mllm::Setokim& model, const llm::TextTokenizer& tok, const Example& ex,
+                     const std::vector<mllm::ChatMessage>& chat, const std::vector<mllm::VisualTokens>& imgs,
+                     std::int64_t max_length) {
+  mllm::EncodedChat enc = mllm::encode_chat(tok, chat, false);
+  if (static_cast<std::size_t>(enc.images) != imgs.size())
+    throw Error("an example has " + std::to_string(enc.images) + " [Img] markers and " + std::to_string(imgs.size()) +
+                " images");
+  at::Tensor emb = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), imgs)[0];  // [T, D]
+  Sequence s;
+  std::vector<std::int64_t> lab;
+  std::size_t img = 0;
+  for (std::size_t i = 0; i < enc.ids.size(); ++i) {
+    if (enc.ids[i] == tok.img_end_id()) {
+      lab.insert(lab.end(), static_cast<std::size_t>(imgs[img].count()), -100);
+      s.visual += imgs[img].count();
+      ++img;
+    }
+    const bool target = ex.text_only ? i > 0 : enc.loss[i] != 0;
+    lab.push_back(target ? enc.ids[i] : -100);
+  }
+  const std::int64_t T = std::min<std::int64_t>(emb.size(0), max_length);
+  s.embeds = emb.narrow(0, 0, T);
+  s.labels = at::tensor(std::vector<std::int64_t>(lab.begin(), lab.begin() + T), at::kLong);
+  return s;
+}
+
+// A batch padded to its longest sequence: inputs [B, T, D], targets [B, T] (on the device) and
+// the valid positions [B, T].
+struct MllmBatch {
+  at::Tensor x, y, valid;
+  std::int64_t length = 0, visual = 0;
+};
+
+MllmBatch pad_batch(const std::vector<Sequence>& seqs, std::int64_t D, const at::Device& device) {
+  MllmBatch b;
+  const std::int64_t n = static_cast<std::int64_t>(seqs.size());
+  for (const auto& s : seqs) {
+    b.length = std::max<std::int64_t>(b.length, s.embeds.size(0));
+    b.visual += s.visual;
+  }
+  at::Tensor y = at::full({n, b.length}, -100, at::kLong);
+  b.valid = at::zeros({n, b.length}, at::kBool);
+  std::vector<at::Tensor> rows;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const at::Tensor& e = seqs[static_cast<std::size_t>(i)].embeds;
+    const std::int64_t T = e.size(0);
+    rows.push_back(at::cat({e, at::zeros({b.length - T, D}, e.options())}, 0));
+    y[i].narrow(0, 0, T).copy_(seqs[static_cast<std::size_t>(i)].labels);
+    b.valid[i].narrow(0, 0, T).fill_(true);
+  }
+  b.x = at::stack(rows);
+  b.y = y.to(device);
+  return b;
+}
+
+// Step `step`'s batch: its examples drawn first (the same draws in the same order as one at a
+// time), so that a vision side that learns sees all the batch's images in one pass.
+MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmData& d, mllm::Setokim& model,
+                     const llm::TextTokenizer& tok, VisualSource& source, const at::Device& device) {
+  std::mt19937_64 rng(cfg.seed * 1000003ULL + static_cast<std::uint64_t>(step));
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<const Example*> batch;
+  for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
+    const bool text = !d.text.empty() && u(rng) < cfg.language_ratio;
+    const auto& pool = text ? d.text : d.vision;
+    batch.push_back(&pool[rng() % pool.size()]);
+  }
+  std::vector<mllm::VisualTokens> learned;  // when the vision side learns: the batch's images in order
+  std::size_t next_learned = 0;
+  if (!source.frozen()) {
+    std::vector<at::Tensor> px;
+    for (const Example* ex : batch)
+      for (const auto& path : ex->images) px.push_back(source.pixels(path));
+    if (!px.empty()) learned = model->visual_tokens_batch(at::cat(px, 0).to(device));
+  }
+  std::vector<Sequence> seqs;
+  for (const Example* ex : batch) {
+    const std::vector<mllm::ChatMessage> chat = varied_chat(*ex, cfg, rng, u);
+    std::vector<mllm::VisualTokens> imgs;
+    for (const auto& path : ex->images)
+      imgs.push_back(model->project(source.frozen() ? source.cached(path) : learned[next_learned++]));
+    seqs.push_back(to_sequence(model, tok, *ex, chat, imgs, cfg.max_length));
+  }
+  return pad_batch(seqs, model->config().text.hidden_size, device);
+}
+
+// Next-token cross-entropy over the targets. The projector and the embeddings stay f32 (they are
+// small); the language model's matmuls run in bf16 (CUDA: mixed_precision, CPU: cpu_bf16), and the
+// loss casts the logits back to f32.
+at::Tensor next_token_loss(mllm::Setokim& model, const MllmBatch& b, const MllmTrainConfig& cfg,
+                           const at::Device& device, std::int64_t* target_tokens) {
+  at::Tensor logits;
+  {
+    AutocastScope amp(device.type(), device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16);
+    at::Tensor h = model->language_model->hidden(b.x, nullptr, b.valid.to(device));
+    logits = model->language_model->logits(h.narrow(1, 0, b.length - 1));
+  }
+  at::Tensor tgt = b.y.narrow(1, 1, b.length - 1);
+  *target_tokens = (tgt != -100).sum().item<std::int64_t>();
+  return *target_tokens > 0 ? at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat),
+                                                     tgt.reshape({-1}), {}, at::Reduction::Mean, -100)
+                            : logits.sum() * 0.0;
+}
+
+// The model to train and its tokenizer file: the init or checkpoint folder's (adapted to the
+// config), or a new one; the step the run starts at.
+struct MllmStart {
+  mllm::Setokim model{nullptr};
+  fs::path tok_path;
+  std::int64_t step = 0;
+};
+
+MllmStart start_model(const MllmTrainConfig& cfg, const std::string& resume_dir, const MllmData& d) {
+  MllmStart s;
+  const std::string start = !resume_dir.empty() ? resume_dir : cfg.init;
+  if (start.empty()) {
+    s.model = new_model(cfg, d, s.tok_path);
+    return s;
+  }
+  s.model = mllm::load_setokim(start);
+  s.tok_path = fs::path(start) / "tokenizer.model";
+  if (!resume_dir.empty())
+    s.step = io::read_json_file((fs::path(resume_dir) / "trainer_state.json").string()).at("step").get<std::int64_t>();
+  adapt_start_model(s.model, cfg, resume_dir);
+  return s;
+}
+
+void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const MllmStart& s, const MllmData& d,
+                const MllmOptimiser& o, bool resumed) {
+  std::int64_t n_params = 0, trainable = 0;
+  for (auto& p : s.model->parameters()) n_params += p.numel();
+  for (const auto* group : {&o.params, &o.geometry_params})
+    for (auto& p : *group) trainable += p.numel();
+  progress.emit({{"event", "start"}, {"step", s.step}, {"total_steps", cfg.steps}, {"stage", cfg.stage},
+                 {"examples", d.vision.size()}, {"text_examples", d.text.size()}, {"parameters", n_params},
+                 {"trainable", trainable}, {"device", cfg.device}, {"resumed", resumed}});
+}
+
+// The final model: LoRA merged into the weights (a plain SeTokim), marked trained.
+TrainSummary finish(MllmStart& s, const MllmTrainConfig& cfg, std::int64_t first,
+                    std::chrono::steady_clock::time_point t0, ProgressWriter& progress) {
+  const fs::path model_dir = fs::path(cfg.out) / "model";
+  llm::merge_lora(s.model->language_model);
+  s.model->set_trained(true);
+  save_dir(model_dir, s.model, s.tok_path, nullptr, {});
+  TrainSummary sum;
+  sum.steps_done = s.step - first;
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sum.model_dir = model_dir.string();
+  progress.emit({{"event", "done"}, {"step", s.step}, {"seconds", sum.seconds}, {"model", sum.model_dir},
+                 {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
+  return sum;
+}
+
+}  // namespace
+
+TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_dir, ProgressWriter& progress) {
+  const at::Device device(cfg.device);
+  if (device.is_cuda() && !at::hasCUDA()) throw Error("device " + cfg.device + ": this LibTorch has no CUDA");
+  const MllmData data = read_examples(cfg);
+  fs::create_directories(cfg.out);
+  const fs::path ckpt_dir = fs::path(cfg.out) / "checkpoint";
+  MllmStart s = start_model(cfg, resume_dir, data);
+  llm::TextTokenizer tok = llm::TextTokenizer::load(s.tok_path.string());
+  if (tok.vocab_size() > s.model->config().text.vocab_size)
+    throw Error("tokenizer has " + std::to_string(tok.vocab_size()) + " ids but the language model only " +
+                std::to_string(s.model->config().text.vocab_size));
+  s.model->to(device);
+  s.model->train();
+  s.model->setok->eval();  // its clustering is the same in both modes; no dropout anywhere
+  set_frozen(s.model, cfg.freeze);
+  const io::TensorMap adapters = add_adapters(s.model, cfg, resume_dir);
+  MllmOptimiser o = make_optimiser(s.model, adapters, cfg, resume_dir);
+  VisualSource source(s.model, std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end(), device);
+  emit_start(progress, cfg, s, data, o, !resume_dir.empty());
   const auto t0 = std::chrono::steady_clock::now();
-  const std::int64_t first = step;
+  const std::int64_t first = s.step;
   auto t_window = t0;
   std::int64_t window_tokens = 0;
-  const std::int64_t D = model->config().text.hidden_size;
-  while (step < cfg.steps) {
-    std::mt19937_64 rng(cfg.seed * 1000003ULL + static_cast<std::uint64_t>(step));
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    std::vector<at::Tensor> seqs, labels;
-    std::int64_t target_tokens = 0, visual_count = 0;
-    // The batch's examples first (the same draws in the same order as one at a time), so that a
-    // vision side that learns sees all the batch's images in one pass.
-    std::vector<const Example*> batch;
-    for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
-      const bool text = !text_ex.empty() && u(rng) < cfg.language_ratio;
-      const auto& pool = text ? text_ex : vision_ex;
-      batch.push_back(&pool[rng() % pool.size()]);
-    }
-    std::vector<mllm::VisualTokens> learned;  // when the vision side learns: the batch's images in order
-    std::size_t next_learned = 0;
-    if (!vision_frozen) {
-      std::vector<at::Tensor> px;
-      for (const Example* ex : batch)
-        for (const auto& path : ex->images) px.push_back(pixels_of(path));
-      if (!px.empty()) learned = model->visual_tokens_batch(at::cat(px, 0).to(device));
-    }
-    for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
-      const Example& ex = *batch[static_cast<std::size_t>(b)];
-      // Drawn only when the option is on, so configs without it keep their random stream.
-      const bool drop = !ex.text_only && !cfg.drop_suffix.empty() && cfg.drop_suffix_rate > 0 &&
-                        u(rng) < cfg.drop_suffix_rate;
-      std::vector<mllm::ChatMessage> chat = drop ? mllm::without_user_suffix(ex.chat, cfg.drop_suffix) : ex.chat;
-      if (!ex.text_only && !cfg.question_rewrites.empty() && cfg.question_rewrite_rate > 0 &&
-          u(rng) < cfg.question_rewrite_rate)
-        chat = mllm::rewrite_user_text(std::move(chat), cfg.question_rewrites,
-                                       [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); });
-      mllm::EncodedChat enc = mllm::encode_chat(tok, chat, false);
-      std::vector<mllm::VisualTokens> imgs;
-      for (const auto& path : ex.images)
-        imgs.push_back(model->project(vision_frozen ? visual(path) : learned[next_learned++]));
-      if (static_cast<std::size_t>(enc.images) != imgs.size())
-        throw Error("an example has " + std::to_string(enc.images) + " [Img] markers and " + std::to_string(imgs.size()) +
-                    " images");
-      at::Tensor emb = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), imgs)[0];  // [T, D]
-      // Targets in sequence space: visual tokens never are; text-only examples learn every token.
-      std::vector<std::int64_t> lab;
-      std::size_t img = 0;
-      for (std::size_t i = 0; i < enc.ids.size(); ++i) {
-        if (enc.ids[i] == tok.img_end_id()) {
-          lab.insert(lab.end(), static_cast<std::size_t>(imgs[img].count()), -100);
-          visual_count += imgs[img].count();
-          ++img;
-        }
-        const bool target = ex.text_only ? i > 0 : enc.loss[i] != 0;
-        lab.push_back(target ? enc.ids[i] : -100);
-      }
-      const std::int64_t T = std::min<std::int64_t>(emb.size(0), cfg.max_length);
-      seqs.push_back(emb.narrow(0, 0, T));
-      labels.push_back(at::tensor(std::vector<std::int64_t>(lab.begin(), lab.begin() + T), at::kLong));
-    }
-    std::int64_t Tmax = 0;
-    for (auto& s : seqs) Tmax = std::max<std::int64_t>(Tmax, s.size(0));
-    at::Tensor x = at::zeros({cfg.batch_size, Tmax, D}, seqs[0].options());
-    at::Tensor y = at::full({cfg.batch_size, Tmax}, -100, at::kLong);
-    at::Tensor valid = at::zeros({cfg.batch_size, Tmax}, at::kBool);
-    std::vector<at::Tensor> rows;
-    for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
-      const std::int64_t T = seqs[b].size(0);
-      rows.push_back(at::cat({seqs[b], at::zeros({Tmax - T, D}, seqs[b].options())}, 0));
-      y[b].narrow(0, 0, T).copy_(labels[b]);
-      valid[b].narrow(0, 0, T).fill_(true);
-    }
-    x = at::stack(rows);
-    y = y.to(device);
-    at::Tensor logits;
-    {
-      // The projector and the embeddings above stay f32 (they are small); the language model's
-      // matmuls run in bf16 (CUDA: mixed_precision, CPU: cpu_bf16), and the loss below casts the
-      // logits back to f32.
-      AutocastScope amp(device.type(), device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16);
-      at::Tensor h = model->language_model->hidden(x, nullptr, valid.to(device));
-      logits = model->language_model->logits(h.narrow(1, 0, Tmax - 1));
-    }
-    at::Tensor tgt = y.narrow(1, 1, Tmax - 1);
-    target_tokens = (tgt != -100).sum().item<std::int64_t>();
-    at::Tensor loss = target_tokens > 0
-                          ? at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), tgt.reshape({-1}),
-                                                   {}, at::Reduction::Mean, -100)
-                          : logits.sum() * 0.0;
-    const double lr = warmup_cosine_lr(step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
-    for (std::size_t i = 0; i < opt.param_groups().size(); ++i)
-      static_cast<torch::optim::AdamWOptions&>(opt.param_groups()[i].options()).lr(lr * group_scale[i]);
+  while (s.step < cfg.steps) {
+    const MllmBatch b = make_batch(s.step, cfg, data, s.model, tok, source, device);
+    std::int64_t target_tokens = 0;
+    at::Tensor loss = next_token_loss(s.model, b, cfg, device, &target_tokens);
+    const double lr = warmup_cosine_lr(s.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
+    for (std::size_t i = 0; i < o.opt->param_groups().size(); ++i)
+      static_cast<torch::optim::AdamWOptions&>(o.opt->param_groups()[i].options()).lr(lr * o.group_scale[i]);
     const double loss_v = loss.item<double>();
-    if (!std::isfinite(loss_v)) {
-      progress.emit({{"event", "error"}, {"step", step}, {"message", "loss is not finite"}});
-      throw Error("training stopped at step " + std::to_string(step) +
-                  ": the loss is not finite (NaN/Inf); the last good checkpoint is in " + ckpt_dir.string());
-    }
-    opt.zero_grad();
+    stop_if_not_finite(loss_v, "loss", s.step, ckpt_dir.string(), progress);
+    o.opt->zero_grad();
     loss.backward();
-    const double gnorm = torch::nn::utils::clip_grad_norm_(params, cfg.clip_grad_norm);
-    if (!std::isfinite(gnorm)) {
-      progress.emit({{"event", "error"}, {"step", step}, {"message", "gradient is not finite"}});
-      throw Error("training stopped at step " + std::to_string(step) +
-                  ": a gradient is not finite (NaN/Inf); the last good checkpoint is in " + ckpt_dir.string());
-    }
-    opt.step();
-    ++step;
-    window_tokens += cfg.batch_size * Tmax;
-    if (step % cfg.log_every == 0 || step == cfg.steps) {
+    const double gnorm = torch::nn::utils::clip_grad_norm_(o.params, cfg.clip_grad_norm);
+    stop_if_not_finite(gnorm, "gradient", s.step, ckpt_dir.string(), progress);
+    o.opt->step();
+    ++s.step;
+    window_tokens += cfg.batch_size * b.length;
+    if (s.step % cfg.log_every == 0 || s.step == cfg.steps) {
       auto now = std::chrono::steady_clock::now();
       const double win = std::chrono::duration<double>(now - t_window).count();
       const double elapsed = std::chrono::duration<double>(now - t0).count();
-      progress.emit({{"event", "step"}, {"step", step}, {"total_steps", cfg.steps}, {"loss", loss_v},
-                     {"target_tokens", target_tokens}, {"visual_tokens_per_sample", static_cast<double>(visual_count) / cfg.batch_size},
+      progress.emit({{"event", "step"}, {"step", s.step}, {"total_steps", cfg.steps}, {"loss", loss_v},
+                     {"target_tokens", target_tokens},
+                     {"visual_tokens_per_sample", static_cast<double>(b.visual) / cfg.batch_size},
                      {"grad_norm", gnorm}, {"lr", lr}, {"tokens_per_s", window_tokens / std::max(win, 1e-9)},
                      {"memory_mb", resident_bytes() / 1048576.0},
-                     {"eta_s", (cfg.steps - step) * elapsed / std::max<std::int64_t>(1, step - first)}});
+                     {"eta_s", (cfg.steps - s.step) * elapsed / std::max<std::int64_t>(1, s.step - first)}});
       t_window = now;
       window_tokens = 0;
     }
-    const bool pause = step < cfg.steps && ((cfg.stop_at > 0 && step >= cfg.stop_at) || take_pause_request());
-    if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || step == cfg.steps || pause) {
-      save_dir(ckpt_dir, model, tok_path, &opt, {{"step", step}, {"train_config", cfg.to_json()}});
-      progress.emit({{"event", "checkpoint"}, {"step", step}, {"path", ckpt_dir.string()}});
+    const bool pause = s.step < cfg.steps && ((cfg.stop_at > 0 && s.step >= cfg.stop_at) || take_pause_request());
+    if ((cfg.checkpoint_every > 0 && s.step % cfg.checkpoint_every == 0) || s.step == cfg.steps || pause) {
+      save_dir(ckpt_dir, s.model, s.tok_path, o.opt.get(), {{"step", s.step}, {"train_config", cfg.to_json()}});
+      progress.emit({{"event", "checkpoint"}, {"step", s.step}, {"path", ckpt_dir.string()}});
     }
     if (pause) {
-      TrainSummary s;
-      s.steps_done = step - first;
-      s.model_dir = ckpt_dir.string();
-      progress.emit({{"event", "paused"}, {"step", step}, {"checkpoint", ckpt_dir.string()}});
-      return s;
+      TrainSummary sum;
+      sum.steps_done = s.step - first;
+      sum.model_dir = ckpt_dir.string();
+      progress.emit({{"event", "paused"}, {"step", s.step}, {"checkpoint", ckpt_dir.string()}});
+      return sum;
     }
   }
-  const fs::path model_dir = fs::path(cfg.out) / "model";
-  llm::merge_lora(model->language_model);  // the model itself: a plain SeTokim
-  model->set_trained(true);
-  save_dir(model_dir, model, tok_path, nullptr, {});
-  TrainSummary s;
-  s.steps_done = step - first;
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  s.model_dir = model_dir.string();
-  progress.emit({{"event", "done"}, {"step", step}, {"seconds", s.seconds}, {"model", s.model_dir},
-                 {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
-  return s;
+  return finish(s, cfg, first, t0, progress);
 }
 
 }  // namespace setok::train

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "core/runtime/error.h"
@@ -40,6 +41,15 @@ void ProgressWriter::emit(const nlohmann::json& e) {
     std::fprintf(stdout, "%s\n", e.dump().c_str());
   }
   std::fflush(stdout);
+}
+
+void stop_if_not_finite(double value, const char* what, std::int64_t step, const std::string& checkpoint_dir,
+                        ProgressWriter& progress) {
+  if (std::isfinite(value)) return;
+  const std::string w = what;
+  progress.emit({{"event", "error"}, {"step", step}, {"message", w + " is not finite"}});
+  throw Error("training stopped at step " + std::to_string(step) + ": " + (w == "loss" ? "the " : "a ") + w +
+              " is not finite (NaN/Inf); the last good checkpoint is in " + checkpoint_dir);
 }
 
 }  // namespace setok::train

@@ -1,6 +1,7 @@
 #pragma once
 // Training progress: JSON lines on stdout (`--progress jsonl`, what the studio and scripts read),
 // or a one-line bar redrawn in place when stdout is a terminal.
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,5 +25,10 @@ class ProgressWriter {
   Sink sink_;  // also receives every event (tests, in-process callers)
   bool bar_open_ = false;
 };
+
+// A trainer's check after a step: a value (`what`: "loss" or "gradient") that is NaN or Inf emits an
+// error event and throws setok::Error naming the step and the last good checkpoint.
+void stop_if_not_finite(double value, const char* what, std::int64_t step, const std::string& checkpoint_dir,
+                        ProgressWriter& progress);
 
 }  // namespace setok::train
