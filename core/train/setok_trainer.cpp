@@ -26,7 +26,10 @@
 #include "core/train/autocast.h"
 #include "core/train/config_keys.h"
 #include "core/train/concept_loss.h"
+#include "core/train/grouping_loss.h"
 #include "core/train/schedule.h"
+#include "core/train/token_head.h"
+#include "core/train/word_vocab.h"
 
 namespace fs = std::filesystem;
 
