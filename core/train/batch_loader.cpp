@@ -6,7 +6,7 @@
 #include <random>
 
 #include "core/runtime/error.h"
-#include "core/train/setok_data.h"
+#include "core/data/setok_data.h"
 
 namespace setok::train {
 

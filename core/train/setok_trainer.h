@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/data/setok_data.h"
 #include "core/tokenizer/setok_config.h"
 #include "core/train/progress.h"
-#include "core/train/setok_data.h"
 #include "core/train/text_encoder.h"
 
 namespace setok::train {

@@ -1,5 +1,6 @@
 #pragma once
 // What SeTok training and evaluation read: images with their objects, prepared for the model.
+// In core/data/ with the other datasets; it keeps the namespace setok::train it was written in.
 #include <ATen/core/Tensor.h>
 
 #include <atomic>
