@@ -24,6 +24,7 @@
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
+#include "core/train/batch_loader.h"
 #include "core/train/config_keys.h"
 #include "core/train/concept_loss.h"
 #include "core/train/grouping_loss.h"
