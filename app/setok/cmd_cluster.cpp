@@ -7,6 +7,7 @@
 #include "app/setok/command.h"
 #include "core/io/npy.h"
 #include "core/runtime/error.h"
+#include "core/tokenizer/token_cleanup.h"
 #include "core/tokenizer/token_cluster.h"
 
 namespace setok::cli {

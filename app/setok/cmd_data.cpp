@@ -9,9 +9,9 @@
 #include "app/setok/command.h"
 #include "core/data/scene_render.h"
 #include "core/data/scenes_writer.h"
+#include "core/data/setok_data.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
-#include "core/train/setok_data.h"
 
 namespace setok::cli {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/data/setok_data.h"
 #include "core/tokenizer/setok_model.h"
-#include "core/train/setok_data.h"
 
 namespace setok::eval {
 

@@ -19,6 +19,8 @@
 #include "core/runtime/error.h"
 #include "core/train/concept_loss.h"
 #include "core/train/text_encoder.h"
+#include "core/train/token_head.h"
+#include "core/train/word_vocab.h"
 
 namespace fs = std::filesystem;
 

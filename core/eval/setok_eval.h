@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "core/data/setok_data.h"
 #include "core/tokenizer/setok_model.h"
-#include "core/train/setok_data.h"
 
 namespace setok::eval {
 

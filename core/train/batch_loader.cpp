@@ -1,3 +1,5 @@
+#include "core/train/batch_loader.h"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 #include <random>
 
 #include "core/runtime/error.h"
-#include "core/train/setok_data.h"
 
 namespace setok::train {
 

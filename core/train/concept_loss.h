@@ -27,11 +27,4 @@ struct ConceptLoss {
 ConceptLoss concept_contrastive_loss(const at::Tensor& tokens, const at::Tensor& texts, const at::Tensor& labels,
                                      const at::Tensor& logit_scale);
 
-// Supervised grouping of patch features (not in the paper; see docs/design/setok-training.md):
-// a supervised contrastive loss over the patches of each image, positives being the patches of the
-// same object (or both background). features [B,N,D]; patch_labels [B,N] int64 (0 background,
-// k+1 object k; -1 ignored). Pulls an object's patch features together in direction, which is
-// what the Token Cluster's cosine kernel groups by.
-at::Tensor grouping_loss(const at::Tensor& features, const at::Tensor& patch_labels, double temperature = 0.1);
-
 }  // namespace setok::train

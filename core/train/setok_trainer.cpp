@@ -24,9 +24,13 @@
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
+#include "core/train/batch_loader.h"
 #include "core/train/config_keys.h"
 #include "core/train/concept_loss.h"
+#include "core/train/grouping_loss.h"
 #include "core/train/schedule.h"
+#include "core/train/token_head.h"
+#include "core/train/word_vocab.h"
 
 namespace fs = std::filesystem;
 

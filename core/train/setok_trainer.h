@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/data/setok_data.h"
 #include "core/tokenizer/setok_config.h"
 #include "core/train/progress.h"
-#include "core/train/setok_data.h"
 #include "core/train/text_encoder.h"
 
 namespace setok::train {
@@ -33,7 +33,7 @@ struct SetokTrainConfig {
   double rec_weight = 1.0, concept_weight = 1.0;       // α, β of Eq. 3
   double grouping_weight = 0.0;  // supervised patch grouping (not in the paper; 0 = off)
   double semantic_weight = 0.0;  // supervised patch classes (not in the paper; 0 = off)
-  // Not in the paper: the hidden width of a token head (TokenHead, text_encoder.h) that tokens pass
+  // Not in the paper: the hidden width of a token head (TokenHead, token_head.h) that tokens pass
   // through before the concept loss; 0 = none, or the init model's head when it has one. Saved
   // with the model and used by its zero-shot concept scoring.
   std::int64_t concept_head = 0;

@@ -4,8 +4,8 @@
 
 #include <random>
 
+#include "core/data/setok_data.h"
 #include "core/tokenizer/setok_config.h"
-#include "core/train/setok_data.h"
 
 namespace setok::test {
 

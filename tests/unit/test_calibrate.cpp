@@ -16,20 +16,11 @@
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tiny_setok.h"
 #include "tests/support/toy_scenes.h"
 
 using namespace setok;
-
-namespace {
-tokenizer::SetokModel tiny_model() {
-  at::manual_seed(5);
-  tokenizer::SetokConfig c = test::ToyScenes::tiny_model();
-  c.learnable_bandwidth = true;
-  tokenizer::SetokModel m(c);
-  m->eval();
-  return m;
-}
-}  // namespace
+using setok::test::tiny_model;
 
 TEST(Calibrate, PicksTheBestGridPointAndLeavesTheModelUnchanged) {
   tokenizer::SetokModel m = tiny_model();
@@ -166,64 +157,4 @@ TEST(Calibrate, RejectsBadInput) {
   EXPECT_THROW(eval::calibrate_clustering(m, val, o), Error);
   test::TempDir dir;
   EXPECT_THROW(eval::write_clustering(dir / "none", 0.3, 1.0), Error);
-}
-
-namespace {
-// ToyScenes with every square moved onto the 8-px patch grid: patch masks can then be exact.
-class AlignedSquares : public test::ToyScenes {
- public:
-  using ToyScenes::ToyScenes;
-  train::SetokSample get(std::size_t index) const override {
-    train::SetokSample s = ToyScenes::get(index);
-    at::Tensor inst = at::zeros({64, 64}, at::kLong);
-    at::Tensor img = at::full({3, 64, 64}, 0.0f);
-    std::vector<at::Tensor> masks;
-    for (std::size_t o = 0; o < s.labels.size(); ++o) {
-      const int64_t x = 8 * static_cast<int64_t>((index * 3 + o * 5) % 6), y = 8 * static_cast<int64_t>(o * 2);
-      inst.narrow(0, y, 16).narrow(1, x, 16).fill_(static_cast<int64_t>(o) + 1);
-      img.narrow(1, y, 16).narrow(2, x, 16).fill_(0.3f * static_cast<float>(o + 1));
-    }
-    for (std::size_t o = 0; o < s.labels.size(); ++o)
-      masks.push_back(at::avg_pool2d((inst == static_cast<int64_t>(o) + 1).to(at::kFloat).view({1, 1, 64, 64}), 8).view({64}));
-    s.instance_map = inst;
-    s.pixels = img;
-    s.object_masks = at::stack(masks);
-    return s;
-  }
-};
-}  // namespace
-
-TEST(SetokEval, PatchOracleIsExactOnGridAlignedObjectsAndBelowOneOtherwise) {
-  tokenizer::SetokModel m = tiny_model();
-  nlohmann::json aligned = eval::evaluate_setok(m, "", AlignedSquares(12), eval::SetokEvalOptions());
-  EXPECT_DOUBLE_EQ(aligned["patch_oracle_fg_ari"].get<double>(), 1.0);
-  EXPECT_DOUBLE_EQ(aligned["patch_oracle_miou"].get<double>(), 1.0);
-  nlohmann::json toy = eval::evaluate_setok(m, "", test::ToyScenes(12), eval::SetokEvalOptions());
-  EXPECT_LT(toy["patch_oracle_miou"].get<double>(), 1.0) << "24-px squares at any offset straddle patches";
-  EXPECT_GT(toy["patch_oracle_miou"].get<double>(), 0.5);
-  // Objects first: every patch an object reaches goes to it, which FG-ARI (object pixels only)
-  // rewards and mIoU (the background's pixels in the object's patches) does not.
-  EXPECT_DOUBLE_EQ(aligned["patch_oracle_fg_ari_objects_first"].get<double>(), 1.0);
-  EXPECT_DOUBLE_EQ(aligned["patch_oracle_miou_objects_first"].get<double>(), 1.0);
-  EXPECT_GT(toy["patch_oracle_fg_ari_objects_first"].get<double>(), toy["patch_oracle_fg_ari"].get<double>() + 0.2);
-  EXPECT_LT(toy["patch_oracle_miou_objects_first"].get<double>(), toy["patch_oracle_miou"].get<double>() - 0.05);
-}
-
-TEST(SetokEval, SplitsReconstructionAndGroupingByBackgroundKind) {
-  tokenizer::SetokModel m = tiny_model();
-  nlohmann::json plain = eval::evaluate_setok(m, "", test::ToyScenes(9), eval::SetokEvalOptions());
-  EXPECT_FALSE(plain.contains("by_background"));  // data that does not say, no breakdown
-  nlohmann::json j = eval::evaluate_setok(m, "", test::ToyScenes(9, false, true), eval::SetokEvalOptions());
-  ASSERT_TRUE(j.contains("by_background"));
-  const auto& k = j["by_background"];
-  ASSERT_EQ(k.size(), 2u);
-  EXPECT_EQ(k["photo"]["images"].get<int>(), 3);
-  EXPECT_EQ(k["plain"]["images"].get<int>(), 6);
-  // The kinds partition the images: their image-weighted means are the whole split's.
-  for (const char* key : {"psnr_db", "ssim", "l1"}) {
-    const double whole = (3 * k["photo"][key].get<double>() + 6 * k["plain"][key].get<double>()) / 9;
-    EXPECT_NEAR(whole, j[key].get<double>(), 1e-9) << key;
-    EXPECT_NEAR(j[key].get<double>(), plain[key].get<double>(), 1e-12) << key;  // the same images
-  }
-  EXPECT_NE(k["photo"]["psnr_db"].get<double>(), k["plain"]["psnr_db"].get<double>());
 }

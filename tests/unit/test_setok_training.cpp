@@ -2,41 +2,25 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include "core/eval/setok_eval.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
-#include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
-#include "core/train/concept_loss.h"
-#include "core/train/mllm_trainer.h"
-#include "core/train/schedule.h"
 #include "core/train/setok_trainer.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tiny_setok.h"
 #include "tests/support/toy_scenes.h"
 
 using namespace setok;
 using namespace setok::train;
+using setok::test::FineTuneFixture;
+using setok::test::tiny_config;
 
 namespace {
-SetokTrainConfig tiny_config(const std::string& out, std::int64_t steps) {
-  SetokTrainConfig c;
-  c.model = test::ToyScenes::tiny_model();
-  c.out = out;
-  c.batch_size = 8;
-  c.steps = steps;
-  c.warmup_steps = 2;
-  c.lr = 3e-3;
-  c.log_every = 1;
-  c.checkpoint_every = 0;
-  c.text.dim(32).layers(1).heads(2);
-  return c;
-}
-
 // Trains `c` on `data`; one progress key's value at every logged step.
 std::vector<double> train_recording(const SetokTrainConfig& c, const SetokDataset& data, const char* key) {
   std::vector<double> values;
@@ -54,83 +38,11 @@ double mean_over(const std::vector<double>& v, std::size_t from, std::size_t to)
   return sum / static_cast<double>(to - from);
 }
 
-// A model trained two steps on the toy world, and fine-tunes of it.
-struct FineTuneFixture {
-  test::TempDir d;
-  test::ToyScenes data{32};
-  ProgressWriter quiet{ProgressMode::kNone};
-  TrainSummary first = train_setok(tiny_config(d / "first", 2), "", quiet, &data);
-
-  SetokTrainConfig tuned(const std::string& name, std::int64_t steps) const {
-    SetokTrainConfig c = tiny_config(d / name, steps);
-    c.init = first.model_dir;
-    return c;
-  }
-  // A text-side stage: every module of the tokenizer frozen and only the concept loss weighed.
-  SetokTrainConfig text_stage(const std::string& name, std::int64_t steps) const {
-    SetokTrainConfig c = tuned(name, steps);
-    c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
-    c.rec_weight = 0.0;
-    c.decoder_mask_weight = 0.0;
-    c.grouping_weight = 0.0;
-    c.concept_weight = 1.0;
-    return c;
-  }
-};
-
 // A model folder's text_encoder.safetensors.
 io::TensorMap text_weights(const std::string& dir) {
   return io::load_safetensors((std::filesystem::path(dir) / "text_encoder.safetensors").string());
 }
 }  // namespace
-
-TEST(Schedule, WarmsUpThenDecaysToTheFloor) {
-  EXPECT_DOUBLE_EQ(warmup_cosine_lr(0, 1.0, 4, 100), 0.25);
-  EXPECT_DOUBLE_EQ(warmup_cosine_lr(3, 1.0, 4, 100), 1.0);
-  EXPECT_NEAR(warmup_cosine_lr(4, 1.0, 4, 100), 1.0, 1e-12);
-  EXPECT_NEAR(warmup_cosine_lr(100, 1.0, 4, 100, 0.1), 0.1, 1e-12);
-  EXPECT_NEAR(warmup_cosine_lr(52, 1.0, 4, 100, 0.0), 0.5, 1e-12);
-}
-
-TEST(ConceptLoss, IsLowWhenTokensMatchTheirPromptsAndHighOtherwise) {
-  at::Tensor texts = at::eye(3);
-  at::Tensor labels = at::tensor({0, 1, 2, 1}, at::kLong);
-  at::Tensor good = at::one_hot(labels, 3).to(at::kFloat);
-  at::Tensor bad = at::one_hot((labels + 1) % 3, 3).to(at::kFloat);
-  at::Tensor scale = at::scalar_tensor(10.0);
-  ConceptLoss g = concept_contrastive_loss(good, texts, labels, scale);
-  ConceptLoss b = concept_contrastive_loss(bad, texts, labels, scale);
-  EXPECT_DOUBLE_EQ(g.accuracy, 1.0);
-  EXPECT_DOUBLE_EQ(b.accuracy, 0.0);
-  EXPECT_LT(g.loss.item<double>(), 0.01);
-  EXPECT_GT(b.loss.item<double>(), 10.0);
-  // Object → token: the token covering most of the object.
-  at::Tensor hard = at::one_hot(at::tensor({0, 0, 1, 1, 1, 2}, at::kLong), 3).to(at::kFloat);
-  at::Tensor objects = at::tensor({0.f, 0.f, 1.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 1.f}).view({2, 6});
-  at::Tensor which = object_tokens(hard, at::ones({3}, at::kBool), objects);
-  EXPECT_EQ(which[0].item<int64_t>(), 1);
-  EXPECT_EQ(which[1].item<int64_t>(), 2);
-}
-
-TEST(ConceptLoss, OwnTokensAreThoseMatchingTheirObjectAtHalfIoU) {
-  // Tokens: {0,1}, {2,3,4}, {5} on a 6-patch grid.
-  at::Tensor hard = at::one_hot(at::tensor({0, 0, 1, 1, 1, 2}, at::kLong), 3).to(at::kFloat);
-  at::Tensor objects = at::tensor({
-                                      0.f, 0.f, 1.f, 1.f, 0.f, 0.f,    // patches 2, 3 of token 1's three: IoU 2/3
-                                      0.f, 0.f, 0.f, 0.f, 0.f, 1.f,    // token 2 exactly: IoU 1
-                                      0.f, 0.f, 0.f, 0.f, .6f, 0.f,    // patch 4 of token 1's three: IoU 1/3
-                                      .4f, .4f, 0.f, 0.f, 0.f, 0.f})   // no patch at half: IoU 0 with token 0
-                           .view({4, 6});
-  at::Tensor which = object_tokens(hard, at::ones({3}, at::kBool), objects);
-  ASSERT_EQ(which.numel(), 4);
-  EXPECT_EQ(which[2].item<int64_t>(), 1);
-  EXPECT_EQ(which[3].item<int64_t>(), 0);
-  at::Tensor own = own_tokens(hard, which, objects);
-  EXPECT_TRUE(own[0].item<bool>());
-  EXPECT_TRUE(own[1].item<bool>());
-  EXPECT_FALSE(own[2].item<bool>());
-  EXPECT_FALSE(own[3].item<bool>());
-}
 
 TEST(SetokTraining, LearnsToReconstructAndReportsProgress) {
   test::TempDir d;
@@ -429,69 +341,6 @@ TEST(SetokTraining, TextSideAloneLearnsAgainstFrozenTokens) {
   EXPECT_GT(moved, 5) << "the text encoder learns";
 }
 
-TEST(StateDict, TakePrefixedMovesOutOnlyThatPrefixesTensors) {
-  io::TensorMap all = {{"proj.weight", at::ones({2})}, {"token_head.fc1.weight", at::zeros({3})},
-                       {"token_head.norm.bias", at::ones({4})}, {"token_headless", at::ones({1})}};
-  const io::TensorMap head = nn::take_prefixed(all, "token_head.");
-  ASSERT_EQ(head.size(), 2u);
-  EXPECT_EQ(head.at("fc1.weight").numel(), 3);
-  EXPECT_EQ(head.at("norm.bias").numel(), 4);
-  ASSERT_EQ(all.size(), 2u);
-  EXPECT_TRUE(all.count("proj.weight") && all.count("token_headless"));
-  EXPECT_TRUE(nn::take_prefixed(all, "semantic_head.").empty());
-  EXPECT_EQ(all.size(), 2u);
-}
-
-TEST(TokenHead, StartsAsTheIdentity) {
-  at::manual_seed(3);
-  TokenHead head(24, 40);
-  const at::Tensor x = at::randn({5, 24});
-  EXPECT_TRUE(head->forward(x).equal(x));
-}
-
-// One red, green or blue square per image on grey, 64 × 64 with 8-px patches, of a side and place
-// chosen so that its area in patches is known: 12 px at a corner covers 2.25 patches, 16 px on the
-// grid 4, 40 px on the grid 25.
-class SizedSquares : public train::SetokDataset {
- public:
-  std::size_t size() const override { return 3; }
-  std::vector<std::string> label_names() const override { return {"blue", "green", "red"}; }
-  train::SetokSample get(std::size_t index) const override {
-    const int side = std::vector<int>{12, 16, 40}[index], at_px = index == 0 ? 0 : 8;
-    at::Tensor img = at::full({3, 64, 64}, 0.5f);
-    at::Tensor inst = at::zeros({64, 64}, at::kLong);
-    img.select(0, static_cast<int64_t>(index)).narrow(0, at_px, side).narrow(1, at_px, side).fill_(1.0f);
-    inst.narrow(0, at_px, side).narrow(1, at_px, side).fill_(1);
-    train::SetokSample s;
-    s.labels = {std::vector<std::string>{"red", "green", "blue"}[index]};
-    s.pixels = img * 2 - 1;
-    s.instance_map = inst;
-    s.object_masks = at::avg_pool2d((inst == 1).to(at::kFloat).view({1, 1, 64, 64}), 8).view({1, 64});
-    return s;
-  }
-};
-
-TEST(SetokEval, ConceptTop1ByObjectAreaSplitsTheObjectsByTheirPatchesAndAddsUp) {
-  FineTuneFixture f;
-  tokenizer::SetokModel model = tokenizer::load_setok(f.first.model_dir);
-  const nlohmann::json j = eval::evaluate_setok(model, f.first.model_dir, SizedSquares(), eval::SetokEvalOptions());
-  const nlohmann::json& areas = j.at("concept_by_area");
-  ASSERT_EQ(areas.size(), 3u) << areas.dump();  // the empty buckets [8, 16) and [32, ∞) left out
-  const std::vector<std::pair<double, double>> expected = {{0, 4}, {4, 8}, {16, 32}};
-  double objects = 0, right = 0;
-  for (std::size_t b = 0; b < areas.size(); ++b) {
-    EXPECT_EQ(areas[b]["patches_from"].get<double>(), expected[b].first) << areas.dump();
-    EXPECT_EQ(areas[b]["patches_to"].get<double>(), expected[b].second) << areas.dump();
-    EXPECT_EQ(areas[b]["objects"], 1);
-    const double top1 = areas[b]["top1"].get<double>();
-    EXPECT_TRUE(top1 == 0.0 || top1 == 1.0) << top1;
-    objects += areas[b]["objects"].get<double>();
-    right += top1 * areas[b]["objects"].get<double>();
-  }
-  EXPECT_EQ(objects, j["concept_objects"].get<double>());
-  EXPECT_NEAR(right / objects, j["concept_top1"].get<double>(), 1e-12);
-}
-
 TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresItsConcepts) {
   // A head added to a trained model in a text-side stage (the tokenizer frozen): it learns, is
   // saved with the model and named in its config, a later fine-tune keeps it, and the evaluator's
@@ -673,46 +522,6 @@ TEST(SetokTraining, ConceptLossTeachesTokensTheirObjectsLabels) {
   EXPECT_GT(mean_over(acc, 50, 60), 0.8) << "concept accuracy over the last 10 steps";
 }
 
-TEST(PackedDataset, RoundTripsEverySampleAndRejectsAMismatchedModel) {
-  test::TempDir dir;
-  test::ToyScenes toy(5);
-  const std::string path = (dir.path() / "toy.safetensors").string();
-  PackSummary r = pack_dataset(toy, path, 64, 8);
-  EXPECT_EQ(r.images, 5u);
-  EXPECT_GT(r.bytes, 5u * 3 * 64 * 64);
-  auto packed = open_setok_dataset(path, 64, 8);
-  ASSERT_EQ(packed->size(), 5u);
-  EXPECT_EQ(packed->label_names(), toy.label_names());
-  std::size_t objects = 0;
-  for (std::size_t i = 0; i < 5; ++i) {
-    SetokSample a = toy.get(i), b = packed->get(i);
-    // u8 storage rounds to half a step of 1/255, i.e. 1/255 after normalisation to [-1, 1] (the
-    // toy's 0.5 grey is the worst case; images decoded from 8-bit files round-trip exactly).
-    EXPECT_LE((a.pixels - b.pixels).abs().max().item<float>(), 1.0f / 255.0f + 1e-6f) << i;
-    EXPECT_TRUE(at::equal(a.instance_map, b.instance_map)) << i;
-    EXPECT_TRUE(at::equal(a.object_masks, b.object_masks)) << i;
-    EXPECT_EQ(a.labels, b.labels) << i;
-    EXPECT_EQ(b.background, "") << i;  // the toy says nothing of its backgrounds
-    objects += a.labels.size();
-  }
-  EXPECT_EQ(r.objects, objects);
-  EXPECT_EQ(pack_dataset(toy, path, 64, 8, 2).images, 2u);
-  EXPECT_EQ(open_setok_dataset(path, 64, 8)->size(), 2u);
-  EXPECT_THROW(open_setok_dataset(path, 128, 8), Error);  // packed for another model size
-  EXPECT_THROW(pack_dataset(toy, path, 128, 8), Error);   // samples not prepared at that size
-  // The background kinds, where the data names them, travel with the pack.
-  test::ToyScenes kinded(4, false, true);
-  pack_dataset(kinded, path, 64, 8);
-  auto kp = open_setok_dataset(path, 64, 8);
-  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(kp->get(i).background, kinded.get(i).background) << i;
-  EXPECT_EQ(kp->get(0).background, "photo");
-  // Training reads the packed file like any dataset.
-  SetokTrainConfig c = tiny_config((dir.path() / "run").string(), 2);
-  c.train_data = path;
-  ProgressWriter quiet(ProgressMode::kNone);
-  EXPECT_EQ(train_setok(c, "", quiet).steps_done, 2);
-}
-
 TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
   // From the same start and batches, training with object_bandwidth logs token counts nearer to
   // objects + 1 than the paper's automatic bandwidth, and logs the bandwidth it used.
@@ -748,38 +557,4 @@ TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
   EXPECT_LT(err_on / 4, 1.0) << "tokens per image at steps 1 and 4: " << on_tokens[0] << ", " << on_tokens[3]
                              << " (objects + 1: " << objects << ")";
   EXPECT_TRUE(SetokTrainConfig::from_json({{"object_bandwidth", true}}).object_bandwidth);
-}
-
-// Every config the project ships (resources/configs/FOLDER/*.json) is read by its trainer
-// (setokim-small/ and ablations/setokim-* by SeTokim's, the rest by SeTok's), and a key neither
-// knows is refused with its name, so a misspelt option cannot be silently ignored.
-TEST(TrainingConfigs, ShippedOnesParseAndUnknownKeysAreRefused) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(SETOK_MODELS).parent_path() / "configs";
-  // The Train panel's default (TrainPanel::bundledRecipe): the bundled setok-small's first stage.
-  EXPECT_TRUE(fs::is_regular_file(dir / "setok-small" / "01-first.json"));
-  int setok = 0, setokim = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.path().extension() != ".json") continue;
-    const nlohmann::json j = setok::io::read_json_file(e.path().string());
-    const std::string name = fs::relative(e.path(), dir).generic_string();
-    if (name.rfind("setokim-", 0) == 0 || name.find("/setokim-") != std::string::npos) {
-      EXPECT_NO_THROW(setok::train::MllmTrainConfig::from_json(j)) << name;
-      ++setokim;
-    } else {
-      EXPECT_NO_THROW(SetokTrainConfig::from_json(j)) << name;
-      ++setok;
-    }
-  }
-  EXPECT_GE(setok, 2);
-  EXPECT_GE(setokim, 5);
-  for (auto parse : {+[](const nlohmann::json& j) { SetokTrainConfig::from_json(j); },
-                     +[](const nlohmann::json& j) { setok::train::MllmTrainConfig::from_json(j); }}) {
-    try {
-      parse({{"steps", 10}, {"drop_sufix_rate", 0.5}});
-      ADD_FAILURE() << "an unknown key was accepted";
-    } catch (const setok::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("unknown key 'drop_sufix_rate'"), std::string::npos) << e.what();
-    }
-  }
 }

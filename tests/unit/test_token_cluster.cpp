@@ -7,6 +7,7 @@
 
 #include "core/runtime/error.h"
 #include "core/tokenizer/dpc_knn.h"
+#include "core/tokenizer/token_cleanup.h"
 #include "core/tokenizer/token_cluster.h"
 #include "tests/support/blobs.h"
 

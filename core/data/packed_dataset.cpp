@@ -5,9 +5,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/data/setok_data.h"
 #include "core/io/safetensors.h"
 #include "core/runtime/error.h"
-#include "core/train/setok_data.h"
 
 namespace fs = std::filesystem;
 

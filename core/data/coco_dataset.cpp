@@ -7,9 +7,9 @@
 #include <set>
 
 #include "core/data/coco.h"
+#include "core/data/setok_data.h"
 #include "core/io/image.h"
 #include "core/runtime/error.h"
-#include "core/train/setok_data.h"
 #include "core/vision/siglip_encoder.h"
 
 namespace fs = std::filesystem;

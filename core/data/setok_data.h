@@ -1,15 +1,11 @@
 #pragma once
 // What SeTok training and evaluation read: images with their objects, prepared for the model.
+// In core/data/ with the other datasets; it keeps the namespace setok::train it was written in.
 #include <ATen/core/Tensor.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace setok::train {
@@ -50,39 +46,5 @@ std::unique_ptr<SetokDataset> open_packed_dataset(const std::string& path, int i
 
 // A packed .safetensors file (checked against image_size and patch_size), else a COCO dataset.
 std::unique_ptr<SetokDataset> open_setok_dataset(const std::string& path, int image_size, int patch_size);
-
-struct SetokBatch {
-  std::int64_t step = 0;
-  at::Tensor pixels;                  // [B, 3, S, S]
-  std::vector<SetokSample> samples;   // for the per-image object masks and labels
-};
-
-// Prepares batches on a background thread, in an order fixed by (seed, step): epoch e visits the
-// dataset in a permutation drawn from (seed, e). Starting at any step gives the same batches a
-// run from step 0 would have reached there, so resumed training sees the same data.
-class BatchLoader {
- public:
-  BatchLoader(const SetokDataset& data, int batch_size, std::uint64_t seed, std::int64_t first_step, int prefetch = 4);
-  ~BatchLoader();
-  SetokBatch next();
-  double wait_seconds() const { return wait_s_; }  // time next() spent waiting for data
-
- private:
-  void run();
-  std::vector<std::size_t> indices_for(std::int64_t step);
-  const SetokDataset& data_;
-  int batch_size_, prefetch_;
-  std::uint64_t seed_;
-  std::int64_t next_step_;
-  std::int64_t cached_epoch_ = -1;
-  std::vector<std::size_t> perm_;
-  std::deque<SetokBatch> queue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::atomic<bool> stop_{false};
-  std::string error_;
-  double wait_s_ = 0;
-  std::thread worker_;
-};
 
 }  // namespace setok::train
