@@ -196,34 +196,46 @@ std::string make_prompt(const Scene& s) {
   return join_list(parts) + ", on " + background_phrase(s.background);
 }
 
-std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
-                                   int position_questions, int where_questions) {
-  std::vector<QaPair> qa;
+namespace {
+
+// How many objects of each class, colour and (class, colour) a scene has.
+struct Census {
+  std::map<int, int> per_class, per_colour;
+  std::map<std::pair<int, int>, int> per_combo;
+  explicit Census(const std::vector<ObjectInfo>& objs) {
+    for (const ObjectInfo& o : objs) ++per_class[o.cls], ++per_colour[o.colour], ++per_combo[{o.cls, o.colour}];
+  }
+};
+
+// How many objects; how many of a present class and of a present colour; half the time, how many
+// of a class that may be absent (asked only when it is).
+void count_questions(std::vector<QaPair>& qa, const std::vector<ObjectInfo>& objs, const Census& census, Rng& rng) {
   const int n = static_cast<int>(objs.size());
   qa.push_back({"count", rng.chance(0.5) ? "How many objects are there?" : "How many things are in the picture?",
                 std::to_string(n)});
-  std::map<int, int> per_class, per_colour;
-  std::map<std::pair<int, int>, int> per_combo;
-  for (const ObjectInfo& o : objs) ++per_class[o.cls], ++per_colour[o.colour], ++per_combo[{o.cls, o.colour}];
   if (n > 0) {
     const int cls = objs[rng.below(n)].cls;
-    qa.push_back({"count", "How many " + class_plural(cls) + " are there?", std::to_string(per_class[cls])});
+    qa.push_back({"count", "How many " + class_plural(cls) + " are there?", std::to_string(census.per_class.at(cls))});
     const int colour = objs[rng.below(n)].colour;
-    qa.push_back(
-        {"count", "How many " + colour_name(colour) + " objects are there?", std::to_string(per_colour[colour])});
+    qa.push_back({"count", "How many " + colour_name(colour) + " objects are there?",
+                  std::to_string(census.per_colour.at(colour))});
   }
   if (rng.chance(0.5)) {
     const int absent = rng.below(kNumClasses);
-    if (!per_class.count(absent)) qa.push_back({"count", "How many " + class_plural(absent) + " are there?", "0"});
+    if (!census.per_class.count(absent))
+      qa.push_back({"count", "How many " + class_plural(absent) + " are there?", "0"});
   }
-  // Colour of a class seen once; class of a colour seen once.
-  for (const auto& [cls, c] : per_class)
+}
+
+// Colour of a class seen once; class of a colour seen once (no random draws).
+void attribute_questions(std::vector<QaPair>& qa, const std::vector<ObjectInfo>& objs, const Census& census) {
+  for (const auto& [cls, c] : census.per_class)
     if (c == 1) {
       const auto& o = *std::find_if(objs.begin(), objs.end(), [&](const ObjectInfo& x) { return x.cls == cls; });
       qa.push_back({"colour", "What colour is the " + class_noun(cls) + "?", colour_name(o.colour)});
       break;
     }
-  for (const auto& [colour, c] : per_colour)
+  for (const auto& [colour, c] : census.per_colour)
     if (c == 1) {
       const auto& o = *std::find_if(objs.begin(), objs.end(), [&](const ObjectInfo& x) { return x.colour == colour; });
       const std::string q = is_shape(o.cls) ? "What shape is the " + colour_name(colour) + " object?"
@@ -231,94 +243,148 @@ std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>
       qa.push_back({"shape", q, class_noun(o.cls)});
       break;
     }
-  // Existence, one present and one absent (absent ones obey the split's hold-out too).
+}
+
+// Existence, one present and one absent (absent ones obey the split's hold-out too).
+void existence_questions(std::vector<QaPair>& qa, const Scene& s, const std::vector<ObjectInfo>& objs,
+                         const Census& census, Rng& rng) {
+  const int n = static_cast<int>(objs.size());
   if (n > 0) {
     const ObjectInfo& o = objs[rng.below(n)];
     qa.push_back({"exist", "Is there " + article(colour_noun(o)) + " " + colour_noun(o) + "?", "yes"});
   }
   for (int attempt = 0; attempt < 20; ++attempt) {
     const int cls = rng.below(kNumClasses), colour = rng.below(kNumColours);
-    if (per_combo.count({cls, colour}) || !allowed(s.split, cls, colour)) continue;
+    if (census.per_combo.count({cls, colour}) || !allowed(s.split, cls, colour)) continue;
     const std::string words = colour_name(colour) + " " + class_noun(cls);
     qa.push_back({"exist", "Is there " + article(words) + " " + words + "?", "no"});
     break;
   }
-  // Relative position between two objects that each have an attribute description.
-  std::vector<std::pair<int, std::string>> named;
-  for (int i = 0; i < n; ++i) {
-    std::string r = attribute_ref(objs, i);
-    if (!r.empty()) named.emplace_back(i, r);
+}
+
+// Existence of a kind of thing whatever its colour, one present and one absent (asked after the
+// first position question, so adding these left every earlier question of a seed as it was).
+void kind_existence_questions(std::vector<QaPair>& qa, const std::vector<ObjectInfo>& objs, const Census& census,
+                              Rng& rng) {
+  const int n = static_cast<int>(objs.size());
+  if (n > 0) {
+    const std::string& noun = class_noun(objs[rng.below(n)].cls);
+    qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "yes"});
   }
-  rng.shuffle(named);
-  const float margin = 0.15f * s.px;
-  // The question about objects a and b of `named`, or nothing when their centroids are too close.
-  auto position_question = [&](std::size_t a, std::size_t b) -> std::optional<QaPair> {
-    const ObjectInfo &p = objs[named[a].first], &q = objs[named[b].first];
+  if (static_cast<int>(census.per_class.size()) < kNumClasses) {
+    int absent = rng.below(kNumClasses);
+    while (census.per_class.count(absent)) absent = (absent + 1) % kNumClasses;
+    const std::string& noun = class_noun(absent);
+    qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "no"});
+  }
+}
+
+// Relative position between two objects that each have an attribute description. Made (which
+// shuffles the named objects) where the first question is due; the others are asked later.
+class PositionQuestions {
+ public:
+  PositionQuestions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng)
+      : objs_(objs), rng_(rng), margin_(0.15f * s.px) {
+    for (int i = 0; i < static_cast<int>(objs.size()); ++i) {
+      std::string r = attribute_ref(objs, i);
+      if (!r.empty()) named_.emplace_back(i, r);
+    }
+    rng_.shuffle(named_);
+    // Pairs in order (a < b); the first that can be asked about is asked first, the others at the end.
+    for (std::size_t a = 0; a < named_.size(); ++a)
+      for (std::size_t b = a + 1; b < named_.size(); ++b) pairs_.emplace_back(a, b);
+  }
+
+  // The first pair that can be asked about, when any question is wanted.
+  void ask_first(std::vector<QaPair>& qa, int position_questions) {
+    if (position_questions > 0)
+      while (next_pair_ < pairs_.size()) {
+        const auto [a, b] = pairs_[next_pair_++];
+        if (auto q = question(a, b)) {
+          qa.push_back(std::move(*q));
+          break;
+        }
+      }
+  }
+
+  // Up to position_questions in all, from the pairs after the first.
+  void ask_rest(std::vector<QaPair>& qa, int position_questions) {
+    for (int asked = 1; asked < position_questions && next_pair_ < pairs_.size();) {
+      // Asked the other way round half the time, so either object may come first.
+      auto [a, b] = pairs_[next_pair_++];
+      if (rng_.chance(0.5)) std::swap(a, b);
+      if (auto q = question(a, b)) qa.push_back(std::move(*q)), ++asked;
+    }
+  }
+
+ private:
+  // The question about objects a and b of named_, or nothing when their centroids are too close.
+  std::optional<QaPair> question(std::size_t a, std::size_t b) {
+    const ObjectInfo &p = objs_[named_[a].first], &q = objs_[named_[b].first];
     const float dx = q.cx - p.cx, dy = q.cy - p.cy;
     std::string rel;
     bool truth;
-    if (std::abs(dx) >= margin && std::abs(dx) >= std::abs(dy)) {
-      const bool ask_left = rng.chance(0.5);
+    if (std::abs(dx) >= margin_ && std::abs(dx) >= std::abs(dy)) {
+      const bool ask_left = rng_.chance(0.5);
       rel = ask_left ? "to the left of" : "to the right of";
       truth = ask_left ? dx > 0 : dx < 0;
-    } else if (std::abs(dy) >= margin) {
-      const bool ask_above = rng.chance(0.5);
+    } else if (std::abs(dy) >= margin_) {
+      const bool ask_above = rng_.chance(0.5);
       rel = ask_above ? "above" : "below";
       truth = ask_above ? dy > 0 : dy < 0;
     } else {
       return std::nullopt;
     }
-    return QaPair{"position", "Is " + named[a].second + " " + rel + " " + named[b].second + "?", truth ? "yes" : "no"};
+    return QaPair{"position", "Is " + named_[a].second + " " + rel + " " + named_[b].second + "?",
+                  truth ? "yes" : "no"};
+  }
+
+  const std::vector<ObjectInfo>& objs_;
+  Rng& rng_;
+  const float margin_;
+  std::vector<std::pair<int, std::string>> named_;
+  std::vector<std::pair<std::size_t, std::size_t>> pairs_;
+  std::size_t next_pair_ = 0;
+};
+
+// Where single objects are: those named by attributes whose centroid is clear of the thirds'
+// lines by 4 % of the image, in a random order.
+void where_is_questions(std::vector<QaPair>& qa, const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
+                        int count) {
+  if (count <= 0) return;
+  const int n = static_cast<int>(objs.size());
+  const float clear = 0.04f * s.px;
+  auto off_lines = [&](float v) {
+    return std::abs(v - s.px / 3.0f) >= clear && std::abs(v - 2 * s.px / 3.0f) >= clear;
   };
-  // Pairs in order (a < b); the first that can be asked about is asked here, the others at the end.
-  std::size_t next_pair = 0;
-  std::vector<std::pair<std::size_t, std::size_t>> pairs;
-  for (std::size_t a = 0; a < named.size(); ++a)
-    for (std::size_t b = a + 1; b < named.size(); ++b) pairs.emplace_back(a, b);
-  if (position_questions > 0)
-    while (next_pair < pairs.size()) {
-      const auto [a, b] = pairs[next_pair++];
-      if (auto q = position_question(a, b)) {
-        qa.push_back(std::move(*q));
-        break;
-      }
-    }
-  // Existence of a kind of thing whatever its colour, one present and one absent (after the others,
-  // so adding these left every earlier question of a seed as it was).
-  if (n > 0) {
-    const std::string& noun = class_noun(objs[rng.below(n)].cls);
-    qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "yes"});
+  std::vector<std::pair<int, std::string>> where;
+  for (int i = 0; i < n; ++i) {
+    std::string r = attribute_ref(objs, i);
+    if (!r.empty() && off_lines(objs[i].cx) && off_lines(objs[i].cy)) where.emplace_back(i, std::move(r));
   }
-  if (static_cast<int>(per_class.size()) < kNumClasses) {
-    int absent = rng.below(kNumClasses);
-    while (per_class.count(absent)) absent = (absent + 1) % kNumClasses;
-    const std::string& noun = class_noun(absent);
-    qa.push_back({"exist", "Is there " + article(noun) + " " + noun + " in the picture?", "no"});
+  rng.shuffle(where);
+  for (std::size_t k = 0; k < where.size() && static_cast<int>(k) < count; ++k) {
+    const ObjectInfo& o = objs[where[k].first];
+    qa.push_back({"where", "Where is " + where[k].second + "?", region_word(o.cx, o.cy, s.px)});
   }
-  for (int asked = 1; asked < position_questions && next_pair < pairs.size();) {
-    // Asked the other way round half the time, so either object may come first.
-    auto [a, b] = pairs[next_pair++];
-    if (rng.chance(0.5)) std::swap(a, b);
-    if (auto q = position_question(a, b)) qa.push_back(std::move(*q)), ++asked;
-  }
-  // Where single objects are: those named by attributes whose centroid is clear of the thirds'
-  // lines by 4 % of the image, in a random order.
-  if (where_questions > 0) {
-    const float clear = 0.04f * s.px;
-    auto off_lines = [&](float v) {
-      return std::abs(v - s.px / 3.0f) >= clear && std::abs(v - 2 * s.px / 3.0f) >= clear;
-    };
-    std::vector<std::pair<int, std::string>> where;
-    for (int i = 0; i < n; ++i) {
-      std::string r = attribute_ref(objs, i);
-      if (!r.empty() && off_lines(objs[i].cx) && off_lines(objs[i].cy)) where.emplace_back(i, std::move(r));
-    }
-    rng.shuffle(where);
-    for (std::size_t k = 0; k < where.size() && static_cast<int>(k) < where_questions; ++k) {
-      const ObjectInfo& o = objs[where[k].first];
-      qa.push_back({"where", "Where is " + where[k].second + "?", region_word(o.cx, o.cy, s.px)});
-    }
-  }
+}
+
+}  // namespace
+
+// The steps come in the order of their random draws: a new kind of question goes after the others,
+// so that adding it leaves every earlier question of a seed as it was.
+std::vector<QaPair> make_questions(const Scene& s, const std::vector<ObjectInfo>& objs, Rng& rng,
+                                   int position_questions, int where_questions) {
+  std::vector<QaPair> qa;
+  const Census census(objs);
+  count_questions(qa, objs, census, rng);
+  attribute_questions(qa, objs, census);
+  existence_questions(qa, s, objs, census, rng);
+  PositionQuestions positions(s, objs, rng);
+  positions.ask_first(qa, position_questions);
+  kind_existence_questions(qa, objs, census, rng);
+  positions.ask_rest(qa, position_questions);
+  where_is_questions(qa, s, objs, rng, where_questions);
   return qa;
 }
 

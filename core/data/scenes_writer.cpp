@@ -39,6 +39,81 @@ const char* background_name(BackgroundKind k) {
 std::int64_t image_id(std::int64_t index) { return index + 1; }
 std::int64_t ann_id(std::int64_t index, int k) { return image_id(index) * 10 + k; }
 
+// The COCO annotation of object o of image `index` (px × px).
+json annotation(const ObjectInfo& o, std::int64_t index, int px) {
+  const Rle rle = rle_encode(o.mask, px, px);
+  return {{"id", ann_id(index, o.object)},
+          {"image_id", image_id(index)},
+          {"category_id", o.cls + 1},
+          {"segmentation", {{"size", {px, px}}, {"counts", rle_to_string(rle)}}},
+          {"area", o.area},
+          {"bbox", {o.bbox[0], o.bbox[1], o.bbox[2], o.bbox[3]}},
+          {"iscrowd", 0},
+          {"attributes",
+           {{"colour", colour_name(o.colour)},
+            {"size", size_name(o.size)},
+            {"depth", o.object},
+            {"centroid", {o.cx, o.cy}}}}};
+}
+
+// The RefCOCO-style entry of referring expression k of image `index`, shown in `file`.
+json ref_entry(const ScenesWriteOptions& opt, const GeneratedScene& g, std::int64_t index, std::size_t k,
+               const std::string& file) {
+  const std::int64_t id = image_id(index);
+  const std::int64_t ref_id = id * 10 + static_cast<std::int64_t>(k);
+  json sents = json::array(), sent_ids = json::array();
+  for (std::size_t s = 0; s < g.refs[k].sentences.size(); ++s) {
+    const std::string& t = g.refs[k].sentences[s];
+    json tokens = json::array();
+    for (std::size_t a = 0, b; a < t.size(); a = b + 1) {
+      b = t.find(' ', a);
+      if (b == std::string::npos) b = t.size();
+      tokens.push_back(t.substr(a, b - a));
+    }
+    const std::int64_t sid = ref_id * 10 + static_cast<std::int64_t>(s);
+    sents.push_back({{"sent_id", sid}, {"sent", t}, {"raw", t}, {"tokens", tokens}});
+    sent_ids.push_back(sid);
+  }
+  return {{"ref_id", ref_id},
+          {"ann_id", ann_id(index, g.refs[k].object)},
+          {"image_id", id},
+          {"category_id", g.scene.objects[g.refs[k].object].cls + 1},
+          {"split", split_name(opt.scene.split)},
+          {"file_name", file},
+          {"sentences", sents},
+          {"sent_ids", sent_ids}};
+}
+
+// One conversation: a description, then every question, as LLaVA's instruction data does.
+json llava_entry(const GeneratedScene& g, const std::string& stem, const std::string& file) {
+  json turns = json::array();
+  turns.push_back({{"from", "human"}, {"value", "<image>\nDescribe the image briefly."}});
+  turns.push_back({{"from", "gpt"}, {"value", g.captions.empty() ? "" : g.captions[0]}});
+  for (const QaPair& q : g.questions) {
+    // "type" (not in LLaVA's format, ignored by its readers) lets `setok eval vqa` score per kind.
+    turns.push_back(
+        {{"from", "human"}, {"value", q.question + " Answer with a single word or number."}, {"type", q.kind}});
+    turns.push_back({{"from", "gpt"}, {"value", q.answer}});
+  }
+  return {{"id", stem}, {"image", file}, {"conversations", turns}};
+}
+
+// Saves edit e's image and returns its InstructPix2Pix-style entry.
+json write_edit(const ScenesWriteOptions& opt, const GeneratedScene& g, const SceneEdit& e, std::int64_t index,
+                const std::string& stem, const std::string& file) {
+  const std::string edited = "edits/" + stem + "_" + e.kind + ".png";
+  io::save_png((fs::path(opt.out) / edited).string(), e.image);
+  json j = {{"id", stem + "_" + e.kind},
+            {"input_image", file},
+            {"edit_prompt", e.instruction},
+            {"edited_image", edited},
+            {"original_prompt", g.prompt},
+            {"edited_prompt", make_prompt(e.edited)},
+            {"edit", e.kind}};
+  if (e.kind != "add") j["target_ann_id"] = ann_id(index, e.target);
+  return j;
+}
+
 Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   const GeneratedScene g = generate_scene(opt.scene, index);
   const int px = opt.scene.px;
@@ -48,74 +123,16 @@ Record build(const ScenesWriteOptions& opt, std::int64_t index) {
   Record r;
   r.background = background_name(g.scene.background.kind);
   const std::int64_t id = image_id(index);
-  for (const ObjectInfo& o : g.objects) {
-    const Rle rle = rle_encode(o.mask, px, px);
-    r.annotations.push_back({{"id", ann_id(index, o.object)},
-                             {"image_id", id},
-                             {"category_id", o.cls + 1},
-                             {"segmentation", {{"size", {px, px}}, {"counts", rle_to_string(rle)}}},
-                             {"area", o.area},
-                             {"bbox", {o.bbox[0], o.bbox[1], o.bbox[2], o.bbox[3]}},
-                             {"iscrowd", 0},
-                             {"attributes",
-                              {{"colour", colour_name(o.colour)},
-                               {"size", size_name(o.size)},
-                               {"depth", o.object},
-                               {"centroid", {o.cx, o.cy}}}}});
-  }
+  for (const ObjectInfo& o : g.objects) r.annotations.push_back(annotation(o, index, px));
   r.objects = static_cast<std::int64_t>(g.objects.size());
   for (std::size_t k = 0; k < g.captions.size(); ++k)
     r.captions.push_back(
         {{"id", id * 10 + static_cast<std::int64_t>(k)}, {"image_id", id}, {"caption", g.captions[k]}});
-  for (std::size_t k = 0; k < g.refs.size(); ++k) {
-    const std::int64_t ref_id = id * 10 + static_cast<std::int64_t>(k);
-    json sents = json::array(), sent_ids = json::array();
-    for (std::size_t s = 0; s < g.refs[k].sentences.size(); ++s) {
-      const std::string& t = g.refs[k].sentences[s];
-      json tokens = json::array();
-      for (std::size_t a = 0, b; a < t.size(); a = b + 1) {
-        b = t.find(' ', a);
-        if (b == std::string::npos) b = t.size();
-        tokens.push_back(t.substr(a, b - a));
-      }
-      const std::int64_t sid = ref_id * 10 + static_cast<std::int64_t>(s);
-      sents.push_back({{"sent_id", sid}, {"sent", t}, {"raw", t}, {"tokens", tokens}});
-      sent_ids.push_back(sid);
-    }
-    r.refs.push_back({{"ref_id", ref_id},
-                      {"ann_id", ann_id(index, g.refs[k].object)},
-                      {"image_id", id},
-                      {"category_id", g.scene.objects[g.refs[k].object].cls + 1},
-                      {"split", split_name(opt.scene.split)},
-                      {"file_name", file},
-                      {"sentences", sents},
-                      {"sent_ids", sent_ids}});
-  }
-  // One conversation: a description, then every question, as LLaVA's instruction data does.
-  json turns = json::array();
-  turns.push_back({{"from", "human"}, {"value", "<image>\nDescribe the image briefly."}});
-  turns.push_back({{"from", "gpt"}, {"value", g.captions.empty() ? "" : g.captions[0]}});
-  for (const QaPair& q : g.questions) {
-    // "type" (not in LLaVA's format, ignored by its readers) lets `setok eval vqa` score per kind.
-    turns.push_back({{"from", "human"}, {"value", q.question + " Answer with a single word or number."}, {"type", q.kind}});
-    turns.push_back({{"from", "gpt"}, {"value", q.answer}});
-  }
+  for (std::size_t k = 0; k < g.refs.size(); ++k) r.refs.push_back(ref_entry(opt, g, index, k, file));
   r.questions = static_cast<std::int64_t>(g.questions.size());
-  r.llava = {{"id", stem}, {"image", file}, {"conversations", turns}};
+  r.llava = llava_entry(g, stem, file);
   r.prompt = {{"image", file}, {"prompt", g.prompt}};
-  for (const SceneEdit& e : g.edits) {
-    const std::string edited = "edits/" + stem + "_" + e.kind + ".png";
-    io::save_png((fs::path(opt.out) / edited).string(), e.image);
-    json j = {{"id", stem + "_" + e.kind},
-              {"input_image", file},
-              {"edit_prompt", e.instruction},
-              {"edited_image", edited},
-              {"original_prompt", g.prompt},
-              {"edited_prompt", make_prompt(e.edited)},
-              {"edit", e.kind}};
-    if (e.kind != "add") j["target_ann_id"] = ann_id(index, e.target);
-    r.edits.push_back(std::move(j));
-  }
+  for (const SceneEdit& e : g.edits) r.edits.push_back(write_edit(opt, g, e, index, stem, file));
   return r;
 }
 
@@ -150,26 +167,9 @@ void write_jsonl(const fs::path& p, const std::vector<json>& lines) {
   io::write_file_atomic(p.string(), s);
 }
 
-}  // namespace
-
-std::string scene_stem(Split split, std::int64_t index) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "_%07lld", static_cast<long long>(index));
-  return split_name(split) + std::string(buf);
-}
-
-ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
-  if (opt.count < 1) throw Error("--count must be at least 1");
-  if (opt.start < 0) throw Error("--start must not be negative");
-  const auto t0 = std::chrono::steady_clock::now();
-  for (const char* sub : {"images", "edits", "annotations"}) {
-    std::error_code ec;
-    fs::create_directories(fs::path(opt.out) / sub, ec);
-    if (ec) throw Error(opt.out + "/" + sub + ": cannot create (" + ec.message() + ")");
-  }
-  // Fail on missing assets here, once, rather than on every worker.
-  generate_scene(opt.scene, opt.start);
-
+// Every image's record, built by opt.threads workers; reports progress, and rethrows a
+// worker's failure or throws "cancelled" when the progress callback asks to stop.
+std::vector<Record> build_all(const ScenesWriteOptions& opt) {
   std::vector<Record> records(static_cast<std::size_t>(opt.count));
   std::atomic<std::int64_t> next{0}, done{0};
   std::atomic<bool> stop{false};
@@ -205,8 +205,19 @@ ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
   if (failure) std::rethrow_exception(failure);
   if (cancelled) throw Error("cancelled");
   if (opt.progress) opt.progress(done, opt.count);
+  return records;
+}
 
-  // Assemble in index order: the files do not depend on which thread made what.
+json coco_categories() {
+  json cats = json::array();
+  for (int c = 0; c < kNumClasses; ++c)
+    cats.push_back({{"id", c + 1}, {"name", class_name(c)}, {"supercategory", is_shape(c) ? "shape" : "fashion"}});
+  return cats;
+}
+
+// The records assembled in index order (the files do not depend on which thread made what) and
+// written as the annotation files; the counts of what was written (no seconds).
+ScenesWriteResult write_annotations(const ScenesWriteOptions& opt, std::vector<Record>& records) {
   ScenesWriteResult res;
   json anns = json::array(), caps = json::array(), refs = json::array(), llava = json::array();
   std::vector<json> edits, prompts;
@@ -225,9 +236,7 @@ ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
   res.images = opt.count;
   res.edits = static_cast<std::int64_t>(edits.size());
   res.refs = static_cast<std::int64_t>(refs.size());
-  json cats = json::array();
-  for (int c = 0; c < kNumClasses; ++c)
-    cats.push_back({{"id", c + 1}, {"name", class_name(c)}, {"supercategory", is_shape(c) ? "shape" : "fashion"}});
+  const json cats = coco_categories();
   const fs::path a = fs::path(opt.out) / "annotations";
   const std::string split = split_name(opt.scene.split);
   const json images = coco_images(opt, backgrounds);
@@ -242,6 +251,30 @@ ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
   write_json(a / ("llava_" + split + ".json"), llava);
   write_jsonl(a / ("edits_" + split + ".jsonl"), edits);
   write_jsonl(a / ("prompts_" + split + ".jsonl"), prompts);
+  return res;
+}
+
+}  // namespace
+
+std::string scene_stem(Split split, std::int64_t index) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "_%07lld", static_cast<long long>(index));
+  return split_name(split) + std::string(buf);
+}
+
+ScenesWriteResult write_scenes(const ScenesWriteOptions& opt) {
+  if (opt.count < 1) throw Error("--count must be at least 1");
+  if (opt.start < 0) throw Error("--start must not be negative");
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const char* sub : {"images", "edits", "annotations"}) {
+    std::error_code ec;
+    fs::create_directories(fs::path(opt.out) / sub, ec);
+    if (ec) throw Error(opt.out + "/" + sub + ": cannot create (" + ec.message() + ")");
+  }
+  // Fail on missing assets here, once, rather than on every worker.
+  generate_scene(opt.scene, opt.start);
+  std::vector<Record> records = build_all(opt);
+  ScenesWriteResult res = write_annotations(opt, records);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
