@@ -34,6 +34,16 @@ QString ChatPanel::defaultModel() { return QString::fromStdString(tokenizer::def
 ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   setAcceptDrops(true);
   auto* v = new QVBoxLayout(this);
+  addModelRow(v);
+  addTranscript(v);
+  addAttachRow(v);
+  addInputAndButtons(v);
+  setBusy(false);
+  rebuild();
+}
+
+// The loaded model's name and the button that loads another.
+void ChatPanel::addModelRow(QVBoxLayout* v) {
   auto* top = new QHBoxLayout;
   modelLabel_ = new QLabel(tr("No SeTokim model loaded"), this);
   modelLabel_->setWordWrap(true);
@@ -46,7 +56,9 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   top->addWidget(modelLabel_, 1);
   top->addWidget(load);
   v->addLayout(top);
+}
 
+void ChatPanel::addTranscript(QVBoxLayout* v) {
   list_ = new QListWidget(this);
   list_->setObjectName("chat.transcript");
   list_->setWordWrap(true);
@@ -57,7 +69,10 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   connect(list_, &QListWidget::customContextMenuRequested, this, &ChatPanel::showContextMenu);
   v->addWidget(list_, 1);
   list_->viewport()->installEventFilter(this);
+}
 
+// What the next question is about, and the buttons that attach an image to it.
+void ChatPanel::addAttachRow(QVBoxLayout* v) {
   auto* attach = new QHBoxLayout;
   attachLabel_ = new QLabel(this);
   attachLabel_->setWordWrap(true);
@@ -76,7 +91,9 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
   attach->addWidget(canvasBtn_);
   attach->addWidget(file);
   v->addLayout(attach);
+}
 
+void ChatPanel::addInputAndButtons(QVBoxLayout* v) {
   input_ = new QPlainTextEdit(this);
   input_->setObjectName("chat.input");
   input_->setPlaceholderText(tr("Ask about the image… (Ctrl+Enter sends)"));
@@ -116,8 +133,6 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     const QString f = QFileDialog::getOpenFileName(this, tr("Open conversation"), {}, tr("JSON (*.json)"));
     if (!f.isEmpty()) this->open(f);
   });
-  setBusy(false);
-  rebuild();
 }
 
 ChatPanel::~ChatPanel() {

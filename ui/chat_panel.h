@@ -20,6 +20,7 @@ class QListWidget;
 class QListWidgetItem;
 class QPlainTextEdit;
 class QPushButton;
+class QVBoxLayout;
 
 namespace setok::ui {
 
@@ -74,6 +75,11 @@ class ChatPanel : public QWidget {
   bool eventFilter(QObject* watched, QEvent* e) override;  // leaving the transcript clears the wash
 
  private:
+  // The constructor's steps, in order: the panel's rows top to bottom.
+  void addModelRow(QVBoxLayout* v);
+  void addTranscript(QVBoxLayout* v);
+  void addAttachRow(QVBoxLayout* v);
+  void addInputAndButtons(QVBoxLayout* v);
   // Runs `job` on the worker; `done` then runs on the GUI thread with the error (empty if none).
   void run(std::function<void()> job, std::function<void(const QString& error)> done);
   void snapshot();  // copies the session's turns and images for the GUI (worker side, then posted)

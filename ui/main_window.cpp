@@ -97,6 +97,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setObjectName("MainWindow");
   bridge_ = new EngineBridge(this);
   undo_ = new QUndoStack(this);
+  buildCentralArea();
+
+  QSettings s;
+  applyViewSettings(s);
+  buildPanels();
+  buildMenus();
+  buildStatusBar();
+  startStatusUpdates();
+  buildRequestTimers();
+  connectCanvas();
+  connectTokensPanel();
+
+  showModelParams();  // the Tokens panel shows the model's settings before any image opens
+  restoreGeometry(s.value("window/geometry").toByteArray());
+  dockSizesSet_ = restoreState(s.value("window/state").toByteArray());
+  if (!s.contains("window/geometry")) resize(1280, 800);
+}
+
+void MainWindow::buildCentralArea() {
   canvas_ = new ImageCanvas(this);
   compare_ = new ComparisonView(this);
   // The canvas lives in the stack from the start: moving a QOpenGLWidget later would recreate
@@ -107,8 +126,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(centre_);
   connect(canvas_, &ImageCanvas::filesDropped, this, [this](const QStringList& paths) { openImage(paths.first()); });
   setAcceptDrops(true);
+}
 
-  QSettings s;
+void MainWindow::applyViewSettings(const QSettings& s) {
   // Cluster settings are the model's until the user changes one (they are not remembered across
   // sessions: they belong to a model, and the next session may load another).
   canvas_->setOpacity(s.value("tokens/opacity", 0.45).toFloat());
@@ -116,10 +136,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   bridge_->setPixelEdges(s.value("tokens/pixel_edges", false).toBool());
   canvas_->setHudVisible(s.value("tokens/hud", true).toBool());
   canvas_->setHeat(static_cast<ImageCanvas::Heat>(std::clamp(s.value("tokens/heat", 0).toInt(), 0, 2)));
+}
 
-  buildPanels();
-  buildMenus();
-
+void MainWindow::buildStatusBar() {
   imageLabel_ = new QLabel(this);
   tokenLabel_ = new QLabel(this);
   zoomLabel_ = new QLabel(this);
@@ -142,7 +161,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addPermanentWidget(memoryLabel_);
   connect(canvas_, &ImageCanvas::zoomChanged, this,
           [this](double z) { zoomLabel_->setText(tr("%1%").arg(qRound(z * 100))); });
+}
 
+// The device once; the memory in use every second.
+void MainWindow::startStatusUpdates() {
   CudaInfo cuda = cuda_info();
   deviceLabel_->setText(cuda.torch_cuda ? tr("CUDA (%1 device(s))").arg(cuda.torch_devices)
                                         : tr("CPU, %1 threads").arg(intra_op_threads()));
@@ -150,7 +172,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(timer, &QTimer::timeout, this, &MainWindow::refreshStatus);
   timer->start(1000);
   refreshStatus();
+}
 
+// The progress bar shows only for slower work; live parameter changes are debounced.
+void MainWindow::buildRequestTimers() {
   showProgress_ = new QTimer(this);
   showProgress_->setSingleShot(true);
   showProgress_->setInterval(kShowProgressMs);
@@ -168,8 +193,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     lastTokenizeId_ = bridge_->tokenize(image_, params_, true);
     if (comparing()) lastCompareId_ = bridge_->compare(image_, params_);
   });
+}
 
-  // Canvas ↔ panel ↔ undo stack.
+// Canvas → undo stack, status bar and settings.
+void MainWindow::connectCanvas() {
   connect(canvas_, &ImageCanvas::overlayPainted, this, [this] {
     if (!pendingShown_) return;
     pendingShown_ = false;
@@ -208,6 +235,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
   connect(canvas_, &ImageCanvas::heatChanged, this,
           [](ImageCanvas::Heat h) { QSettings().setValue("tokens/heat", static_cast<int>(h)); });
+}
+
+// Tokens panel → canvas, engine and undo stack.
+void MainWindow::connectTokensPanel() {
   connect(tokens_, &TokensPanel::selectionEdited, this, &MainWindow::selectTokens);
   connect(tokens_, &TokensPanel::paramsEdited, this, &MainWindow::setClusterParams);
   connect(tokens_, &TokensPanel::opacityChanged, this, [this](float o) {
@@ -224,11 +255,6 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     retokenize();
   });
   connect(tokens_, &TokensPanel::compareRequested, this, [this] { setComparing(true); });
-
-  showModelParams();  // the Tokens panel shows the model's settings before any image opens
-  restoreGeometry(s.value("window/geometry").toByteArray());
-  dockSizesSet_ = restoreState(s.value("window/state").toByteArray());
-  if (!s.contains("window/geometry")) resize(1280, 800);
 }
 
 // The docks' first sizes are shares of the window as it first shows (not of the size before it
@@ -359,6 +385,13 @@ void MainWindow::showModelParams() {
 QDockWidget* MainWindow::panel(const QString& name) const { return findChild<QDockWidget*>(QString("panel.") + name); }
 
 void MainWindow::buildMenus() {
+  buildFileMenu();
+  buildEditMenu();
+  buildViewMenu();
+  buildTokensMenu();
+}
+
+void MainWindow::buildFileMenu() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open = file->addAction(tr("&Open Image…"), this, &MainWindow::openDialog);
   open->setShortcut(QKeySequence::Open);
@@ -384,7 +417,9 @@ void MainWindow::buildMenus() {
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
   rebuildRecentMenu();
+}
 
+void MainWindow::buildEditMenu() {
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));
   QAction* undo = undo_->createUndoAction(this, tr("&Undo"));
   undo->setShortcut(QKeySequence::Undo);
@@ -404,7 +439,9 @@ void MainWindow::buildMenus() {
       ->setShortcut(QKeySequence::SelectAll);
   edit->addAction(tr("&Clear Selection"), this, [this] { selectTokens({}); })
       ->setShortcut(QKeySequence(Qt::Key_Escape));
+}
 
+void MainWindow::buildViewMenu() {
   QMenu* view = menuBar()->addMenu(tr("&View"));
   QAction* zin = view->addAction(tr("Zoom &In"), canvas_, &ImageCanvas::zoomIn);
   zin->setShortcuts({QKeySequence::ZoomIn, QKeySequence(Qt::CTRL | Qt::Key_Equal)});
@@ -449,7 +486,9 @@ void MainWindow::buildMenus() {
   view->addSeparator();
   QMenu* panels = view->addMenu(tr("&Panels"));
   for (const auto& spec : kPanels) panels->addAction(panel(spec.name)->toggleViewAction());
+}
 
+void MainWindow::buildTokensMenu() {
   QMenu* tokens = menuBar()->addMenu(tr("&Tokens"));
   tokens->addAction(tr("&Re-tokenize"), this, &MainWindow::retokenize)->setShortcut(QKeySequence(Qt::Key_F5));
   tokens->addAction(tr("&Cancel"), this, &MainWindow::cancelRequests)

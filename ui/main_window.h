@@ -15,6 +15,7 @@ class QLabel;
 class QMenu;
 class QDockWidget;
 class QProgressBar;
+class QSettings;
 class QPushButton;
 class QStackedWidget;
 class QTimer;
@@ -87,8 +88,20 @@ class MainWindow : public QMainWindow {
 
  private:
   friend class SelectionCommand;
-  void buildMenus();
+  // The constructor's steps, in order.
+  void buildCentralArea();                     // the canvas and comparison view, stacked
+  void applyViewSettings(const QSettings& s);  // the overlay settings the user saved
   void buildPanels();
+  void buildMenus();  // File, Edit, View, Tokens
+  void buildFileMenu();
+  void buildEditMenu();
+  void buildViewMenu();
+  void buildTokensMenu();
+  void buildStatusBar();
+  void startStatusUpdates();  // device label and memory readout
+  void buildRequestTimers();  // progress display and debounce, with the bridge's wiring
+  void connectCanvas();
+  void connectTokensPanel();
   void addRecent(const QString& path);
   void rebuildRecentMenu();
   void refreshStatus();

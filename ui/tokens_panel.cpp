@@ -30,7 +30,14 @@ QTableWidgetItem* number(double v, int decimals = -1) {
 
 TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
+  addClusterGroup(layout);
+  addCleanupGroup(layout);
+  connectParamEdits();
+  addOverlayGroup(layout);
+  addTokenTable(layout);
+}
 
+void TokensPanel::addClusterGroup(QVBoxLayout* layout) {
   auto* cluster = new QGroupBox(tr("Cluster parameters"), this);
   auto* form = new QFormLayout(cluster);
   cap_ = new QSpinBox(cluster);
@@ -58,7 +65,9 @@ TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("&Mode"), mode_);
   form->addRow(tr("&KNN"), knn_);
   layout->addWidget(cluster);
+}
 
+void TokensPanel::addCleanupGroup(QVBoxLayout* layout) {
   // What follows the clustering (hard masks, docs/design/tokenizer.md); 0 turns a step off.
   auto* tidy = new QGroupBox(tr("Clean-up after clustering"), this);
   auto* tform = new QFormLayout(tidy);
@@ -81,11 +90,17 @@ TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
   tform->addRow(tr("&Join regions <"), smallRegions_);
   tform->addRow(tr("&Edge passes"), edgePasses_);
   layout->addWidget(tidy);
+}
+
+// Every cluster and clean-up setting edited sends the whole set.
+void TokensPanel::connectParamEdits() {
   for (auto* s : {cap_, knn_, islands_, smallRegions_, edgePasses_})
     connect(s, &QSpinBox::valueChanged, this, &TokensPanel::emitParams);
   for (auto* s : {beta_, bandwidth_}) connect(s, &QDoubleSpinBox::valueChanged, this, &TokensPanel::emitParams);
   connect(mode_, &QComboBox::currentIndexChanged, this, &TokensPanel::emitParams);
+}
 
+void TokensPanel::addOverlayGroup(QVBoxLayout* layout) {
   auto* overlay = new QGroupBox(tr("Overlay"), this);
   auto* oform = new QFormLayout(overlay);
   opacity_ = new QSlider(Qt::Horizontal, overlay);
@@ -112,7 +127,10 @@ TokensPanel::TokensPanel(QWidget* parent) : QWidget(parent) {
     if (!quiet_) Q_EMIT outlineChanged(on);
   });
   connect(compare, &QPushButton::clicked, this, &TokensPanel::compareRequested);
+}
 
+// The summary line, then the token list.
+void TokensPanel::addTokenTable(QVBoxLayout* layout) {
   summary_ = new QLabel(tr("Open an image to see its tokens."), this);
   summary_->setWordWrap(true);
   layout->addWidget(summary_);

@@ -13,6 +13,7 @@ class QLabel;
 class QSlider;
 class QSpinBox;
 class QTableWidget;
+class QVBoxLayout;
 
 namespace setok::ui {
 
@@ -52,6 +53,12 @@ class TokensPanel : public QWidget {
   void compareRequested();
 
  private:
+  // The constructor's steps, in order: the panel's groups top to bottom.
+  void addClusterGroup(QVBoxLayout* layout);
+  void addCleanupGroup(QVBoxLayout* layout);
+  void connectParamEdits();
+  void addOverlayGroup(QVBoxLayout* layout);
+  void addTokenTable(QVBoxLayout* layout);
   void emitParams();
   QSpinBox* cap_ = nullptr;
   QSpinBox* knn_ = nullptr;

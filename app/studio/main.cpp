@@ -133,8 +133,26 @@ void use_fresh_settings(const QTemporaryDir& dir) {
     QSettings::setPath(format, QSettings::UserScope, dir.path());
 }
 
-int run(int argc, char** argv) {
-  setok::ensure_passive_openmp(argv);
+// The options besides --help, --version and the image.
+struct Options {
+  QCommandLineOption screenshot{"screenshot", "Render the window after loading to PATH (PNG) and exit.", "PATH"};
+  QCommandLineOption threads{"threads", "Intra-op threads (default: $SETOK_THREADS, else all cores).", "N"};
+  QCommandLineOption size{"size", "Window size for --screenshot, WxH (default 1280x800).", "WxH", "1280x800"};
+  QCommandLineOption view{"view",
+                          "For --screenshot: tokens (the canvas and Tokens panel), reconstruction (the same with the "
+                          "tokens' reconstruction in place of the image) or compare.",
+                          "VIEW", "tokens"};
+  QCommandLineOption bench{"bench-open", "Print open/re-tokenize latency and GUI stalls for IMAGE, then exit.",
+                           "IMAGE"};
+  QCommandLineOption ask{"ask",
+                         "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
+                         "answer attended to.",
+                         "QUESTION"};
+  QCommandLineOption pixelEdges{"pixel-edges", "Token masks with pixel edges (the Tokens panel's setting)."};
+};
+
+// A QCoreApplication for --help and --version, else the QApplication. `argc` must outlive it.
+std::unique_ptr<QCoreApplication> make_application(int& argc, char** argv) {
   std::unique_ptr<QCoreApplication> appPtr;
   if (wants_help_or_version(argc, argv)) {
     appPtr = std::make_unique<QCoreApplication>(argc, argv);
@@ -144,38 +162,24 @@ int run(int argc, char** argv) {
     QApplication::setHighDpiScaleFactorRoundingPolicy(Qt::HighDpiScaleFactorRoundingPolicy::PassThrough);
     appPtr = std::make_unique<QApplication>(argc, argv);
   }
-  QCoreApplication& app = *appPtr;
   QCoreApplication::setOrganizationName("SeTok");
   QCoreApplication::setApplicationName("SeTok Studio");
   QCoreApplication::setApplicationVersion(SETOK_VERSION);
+  return appPtr;
+}
 
-  QCommandLineParser cli;
+// Reads the command line; --help and --version print and exit here.
+void parse_command_line(QCommandLineParser& cli, const Options& o, QCoreApplication& app) {
   cli.setApplicationDescription("SeTok Studio: chat with images, inspect their semantic tokens, train models.");
   cli.addHelpOption();
   cli.addVersionOption();
   cli.addPositionalArgument("image", "Image to open");
-  QCommandLineOption screenshot("screenshot", "Render the window after loading to PATH (PNG) and exit.", "PATH");
-  QCommandLineOption threads("threads", "Intra-op threads (default: $SETOK_THREADS, else all cores).", "N");
-  QCommandLineOption size("size", "Window size for --screenshot, WxH (default 1280x800).", "WxH", "1280x800");
-  QCommandLineOption view("view",
-                          "For --screenshot: tokens (the canvas and Tokens panel), reconstruction (the same with the "
-                          "tokens' reconstruction in place of the image) or compare.",
-                          "VIEW", "tokens");
-  QCommandLineOption bench("bench-open", "Print open/re-tokenize latency and GUI stalls for IMAGE, then exit.",
-                           "IMAGE");
-  QCommandLineOption ask("ask", "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
-                         "answer attended to.", "QUESTION");
-  QCommandLineOption pixelEdges("pixel-edges", "Token masks with pixel edges (the Tokens panel's setting).");
-  cli.addOptions({screenshot, threads, size, view, bench, ask, pixelEdges});
+  cli.addOptions({o.screenshot, o.threads, o.size, o.view, o.bench, o.ask, o.pixelEdges});
   cli.process(app);
-  if (!qobject_cast<QApplication*>(&app)) return 0;  // help and version exit in process()
+}
 
-  QTemporaryDir freshSettings;
-  if (cli.isSet(screenshot) || cli.isSet(bench)) {
-    if (!freshSettings.isValid()) return fail("cannot make a temporary settings folder");
-    use_fresh_settings(freshSettings);
-  }
-
+// --threads, else $SETOK_THREADS, else all cores. 0, or the exit status of the failure.
+int apply_threads_option(const QCommandLineParser& cli, const QCommandLineOption& threads) {
   try {
     std::optional<int> n;
     if (cli.isSet(threads)) {
@@ -187,25 +191,25 @@ int run(int argc, char** argv) {
   } catch (const setok::Error& e) {
     return fail(e.what());
   }
+  return 0;
+}
 
-  setok::ui::MainWindow w;
-  if (cli.isSet(bench)) {
-    w.resize(1280, 800);
-    return bench_open(w, cli.value(bench));
-  }
-  if (cli.isSet(pixelEdges)) w.tokensPanel()->pixelEdgesBox()->setChecked(true);
-  const QStringList args = cli.positionalArguments();
-  const bool shot = cli.isSet(screenshot);
-  if (shot) {
-    QStringList wh = cli.value(size).split('x');
-    if (wh.size() != 2 || wh[0].toInt() < 200 || wh[1].toInt() < 150) return fail("--size must be WxH, e.g. 1280x800");
-    w.resize(wh[0].toInt(), wh[1].toInt());
-    const QString v = cli.value(view);
-    if (v != "tokens" && v != "reconstruction" && v != "compare")
-      return fail("--view must be tokens, reconstruction or compare");
-    w.setComparing(v == "compare");
-    w.setShowingReconstruction(v == "reconstruction");
-  }
+// --screenshot: the window's --size and --view. 0, or the exit status of the failure.
+int set_up_screenshot(setok::ui::MainWindow& w, const QCommandLineParser& cli, const Options& o) {
+  QStringList wh = cli.value(o.size).split('x');
+  if (wh.size() != 2 || wh[0].toInt() < 200 || wh[1].toInt() < 150) return fail("--size must be WxH, e.g. 1280x800");
+  w.resize(wh[0].toInt(), wh[1].toInt());
+  const QString v = cli.value(o.view);
+  if (v != "tokens" && v != "reconstruction" && v != "compare")
+    return fail("--view must be tokens, reconstruction or compare");
+  w.setComparing(v == "compare");
+  w.setShowingReconstruction(v == "reconstruction");
+  return 0;
+}
+
+// The image named on the command line, if any: loaded now for a screenshot, else opened once the
+// event loop runs. 0, or the exit status of the failure.
+int open_image_argument(setok::ui::MainWindow& w, const QStringList& args, bool shot) {
   if (!args.isEmpty()) {
     QString error;
     if (shot) {
@@ -214,39 +218,81 @@ int run(int argc, char** argv) {
       QTimer::singleShot(0, &w, [&w, p = args.first()] { w.openImage(p); });
     }
   }
-  w.show();
-  if (!shot) return app.exec();
+  return 0;
+}
 
+// --ask: the Chat panel's answer about the image, its attention on the canvas.
+int ask_chat(setok::ui::MainWindow& w, const QString& question) {
+  setok::ui::ChatPanel* chat = w.chatPanel();
+  if (QDockWidget* d = w.panel("Chat")) d->raise();
+  QElapsedTimer t;
+  t.start();
+  auto idle = [&] {
+    while (chat->busy() && t.elapsed() < 120000) QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    return !chat->busy();
+  };
+  if (!idle() || chat->modelDir().isEmpty()) return fail("--ask: no SeTokim model (bundled, or $SETOK_CHAT_MODEL)");
+  chat->ask(question);
+  if (!idle()) return fail("--ask: no answer after 120 s");
+  chat->hoverRow(chat->rowCount() - 1);
+  return 0;
+}
+
+// The window, once the engine's result is on screen (and the chat's answer, with --ask), as a PNG.
+int take_screenshot(QCoreApplication& app, setok::ui::MainWindow& w, const QCommandLineParser& cli, const Options& o,
+                    bool has_image) {
   int rc = 0;
   // Wait for the engine's result (tokens, or the comparison) before taking the picture.
-  if (!args.isEmpty()) {
+  if (has_image) {
     const bool ok = w.comparing() ? wait_for(&w, &setok::ui::MainWindow::comparisonShown, 60000)
                                   : wait_for(&w, &setok::ui::MainWindow::tokensShown, 60000);
     if (!ok) return fail("no tokens after 60 s");
   }
-  if (cli.isSet(ask)) {
-    setok::ui::ChatPanel* chat = w.chatPanel();
-    if (QDockWidget* d = w.panel("Chat")) d->raise();
-    QElapsedTimer t;
-    t.start();
-    auto idle = [&] {
-      while (chat->busy() && t.elapsed() < 120000) QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
-      return !chat->busy();
-    };
-    if (!idle() || chat->modelDir().isEmpty()) return fail("--ask: no SeTokim model (bundled, or $SETOK_CHAT_MODEL)");
-    chat->ask(cli.value(ask));
-    if (!idle()) return fail("--ask: no answer after 120 s");
-    chat->hoverRow(chat->rowCount() - 1);
+  if (cli.isSet(o.ask)) {
+    if (const int asked = ask_chat(w, cli.value(o.ask))) return asked;
   }
   QTimer::singleShot(300, &w, [&] {
     QImage img = w.grab().toImage();
-    QSaveFile f(cli.value(screenshot));
+    QSaveFile f(cli.value(o.screenshot));
     if (img.isNull() || !f.open(QIODevice::WriteOnly) || !img.save(&f, "PNG") || !f.commit())
-      rc = fail("cannot write screenshot " + cli.value(screenshot));
+      rc = fail("cannot write screenshot " + cli.value(o.screenshot));
     app.quit();
   });
   app.exec();
   return rc;
+}
+
+int run(int argc, char** argv) {
+  setok::ensure_passive_openmp(argv);
+  std::unique_ptr<QCoreApplication> appPtr = make_application(argc, argv);
+  QCoreApplication& app = *appPtr;
+  const Options o;
+  QCommandLineParser cli;
+  parse_command_line(cli, o, app);
+  if (!qobject_cast<QApplication*>(&app)) return 0;  // help and version exit in process()
+
+  QTemporaryDir freshSettings;
+  if (cli.isSet(o.screenshot) || cli.isSet(o.bench)) {
+    if (!freshSettings.isValid()) return fail("cannot make a temporary settings folder");
+    use_fresh_settings(freshSettings);
+  }
+  if (const int rc = apply_threads_option(cli, o.threads)) return rc;
+
+  setok::ui::MainWindow w;
+  if (cli.isSet(o.bench)) {
+    w.resize(1280, 800);
+    return bench_open(w, cli.value(o.bench));
+  }
+  if (cli.isSet(o.pixelEdges)) w.tokensPanel()->pixelEdgesBox()->setChecked(true);
+  const QStringList args = cli.positionalArguments();
+  const bool shot = cli.isSet(o.screenshot);
+  if (shot) {
+    if (const int rc = set_up_screenshot(w, cli, o)) return rc;
+  }
+  if (const int rc = open_image_argument(w, args, shot)) return rc;
+  w.show();
+  if (!shot) return app.exec();
+  return take_screenshot(app, w, cli, o, !args.isEmpty());
 }
 
 }  // namespace

@@ -192,43 +192,55 @@ TEST_F(TrainCli, ConvertsAModelToHalfPrecisionThatEvaluatesTheSame) {
   EXPECT_EQ(count_lines(same.err), 1) << same.err;
 }
 
-TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
-  // A SeTok to read images with, then stage I (captions + text) and stage II (conversations).
-  auto s = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok") +
+// SetokimStagesTrainResumeExactlyAndLearn, step by step: each step checks one thing, and they run in
+// order, later ones starting from what earlier ones wrote (mllm.json, the tok, s1 and s8 models).
+namespace {
+
+// A SeTok to read images with, and the SeTokim config: stage I (captions + text), then stage II
+// (conversations).
+void write_setokim_config(const TempDir& dir) {
+  auto s = setok_cli("train setok --config " + shell_quote(dir / "cfg.json") + " --out " + shell_quote(dir / "tok") +
                      " --steps 2 --progress none");
   ASSERT_EQ(s.rc, 0) << s.err;
-  nlohmann::json cfg = {{"setok_model", *dir / "tok/model"},
+  nlohmann::json cfg = {{"setok_model", dir / "tok/model"},
                         {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
                                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
                         {"tokenizer_vocab", 400},
-                        {"captions", *dir / "data/annotations/captions_train.json"},
-                        {"conversations", *dir / "data/annotations/llava_train.json"},
+                        {"captions", dir / "data/annotations/captions_train.json"},
+                        {"conversations", dir / "data/annotations/llava_train.json"},
                         {"batch_size", 4},
                         {"steps", 4},
                         {"warmup_steps", 1},
                         {"checkpoint_every", 0},
                         {"log_every", 1},
                         {"lr", 3e-3}};
-  write_bytes(*dir / "mllm.json", cfg.dump());
-  auto a = setok_cli("train mllm --stage 1 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                     shell_quote(*dir / "s1") + " --progress jsonl");
+  write_bytes(dir / "mllm.json", cfg.dump());
+}
+
+// Stage I trains; paused at 2 and resumed, it ends with the same weights as straight through.
+void stage_one_trains_and_resumes_exactly(const TempDir& dir) {
+  auto a = setok_cli("train mllm --stage 1 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                     shell_quote(dir / "s1") + " --progress jsonl");
   ASSERT_EQ(a.rc, 0) << a.err;
   auto events = json_lines(a.out);
   EXPECT_EQ(events.front()["event"], "start");
   EXPECT_EQ(events.back()["event"], "done");
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.model"})
-    EXPECT_TRUE(std::filesystem::exists(*dir / ("s1/model/" + std::string(f)))) << f;
-  // Paused at 2 and resumed: the same weights as straight through.
-  auto p = setok_cli("train mllm --stage 1 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                     shell_quote(*dir / "p1") + " --stop-at 2 --progress none");
+    EXPECT_TRUE(std::filesystem::exists(dir / ("s1/model/" + std::string(f)))) << f;
+  auto p = setok_cli("train mllm --stage 1 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                     shell_quote(dir / "p1") + " --stop-at 2 --progress none");
   ASSERT_EQ(p.rc, 0) << p.err;
-  auto r = setok_cli("train mllm --stage 1 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                     shell_quote(*dir / "p1") + " --resume " + shell_quote(*dir / "p1/checkpoint") + " --progress none");
+  auto r = setok_cli("train mllm --stage 1 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                     shell_quote(dir / "p1") + " --resume " + shell_quote(dir / "p1/checkpoint") + " --progress none");
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(read_bytes(*dir / "p1/model/model.safetensors"), read_bytes(*dir / "s1/model/model.safetensors"));
-  // Stage II from stage I: answers only; the loss falls on a small set it can memorise.
-  auto b = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                     shell_quote(*dir / "s2") + " --set init=" + shell_quote(*dir / "s1/model") +
+  EXPECT_EQ(read_bytes(dir / "p1/model/model.safetensors"), read_bytes(dir / "s1/model/model.safetensors"));
+}
+
+// Stage II from stage I: answers only; the loss falls on a small set it can memorise. *whole: the
+// run's start event.
+void stage_two_learns(const TempDir& dir, nlohmann::json* whole) {
+  auto b = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                     shell_quote(dir / "s2") + " --set init=" + shell_quote(dir / "s1/model") +
                      " --steps 40 --progress jsonl");
   ASSERT_EQ(b.rc, 0) << b.err;
   std::vector<double> loss;
@@ -237,264 +249,337 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   ASSERT_EQ(loss.size(), 40u);
   const double first = (loss[0] + loss[1] + loss[2]) / 3, last = (loss[37] + loss[38] + loss[39]) / 3;
   EXPECT_LT(last, 0.7 * first) << first << " -> " << last;
-  // split_turns: one example per question–answer pair instead of one per conversation.
-  auto whole = json_lines(b.out).front();
-  auto split = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                         shell_quote(*dir / "s3") + " --set init=" + shell_quote(*dir / "s1/model") +
+  *whole = json_lines(b.out).front();
+}
+
+// split_turns: one example per question–answer pair instead of one per conversation.
+void split_turns_gives_more_examples(const TempDir& dir, const nlohmann::json& whole) {
+  auto split = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                         shell_quote(dir / "s3") + " --set init=" + shell_quote(dir / "s1/model") +
                          " --set split_turns=true --steps 1 --progress jsonl");
   ASSERT_EQ(split.rc, 0) << split.err;
   auto split_start = json_lines(split.out).front();
   ASSERT_EQ(split_start["event"], "start");
   EXPECT_GT(split_start["examples"].get<int>(), 3 * whole["examples"].get<int>());
-  // LoRA on the language model: pause and resume continue exactly (the adapters travel in the
-  // checkpoint), and the final model is a plain SeTokim with the adapters merged.
-  const std::string lora = " --set init=" + shell_quote(*dir / "s1/model") + " --set " +
+}
+
+// LoRA on the language model: pause and resume continue exactly (the adapters travel in the
+// checkpoint), and the final model is a plain SeTokim with the adapters merged.
+void lora_resumes_exactly_and_merges(const TempDir& dir) {
+  const std::string lora = " --set init=" + shell_quote(dir / "s1/model") + " --set " +
                            shell_quote("lora={\"rank\": 4, \"targets\": [\"q_proj\", \"v_proj\"]}");
-  auto l1 = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                      shell_quote(*dir / "l1") + lora + " --steps 4 --progress none");
+  auto l1 = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                      shell_quote(dir / "l1") + lora + " --steps 4 --progress none");
   ASSERT_EQ(l1.rc, 0) << l1.err;
-  auto l2 = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                      shell_quote(*dir / "l2") + lora + " --steps 4 --stop-at 2 --progress none");
+  auto l2 = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                      shell_quote(dir / "l2") + lora + " --steps 4 --stop-at 2 --progress none");
   ASSERT_EQ(l2.rc, 0) << l2.err;
-  EXPECT_TRUE(std::filesystem::exists(*dir / "l2/checkpoint/lora.safetensors"));
-  auto l3 = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                      shell_quote(*dir / "l2") + lora + " --steps 4 --resume " + shell_quote(*dir / "l2/checkpoint") +
+  EXPECT_TRUE(std::filesystem::exists(dir / "l2/checkpoint/lora.safetensors"));
+  auto l3 = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                      shell_quote(dir / "l2") + lora + " --steps 4 --resume " + shell_quote(dir / "l2/checkpoint") +
                       " --progress none");
   ASSERT_EQ(l3.rc, 0) << l3.err;
-  EXPECT_EQ(read_bytes(*dir / "l2/model/model.safetensors"), read_bytes(*dir / "l1/model/model.safetensors"));
-  EXPECT_FALSE(std::filesystem::exists(*dir / "l1/model/lora.safetensors"));
-  EXPECT_NE(read_bytes(*dir / "l1/model/model.safetensors"), read_bytes(*dir / "s1/model/model.safetensors"));
-  auto chat = setok_cli("chat -m " + shell_quote(*dir / "l1/model") + " --max-tokens 2 hello");
+  EXPECT_EQ(read_bytes(dir / "l2/model/model.safetensors"), read_bytes(dir / "l1/model/model.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "l1/model/lora.safetensors"));
+  EXPECT_NE(read_bytes(dir / "l1/model/model.safetensors"), read_bytes(dir / "s1/model/model.safetensors"));
+  auto chat = setok_cli("chat -m " + shell_quote(dir / "l1/model") + " --max-tokens 2 hello");
   EXPECT_EQ(chat.rc, 0) << chat.err;
-  // Freezing parts of the SeTok: the merger then trains with the language model (more trainable
-  // parameters than with the whole SeTok frozen, fewer than all); an unknown part is one line.
-  auto part = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                        shell_quote(*dir / "s4") + " --set init=" + shell_quote(*dir / "s1/model") + " --set " +
+}
+
+// Freezing parts of the SeTok: the merger then trains with the language model (more trainable
+// parameters than with the whole SeTok frozen, fewer than all).
+void freezing_part_of_setok_trains_the_rest(const TempDir& dir, const nlohmann::json& whole) {
+  auto part = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                        shell_quote(dir / "s4") + " --set init=" + shell_quote(dir / "s1/model") + " --set " +
                         shell_quote("freeze=[\"setok.vision_model\", \"setok.cluster\", \"setok.detokenizer\"]") +
                         " --steps 1 --progress jsonl");
   ASSERT_EQ(part.rc, 0) << part.err;
   auto part_start = json_lines(part.out).front();
   EXPECT_GT(part_start["trainable"].get<std::int64_t>(), whole["trainable"].get<std::int64_t>());
   EXPECT_LT(part_start["trainable"].get<std::int64_t>(), part_start["parameters"].get<std::int64_t>());
-  // The vision encoder learning too (end-to-end stage II; the batch's images go through it in one
-  // pass): its weights move, the frozen detokenizer's do not.
-  auto e2e = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                       shell_quote(*dir / "s7") + " --set init=" + shell_quote(*dir / "s1/model") + " --set " +
+}
+
+// The vision encoder learning too (end-to-end stage II; the batch's images go through it in one
+// pass): its weights move, the frozen detokenizer's do not.
+void end_to_end_moves_the_vision_weights(const TempDir& dir) {
+  auto e2e = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                       shell_quote(dir / "s7") + " --set init=" + shell_quote(dir / "s1/model") + " --set " +
                        shell_quote("freeze=[\"setok.cluster\", \"setok.detokenizer\"]") + " --steps 2 --progress none");
   ASSERT_EQ(e2e.rc, 0) << e2e.err;
-  {
-    const auto before = setok::io::load_safetensors(*dir / "s1/model/model.safetensors");
-    const auto after = setok::io::load_safetensors(*dir / "s7/model/model.safetensors");
-    int vision_moved = 0, vision = 0, detok = 0;
-    for (const auto& [name, t] : after) {
-      if (name.rfind("setok.vision_model.", 0) == 0) {
-        ++vision;
-        vision_moved += at::equal(t, before.at(name)) ? 0 : 1;
-      }
-      if (name.rfind("setok.detokenizer.", 0) == 0) {
-        ++detok;
-        EXPECT_TRUE(at::equal(t, before.at(name))) << name;
-      }
+  const auto before = setok::io::load_safetensors(dir / "s1/model/model.safetensors");
+  const auto after = setok::io::load_safetensors(dir / "s7/model/model.safetensors");
+  int vision_moved = 0, vision = 0, detok = 0;
+  for (const auto& [name, t] : after) {
+    if (name.rfind("setok.vision_model.", 0) == 0) {
+      ++vision;
+      vision_moved += at::equal(t, before.at(name)) ? 0 : 1;
     }
-    EXPECT_GT(vision, 0);
-    EXPECT_GT(detok, 0);
-    EXPECT_GT(vision_moved, vision / 2) << vision_moved << " of " << vision << " vision tensors changed";
+    if (name.rfind("setok.detokenizer.", 0) == 0) {
+      ++detok;
+      EXPECT_TRUE(at::equal(t, before.at(name))) << name;
+    }
   }
-  // Token geometry turned on for a model trained without it: the new layer starts at zero (the
-  // rest of the projector as in stage I), learns, and the model answers with it.
-  auto geo = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                       shell_quote(*dir / "s8") + " --set init=" + shell_quote(*dir / "s1/model") +
+  EXPECT_GT(vision, 0);
+  EXPECT_GT(detok, 0);
+  EXPECT_GT(vision_moved, vision / 2) << vision_moved << " of " << vision << " vision tensors changed";
+}
+
+// Token geometry turned on for a model trained without it: the new layer starts at zero (the
+// rest of the projector as in stage I), learns, and the model answers with it.
+void token_geometry_learns(const TempDir& dir) {
+  auto geo = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                       shell_quote(dir / "s8") + " --set init=" + shell_quote(dir / "s1/model") +
                        " --set token_geometry=true --set " + shell_quote("freeze=[\"setok\"]") +
                        " --steps 2 --progress none");
   ASSERT_EQ(geo.rc, 0) << geo.err;
-  {
-    const auto s8 = setok::io::load_safetensors(*dir / "s8/model/model.safetensors");
-    ASSERT_TRUE(s8.count("multi_modal_projector.geometry.weight"));
-    EXPECT_GT(s8.at("multi_modal_projector.geometry.weight").abs().sum().item<float>(), 0.0f);
-    EXPECT_TRUE(nlohmann::json::parse(read_bytes(*dir / "s8/model/config.json"))["token_geometry"].get<bool>());
-    auto ask = setok_cli("chat -m " + shell_quote(*dir / "s8/model") + " --image " +
-                         shell_quote(*dir / "data/images/train_0000000.png") + " --max-tokens 2 hello");
-    EXPECT_EQ(ask.rc, 0) << ask.err;
-  }
-  // Token appearance on top of that model: its layer starts at zero and learns, the config keeps it;
-  // asking for another size than the init model reads is one line.
-  auto look = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                        shell_quote(*dir / "s9") + " --set init=" + shell_quote(*dir / "s8/model") +
+  const auto s8 = setok::io::load_safetensors(dir / "s8/model/model.safetensors");
+  ASSERT_TRUE(s8.count("multi_modal_projector.geometry.weight"));
+  EXPECT_GT(s8.at("multi_modal_projector.geometry.weight").abs().sum().item<float>(), 0.0f);
+  EXPECT_TRUE(nlohmann::json::parse(read_bytes(dir / "s8/model/config.json"))["token_geometry"].get<bool>());
+  auto ask = setok_cli("chat -m " + shell_quote(dir / "s8/model") + " --image " +
+                       shell_quote(dir / "data/images/train_0000000.png") + " --max-tokens 2 hello");
+  EXPECT_EQ(ask.rc, 0) << ask.err;
+}
+
+// Token appearance on top of that model: its layer starts at zero and learns, the config keeps it;
+// asking for another size than the init model reads is one line.
+void token_appearance_learns(const TempDir& dir) {
+  auto look = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                        shell_quote(dir / "s9") + " --set init=" + shell_quote(dir / "s8/model") +
                         " --set token_appearance=8 --set " + shell_quote("freeze=[\"setok\"]") +
                         " --steps 2 --progress jsonl");
   ASSERT_EQ(look.rc, 0) << look.err;
-  {
-    const auto s9 = setok::io::load_safetensors(*dir / "s9/model/model.safetensors");
-    // Everything but the frozen SeTok trains, the geometry and appearance layers included.
-    std::int64_t not_setok = 0;
-    for (const auto& [name, t] : s9)
-      if (name.rfind("setok.", 0) != 0) not_setok += t.numel();
-    auto start = nlohmann::json::parse(look.out.substr(0, look.out.find('\n')));
-    EXPECT_EQ(start["event"], "start");
-    EXPECT_EQ(start["trainable"].get<std::int64_t>(), not_setok);
-    ASSERT_TRUE(s9.count("multi_modal_projector.appearance.weight"));
-    EXPECT_EQ(s9.at("multi_modal_projector.appearance.weight").size(1), 64);
-    EXPECT_GT(s9.at("multi_modal_projector.appearance.weight").abs().sum().item<float>(), 0.0f);
-    EXPECT_EQ(nlohmann::json::parse(read_bytes(*dir / "s9/model/config.json"))["token_appearance"].get<int>(), 8);
-    auto other = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                           shell_quote(*dir / "s10") + " --set init=" + shell_quote(*dir / "s9/model") +
-                           " --set token_appearance=16 --steps 1 --progress none");
-    EXPECT_EQ(other.rc, 1);
-    EXPECT_EQ(count_lines(other.err), 1) << other.err;
-    EXPECT_NE(other.err.find("appearance"), std::string::npos) << other.err;
-    auto bare = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                          shell_quote(*dir / "s11") + " --set init=" + shell_quote(*dir / "s1/model") +
-                          " --set token_appearance=8 --steps 1 --progress none");
-    EXPECT_EQ(bare.rc, 1);
-    EXPECT_EQ(count_lines(bare.err), 1) << bare.err;
-    EXPECT_NE(bare.err.find("token_geometry=true"), std::string::npos) << bare.err;
-  }
-  auto unknown = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                           shell_quote(*dir / "s5") + " --set " + shell_quote("freeze=[\"setok.nothing\"]") +
+  const auto s9 = setok::io::load_safetensors(dir / "s9/model/model.safetensors");
+  // Everything but the frozen SeTok trains, the geometry and appearance layers included.
+  std::int64_t not_setok = 0;
+  for (const auto& [name, t] : s9)
+    if (name.rfind("setok.", 0) != 0) not_setok += t.numel();
+  auto start = nlohmann::json::parse(look.out.substr(0, look.out.find('\n')));
+  EXPECT_EQ(start["event"], "start");
+  EXPECT_EQ(start["trainable"].get<std::int64_t>(), not_setok);
+  ASSERT_TRUE(s9.count("multi_modal_projector.appearance.weight"));
+  EXPECT_EQ(s9.at("multi_modal_projector.appearance.weight").size(1), 64);
+  EXPECT_GT(s9.at("multi_modal_projector.appearance.weight").abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(dir / "s9/model/config.json"))["token_appearance"].get<int>(), 8);
+  auto other = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                         shell_quote(dir / "s10") + " --set init=" + shell_quote(dir / "s9/model") +
+                         " --set token_appearance=16 --steps 1 --progress none");
+  EXPECT_EQ(other.rc, 1);
+  EXPECT_EQ(count_lines(other.err), 1) << other.err;
+  EXPECT_NE(other.err.find("appearance"), std::string::npos) << other.err;
+  auto bare = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                        shell_quote(dir / "s11") + " --set init=" + shell_quote(dir / "s1/model") +
+                        " --set token_appearance=8 --steps 1 --progress none");
+  EXPECT_EQ(bare.rc, 1);
+  EXPECT_EQ(count_lines(bare.err), 1) << bare.err;
+  EXPECT_NE(bare.err.find("token_geometry=true"), std::string::npos) << bare.err;
+}
+
+// An unknown part to freeze is one line.
+void unknown_frozen_part_is_one_line(const TempDir& dir) {
+  auto unknown = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                           shell_quote(dir / "s5") + " --set " + shell_quote("freeze=[\"setok.nothing\"]") +
                            " --steps 1 --progress none");
   EXPECT_EQ(unknown.rc, 1);
   EXPECT_EQ(count_lines(unknown.err), 1) << unknown.err;
-  // Another SeTok under stage I's projector and language model (setok_model beside init): the
-  // result reads images with the new SeTok's weights and calibration; one whose tokens have another
-  // width is a one-line error.
-  auto t2 = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok2") +
+}
+
+// Another SeTok under stage I's projector and language model (setok_model beside init): the
+// result reads images with the new SeTok's weights and calibration.
+void another_setok_under_stage_one(const TempDir& dir) {
+  auto t2 = setok_cli("train setok --config " + shell_quote(dir / "cfg.json") + " --out " + shell_quote(dir / "tok2") +
                       " --steps 2 --set seed=7 --progress none");
   ASSERT_EQ(t2.rc, 0) << t2.err;
-  auto sw = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                      shell_quote(*dir / "s6") + " --set init=" + shell_quote(*dir / "s1/model") +
-                      " --set setok_model=" + shell_quote(*dir / "tok2/model") + " --set " +
+  auto sw = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                      shell_quote(dir / "s6") + " --set init=" + shell_quote(dir / "s1/model") +
+                      " --set setok_model=" + shell_quote(dir / "tok2/model") + " --set " +
                       shell_quote("freeze=[\"setok\"]") + " --steps 1 --progress none");
   ASSERT_EQ(sw.rc, 0) << sw.err;
-  {
-    const auto tok2 = setok::io::load_safetensors(*dir / "tok2/model/model.safetensors");
-    const auto s1 = setok::io::load_safetensors(*dir / "s1/model/model.safetensors");
-    const auto s6 = setok::io::load_safetensors(*dir / "s6/model/model.safetensors");
-    int vision = 0, differs_from_s1 = 0;
-    for (const auto& [name, t] : tok2) {
-      if (name.rfind("detokenizer.", 0) == 0 && !s6.count("setok." + name)) continue;
-      ASSERT_TRUE(s6.count("setok." + name)) << name;
-      EXPECT_TRUE(s6.at("setok." + name).to(at::kFloat).equal(t.to(at::kFloat))) << name;
-      differs_from_s1 += !s1.at("setok." + name).to(at::kFloat).equal(t.to(at::kFloat));
-      ++vision;
-    }
-    EXPECT_GT(vision, 10);
-    EXPECT_GT(differs_from_s1, 0);  // the two SeToks really differ
-    EXPECT_TRUE(s6.at("multi_modal_projector.linear_1.weight").sizes() == s1.at("multi_modal_projector.linear_1.weight").sizes());
-    auto c6 = nlohmann::json::parse(read_bytes(*dir / "s6/model/config.json"));
-    auto ct = nlohmann::json::parse(read_bytes(*dir / "tok2/model/config.json"));
-    EXPECT_EQ(c6["setok_config"]["cluster"], ct["cluster"]);
+  const auto tok2 = setok::io::load_safetensors(dir / "tok2/model/model.safetensors");
+  const auto s1 = setok::io::load_safetensors(dir / "s1/model/model.safetensors");
+  const auto s6 = setok::io::load_safetensors(dir / "s6/model/model.safetensors");
+  int vision = 0, differs_from_s1 = 0;
+  for (const auto& [name, t] : tok2) {
+    if (name.rfind("detokenizer.", 0) == 0 && !s6.count("setok." + name)) continue;
+    ASSERT_TRUE(s6.count("setok." + name)) << name;
+    EXPECT_TRUE(s6.at("setok." + name).to(at::kFloat).equal(t.to(at::kFloat))) << name;
+    differs_from_s1 += !s1.at("setok." + name).to(at::kFloat).equal(t.to(at::kFloat));
+    ++vision;
   }
-  auto wide = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok3") +
+  EXPECT_GT(vision, 10);
+  EXPECT_GT(differs_from_s1, 0);  // the two SeToks really differ
+  EXPECT_TRUE(s6.at("multi_modal_projector.linear_1.weight").sizes() == s1.at("multi_modal_projector.linear_1.weight").sizes());
+  auto c6 = nlohmann::json::parse(read_bytes(dir / "s6/model/config.json"));
+  auto ct = nlohmann::json::parse(read_bytes(dir / "tok2/model/config.json"));
+  EXPECT_EQ(c6["setok_config"]["cluster"], ct["cluster"]);
+}
+
+// A SeTok whose tokens have another width is a one-line error.
+void setok_of_another_width_is_one_line(const TempDir& dir) {
+  auto wide = setok_cli("train setok --config " + shell_quote(dir / "cfg.json") + " --out " + shell_quote(dir / "tok3") +
                         " --steps 1 --set model.merger.dim_out=48 --set model.detokenizer.token_dim=48 --progress none");
   ASSERT_EQ(wide.rc, 0) << wide.err;
-  auto misfit = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                          shell_quote(*dir / "s7") + " --set init=" + shell_quote(*dir / "s1/model") +
-                          " --set setok_model=" + shell_quote(*dir / "tok3/model") + " --steps 1 --progress none");
+  auto misfit = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                          shell_quote(dir / "s7") + " --set init=" + shell_quote(dir / "s1/model") +
+                          " --set setok_model=" + shell_quote(dir / "tok3/model") + " --steps 1 --progress none");
   EXPECT_EQ(misfit.rc, 1);
   EXPECT_EQ(count_lines(misfit.err), 1) << misfit.err;
   EXPECT_NE(misfit.err.find("width"), std::string::npos) << misfit.err;
-  // Dropping the questions' fixed prompt from every example trains as usual.
-  auto plain = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                         shell_quote(*dir / "s12") + " --set init=" + shell_quote(*dir / "s1/model") +
+}
+
+// Dropping the questions' fixed prompt from every example trains as usual, and the rules travel
+// with the checkpoint's training config.
+void question_rules_train_and_travel(const TempDir& dir) {
+  auto plain = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                         shell_quote(dir / "s12") + " --set init=" + shell_quote(dir / "s1/model") +
                          " --set " + shell_quote("drop_suffix=\"Answer with a single word or number.\"") +
                          " --set drop_suffix_rate=1 --set " +
                          shell_quote("question_rewrites=[{\"from\": \"How many\", \"to\": [\"Count the\", \"How many\"]}]") +
                          " --set question_rewrite_rate=1 --steps 2 --progress none");
   EXPECT_EQ(plain.rc, 0) << plain.err;
-  {  // the rules travel with the checkpoint's training config
-    auto st = nlohmann::json::parse(read_bytes(*dir / "s12/checkpoint/trainer_state.json"));
-    EXPECT_EQ(st["train_config"]["question_rewrites"][0]["from"], "How many") << st.dump();
-    EXPECT_EQ(st["train_config"]["question_rewrites"][0]["to"].size(), 2u);
-    EXPECT_EQ(st["train_config"]["question_rewrite_rate"], 1.0);
-  }
+  auto st = nlohmann::json::parse(read_bytes(dir / "s12/checkpoint/trainer_state.json"));
+  EXPECT_EQ(st["train_config"]["question_rewrites"][0]["from"], "How many") << st.dump();
+  EXPECT_EQ(st["train_config"]["question_rewrites"][0]["to"].size(), 2u);
+  EXPECT_EQ(st["train_config"]["question_rewrite_rate"], 1.0);
+}
+
+// Bad question rewrites, rates and keys are one line each.
+void bad_question_rules_are_one_line(const TempDir& dir) {
   for (const char* bad_rule : {"question_rewrites={\"from\": \"a\"}", "question_rewrites=[{\"from\": \"a\", \"to\": []}]",
                                "question_rewrites=[{\"to\": [\"b\"]}]", "question_rewrite_rate=-0.5"}) {
-    auto r = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                       shell_quote(*dir / "s14") + " --set " + shell_quote(bad_rule) + " --steps 1 --progress none");
+    auto r = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                       shell_quote(dir / "s14") + " --set " + shell_quote(bad_rule) + " --steps 1 --progress none");
     EXPECT_EQ(r.rc, 1) << bad_rule;
     EXPECT_EQ(count_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("question_rewrite"), std::string::npos) << r.err;
   }
-  auto rate = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                        shell_quote(*dir / "s13") + " --set drop_suffix_rate=1.5 --steps 1 --progress none");
+  auto rate = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                        shell_quote(dir / "s13") + " --set drop_suffix_rate=1.5 --steps 1 --progress none");
   EXPECT_EQ(rate.rc, 1);
   EXPECT_EQ(count_lines(rate.err), 1) << rate.err;
   EXPECT_NE(rate.err.find("drop_suffix_rate"), std::string::npos) << rate.err;
-  auto typo = setok_cli("train mllm --stage 2 --config " + shell_quote(*dir / "mllm.json") + " --out " +
-                        shell_quote(*dir / "s14") + " --set drop_sufix_rate=0.5 --steps 1 --progress none");
+  auto typo = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                        shell_quote(dir / "s14") + " --set drop_sufix_rate=0.5 --steps 1 --progress none");
   EXPECT_EQ(typo.rc, 1);
   EXPECT_EQ(count_lines(typo.err), 1) << typo.err;
   EXPECT_NE(typo.err.find("unknown key 'drop_sufix_rate'"), std::string::npos) << typo.err;
-  // Bad configs are one line.
-  write_bytes(*dir / "bad.json", "{\"stage\": 3}");
-  auto bad = setok_cli("train mllm --config " + shell_quote(*dir / "bad.json"));
+}
+
+// Bad configs are one line.
+void bad_stage_is_one_line(const TempDir& dir) {
+  write_bytes(dir / "bad.json", "{\"stage\": 3}");
+  auto bad = setok_cli("train mllm --config " + shell_quote(dir / "bad.json"));
   EXPECT_EQ(bad.rc, 1);
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
 }
 
-TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
-  auto s = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok") +
+}  // namespace
+
+TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
+  ASSERT_NO_FATAL_FAILURE(write_setokim_config(*dir));
+  ASSERT_NO_FATAL_FAILURE(stage_one_trains_and_resumes_exactly(*dir));
+  nlohmann::json whole;  // stage II's start event: its examples and trainable parameters
+  ASSERT_NO_FATAL_FAILURE(stage_two_learns(*dir, &whole));
+  ASSERT_NO_FATAL_FAILURE(split_turns_gives_more_examples(*dir, whole));
+  ASSERT_NO_FATAL_FAILURE(lora_resumes_exactly_and_merges(*dir));
+  ASSERT_NO_FATAL_FAILURE(freezing_part_of_setok_trains_the_rest(*dir, whole));
+  ASSERT_NO_FATAL_FAILURE(end_to_end_moves_the_vision_weights(*dir));
+  ASSERT_NO_FATAL_FAILURE(token_geometry_learns(*dir));
+  ASSERT_NO_FATAL_FAILURE(token_appearance_learns(*dir));
+  ASSERT_NO_FATAL_FAILURE(unknown_frozen_part_is_one_line(*dir));
+  ASSERT_NO_FATAL_FAILURE(another_setok_under_stage_one(*dir));
+  ASSERT_NO_FATAL_FAILURE(setok_of_another_width_is_one_line(*dir));
+  ASSERT_NO_FATAL_FAILURE(question_rules_train_and_travel(*dir));
+  ASSERT_NO_FATAL_FAILURE(bad_question_rules_are_one_line(*dir));
+  ASSERT_NO_FATAL_FAILURE(bad_stage_is_one_line(*dir));
+}
+
+// SetokimEvaluationsRunAndReportTheirFigures, step by step: every evaluation runs on one small
+// stage II SeTokim (m2).
+namespace {
+
+// A small stage II SeTokim, m2, reading images with a one-step SeTok.
+void train_small_setokim(const TempDir& dir) {
+  auto s = setok_cli("train setok --config " + shell_quote(dir / "cfg.json") + " --out " + shell_quote(dir / "tok") +
                      " --steps 1 --progress none");
   ASSERT_EQ(s.rc, 0) << s.err;
   nlohmann::json cfg = {{"stage", 2},
-                        {"setok_model", *dir / "tok/model"},
+                        {"setok_model", dir / "tok/model"},
                         {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
                                          {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
                         {"tokenizer_vocab", 400},
-                        {"conversations", *dir / "data/annotations/llava_train.json"},
+                        {"conversations", dir / "data/annotations/llava_train.json"},
                         {"batch_size", 2},
                         {"steps", 2},
                         {"checkpoint_every", 0}};
-  write_bytes(*dir / "m2.json", cfg.dump());
-  auto t = setok_cli("train mllm --config " + shell_quote(*dir / "m2.json") + " --out " + shell_quote(*dir / "m2") +
+  write_bytes(dir / "m2.json", cfg.dump());
+  auto t = setok_cli("train mllm --config " + shell_quote(dir / "m2.json") + " --out " + shell_quote(dir / "m2") +
                      " --progress none");
   ASSERT_EQ(t.rc, 0) << t.err;
-  const std::string common = " -m " + shell_quote(*dir / "m2/model") + " --data " + shell_quote(*dir / "data") +
-                             " --split train --limit 3 --json";
-  auto v = setok_cli("eval vqa" + common + " --answers " + shell_quote(*dir / "vqa.jsonl"));
+}
+
+// The arguments every evaluation shares: m2 on three training images, the figures as JSON.
+std::string eval_args(const TempDir& dir) {
+  return " -m " + shell_quote(dir / "m2/model") + " --data " + shell_quote(dir / "data") +
+         " --split train --limit 3 --json";
+}
+
+// eval vqa --answers: one line per question, agreeing with the summary (*summary).
+void vqa_answers_agree_with_the_summary(const TempDir& dir, const std::string& common,
+                                        nlohmann::json* summary) {
+  auto v = setok_cli("eval vqa" + common + " --answers " + shell_quote(dir / "vqa.jsonl"));
   ASSERT_EQ(v.rc, 0) << v.err;
-  auto jv = nlohmann::json::parse(v.out);
-  {  // --answers: one line per question, agreeing with the summary
-    std::ifstream in(*dir / "vqa.jsonl");
-    std::string line;
-    int lines = 0, correct = 0;
-    std::map<std::string, int> by_type;
-    while (std::getline(in, line)) {
-      auto q = nlohmann::json::parse(line);
-      ++lines;
-      correct += q["correct"].get<bool>();
-      ++by_type[q["type"].get<std::string>()];
-      EXPECT_FALSE(q["question"].get<std::string>().empty());
-      EXPECT_NE(q["question"].get<std::string>().find('?'), std::string::npos) << line;
-      EXPECT_TRUE(q["prediction"].is_string());
-      EXPECT_FALSE(q["answers"].empty());
-      EXPECT_TRUE(std::filesystem::exists(dir->path() / "data" / q["image"].get<std::string>())) << line;
-    }
-    EXPECT_EQ(lines, jv["questions"].get<int>());
-    EXPECT_NEAR(static_cast<double>(correct) / lines, jv["accuracy"].get<double>(), 1e-12);
-    for (const auto& [type, n] : by_type) EXPECT_EQ(n, jv["by_type"][type]["total"].get<int>()) << type;
+  nlohmann::json& jv = *summary;
+  jv = nlohmann::json::parse(v.out);
+  std::ifstream in(dir / "vqa.jsonl");
+  std::string line;
+  int lines = 0, correct = 0;
+  std::map<std::string, int> by_type;
+  while (std::getline(in, line)) {
+    auto q = nlohmann::json::parse(line);
+    ++lines;
+    correct += q["correct"].get<bool>();
+    ++by_type[q["type"].get<std::string>()];
+    EXPECT_FALSE(q["question"].get<std::string>().empty());
+    EXPECT_NE(q["question"].get<std::string>().find('?'), std::string::npos) << line;
+    EXPECT_TRUE(q["prediction"].is_string());
+    EXPECT_FALSE(q["answers"].empty());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "data" / q["image"].get<std::string>())) << line;
   }
-  {  // --drop-suffix: the same questions, asked without the world's fixed prompt
-    auto d = setok_cli("eval vqa" + common + " --drop-suffix " + shell_quote("Answer with a single word or number.") +
-                       " --answers " + shell_quote(*dir / "plain.jsonl"));
-    ASSERT_EQ(d.rc, 0) << d.err;
-    EXPECT_EQ(nlohmann::json::parse(d.out)["questions"], jv["questions"]);
-    std::ifstream in(*dir / "plain.jsonl");
-    std::string line;
-    int lines = 0;
-    while (std::getline(in, line)) {
-      ++lines;
-      const std::string q = nlohmann::json::parse(line)["question"].get<std::string>();
-      EXPECT_EQ(q.find("Answer with"), std::string::npos) << q;
-      EXPECT_EQ(q.back(), '?') << q;
-    }
-    EXPECT_EQ(lines, jv["questions"].get<int>());
+  EXPECT_EQ(lines, jv["questions"].get<int>());
+  EXPECT_NEAR(static_cast<double>(correct) / lines, jv["accuracy"].get<double>(), 1e-12);
+  for (const auto& [type, n] : by_type) EXPECT_EQ(n, jv["by_type"][type]["total"].get<int>()) << type;
+}
+
+// --drop-suffix: the same questions, asked without the world's fixed prompt.
+void vqa_drops_the_fixed_prompt(const TempDir& dir, const std::string& common, const nlohmann::json& jv) {
+  auto d = setok_cli("eval vqa" + common + " --drop-suffix " + shell_quote("Answer with a single word or number.") +
+                     " --answers " + shell_quote(dir / "plain.jsonl"));
+  ASSERT_EQ(d.rc, 0) << d.err;
+  EXPECT_EQ(nlohmann::json::parse(d.out)["questions"], jv["questions"]);
+  std::ifstream in(dir / "plain.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    const std::string q = nlohmann::json::parse(line)["question"].get<std::string>();
+    EXPECT_EQ(q.find("Answer with"), std::string::npos) << q;
+    EXPECT_EQ(q.back(), '?') << q;
   }
-  auto nowhere = setok_cli("eval vqa" + common + " --answers " + shell_quote(*dir / "no/such/folder/a.jsonl"));
+  EXPECT_EQ(lines, jv["questions"].get<int>());
+}
+
+// --answers into a folder that is not there: one line, before evaluating.
+void vqa_answers_nowhere_is_one_line(const TempDir& dir, const std::string& common) {
+  auto nowhere = setok_cli("eval vqa" + common + " --answers " + shell_quote(dir / "no/such/folder/a.jsonl"));
   EXPECT_EQ(nowhere.rc, 1);
   EXPECT_EQ(count_lines(nowhere.err), 1) << nowhere.err;
   EXPECT_NE(nowhere.err.find("--answers"), std::string::npos) << nowhere.err;
   EXPECT_EQ(nowhere.out, "");  // refused before evaluating
+}
+
+// The VQA summary's figures.
+void vqa_figures_are_in_range(const nlohmann::json& jv) {
   EXPECT_EQ(jv["images"], 3);
   EXPECT_GT(jv["questions"].get<int>(), 3);
   EXPECT_GE(jv["accuracy"].get<double>(), 0.0);
@@ -502,74 +587,101 @@ TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
   EXPECT_TRUE(jv["by_type"].contains("count")) << jv.dump();
   EXPECT_GE(jv["visual_tokens_per_image"].get<double>(), 1.0);
   EXPECT_GT(jv["encode_ms_mean"].get<double>(), 0.0);  // the image through SeTok and the projector
-  auto c = setok_cli("eval caption" + common + " --answers " + shell_quote(*dir / "caption.jsonl"));
+}
+
+// eval caption: one line per image, their CIDEr-D averaging to the corpus figure; --answers a
+// folder is refused.
+void caption_lines_average_to_the_summary(const TempDir& dir, const std::string& common) {
+  auto c = setok_cli("eval caption" + common + " --answers " + shell_quote(dir / "caption.jsonl"));
   ASSERT_EQ(c.rc, 0) << c.err;
   auto jc = nlohmann::json::parse(c.out);
   EXPECT_TRUE(jc["cider_d"].is_number());
-  {  // one line per image; their CIDEr-D average to the corpus figure
-    std::ifstream in(*dir / "caption.jsonl");
-    std::string line;
-    int lines = 0;
-    double sum = 0;
-    while (std::getline(in, line)) {
-      auto q = nlohmann::json::parse(line);
-      ++lines;
-      sum += q["cider_d"].get<double>();
-      EXPECT_FALSE(q["answers"].empty());
-    }
-    EXPECT_EQ(lines, jc["images"].get<int>());
-    EXPECT_NEAR(sum / lines, jc["cider_d"].get<double>(), 1e-9);
+  std::ifstream in(dir / "caption.jsonl");
+  std::string line;
+  int lines = 0;
+  double sum = 0;
+  while (std::getline(in, line)) {
+    auto q = nlohmann::json::parse(line);
+    ++lines;
+    sum += q["cider_d"].get<double>();
+    EXPECT_FALSE(q["answers"].empty());
   }
-  auto folder = setok_cli("eval caption" + common + " --answers " + shell_quote(*dir / "data"));
+  EXPECT_EQ(lines, jc["images"].get<int>());
+  EXPECT_NEAR(sum / lines, jc["cider_d"].get<double>(), 1e-9);
+  auto folder = setok_cli("eval caption" + common + " --answers " + shell_quote(dir / "data"));
   EXPECT_EQ(folder.rc, 1);
   EXPECT_NE(folder.err.find("--answers"), std::string::npos) << folder.err;
-  auto p = setok_cli("eval pope" + common + " --answers " + shell_quote(*dir / "pope.jsonl"));
+}
+
+// eval pope: one present and one absent object per image, the lines agreeing with the summary.
+void pope_lines_agree_with_the_summary(const TempDir& dir, const std::string& common) {
+  auto p = setok_cli("eval pope" + common + " --answers " + shell_quote(dir / "pope.jsonl"));
   ASSERT_EQ(p.rc, 0) << p.err;
   auto jp = nlohmann::json::parse(p.out);
   EXPECT_EQ(jp["questions"], 6);
-  {
-    std::ifstream in(*dir / "pope.jsonl");
-    std::string line;
-    int lines = 0, correct = 0, present = 0;
-    while (std::getline(in, line)) {
-      auto q = nlohmann::json::parse(line);
-      ++lines;
-      correct += q["correct"].get<bool>();
-      present += q["answers"][0] == "yes";
-    }
-    EXPECT_EQ(lines, 6);
-    EXPECT_EQ(present, 3);  // one present and one absent object per image
-    EXPECT_NEAR(correct / 6.0, jp["accuracy"].get<double>(), 1e-12);
+  std::ifstream in(dir / "pope.jsonl");
+  std::string line;
+  int lines = 0, correct = 0, present = 0;
+  while (std::getline(in, line)) {
+    auto q = nlohmann::json::parse(line);
+    ++lines;
+    correct += q["correct"].get<bool>();
+    present += q["answers"][0] == "yes";
   }
+  EXPECT_EQ(lines, 6);
+  EXPECT_EQ(present, 3);  // one present and one absent object per image
+  EXPECT_NEAR(correct / 6.0, jp["accuracy"].get<double>(), 1e-12);
   EXPECT_NEAR(jp["yes_ratio"].get<double>() * 6, std::round(jp["yes_ratio"].get<double>() * 6), 1e-9);
-  {  // another wording asks the same objects in its words
-    auto w = setok_cli("eval pope" + common + " --question " + shell_quote("Can you see {a} {object} here?") +
-                       " --answers " + shell_quote(*dir / "pope2.jsonl"));
-    ASSERT_EQ(w.rc, 0) << w.err;
-    std::ifstream a(*dir / "pope.jsonl"), b(*dir / "pope2.jsonl");
-    std::string la, lb;
-    int lines = 0;
-    while (std::getline(a, la) && std::getline(b, lb)) {
-      auto qa = nlohmann::json::parse(la), qb = nlohmann::json::parse(lb);
-      const std::string q = qb["question"];
-      ASSERT_EQ(q.rfind("Can you see a", 0), 0u) << q;
-      ASSERT_EQ(q.substr(q.size() - 6), " here?") << q;
-      // the same object: its name is what sits between the article and " in the image?"
-      const std::string first = qa["question"];
-      const std::size_t s1 = first.find(' ', 9) + 1, s2 = q.find(' ', 12) + 1;
-      EXPECT_EQ(first.substr(s1, first.find(" in the image?") - s1), q.substr(s2, q.size() - 6 - s2));
-      EXPECT_EQ(qa["answers"], qb["answers"]);
-      ++lines;
-    }
-    EXPECT_EQ(lines, 6);
-    auto nowhere = setok_cli("eval pope" + common + " --question " + shell_quote("Is there a star?"));
-    EXPECT_EQ(nowhere.rc, 1);
-    EXPECT_EQ(count_lines(nowhere.err), 1) << nowhere.err;
-    EXPECT_NE(nowhere.err.find("{object}"), std::string::npos) << nowhere.err;
+}
+
+// Another wording asks the same objects in its words; one without {object} is one line.
+void pope_asks_the_same_objects_in_other_words(const TempDir& dir, const std::string& common) {
+  auto w = setok_cli("eval pope" + common + " --question " + shell_quote("Can you see {a} {object} here?") +
+                     " --answers " + shell_quote(dir / "pope2.jsonl"));
+  ASSERT_EQ(w.rc, 0) << w.err;
+  std::ifstream a(dir / "pope.jsonl"), b(dir / "pope2.jsonl");
+  std::string la, lb;
+  int lines = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    auto qa = nlohmann::json::parse(la), qb = nlohmann::json::parse(lb);
+    const std::string q = qb["question"];
+    ASSERT_EQ(q.rfind("Can you see a", 0), 0u) << q;
+    ASSERT_EQ(q.substr(q.size() - 6), " here?") << q;
+    // the same object: its name is what sits between the article and " in the image?"
+    const std::string first = qa["question"];
+    const std::size_t s1 = first.find(' ', 9) + 1, s2 = q.find(' ', 12) + 1;
+    EXPECT_EQ(first.substr(s1, first.find(" in the image?") - s1), q.substr(s2, q.size() - 6 - s2));
+    EXPECT_EQ(qa["answers"], qb["answers"]);
+    ++lines;
   }
-  auto bad = setok_cli("eval vqa -m " + shell_quote(*dir / "tok/model") + " --data " + shell_quote(*dir / "data"));
+  EXPECT_EQ(lines, 6);
+  auto nowhere = setok_cli("eval pope" + common + " --question " + shell_quote("Is there a star?"));
+  EXPECT_EQ(nowhere.rc, 1);
+  EXPECT_EQ(count_lines(nowhere.err), 1) << nowhere.err;
+  EXPECT_NE(nowhere.err.find("{object}"), std::string::npos) << nowhere.err;
+}
+
+// A SeTok alone is no SeTokim to evaluate: one line.
+void vqa_of_a_setok_is_one_line(const TempDir& dir) {
+  auto bad = setok_cli("eval vqa -m " + shell_quote(dir / "tok/model") + " --data " + shell_quote(dir / "data"));
   EXPECT_EQ(bad.rc, 1);
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+}
+
+}  // namespace
+
+TEST_F(TrainCli, SetokimEvaluationsRunAndReportTheirFigures) {
+  ASSERT_NO_FATAL_FAILURE(train_small_setokim(*dir));
+  const std::string common = eval_args(*dir);
+  nlohmann::json jv;  // eval vqa's summary
+  ASSERT_NO_FATAL_FAILURE(vqa_answers_agree_with_the_summary(*dir, common, &jv));
+  ASSERT_NO_FATAL_FAILURE(vqa_drops_the_fixed_prompt(*dir, common, jv));
+  ASSERT_NO_FATAL_FAILURE(vqa_answers_nowhere_is_one_line(*dir, common));
+  ASSERT_NO_FATAL_FAILURE(vqa_figures_are_in_range(jv));
+  ASSERT_NO_FATAL_FAILURE(caption_lines_average_to_the_summary(*dir, common));
+  ASSERT_NO_FATAL_FAILURE(pope_lines_agree_with_the_summary(*dir, common));
+  ASSERT_NO_FATAL_FAILURE(pope_asks_the_same_objects_in_other_words(*dir, common));
+  ASSERT_NO_FATAL_FAILURE(vqa_of_a_setok_is_one_line(*dir));
 }
 
 TEST_F(TrainCli, ChatAnswersOnceOrInteractivelyAndSavesTheConversation) {
