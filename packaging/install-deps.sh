@@ -20,6 +20,8 @@ PKGS=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6svg6 libimgui-dev libgl-dev
   # tests
   libgtest-dev libgmock-dev xvfb xauth libgl1-mesa-dri python3-numpy
+  # format check (scripts/check-format.sh, run by CI before the build): clang-format 14
+  clang-format
 )
 
 missing=()

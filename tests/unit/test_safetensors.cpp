@@ -57,7 +57,8 @@ TEST(Safetensors, ReadsSpecificationLayout) {
 TEST(Safetensors, ReadsMetadataPaddingAndUnorderedEntries) {
   std::string header =
       R"({"__metadata__":{"format":"pt"},"b":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},)"
-      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0,3],"data_offsets":[12,12]}})";
+      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+      R"("e":{"dtype":"F32","shape":[0,3],"data_offsets":[12,12]}})";
   header.append(5, ' ');
   std::string data = f32_bytes({0.5f, -1.f});
   int32_t i = -7;
@@ -162,7 +163,8 @@ TEST(Safetensors, MalformedFilesGetPreciseErrors) {
       {"offsets reversed", safetensors_bytes(R"({"t":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", data),
        "end before they begin"},
       {"overlapping tensors",
-       safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+       safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                         R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                          data),
        "overlaps"},
       {"gap", safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "gap"},
