@@ -35,7 +35,8 @@ void seed_loop(const float* gram, const float* score, const ClusterArgs& a, floa
     const float* row = gram + static_cast<std::size_t>(seed) * n;
     remaining = 0;
     for (int i = 0; i < n; ++i) {
-      float alpha = i == seed ? 0.99f : std::min(0.99f, std::max(0.01f, std::exp(-d2_of(row[i]) * inv_bw - a.beta * score[i])));
+      float alpha =
+          i == seed ? 0.99f : std::min(0.99f, std::max(0.01f, std::exp(-d2_of(row[i]) * inv_bw - a.beta * score[i])));
       masks[static_cast<std::size_t>(i) * T + c] = z[i] * alpha;
       z[i] *= 1.0f - alpha;
       if (alpha > 0.5f) unclaimed[i] = 0;

@@ -24,8 +24,7 @@ CudaRuntimeInfo cuda_runtime_info() {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
     char buf[320];
-    std::snprintf(buf, sizeof buf, "%s (%.0f GiB, sm_%d%d)", p.name, p.totalGlobalMem / 1073741824.0, p.major,
-                  p.minor);
+    std::snprintf(buf, sizeof buf, "%s (%.0f GiB, sm_%d%d)", p.name, p.totalGlobalMem / 1073741824.0, p.major, p.minor);
     r.devices.emplace_back(buf);
   }
   return r;

@@ -81,7 +81,8 @@ void ChatPanel::addAttachRow(QVBoxLayout* v) {
   auto* file = new QPushButton(tr("Add image…"), this);
   connect(canvasBtn_, &QPushButton::clicked, this, &ChatPanel::attachCanvasImage);
   connect(file, &QPushButton::clicked, this, [this] {
-    const QString f = QFileDialog::getOpenFileName(this, tr("Image"), {}, tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"));
+    const QString f = QFileDialog::getOpenFileName(this, tr("Image"), {},
+                                                   tr("Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"));
     if (!f.isEmpty()) attachImageFile(f);
   });
   // The line about the next question gets the panel's whole width; the buttons sit under it.
@@ -296,12 +297,15 @@ void ChatPanel::ask(const QString& question) {
     session_->ask(q, s, stream);
   });
   if (autoCanvas)
-    connect(this, &ChatPanel::answerFinished, this, [this, index] {
-      if (*index < 0) return;
-      canvasImageIndex_ = *index;
-      onCanvas_ = true;
-      rebuild();
-    }, Qt::SingleShotConnection);
+    connect(
+        this, &ChatPanel::answerFinished, this,
+        [this, index] {
+          if (*index < 0) return;
+          canvasImageIndex_ = *index;
+          onCanvas_ = true;
+          rebuild();
+        },
+        Qt::SingleShotConnection);
 }
 
 void ChatPanel::regenerate() {
@@ -336,17 +340,19 @@ void ChatPanel::stop() { cancel_ = true; }
 
 void ChatPanel::clear() {
   if (modelDir_.isEmpty()) return;
-  run([this] { session_->reset(); }, [this](const QString&) {
-    canvasImageIndex_ = -1;
-    onCanvas_ = false;
-    Q_EMIT highlightChanged({}, 0, 0);
-    rebuild();
-  });
+  run([this] { session_->reset(); },
+      [this](const QString&) {
+        canvasImageIndex_ = -1;
+        onCanvas_ = false;
+        Q_EMIT highlightChanged({}, 0, 0);
+        rebuild();
+      });
 }
 
 bool ChatPanel::save(const QString& path, QString* error) const {
   try {
-    io::write_file_atomic(path.toStdString(), mllm::chat_to_json(modelDir_.toStdString(), images_, turns_).dump(2) + "\n");
+    io::write_file_atomic(path.toStdString(),
+                          mllm::chat_to_json(modelDir_.toStdString(), images_, turns_).dump(2) + "\n");
     return true;
   } catch (const std::exception& e) {
     if (error) *error = QString::fromStdString(e.what()).section('\n', 0, 0);
@@ -437,7 +443,8 @@ void ChatPanel::rebuild() {
     auto* it = new QListWidgetItem(text, list_);
     it->setData(kTurnRole, static_cast<int>(i));
     it->setToolTip(t.role == "assistant" ? answerToolTip(i) : tr("Right-click: copy, or edit and re-run from here"));
-    if (t.role == "assistant" && t.text.empty() && !t.stopped) it->setForeground(palette().color(QPalette::PlaceholderText));
+    if (t.role == "assistant" && t.text.empty() && !t.stopped)
+      it->setForeground(palette().color(QPalette::PlaceholderText));
     if (t.role == "user") addDomainNote(t);
   }
   list_->scrollToBottom();
@@ -458,7 +465,8 @@ void ChatPanel::addDomainNote(const mllm::ChatTurn& t) {
   for (int k : t.images)
     if (k >= 0 && static_cast<std::size_t>(k) < images_.size() && images_[static_cast<std::size_t>(k)].unfamiliar)
       notes << tr("%1 is unlike the images %2 was trained on: its answers may be wrong.")
-                   .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName(), model);
+                   .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(k)].source)).fileName(),
+                        model);
   if (!t.unknown_words.empty()) {
     QStringList words;
     for (const auto& w : t.unknown_words) words << "“" + QString::fromStdString(w) + "”";
@@ -475,15 +483,19 @@ void ChatPanel::addDomainNote(const mllm::ChatTurn& t) {
 QString ChatPanel::nextQuestionText(const QStringList& waiting) const {
   if (!waiting.isEmpty()) return tr("Attached to the next question: %1").arg(waiting.join(", "));
   switch (nextImage()) {
-    case NextImage::kCanvas: return tr("The next question is about %1 (the canvas image)").arg(canvasLabel());
+    case NextImage::kCanvas:
+      return tr("The next question is about %1 (the canvas image)").arg(canvasLabel());
     case NextImage::kNewConversation:
       return tr("The canvas now shows %1: the next question starts a new conversation about it (Save… keeps this "
-                "one)").arg(canvasLabel());
-    case NextImage::kAsAttached: break;
+                "one)")
+          .arg(canvasLabel());
+    case NextImage::kAsAttached:
+      break;
   }
   const int last = turns_.empty() ? -1 : imageOfTurn(turns_.size() - 1);
   if (last >= 0 && static_cast<std::size_t>(last) < images_.size())
-    return tr("Talking about %1").arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(last)].source)).fileName());
+    return tr("Talking about %1")
+        .arg(QFileInfo(QString::fromStdString(images_[static_cast<std::size_t>(last)].source)).fileName());
   return tr("No image attached to the next question");
 }
 
@@ -518,7 +530,8 @@ void ChatPanel::showContextMenu(const QPoint& pos) {
     s = s.section(": ", 1);  // without the speaker
     QApplication::clipboard()->setText(s);
   });
-  if (t >= 0 && static_cast<std::size_t>(t) < turns_.size() && turns_[static_cast<std::size_t>(t)].role == "user" && !busy_) {
+  if (t >= 0 && static_cast<std::size_t>(t) < turns_.size() && turns_[static_cast<std::size_t>(t)].role == "user" &&
+      !busy_) {
     menu.addAction(tr("Edit and re-run from here"), this, [this, t] {
       editTurn_ = t;
       input_->setPlainText(QString::fromStdString(turns_[static_cast<std::size_t>(t)].text));

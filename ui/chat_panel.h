@@ -104,13 +104,13 @@ class ChatPanel : public QWidget {
   QString modelDir_;
   io::Image canvasImage_;
   QString canvasName_;
-  int canvasImageIndex_ = -1;     // the canvas image's index in the session, once attached
-  bool onCanvas_ = false;         // the conversation is about a canvas image (this one or an earlier)
+  int canvasImageIndex_ = -1;  // the canvas image's index in the session, once attached
+  bool onCanvas_ = false;      // the conversation is about a canvas image (this one or an earlier)
   std::vector<mllm::ChatTurn> turns_;
   std::vector<mllm::ChatImage> images_;
   std::vector<int> pending_;
-  QString live_;                  // the answer streaming in
-  int editTurn_ = -1;             // Send re-runs from this question instead of asking anew
+  QString live_;       // the answer streaming in
+  int editTurn_ = -1;  // Send re-runs from this question instead of asking anew
   mllm::ChatSampling sampling_;
 
   QLabel* modelLabel_;

@@ -62,10 +62,12 @@ quint64 EngineBridge::tokenize(const io::Image& image, const std::optional<token
   r.reconstruct = reconstruct_;
   r.id = next_request_id();
   const quint64 id = r.id;
-  impl_->engine.submit(std::move(r), post_result<engine::TokenizeResult>(this, [this](TokenizePtr p) {
-                         delivered();
-                         Q_EMIT tokenized(p);
-                       }),
+  impl_->engine.submit(std::move(r),
+                       post_result<engine::TokenizeResult>(this,
+                                                           [this](TokenizePtr p) {
+                                                             delivered();
+                                                             Q_EMIT tokenized(p);
+                                                           }),
                        beginRequest(id), drag);
   return id;
 }
@@ -77,10 +79,12 @@ quint64 EngineBridge::compare(const io::Image& image, const std::optional<tokeni
   r.pixel_edges = pixelEdges_;
   r.id = next_request_id();
   const quint64 id = r.id;
-  impl_->engine.submit(std::move(r), post_result<engine::ClusterCompareResult>(this, [this](ComparePtr p) {
-                         delivered();
-                         Q_EMIT compared(p);
-                       }),
+  impl_->engine.submit(std::move(r),
+                       post_result<engine::ClusterCompareResult>(this,
+                                                                 [this](ComparePtr p) {
+                                                                   delivered();
+                                                                   Q_EMIT compared(p);
+                                                                 }),
                        beginRequest(id), true);
   return id;
 }

@@ -165,8 +165,9 @@ void ImageCanvas::fitToWindow() {
       hudCollapseWanted_ = std::min(beside.width() / image.width(), beside.height() / image.height()) < 0.8 * full;
     }
     const QSizeF hud = !hud_ ? QSizeF()
-                       : hudCollapseWanted_ ? QSizeF(hudExpanded_.isEmpty() ? hudSize_.width() : hudExpanded_.width(), hudTitleHeight_)
-                                            : (hudExpanded_.isEmpty() ? hudSize_ : hudExpanded_);
+                       : hudCollapseWanted_
+                           ? QSizeF(hudExpanded_.isEmpty() ? hudSize_.width() : hudExpanded_.width(), hudTitleHeight_)
+                           : (hudExpanded_.isEmpty() ? hudSize_ : hudExpanded_);
     const QRectF area = fitArea(canvas, image, hud, kHudMargin);
     zoom_ = std::clamp(std::min(area.width() / image_.width(), area.height() / image_.height()), kMinZoom, kMaxZoom);
     offset_ = area.center() - QPointF(image_.width() * zoom_, image_.height() * zoom_) / 2;
@@ -187,7 +188,8 @@ QRectF ImageCanvas::fitArea(const QSizeF& canvas, const QSizeF& image, const QSi
   if (!fitted(whole).intersects(hudRect)) return whole;
   // Else beside it or below it, whichever leaves the image larger: the display never covers it.
   const QRectF left(0, 0, std::max(0.0, hudRect.left() - margin), canvas.height());
-  const QRectF below(0, hudRect.bottom() + margin, canvas.width(), std::max(0.0, canvas.height() - hudRect.bottom() - margin));
+  const QRectF below(0, hudRect.bottom() + margin, canvas.width(),
+                     std::max(0.0, canvas.height() - hudRect.bottom() - margin));
   return fitted(left).width() >= fitted(below).width() ? left : below;
 }
 
@@ -395,8 +397,8 @@ void ImageCanvas::paintHud() {
   ImGui::SetNextWindowBgAlpha(0.8f);
   // One width and the same lines whatever the numbers say: the display keeps its size while the
   // user works, so the image fitted beside it never moves on a parameter change.
-  const float w = ImGui::CalcTextSize("encode 0000 ms  cluster 000.0 ms  total 0000 ms").x +
-                  2 * ImGui::GetStyle().WindowPadding.x;
+  const float w =
+      ImGui::CalcTextSize("encode 0000 ms  cluster 000.0 ms  total 0000 ms").x + 2 * ImGui::GetStyle().WindowPadding.x;
   ImGui::SetNextWindowSizeConstraints(ImVec2(w, 0), ImVec2(w, FLT_MAX));
   if (hudCollapseWanted_ != hudCollapsed_) ImGui::SetNextWindowCollapsed(hudCollapseWanted_, ImGuiCond_Always);
   const bool open = ImGui::Begin("Tokens", nullptr,
@@ -409,7 +411,8 @@ void ImageCanvas::paintHud() {
     // this canvas only paints on events, so new content asks for that one more frame.
     hudTokens_ = tokens_.get();
     hudLatencyMs_ = latencyMs_;
-    QMetaObject::invokeMethod(this, [this] { update(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this] { update(); }, Qt::QueuedConnection);
   }
   if (open) paintHudLines();
   ImGui::End();
@@ -428,15 +431,19 @@ void ImageCanvas::noteHudGeometry(bool collapsed, const QSizeF& size, double tit
   if (!collapsed) hudExpanded_ = size;
   hudSize_ = collapsed ? QSizeF(hudExpanded_.isEmpty() ? size.width() : hudExpanded_.width(), titleHeight) : size;
   if (std::abs(hudSize_.width() - before.width()) > 1 || std::abs(hudSize_.height() - before.height()) > 1)
-    if (fit_) QMetaObject::invokeMethod(this, [this] { if (fit_) fitToWindow(); }, Qt::QueuedConnection);
+    if (fit_)
+      QMetaObject::invokeMethod(
+          this,
+          [this] {
+            if (fit_) fitToWindow();
+          },
+          Qt::QueuedConnection);
 }
 
 void ImageCanvas::paintHudLines() {
   const engine::TokenizeResult* t = tokens_.get();
-  if (t)
-    ImGui::Text("%d tokens  (%dx%d patch grid)", static_cast<int>(t->tokens.size()), t->grid_w, t->grid_h);
-  else
-    ImGui::TextUnformatted(image_.isNull() ? "no image" : "tokenizing...");  // ImGui's font is ASCII
+  if (t) ImGui::Text("%d tokens  (%dx%d patch grid)", static_cast<int>(t->tokens.size()), t->grid_w, t->grid_h);
+  else ImGui::TextUnformatted(image_.isNull() ? "no image" : "tokenizing...");  // ImGui's font is ASCII
   if (t && !t->trained) ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.2f, 1.0f), "untrained model: pipeline only");
   ImGui::Separator();
   if (t) {
@@ -450,12 +457,9 @@ void ImageCanvas::paintHudLines() {
   if (t && drawingReconstruction())
     ImGui::Text("reconstruction %.1f dB at %dx%d", t->reconstruction_psnr_db, t->reconstruction.width,
                 t->reconstruction.height);
-  else
-    ImGui::TextDisabled("reconstruction: Ctrl+R");
-  if (latencyMs_ > 0)
-    ImGui::Text("last change on screen after %.0f ms", latencyMs_);
-  else
-    ImGui::TextDisabled("last change on screen: -");
+  else ImGui::TextDisabled("reconstruction: Ctrl+R");
+  if (latencyMs_ > 0) ImGui::Text("last change on screen after %.0f ms", latencyMs_);
+  else ImGui::TextDisabled("last change on screen: -");
   ImGui::Separator();
   // The plot's title above it, not as its overlay (which ImGui draws over the bars).
   ImGui::TextUnformatted("token areas");

@@ -146,9 +146,9 @@ class ImageCanvas : public QOpenGLWidget {
   QSizeF hudSize_;      // the heads-up display's size when last drawn (empty before)
   QSizeF hudExpanded_;  // its size when last drawn open
   double hudTitleHeight_ = 20;
-  bool hudCollapsed_ = false;      // folded to its title bar, as last drawn
-  bool hudCollapseWanted_ = false;  // what the next frame asks ImGui for
-  bool hudUserFolded_ = false;      // the user folded or opened it: the fit no longer decides
+  bool hudCollapsed_ = false;        // folded to its title bar, as last drawn
+  bool hudCollapseWanted_ = false;   // what the next frame asks ImGui for
+  bool hudUserFolded_ = false;       // the user folded or opened it: the fit no longer decides
   const void* hudTokens_ = nullptr;  // what its last frame showed
   double hudLatencyMs_ = 0;
   double latencyMs_ = 0;

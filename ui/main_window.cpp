@@ -89,7 +89,6 @@ QImage to_qimage(const io::Image& img) {
   return q;
 }
 
-
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -209,10 +208,8 @@ void MainWindow::connectCanvas() {
   connect(canvas_, &ImageCanvas::tokenClicked, this, [this](int t, bool additive) {
     QSet<int> next = additive ? canvas_->selection() : QSet<int>();
     if (t >= 0) {
-      if (additive && next.contains(t))
-        next.remove(t);
-      else
-        next.insert(t);
+      if (additive && next.contains(t)) next.remove(t);
+      else next.insert(t);
     }
     selectTokens(next);
   });

@@ -49,7 +49,8 @@ ModelsPanel::ModelsPanel(QWidget* parent) : QWidget(parent) {
   setObjectName("ModelsPanel");
   table_ = new QTableWidget(0, kColumns, this);
   table_->setObjectName("modelsTable");
-  table_->setHorizontalHeaderLabels({tr("model"), tr("type"), tr("parameters"), tr("on disk"), tr("trained"), tr("folder")});
+  table_->setHorizontalHeaderLabels(
+      {tr("model"), tr("type"), tr("parameters"), tr("on disk"), tr("trained"), tr("folder")});
   table_->horizontalHeader()->setStretchLastSection(true);
   table_->verticalHeader()->hide();
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -114,7 +115,8 @@ void ModelsPanel::addRow(const QString& path, const QString& origin) {
     auto* name = new QTableWidgetItem(display_name(path));
     name->setToolTip(origin);
     table_->setItem(r, kName, name);
-    table_->setItem(r, kType, new QTableWidgetItem(QString::fromStdString(l.config.value("model_type", std::string("?")))));
+    table_->setItem(r, kType,
+                    new QTableWidgetItem(QString::fromStdString(l.config.value("model_type", std::string("?")))));
     auto* p = new QTableWidgetItem(human(static_cast<double>(params), kUnits, 4, 1000));
     p->setData(Qt::UserRole, static_cast<qulonglong>(params));
     table_->setItem(r, kParams, p);
@@ -186,8 +188,9 @@ void ModelsPanel::setActive(const QString& path) {
   active_ = path;
   CudaInfo cuda = cuda_info();
   const QString device = cuda.torch_cuda ? tr("CUDA") : tr("CPU");
-  activeLabel_->setText(path.isEmpty() ? tr("Inspector: the default model (bundled, or an untrained fixed-seed one) on %1").arg(device)
-                                       : tr("Inspector: %1 on %2").arg(display_name(path), device));
+  activeLabel_->setText(
+      path.isEmpty() ? tr("Inspector: the default model (bundled, or an untrained fixed-seed one) on %1").arg(device)
+                     : tr("Inspector: %1 on %2").arg(display_name(path), device));
   for (int r = 0; r < table_->rowCount(); ++r) {
     QFont f = table_->item(r, kName)->font();
     f.setBold(table_->item(r, kPath)->text() == path);

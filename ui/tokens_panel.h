@@ -74,7 +74,8 @@ class TokensPanel : public QWidget {
   QLabel* summary_ = nullptr;
   QTableWidget* table_ = nullptr;
   bool quiet_ = false;  // set while the panel changes itself
-  tokenizer::ClusterParams base_;  // the settings the panel has no control for (stop fraction, position weight) come from here
+  tokenizer::ClusterParams
+      base_;  // the settings the panel has no control for (stop fraction, position weight) come from here
 };
 
 }  // namespace setok::ui

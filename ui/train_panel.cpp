@@ -35,8 +35,8 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryFile>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -185,9 +185,9 @@ void TrainPanel::buildFields() {
   bf16_ = new QCheckBox(tr("bf16 autocast"));
   bf16_->setObjectName("trainBf16");
   const QString unit = QString::fromStdString(cpu_bf16_hardware());
-  bf16_->setToolTip(unit.isEmpty()
-                        ? tr("f32 master weights. On a GPU: faster. On this CPU bf16 is emulated, so slower than f32.")
-                        : tr("f32 master weights. On a GPU, and on this CPU (%1): about 1.5× faster than f32.").arg(unit));
+  bf16_->setToolTip(
+      unit.isEmpty() ? tr("f32 master weights. On a GPU: faster. On this CPU bf16 is emulated, so slower than f32.")
+                     : tr("f32 master weights. On a GPU, and on this CPU (%1): about 1.5× faster than f32.").arg(unit));
   bf16_->setChecked(!unit.isEmpty());
   formError_ = new QLabel;
   formError_->setObjectName("trainFormError");
@@ -216,15 +216,21 @@ QWidget* TrainPanel::buildForm() {
     h->addWidget(b);
     return w;
   };
-  const std::pair<QString, QWidget*> rows[] = {
-      {tr("Training data"), browse(data_)}, {tr("Evaluation data"), browse(valData_)},
-      {tr("Output folder"), browse(out_)},  {tr("Device"), device_},
-      {tr("Precision"), bf16_},             {tr("Steps"), steps_},
-      {tr("Batch size"), batch_},           {tr("Learning rate"), lr_},
-      {tr("Warm-up steps"), warmup_},       {tr("Checkpoint every"), ckptEvery_},
-      {tr("Seed"), seed_},                  {tr("Token cap"), maxTokens_},
-      {tr("α reconstruction"), recW_},      {tr("β concept"), conceptW_},
-      {tr("Grouping"), groupW_}};
+  const std::pair<QString, QWidget*> rows[] = {{tr("Training data"), browse(data_)},
+                                               {tr("Evaluation data"), browse(valData_)},
+                                               {tr("Output folder"), browse(out_)},
+                                               {tr("Device"), device_},
+                                               {tr("Precision"), bf16_},
+                                               {tr("Steps"), steps_},
+                                               {tr("Batch size"), batch_},
+                                               {tr("Learning rate"), lr_},
+                                               {tr("Warm-up steps"), warmup_},
+                                               {tr("Checkpoint every"), ckptEvery_},
+                                               {tr("Seed"), seed_},
+                                               {tr("Token cap"), maxTokens_},
+                                               {tr("α reconstruction"), recW_},
+                                               {tr("β concept"), conceptW_},
+                                               {tr("Grouping"), groupW_}};
   for (const auto& [text, field] : rows) formFields_.push_back({new QLabel(text), field});
   auto* inner = new QWidget;
   auto* v = new QVBoxLayout(inner);
@@ -337,7 +343,7 @@ QWidget* TrainPanel::buildCharts() {
   series_["images_per_s"] = sp;
   speedChart_->legend()->hide();
   for (QLineSeries* s : series_) s->setPointsVisible(true);  // the first logged point shows before a line can
-  lossChart_->legend()->setAlignment(Qt::AlignRight);  // beside the plot: a short chart keeps its height
+  lossChart_->legend()->setAlignment(Qt::AlignRight);        // beside the plot: a short chart keeps its height
   for (QChart* c : {lossChart_, speedChart_}) {
     c->setTheme(palette().color(QPalette::Window).lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight);
     // Untitled (the tab names it), axes too: a docked panel is short, and in a short chart Qt
@@ -558,8 +564,9 @@ void TrainPanel::updateOpenButton() {
   const bool has = !modelDir_.isEmpty();
   openBtn_->setEnabled(has && !isRunning());
   openBtn_->setToolTip(!has ? tr("A run that finishes (or pauses) has a model to open")
-                            : resultStep_ >= 0 ? tr("Open the checkpoint of step %1 in the inspector: %2").arg(resultStep_).arg(modelDir_)
-                                               : tr("Open the trained model in the inspector: %1").arg(modelDir_));
+                       : resultStep_ >= 0
+                           ? tr("Open the checkpoint of step %1 in the inspector: %2").arg(resultStep_).arg(modelDir_)
+                           : tr("Open the trained model in the inspector: %1").arg(modelDir_));
 }
 
 void TrainPanel::openResult() {

@@ -82,7 +82,7 @@ class TrainPanel : public QWidget {
   void layoutForm(int columns);  // the form beside the charts, or as their first tab
   void launch(const QStringList& extra);
   void checkForm();
-  void resetResult();      // a new run: no model, no evaluation yet
+  void resetResult();  // a new run: no model, no evaluation yet
   void updateOpenButton();
   void openResult();
   void onStdout();

@@ -12,7 +12,8 @@ std::shared_ptr<ClusterFlags> add_cluster_flags(CLI::App* sub) {
   sub->add_option("--beta", f->params.beta, "Seed-score penalty (Algorithm 1, line 4)")->check(CLI::Range(0.0, 1e6));
   sub->add_option("--bandwidth", f->params.bandwidth, "Kernel bandwidth sigma of exp(-d^2/sigma); 0: 1/(cap ln 2)")
       ->check(CLI::Range(0.0, 1e6));
-  sub->add_option("--stop-fraction", f->params.stop_fraction, "Stop when fewer patches than this fraction are unclaimed")
+  sub->add_option("--stop-fraction", f->params.stop_fraction,
+                  "Stop when fewer patches than this fraction are unclaimed")
       ->check(CLI::Range(0.0, 0.999));
   sub->add_option("--split-islands", f->params.split_islands,
                   "Split a token's separate regions of at least N patches into tokens of their own (0: off)")
@@ -20,8 +21,9 @@ std::shared_ptr<ClusterFlags> add_cluster_flags(CLI::App* sub) {
   sub->add_option("--min-region-patches", f->params.min_region_patches,
                   "Regions of a token with fewer patches join their most alike neighbouring token (0: off)")
       ->check(CLI::Range(0, 4096));
-  sub->add_option("--edge-passes", f->params.edge_passes,
-                  "Passes moving each patch on a token edge to the neighbouring token of the most alike mean feature (0: off)")
+  sub->add_option(
+         "--edge-passes", f->params.edge_passes,
+         "Passes moving each patch on a token edge to the neighbouring token of the most alike mean feature (0: off)")
       ->check(CLI::Range(0, 64));
   sub->add_option("--position-weight", f->params.position_weight,
                   "Join each patch's grid place times this weight to its feature before clustering (0: off)")

@@ -28,81 +28,89 @@ Command add_chat(CLI::App& app, Globals& g) {
   };
   auto a = std::make_shared<Args>();
   sub->add_option("-m,--model", a->model, "SeTokim model folder (default: the bundled one)");
-  sub->add_option("--image", a->images, "An image (repeat for several)")->check(CLI::ExistingFile)->allow_extra_args(false);
+  sub->add_option("--image", a->images, "An image (repeat for several)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   sub->add_option("question", a->question, "The question; none: interactive session");
   sub->add_option("--temperature", a->temperature, "0 = greedy")->check(CLI::Range(0.0, 10.0));
   sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--max-tokens", a->max_tokens, "Tokens per answer")->check(CLI::Range(1, 4096));
   sub->add_option("--seed", a->seed, "Sampling seed");
-  return {sub, [a]() {
-    const std::string dir = a->model.empty() ? tokenizer::default_setokim_model() : a->model;
-    if (dir.empty()) throw Error("no SeTokim model given and none bundled (use -m MODEL; train one with `setok train mllm`)");
-    mllm::ChatSession s(dir);
-    mllm::ChatSampling sampling;
-    sampling.temperature = a->temperature;
-    sampling.top_p = a->top_p;
-    sampling.max_tokens = a->max_tokens;
-    sampling.seed = a->seed;
-    const std::string name = fs::path(dir).filename().string();
-    // Notes on stderr, as the Chat panel shows them: the answer may be wrong, and why.
-    auto add_image = [&s, &name](const std::string& path) {
-      const int i = s.add_image(io::load_image(path), path);
-      if (s.images()[static_cast<std::size_t>(i)].unfamiliar)
-        std::fprintf(stderr, "note: %s is unlike the images %s was trained on: its answers may be wrong\n",
-                     path.c_str(), name.c_str());
-      return i;
-    };
-    auto ask = [&](const std::string& q) {
-      if (s.domain()) {
-        std::string words;
-        for (const std::string& w : s.domain()->unknown_words(q)) words += (words.empty() ? "\"" : ", \"") + w + "\"";
-        if (!words.empty())
-          std::fprintf(stderr, "note: %s never saw %s in a training question: it may not understand the question\n",
-                       name.c_str(), words.c_str());
-      }
-      bool first = true;
-      s.ask(q, sampling, [&first](const std::string& piece) {
-        std::string p = piece;
-        if (first) p.erase(0, p.find_first_not_of(" \n"));  // the answer's leading space, as the turn keeps it
-        if (p.empty()) return true;
-        first = false;
-        std::fputs(p.c_str(), stdout);
-        std::fflush(stdout);
-        return true;
-      });
-      std::fputs("\n", stdout);
-    };
-    for (const auto& p : a->images) add_image(p);
-    if (!a->question.empty()) {
-      ask(a->question);
-      return 0;
-    }
-    std::fprintf(stderr, "setok chat: %s. Commands: /image PATH, /reset, /save FILE, /quit\n", dir.c_str());
-    std::string line;
-    while (std::fputs("> ", stderr), std::getline(std::cin, line)) {
-      if (line.empty()) continue;
-      try {
-        if (line == "/quit" || line == "/exit") break;
-        if (line == "/reset") {
-          s.reset();
-          std::fprintf(stderr, "(conversation cleared)\n");
-        } else if (line.rfind("/image ", 0) == 0) {
-          const int i = add_image(line.substr(7));
-          std::fprintf(stderr, "(image %d: %d visual tokens)\n", i + 1, s.images()[static_cast<std::size_t>(i)].tokens);
-        } else if (line.rfind("/save ", 0) == 0) {
-          io::write_file_atomic(line.substr(6), s.to_json().dump(2) + "\n");
-          std::fprintf(stderr, "(saved %s)\n", line.substr(6).c_str());
-        } else if (line[0] == '/') {
-          std::fprintf(stderr, "unknown command %s (/image PATH, /reset, /save FILE, /quit)\n", line.c_str());
-        } else {
-          ask(line);
-        }
-      } catch (const Error& e) {
-        std::fprintf(stderr, "setok: %s\n", e.what());
-      }
-    }
-    return 0;
-  }, true};
+  return {sub,
+          [a]() {
+            const std::string dir = a->model.empty() ? tokenizer::default_setokim_model() : a->model;
+            if (dir.empty())
+              throw Error("no SeTokim model given and none bundled (use -m MODEL; train one with `setok train mllm`)");
+            mllm::ChatSession s(dir);
+            mllm::ChatSampling sampling;
+            sampling.temperature = a->temperature;
+            sampling.top_p = a->top_p;
+            sampling.max_tokens = a->max_tokens;
+            sampling.seed = a->seed;
+            const std::string name = fs::path(dir).filename().string();
+            // Notes on stderr, as the Chat panel shows them: the answer may be wrong, and why.
+            auto add_image = [&s, &name](const std::string& path) {
+              const int i = s.add_image(io::load_image(path), path);
+              if (s.images()[static_cast<std::size_t>(i)].unfamiliar)
+                std::fprintf(stderr, "note: %s is unlike the images %s was trained on: its answers may be wrong\n",
+                             path.c_str(), name.c_str());
+              return i;
+            };
+            auto ask = [&](const std::string& q) {
+              if (s.domain()) {
+                std::string words;
+                for (const std::string& w : s.domain()->unknown_words(q))
+                  words += (words.empty() ? "\"" : ", \"") + w + "\"";
+                if (!words.empty())
+                  std::fprintf(stderr,
+                               "note: %s never saw %s in a training question: it may not understand the question\n",
+                               name.c_str(), words.c_str());
+              }
+              bool first = true;
+              s.ask(q, sampling, [&first](const std::string& piece) {
+                std::string p = piece;
+                if (first) p.erase(0, p.find_first_not_of(" \n"));  // the answer's leading space, as the turn keeps it
+                if (p.empty()) return true;
+                first = false;
+                std::fputs(p.c_str(), stdout);
+                std::fflush(stdout);
+                return true;
+              });
+              std::fputs("\n", stdout);
+            };
+            for (const auto& p : a->images) add_image(p);
+            if (!a->question.empty()) {
+              ask(a->question);
+              return 0;
+            }
+            std::fprintf(stderr, "setok chat: %s. Commands: /image PATH, /reset, /save FILE, /quit\n", dir.c_str());
+            std::string line;
+            while (std::fputs("> ", stderr), std::getline(std::cin, line)) {
+              if (line.empty()) continue;
+              try {
+                if (line == "/quit" || line == "/exit") break;
+                if (line == "/reset") {
+                  s.reset();
+                  std::fprintf(stderr, "(conversation cleared)\n");
+                } else if (line.rfind("/image ", 0) == 0) {
+                  const int i = add_image(line.substr(7));
+                  std::fprintf(stderr, "(image %d: %d visual tokens)\n", i + 1,
+                               s.images()[static_cast<std::size_t>(i)].tokens);
+                } else if (line.rfind("/save ", 0) == 0) {
+                  io::write_file_atomic(line.substr(6), s.to_json().dump(2) + "\n");
+                  std::fprintf(stderr, "(saved %s)\n", line.substr(6).c_str());
+                } else if (line[0] == '/') {
+                  std::fprintf(stderr, "unknown command %s (/image PATH, /reset, /save FILE, /quit)\n", line.c_str());
+                } else {
+                  ask(line);
+                }
+              } catch (const Error& e) {
+                std::fprintf(stderr, "setok: %s\n", e.what());
+              }
+            }
+            return 0;
+          },
+          true};
 }
 
 }  // namespace setok::cli

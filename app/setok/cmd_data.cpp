@@ -37,11 +37,13 @@ Command add_data(CLI::App& app, Globals& g) {
   scenes->add_option("--start", a->start, "First index (default 0): write a split in shards")
       ->check(CLI::NonNegativeNumber);
   scenes->add_option("--threads", a->threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
-  scenes->add_option("--position-questions", a->position_questions,
-                     "Relative-position questions per image, at most (default 1; more are appended last)")
+  scenes
+      ->add_option("--position-questions", a->position_questions,
+                   "Relative-position questions per image, at most (default 1; more are appended last)")
       ->check(CLI::Range(0, 15));
-  scenes->add_option("--where-questions", a->where_questions,
-                     "\"Where is the red star?\" questions per image, at most (default 0; appended last)")
+  scenes
+      ->add_option("--where-questions", a->where_questions,
+                   "\"Where is the red star?\" questions per image, at most (default 0; appended last)")
       ->check(CLI::Range(0, 6));
   scenes->add_flag("--no-edits", a->no_edits, "Skip the edit triplets (4 fewer renders per image)");
   scenes->footer(
@@ -117,7 +119,8 @@ Command add_data_pack(CLI::App& app, Globals& g) {
   pack->add_option("--data", a->data, "Dataset folder (images/ + annotations/instances_*.json)")->required();
   pack->add_option("--split", a->split, "Use annotations/instances_SPLIT.json");
   pack->add_option("--out", a->out, "Output file (.safetensors)")->required();
-  pack->add_option("-m,--model", a->model, "Prepare for this model's image and patch size (default: the bundled model)");
+  pack->add_option("-m,--model", a->model,
+                   "Prepare for this model's image and patch size (default: the bundled model)");
   pack->add_option("--size", a->size, "Image side in pixels (instead of a model's)")->check(CLI::Range(8, 4096));
   pack->add_option("--patch", a->patch, "Patch side in pixels (instead of a model's)")->check(CLI::Range(1, 512));
   pack->add_option("--limit", a->limit, "Pack the first N images only")->check(CLI::PositiveNumber);
@@ -143,8 +146,12 @@ Command add_data_pack(CLI::App& app, Globals& g) {
             auto ds = train::open_coco_dataset(data, size, patch);
             const train::PackSummary r = train::pack_dataset(*ds, a->out, size, patch, a->limit);
             if (g.json) {
-              print_json({{"out", a->out}, {"images", r.images}, {"objects", r.objects}, {"bytes", r.bytes},
-                          {"image_size", size}, {"patch_size", patch}});
+              print_json({{"out", a->out},
+                          {"images", r.images},
+                          {"objects", r.objects},
+                          {"bytes", r.bytes},
+                          {"image_size", size},
+                          {"patch_size", patch}});
             } else {
               std::printf("%zu images, %zu objects at %d px / %d px patches -> %s (%s)\n", r.images, r.objects, size,
                           patch, a->out.c_str(), human_bytes(r.bytes).c_str());

@@ -1,4 +1,5 @@
-// setok eval vqa|caption|pope -m SETOKIM --data DIR [--split NAME] [--limit N] [--answers FILE] [--drop-suffix TEXT] [--question WORDING] [--json]
+// setok eval vqa|caption|pope -m SETOKIM --data DIR [--split NAME] [--limit N] [--answers FILE] [--drop-suffix TEXT]
+// [--question WORDING] [--json]
 #include <cstdio>
 #include <filesystem>
 
@@ -36,7 +37,8 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
           ? ev->add_subcommand("vqa", "SeTokim VQA: exact match after normalisation, overall and per question type")
       : kind == Kind::kCaption
           ? ev->add_subcommand("caption", "SeTokim captioning: CIDEr-D against the split's reference captions")
-          : ev->add_subcommand("pope", "POPE-style probe: 'Is there a …?' for one present and one absent object per image");
+          : ev->add_subcommand("pope",
+                               "POPE-style probe: 'Is there a …?' for one present and one absent object per image");
   sub->add_option("-m,--model", a->model, "SeTokim model folder")->required();
   sub->add_option("--data", a->data, "Dataset folder (images/ + annotations/)")->required();
   sub->add_option("--split", a->split, "Split name (default test)");
@@ -51,11 +53,12 @@ Command eval_mllm(CLI::App& app, Globals& g, Kind kind) {
   if (kind == Kind::kPope)
     sub->add_option("--question", a->question,
                     "The question's wording, {object} standing for the object's name and {a} for its article "
-                    "(default \"" + std::string(eval::kPopeQuestion) + "\"): how the answers depend on the phrasing");
+                    "(default \"" +
+                        std::string(eval::kPopeQuestion) + "\"): how the answers depend on the phrasing");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto run = [&g, a, kind]() -> int {
     if (kind == Kind::kPope) eval::pope_question("object", a->question);  // a bad wording fails before loading
-    if (!a->answers.empty()) {  // before the run, not after it
+    if (!a->answers.empty()) {                                            // before the run, not after it
       const fs::path parent = fs::absolute(a->answers).parent_path();
       if (!fs::is_directory(parent)) throw Error("--answers " + a->answers + ": no folder " + parent.string());
       if (fs::is_directory(a->answers)) throw Error("--answers " + a->answers + " is a folder; name a file");

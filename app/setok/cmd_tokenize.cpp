@@ -72,7 +72,8 @@ nlohmann::json result_json(const Args& a, const engine::TokenizeResult& r, doubl
 }
 
 void print_table(const Args& a, const engine::TokenizeResult& r) {
-  if (!r.trained) std::printf("note: %s is not trained; its tokens only show the pipeline at work\n", r.model_name.c_str());
+  if (!r.trained)
+    std::printf("note: %s is not trained; its tokens only show the pipeline at work\n", r.model_name.c_str());
   std::printf("%s: %dx%d, %zu tokens from a %dx%d patch grid (%.0f ms)\n", a.image.c_str(), r.width, r.height,
               r.tokens.size(), r.grid_h, r.grid_w, r.ms.encode_ms + r.ms.cluster_ms);
   if (!a.reconstruction.empty())
@@ -106,31 +107,31 @@ Command add_tokenize(CLI::App& app, Globals& g) {
                 "neighbouring token of the nearest mean colour (default: whole patches, as the model groups them)");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto flags = add_cluster_flags(sub);
-  return {sub, [&g, a, flags, sub]() {
-    // The studio's pipeline (core/engine), run once: the model, its untrained fallback, the token
-    // maps, the reconstruction and its PSNR are the engine's.
-    const auto t0 = std::chrono::steady_clock::now();
-    engine::TokenizeRequest req;
-    req.image = io::load_image(a->image);
-    const double image_ms = ms_since(t0);
-    // The cluster flags override the model's own settings (read without loading its weights).
-    req.params = flags->resolve(engine::model_cluster_params(a->model), *sub);
-    req.pixel_edges = a->pixel_edges;
-    req.reconstruct = !a->reconstruction.empty();
-    engine::EngineOptions eo;
-    eo.model_dir = a->model;
-    eo.background_priority = false;
-    const io::Image img = req.image;
-    const engine::TokenizeResult r = engine::Engine(eo).run(std::move(req));
-    if (r.status == engine::Status::kError) throw Error(r.error);
-    if (!r.ok()) throw Error(std::string("tokenizing ended: ") + engine::to_string(r.status));
-    write_outputs(*a, img, r);
-    if (g.json)
-      std::printf("%s\n", result_json(*a, r, image_ms).dump().c_str());
-    else
-      print_table(*a, r);
-    return 0;
-  }, true};
+  return {sub,
+          [&g, a, flags, sub]() {
+            // The studio's pipeline (core/engine), run once: the model, its untrained fallback, the token
+            // maps, the reconstruction and its PSNR are the engine's.
+            const auto t0 = std::chrono::steady_clock::now();
+            engine::TokenizeRequest req;
+            req.image = io::load_image(a->image);
+            const double image_ms = ms_since(t0);
+            // The cluster flags override the model's own settings (read without loading its weights).
+            req.params = flags->resolve(engine::model_cluster_params(a->model), *sub);
+            req.pixel_edges = a->pixel_edges;
+            req.reconstruct = !a->reconstruction.empty();
+            engine::EngineOptions eo;
+            eo.model_dir = a->model;
+            eo.background_priority = false;
+            const io::Image img = req.image;
+            const engine::TokenizeResult r = engine::Engine(eo).run(std::move(req));
+            if (r.status == engine::Status::kError) throw Error(r.error);
+            if (!r.ok()) throw Error(std::string("tokenizing ended: ") + engine::to_string(r.status));
+            write_outputs(*a, img, r);
+            if (g.json) std::printf("%s\n", result_json(*a, r, image_ms).dump().c_str());
+            else print_table(*a, r);
+            return 0;
+          },
+          true};
 }
 
 }  // namespace setok::cli

@@ -39,11 +39,11 @@ void apply_override(nlohmann::json& cfg, const std::string& kv) {
 
 }  // namespace
 
-
 Command add_train(CLI::App& app, Globals& g) {
   auto* train = app.add_subcommand("train", "Train models; progress as JSON lines or a bar");
   train->require_subcommand(1);
-  auto* sub = train->add_subcommand("setok", "Train the SeTok tokenizer: reconstruction + concept contrastive loss (Eq. 3)");
+  auto* sub =
+      train->add_subcommand("setok", "Train the SeTok tokenizer: reconstruction + concept contrastive loss (Eq. 3)");
   struct Args {
     std::string config, resume, progress, out, data, device;
     std::int64_t steps = 0, stop_at = 0;
@@ -62,25 +62,27 @@ Command add_train(CLI::App& app, Globals& g) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--set", a->sets, "Override a config key, dotted path: --set model.merger.use_position=false")
       ->allow_extra_args(false);
-  return {sub, [a]() {
-    nlohmann::json raw = io::read_json_file(a->config);
-    for (const auto& kv : a->sets) apply_override(raw, kv);
-    train::SetokTrainConfig cfg = train::SetokTrainConfig::from_json(raw);
-    if (!a->out.empty()) cfg.out = a->out;
-    if (!a->data.empty()) cfg.train_data = a->data;
-    if (!a->device.empty()) cfg.device = a->device;
-    if (a->steps > 0) cfg.steps = a->steps;
-    if (a->stop_at > 0) cfg.stop_at = a->stop_at;
-    if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
-      throw Error(a->resume + ": no such checkpoint folder");
-    train::ProgressWriter progress(train::parse_progress_mode(a->progress));
-    // SIGUSR1: checkpoint after the current step and exit 0 (the studio's Pause).
-    std::signal(SIGUSR1, [](int) { train::request_pause(); });
-    train::TrainSummary s = train::train_setok(cfg, a->resume, progress);
-    std::fprintf(stderr, "setok: trained %lld steps in %.0f s (%.1f images/s); model in %s\n",
-                 static_cast<long long>(s.steps_done), s.seconds, s.images_per_s, s.model_dir.c_str());
-    return 0;
-  }, true};
+  return {sub,
+          [a]() {
+            nlohmann::json raw = io::read_json_file(a->config);
+            for (const auto& kv : a->sets) apply_override(raw, kv);
+            train::SetokTrainConfig cfg = train::SetokTrainConfig::from_json(raw);
+            if (!a->out.empty()) cfg.out = a->out;
+            if (!a->data.empty()) cfg.train_data = a->data;
+            if (!a->device.empty()) cfg.device = a->device;
+            if (a->steps > 0) cfg.steps = a->steps;
+            if (a->stop_at > 0) cfg.stop_at = a->stop_at;
+            if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
+              throw Error(a->resume + ": no such checkpoint folder");
+            train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+            // SIGUSR1: checkpoint after the current step and exit 0 (the studio's Pause).
+            std::signal(SIGUSR1, [](int) { train::request_pause(); });
+            train::TrainSummary s = train::train_setok(cfg, a->resume, progress);
+            std::fprintf(stderr, "setok: trained %lld steps in %.0f s (%.1f images/s); model in %s\n",
+                         static_cast<long long>(s.steps_done), s.seconds, s.images_per_s, s.model_dir.c_str());
+            return 0;
+          },
+          true};
 }
 
 Command add_train_mllm(CLI::App& app, Globals& g) {
@@ -101,23 +103,25 @@ Command add_train_mllm(CLI::App& app, Globals& g) {
   sub->add_option("--steps", a->steps, "Total steps (overrides the config)")->check(CLI::PositiveNumber);
   sub->add_option("--stop-at", a->stop_at, "Checkpoint and stop after this step")->check(CLI::PositiveNumber);
   sub->add_option("--set", a->sets, "Override a config key, dotted path")->allow_extra_args(false);
-  return {sub, [a]() {
-    nlohmann::json raw = io::read_json_file(a->config);
-    for (const auto& kv : a->sets) apply_override(raw, kv);
-    if (a->stage) raw["stage"] = a->stage;
-    if (!a->out.empty()) raw["out"] = a->out;
-    if (a->steps > 0) raw["steps"] = a->steps;
-    if (a->stop_at > 0) raw["stop_at"] = a->stop_at;
-    train::MllmTrainConfig cfg = train::MllmTrainConfig::from_json(raw);
-    if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
-      throw Error(a->resume + ": no such checkpoint folder");
-    train::ProgressWriter progress(train::parse_progress_mode(a->progress));
-    std::signal(SIGUSR1, [](int) { train::request_pause(); });
-    train::TrainSummary s = train::train_mllm(cfg, a->resume, progress);
-    std::fprintf(stderr, "setok: trained %lld steps in %.0f s; model in %s\n", static_cast<long long>(s.steps_done),
-                 s.seconds, s.model_dir.c_str());
-    return 0;
-  }, true};
+  return {sub,
+          [a]() {
+            nlohmann::json raw = io::read_json_file(a->config);
+            for (const auto& kv : a->sets) apply_override(raw, kv);
+            if (a->stage) raw["stage"] = a->stage;
+            if (!a->out.empty()) raw["out"] = a->out;
+            if (a->steps > 0) raw["steps"] = a->steps;
+            if (a->stop_at > 0) raw["stop_at"] = a->stop_at;
+            train::MllmTrainConfig cfg = train::MllmTrainConfig::from_json(raw);
+            if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
+              throw Error(a->resume + ": no such checkpoint folder");
+            train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+            std::signal(SIGUSR1, [](int) { train::request_pause(); });
+            train::TrainSummary s = train::train_mllm(cfg, a->resume, progress);
+            std::fprintf(stderr, "setok: trained %lld steps in %.0f s; model in %s\n",
+                         static_cast<long long>(s.steps_done), s.seconds, s.model_dir.c_str());
+            return 0;
+          },
+          true};
 }
 
 }  // namespace setok::cli

@@ -16,16 +16,16 @@
 #include <memory>
 #include <vector>
 
+#include <QCheckBox>
 #include "core/runtime/error.h"
 #include "core/runtime/memory.h"
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
-#include "ui/image_canvas.h"
 #include "ui/chat_panel.h"
+#include "ui/image_canvas.h"
 #include "ui/main_window.h"
-#include "ui/tokens_panel.h"
-#include <QCheckBox>
 #include "ui/stall_probe.h"
+#include "ui/tokens_panel.h"
 
 namespace {
 

@@ -95,7 +95,8 @@ std::unique_ptr<SetokDataset> open_coco_dataset(const std::string& root, int ima
   } else if (fs::is_directory(r)) {
     images = r / "images";
     if (!fs::is_directory(r / "annotations")) throw Error(root + ": no annotations/ folder (COCO instances)");
-    for (const auto& e : fs::directory_iterator(r / "annotations", std::filesystem::directory_options::skip_permission_denied)) {
+    for (const auto& e :
+         fs::directory_iterator(r / "annotations", std::filesystem::directory_options::skip_permission_denied)) {
       std::string n = e.path().filename().string();
       if (n.rfind("instances", 0) == 0 && e.path().extension() == ".json") {
         if (!instances.empty()) throw Error(root + ": several instances_*.json; pass the one to use");

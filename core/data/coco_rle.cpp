@@ -38,8 +38,7 @@ std::vector<std::uint8_t> rle_decode(const Rle& rle) {
         const std::uint64_t x = pos / rle.height, y = pos % rle.height;
         m[y * rle.width + x] = 1;
       }
-    else
-      pos += rle.counts[i];
+    else pos += rle.counts[i];
   }
   return m;
 }

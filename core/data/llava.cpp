@@ -19,7 +19,8 @@ std::vector<LlavaConversation> read_llava(const std::string& path) {
     const auto& turns = array_field(c, "conversations", path, at);
     for (std::size_t k = 0; k < turns.size(); ++k) {
       const std::string tat = at + ".conversations[" + std::to_string(k) + "]";
-      LlavaTurn t{field<std::string>(turns[k], "from", path, tat), field<std::string>(turns[k], "value", path, tat), ""};
+      LlavaTurn t{field<std::string>(turns[k], "from", path, tat), field<std::string>(turns[k], "value", path, tat),
+                  ""};
       if (turns[k].contains("type") && turns[k]["type"].is_string()) t.type = turns[k]["type"].get<std::string>();
       if (t.from != "human" && t.from != "gpt" && t.from != "system")
         throw Error(path + ": " + tat + ": 'from' is '" + t.from + "', expected human, gpt or system");

@@ -122,14 +122,15 @@ PackSummary pack_dataset(const SetokDataset& data, const std::string& path, int 
     instance[row].copy_(x.instance_map.to(at::kByte));
     for (const std::string& l : x.labels) {
       auto it = label_index.find(l);
-      if (it == label_index.end()) throw Error("pack: image " + std::to_string(i) + " has label '" + l + "' outside label_names()");
+      if (it == label_index.end())
+        throw Error("pack: image " + std::to_string(i) + " has label '" + l + "' outside label_names()");
       label.push_back(it->second);
     }
     if (x.object_masks.size(0) > 0) masks.push_back(x.object_masks.to(at::kFloat));
     offset.push_back(offset.back() + x.object_masks.size(0));
     if (static_cast<std::size_t>(x.object_masks.size(0)) != x.labels.size())
-      throw Error("pack: image " + std::to_string(i) + " has " + std::to_string(x.object_masks.size(0)) + " masks but " +
-                  std::to_string(x.labels.size()) + " labels");
+      throw Error("pack: image " + std::to_string(i) + " has " + std::to_string(x.object_masks.size(0)) +
+                  " masks but " + std::to_string(x.labels.size()) + " labels");
   }
   io::TensorMap t;
   t["pixels"] = pixels;

@@ -41,10 +41,8 @@ const cv::Mat& photo(int index) {
   cv::Mat rgb(img.height, img.width, CV_8UC3, img.rgb.data());
   const double s = 512.0 / std::max(img.width, img.height);
   cv::Mat out;
-  if (s < 1)
-    cv::resize(rgb, out, cv::Size(), s, s, cv::INTER_AREA);
-  else
-    out = rgb.clone();
+  if (s < 1) cv::resize(rgb, out, cv::Size(), s, s, cv::INTER_AREA);
+  else out = rgb.clone();
   return cache.emplace(index, out).first->second;
 }
 

@@ -28,9 +28,12 @@ struct Record {
 
 const char* background_name(BackgroundKind k) {
   switch (k) {
-    case BackgroundKind::plain: return "plain";
-    case BackgroundKind::gradient: return "gradient";
-    case BackgroundKind::photo: return "photo";
+    case BackgroundKind::plain:
+      return "plain";
+    case BackgroundKind::gradient:
+      return "gradient";
+    case BackgroundKind::photo:
+      return "photo";
   }
   return "plain";
 }
@@ -149,11 +152,11 @@ json coco_images(const ScenesWriteOptions& opt, const std::vector<std::string>& 
 
 json coco_info(const ScenesWriteOptions& opt) {
   json info = {{"description", "SeTok Studio scenes world (docs/design/scenes.md)"},
-          {"version", SETOK_VERSION},
-          {"split", split_name(opt.scene.split)},
-          {"seed", opt.scene.seed},
-          {"size", opt.scene.px},
-          {"first_index", opt.start}};
+               {"version", SETOK_VERSION},
+               {"split", split_name(opt.scene.split)},
+               {"seed", opt.scene.seed},
+               {"size", opt.scene.px},
+               {"first_index", opt.start}};
   if (opt.scene.position_questions != 1) info["position_questions"] = opt.scene.position_questions;
   if (opt.scene.where_questions != 0) info["where_questions"] = opt.scene.where_questions;
   return info;

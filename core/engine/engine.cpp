@@ -6,9 +6,9 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <chrono>
-#include <filesystem>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <numeric>

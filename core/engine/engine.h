@@ -28,9 +28,9 @@ struct Timings {
   double load_model_ms = 0;  // 0 unless this request loaded the model
   double encode_ms = 0;      // 0 when the image's features were cached
   double cluster_ms = 0;
-  double post_ms = 0;   // token maps at image resolution, statistics
+  double post_ms = 0;         // token maps at image resolution, statistics
   double reconstruct_ms = 0;  // merger + detokenizer, when the request asked for the reconstruction
-  double total_ms = 0;  // from the worker picking the request up to the result
+  double total_ms = 0;        // from the worker picking the request up to the result
 };
 
 struct TokenizeRequest {

@@ -9,7 +9,8 @@
 namespace setok::eval {
 
 io::Image to_image(const at::Tensor& pixels) {
-  at::Tensor u8 = ((pixels.detach().cpu() + 1) / 2 * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
+  at::Tensor u8 =
+      ((pixels.detach().cpu() + 1) / 2 * 255).round().clamp(0, 255).to(at::kByte).permute({1, 2, 0}).contiguous();
   io::Image img;
   img.height = static_cast<int>(u8.size(0));
   img.width = static_cast<int>(u8.size(1));

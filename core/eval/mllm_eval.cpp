@@ -186,8 +186,12 @@ MllmEvalResult evaluate_pope(const mllm::LoadedSetokim& model, const MllmEvalOpt
   }
   if (answers.empty()) throw Error("no image with objects in the split");
   const PopeScores p = pope_scores_from_answers(answers, truth);
-  r.scores = asker.finish({{"accuracy", p.accuracy}, {"precision", p.precision}, {"recall", p.recall},
-                           {"f1", p.f1}, {"yes_ratio", p.yes_ratio}, {"questions", answers.size()}});
+  r.scores = asker.finish({{"accuracy", p.accuracy},
+                           {"precision", p.precision},
+                           {"recall", p.recall},
+                           {"f1", p.f1},
+                           {"yes_ratio", p.yes_ratio},
+                           {"questions", answers.size()}});
   return r;
 }
 

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/eval/label_maps.h"
 #include "core/eval/segmentation_metrics.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
-#include "core/eval/label_maps.h"
 
 namespace fs = std::filesystem;
 
@@ -28,8 +28,8 @@ struct Score {
   double fg_ari = 0, within_one = 0, tokens = 0, fg_ari_refined = 0;
 };
 
-Score score_settings(tokenizer::SetokModel& model, const tokenizer::ClusterParams& params, const std::vector<Cached>& cache,
-                     int S) {
+Score score_settings(tokenizer::SetokModel& model, const tokenizer::ClusterParams& params,
+                     const std::vector<Cached>& cache, int S) {
   std::vector<double> ari, refined;
   std::vector<int64_t> tokens, objects;
   for (const auto& c : cache) {
@@ -40,7 +40,8 @@ Score score_settings(tokenizer::SetokModel& model, const tokenizer::ClusterParam
       const at::Tensor& truth = c.truth[static_cast<std::size_t>(i)];
       double a = foreground_ari(truth, patch_labels(assign, c.grid_h, c.grid_w, S));
       if (std::isfinite(a)) ari.push_back(a);
-      double ar = foreground_ari(truth, pixel_edge_labels(c.images[static_cast<std::size_t>(i)], assign, c.grid_h, c.grid_w));
+      double ar =
+          foreground_ari(truth, pixel_edge_labels(c.images[static_cast<std::size_t>(i)], assign, c.grid_h, c.grid_w));
       if (std::isfinite(ar)) refined.push_back(ar);
       tokens.push_back(r.num_tokens[i].item<int64_t>());
       objects.push_back(c.objects[static_cast<std::size_t>(i)]);
@@ -114,7 +115,9 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
   struct Tidy {
     int islands, small, edges;
   };
-  const auto or_own = [](const std::vector<int>& tried, int own) { return tried.empty() ? std::vector<int>{own} : tried; };
+  const auto or_own = [](const std::vector<int>& tried, int own) {
+    return tried.empty() ? std::vector<int>{own} : tried;
+  };
   std::vector<Tidy> tidies;
   for (int isl : or_own(o.islands, saved.split_islands))
     for (int small : or_own(o.min_region_patches, saved.min_region_patches))
@@ -125,9 +128,12 @@ Calibration calibrate_clustering(tokenizer::SetokModel& model, const train::Seto
         const tokenizer::ClusterParams tried = with_clustering(saved, bw, beta, t.islands, t.small, t.edges);
         Score s = score_settings(model, tried, cache, S);
         const double score = s.fg_ari + s.within_one;
-        nlohmann::json row = {{"bandwidth", bw},         {"beta", beta},
-                              {"fg_ari", s.fg_ari},      {"within_one", s.within_one},
-                              {"fg_ari_refined", s.fg_ari_refined}, {"tokens_per_image", s.tokens}};
+        nlohmann::json row = {{"bandwidth", bw},
+                              {"beta", beta},
+                              {"fg_ari", s.fg_ari},
+                              {"within_one", s.within_one},
+                              {"fg_ari_refined", s.fg_ari_refined},
+                              {"tokens_per_image", s.tokens}};
         if (!o.islands.empty()) row["split_islands"] = t.islands;
         if (!o.min_region_patches.empty()) row["min_region_patches"] = t.small;
         if (!o.edge_passes.empty()) row["edge_passes"] = t.edges;
@@ -154,7 +160,8 @@ void write_clustering(const std::string& model_dir, double bandwidth, double bet
   const fs::path cfg_path = fs::path(model_dir) / "config.json";
   if (!fs::exists(cfg_path)) throw Error(model_dir + ": no config.json");
   nlohmann::json cfg = io::read_json_file(cfg_path.string());
-  if (!cfg.contains("cluster") || !cfg["cluster"].is_object()) throw Error(model_dir + ": config.json has no cluster section");
+  if (!cfg.contains("cluster") || !cfg["cluster"].is_object())
+    throw Error(model_dir + ": config.json has no cluster section");
   io::TensorMap w = io::load_weights(model_dir);
   auto it = w.find("cluster.log_bandwidth");
   if (it != w.end()) {

@@ -35,12 +35,12 @@ struct CalibrationOptions {
 
 struct Calibration {
   double bandwidth = 0, beta = 0;
-  int islands = 0;  // the chosen split_islands (the model's own when the grid had none)
+  int islands = 0;             // the chosen split_islands (the model's own when the grid had none)
   int min_region_patches = 0;  // the chosen min_region_patches (likewise)
   int edge_passes = 0;         // the chosen edge_passes (likewise)
   double fg_ari = 0, within_one = 0, tokens_per_image = 0;
   double before_fg_ari = 0, before_within_one = 0;  // the model's own settings on the same images
-  nlohmann::json table;  // one row per grid point
+  nlohmann::json table;                             // one row per grid point
 };
 
 // Evaluates the grid and returns the best point (ties: the earlier one). The model is only read.

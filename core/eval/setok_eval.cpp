@@ -51,7 +51,7 @@ std::int64_t finite_count(const std::vector<double>& v) {
 struct ConceptHead {
   bool available = false;
   std::vector<std::string> labels;
-  at::Tensor class_emb;  // [L, d], unit rows
+  at::Tensor class_emb;                  // [L, d], unit rows
   train::TokenHead token_head{nullptr};  // the model's token head, when it was trained with one
 };
 
@@ -77,7 +77,8 @@ ConceptHead load_concept_head(const std::string& dir) {
   const io::TensorMap head_w = nn::take_prefixed(w, train::kTokenHeadPrefix);
   const std::int64_t head_hidden = train::token_head_width(c);
   if (head_hidden > 0) {
-    if (head_w.empty()) throw Error(tw.string() + ": config.json names a token head but the file has none of its tensors");
+    if (head_w.empty())
+      throw Error(tw.string() + ": config.json names a token head but the file has none of its tensors");
     h.token_head = train::TokenHead(te["out_dim"].get<std::int64_t>(), head_hidden);
     nn::load_state_dict(*h.token_head, head_w);
     h.token_head->eval();

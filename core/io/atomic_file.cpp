@@ -103,7 +103,8 @@ void remove_tree(const std::string& path) {
     throw Error(path + ": cannot remove (" + std::strerror(errno) + ")");
   }
   if (!S_ISDIR(st.st_mode)) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw Error(path + ": cannot remove (" + std::strerror(errno) + ")");
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      throw Error(path + ": cannot remove (" + std::strerror(errno) + ")");
     return;
   }
   if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)

@@ -24,8 +24,7 @@ bool ends_with(const std::string& s, const std::string& suf) {
 
 void add_file(CheckpointListing& out, const std::string& path, const std::string& label) {
   SafetensorsFile f(path);
-  for (const auto& e : f.header().entries)
-    out.tensors.push_back({e.name, e.dtype, label, e.shape, e.nbytes()});
+  for (const auto& e : f.header().entries) out.tensors.push_back({e.name, e.dtype, label, e.shape, e.nbytes()});
   for (const auto& [k, v] : f.header().metadata) out.metadata[k] = v;
   out.files.push_back(label);
 }

@@ -18,7 +18,7 @@ struct StoredTensor {
 };
 
 struct CheckpointListing {
-  std::string kind;  // "safetensors", "sharded", "folder"
+  std::string kind;       // "safetensors", "sharded", "folder"
   nlohmann::json config;  // null when there is none
   std::vector<std::string> files;
   std::vector<StoredTensor> tensors;  // sorted by name

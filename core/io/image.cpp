@@ -49,11 +49,18 @@ cv::Mat to_rgb8(const cv::Mat& in) {
   if (m.depth() != CV_8U) {
     double scale = 1.0;
     switch (m.depth()) {
-      case CV_16U: scale = 1.0 / 257.0; break;
-      case CV_16S: scale = 1.0 / 128.0; break;
+      case CV_16U:
+        scale = 1.0 / 257.0;
+        break;
+      case CV_16S:
+        scale = 1.0 / 128.0;
+        break;
       case CV_32F:
-      case CV_64F: scale = 255.0; break;
-      default: break;
+      case CV_64F:
+        scale = 255.0;
+        break;
+      default:
+        break;
     }
     cv::Mat tmp;
     m.convertTo(tmp, CV_8U, scale);
@@ -61,8 +68,12 @@ cv::Mat to_rgb8(const cv::Mat& in) {
   }
   cv::Mat rgb;
   switch (m.channels()) {
-    case 1: cv::cvtColor(m, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB); break;
+    case 1:
+      cv::cvtColor(m, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
+      break;
     case 4: {
       // Composite over white: transparent regions look as a viewer shows them.
       cv::Mat bgra[4];
@@ -79,7 +90,8 @@ cv::Mat to_rgb8(const cv::Mat& in) {
       cv::merge(out, 3, rgb);
       break;
     }
-    default: throw Error("unsupported channel count " + std::to_string(m.channels()));
+    default:
+      throw Error("unsupported channel count " + std::to_string(m.channels()));
   }
   return rgb;
 }

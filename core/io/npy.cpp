@@ -142,18 +142,20 @@ NpyHeader parse_npy(const std::uint8_t* bytes, std::uint64_t size, const std::st
   std::string text(reinterpret_cast<const char*>(bytes + pre), hlen);
   NpyHeader h = DictParser(text, what).parse();
   const NpyType* t = find_type(h.descr);
-  if (!t) throw Error(what + ": unsupported .npy dtype '" + h.descr + "' (float32, float64, int64, int32, uint8, bool)");
+  if (!t)
+    throw Error(what + ": unsupported .npy dtype '" + h.descr + "' (float32, float64, int64, int32, uint8, bool)");
   h.descr = t->descr;
   h.item_size = t->size;
   h.data_offset = pre + hlen;
   std::uint64_t n = t->size;
   for (auto d : h.shape)
-    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n)) throw Error(what + ": declared shape is too large");
+    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n))
+      throw Error(what + ": declared shape is too large");
   const std::uint64_t have = size - h.data_offset;
   if (have < n)
-    throw Error(what + ": truncated: shape needs " + std::to_string(n) + " data bytes, file holds " + std::to_string(have));
-  if (have > n)
-    throw Error(what + ": " + std::to_string(have - n) + " bytes follow the data the header declares");
+    throw Error(what + ": truncated: shape needs " + std::to_string(n) + " data bytes, file holds " +
+                std::to_string(have));
+  if (have > n) throw Error(what + ": " + std::to_string(have - n) + " bytes follow the data the header declares");
   return h;
 }
 

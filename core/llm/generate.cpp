@@ -43,7 +43,8 @@ std::int64_t sample_token(const at::Tensor& logits_in, const SamplingOptions& o,
 
 GenerateResult generate(LlamaForCausalLM& model, const at::Tensor& prompt_embeds, KVCache& cache,
                         const SamplingOptions& o, const DecodeFn& decode, const StreamFn& stream) {
-  if (prompt_embeds.dim() != 3 || prompt_embeds.size(0) != 1) throw Error("generate takes one prompt: embeddings [1, T, D]");
+  if (prompt_embeds.dim() != 3 || prompt_embeds.size(0) != 1)
+    throw Error("generate takes one prompt: embeddings [1, T, D]");
   if (prompt_embeds.size(1) < 1) throw Error("generate needs a prompt of at least one token");
   c10::InferenceMode guard;
   GenerateResult r;

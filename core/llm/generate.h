@@ -19,7 +19,7 @@ struct SamplingOptions {
   double temperature = 0.0;  // 0: greedy
   double top_p = 1.0;        // nucleus: the smallest set of tokens whose probability reaches top_p
   std::uint64_t seed = 0;
-  std::vector<std::string> stop;  // generation ends before any of these strings
+  std::vector<std::string> stop;       // generation ends before any of these strings
   std::vector<std::int64_t> stop_ids;  // e.g. EOS
 };
 

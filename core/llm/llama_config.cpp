@@ -19,13 +19,14 @@ void LlamaConfig::validate() const {
   need(vocab_size > 0, "vocab_size must be positive");
   need(hidden_size > 0 && intermediate_size > 0 && num_hidden_layers > 0, "sizes must be positive");
   need(num_attention_heads > 0 && num_key_value_heads > 0, "head counts must be positive");
-  need(num_attention_heads % num_key_value_heads == 0,
-       "num_attention_heads (" + std::to_string(num_attention_heads) + ") must be a multiple of num_key_value_heads (" +
-           std::to_string(num_key_value_heads) + ")");
+  need(num_attention_heads % num_key_value_heads == 0, "num_attention_heads (" + std::to_string(num_attention_heads) +
+                                                           ") must be a multiple of num_key_value_heads (" +
+                                                           std::to_string(num_key_value_heads) + ")");
   need(head_dim > 0 || hidden_size % num_attention_heads == 0, "hidden_size must be divisible by num_attention_heads");
   need(head_width() % 2 == 0, "the head width must be even for rotary embeddings");
   need(max_position_embeddings > 0, "max_position_embeddings must be positive");
-  need(rms_norm_eps > 0 && rope_theta > 0 && rope_linear_factor > 0, "rms_norm_eps, rope_theta and the rope factor must be positive");
+  need(rms_norm_eps > 0 && rope_theta > 0 && rope_linear_factor > 0,
+       "rms_norm_eps, rope_theta and the rope factor must be positive");
 }
 
 LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {

@@ -22,11 +22,14 @@ KVCache KVCache::allocate(const LlamaConfig& c, std::int64_t batch, std::int64_t
 }
 
 void KVCache::truncate(std::int64_t n) {
-  if (n < 0 || n > length) throw Error("KV cache: cannot truncate to " + std::to_string(n) + " of " + std::to_string(length));
+  if (n < 0 || n > length)
+    throw Error("KV cache: cannot truncate to " + std::to_string(n) + " of " + std::to_string(length));
   length = n;
 }
 
-RMSNormImpl::RMSNormImpl(std::int64_t dim, double e) : eps(e) { weight = register_parameter("weight", at::ones({dim})); }
+RMSNormImpl::RMSNormImpl(std::int64_t dim, double e) : eps(e) {
+  weight = register_parameter("weight", at::ones({dim}));
+}
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
   at::Tensor h = x.to(at::kFloat);
@@ -75,7 +78,8 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const RotaryTable& r
   if (cache) {
     past = cache->length;
     if (past + T > cache->capacity)
-      throw Error("KV cache is full: " + std::to_string(past + T) + " positions, capacity " + std::to_string(cache->capacity));
+      throw Error("KV cache is full: " + std::to_string(past + T) + " positions, capacity " +
+                  std::to_string(cache->capacity));
     cache->k[layer].narrow(2, past, T).copy_(k);
     cache->v[layer].narrow(2, past, T).copy_(v);
     k = cache->k[layer].narrow(2, 0, past + T);
@@ -141,8 +145,8 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& c) {
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
 }
 
-at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const RotaryTable& rope, KVCache* cache, std::size_t layer,
-                                          const at::Tensor& key_valid) {
+at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const RotaryTable& rope, KVCache* cache,
+                                          std::size_t layer, const at::Tensor& key_valid) {
   at::Tensor h = x + self_attn(input_layernorm(x), rope, cache, layer, key_valid);
   return h + mlp(post_attention_layernorm(h));
 }
@@ -158,7 +162,8 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c) : config_(c) {
   c.validate();
   model = register_module("model", LlamaModel(c));
   if (!c.tie_word_embeddings)
-    lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
+    lm_head = register_module("lm_head",
+                              torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
   // HF's initialisation: normal(0, 0.02) for every matrix; norms at one.
   at::NoGradGuard ng;
   for (auto& p : named_parameters(true))
@@ -205,7 +210,8 @@ LlamaForCausalLM load_llama(const std::string& dir, at::ScalarType dtype, const 
   for (auto it = ck.tensors.begin(); it != ck.tensors.end();) {
     const std::string& n = it->first;
     static const std::string kInvFreq = "rotary_emb.inv_freq";
-    const bool inv_freq = n.size() >= kInvFreq.size() && n.compare(n.size() - kInvFreq.size(), kInvFreq.size(), kInvFreq) == 0;
+    const bool inv_freq =
+        n.size() >= kInvFreq.size() && n.compare(n.size() - kInvFreq.size(), kInvFreq.size(), kInvFreq) == 0;
     it = inv_freq ? ck.tensors.erase(it) : std::next(it);
   }
   if (cfg.tie_word_embeddings) ck.tensors.erase(prefix + "lm_head.weight");  // some tied exports keep a copy

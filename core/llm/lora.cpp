@@ -24,7 +24,10 @@ void each_target(LlamaForCausalLM& m, const std::vector<std::string>& targets, F
     for (const std::string& t : targets) {
       if (kAttention.count(t)) {
         auto& a = *layer->self_attn;
-        torch::nn::Linear& l = t == "q_proj" ? a.q_proj : t == "k_proj" ? a.k_proj : t == "v_proj" ? a.v_proj : a.o_proj;
+        torch::nn::Linear& l = t == "q_proj"   ? a.q_proj
+                               : t == "k_proj" ? a.k_proj
+                               : t == "v_proj" ? a.v_proj
+                                               : a.o_proj;
         f(base + "self_attn." + t, a.lora, t, l);
       } else if (kMlp.count(t)) {
         auto& p = *layer->mlp;
@@ -37,7 +40,9 @@ void each_target(LlamaForCausalLM& m, const std::vector<std::string>& targets, F
   }
 }
 
-std::vector<std::string> all_targets() { return {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}; }
+std::vector<std::string> all_targets() {
+  return {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+}
 
 }  // namespace
 
@@ -68,43 +73,43 @@ io::TensorMap add_lora(LlamaForCausalLM& m, const LoraOptions& o) {
   io::TensorMap out;
   const double scale = o.alpha / static_cast<double>(o.rank);
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
-  each_target(m, o.targets, [&](const std::string& prefix, LoraAdapters& lora, const std::string& name,
-                                torch::nn::Linear& l) {
-    const at::Tensor& w = l->weight;
-    const auto opts = at::TensorOptions().dtype(at::kFloat).device(w.device());
-    LoraAdapter a;
-    // As nn.Linear initialises its weight (Kaiming uniform, a = √5: bound 1/√fan_in), from the
-    // options' own generator so a run is reproducible whatever else drew random numbers.
-    const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
-    a.A = at::empty({o.rank, w.size(1)}, at::kFloat).uniform_(-bound, bound, gen).to(opts.device());
-    a.B = at::zeros({w.size(0), o.rank}, opts);
-    a.A.set_requires_grad(true);
-    a.B.set_requires_grad(true);
-    a.scale = scale;
-    out[prefix + ".lora_A.weight"] = a.A;
-    out[prefix + ".lora_B.weight"] = a.B;
-    lora[name] = a;
-  });
+  each_target(m, o.targets,
+              [&](const std::string& prefix, LoraAdapters& lora, const std::string& name, torch::nn::Linear& l) {
+                const at::Tensor& w = l->weight;
+                const auto opts = at::TensorOptions().dtype(at::kFloat).device(w.device());
+                LoraAdapter a;
+                // As nn.Linear initialises its weight (Kaiming uniform, a = √5: bound 1/√fan_in), from the
+                // options' own generator so a run is reproducible whatever else drew random numbers.
+                const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
+                a.A = at::empty({o.rank, w.size(1)}, at::kFloat).uniform_(-bound, bound, gen).to(opts.device());
+                a.B = at::zeros({w.size(0), o.rank}, opts);
+                a.A.set_requires_grad(true);
+                a.B.set_requires_grad(true);
+                a.scale = scale;
+                out[prefix + ".lora_A.weight"] = a.A;
+                out[prefix + ".lora_B.weight"] = a.B;
+                lora[name] = a;
+              });
   return out;
 }
 
 io::TensorMap lora_tensors(LlamaForCausalLM& m) {
   io::TensorMap out;
-  each_target(m, all_targets(), [&](const std::string& prefix, LoraAdapters& lora, const std::string& name,
-                                    torch::nn::Linear&) {
-    auto it = lora.find(name);
-    if (it == lora.end()) return;
-    out[prefix + ".lora_A.weight"] = it->second.A;
-    out[prefix + ".lora_B.weight"] = it->second.B;
-  });
+  each_target(m, all_targets(),
+              [&](const std::string& prefix, LoraAdapters& lora, const std::string& name, torch::nn::Linear&) {
+                auto it = lora.find(name);
+                if (it == lora.end()) return;
+                out[prefix + ".lora_A.weight"] = it->second.A;
+                out[prefix + ".lora_B.weight"] = it->second.B;
+              });
   return out;
 }
 
 void load_lora(LlamaForCausalLM& m, const io::TensorMap& tensors) {
   io::TensorMap have = lora_tensors(m);
   if (have.size() != tensors.size())
-    throw Error("lora: " + std::to_string(tensors.size()) + " saved adapter tensors for " + std::to_string(have.size()) +
-                " in the model (different targets?)");
+    throw Error("lora: " + std::to_string(tensors.size()) + " saved adapter tensors for " +
+                std::to_string(have.size()) + " in the model (different targets?)");
   at::NoGradGuard g;
   for (auto& [name, t] : have) {
     auto it = tensors.find(name);
@@ -116,14 +121,14 @@ void load_lora(LlamaForCausalLM& m, const io::TensorMap& tensors) {
 
 void merge_lora(LlamaForCausalLM& m) {
   at::NoGradGuard g;
-  each_target(m, all_targets(), [&](const std::string&, LoraAdapters& lora, const std::string& name,
-                                    torch::nn::Linear& l) {
-    auto it = lora.find(name);
-    if (it == lora.end()) return;
-    const LoraAdapter& a = it->second;
-    l->weight.add_((at::matmul(a.B, a.A) * a.scale).to(l->weight.scalar_type()));
-    lora.erase(it);
-  });
+  each_target(m, all_targets(),
+              [&](const std::string&, LoraAdapters& lora, const std::string& name, torch::nn::Linear& l) {
+                auto it = lora.find(name);
+                if (it == lora.end()) return;
+                const LoraAdapter& a = it->second;
+                l->weight.add_((at::matmul(a.B, a.A) * a.scale).to(l->weight.scalar_type()));
+                lora.erase(it);
+              });
 }
 
 }  // namespace setok::llm

@@ -19,7 +19,7 @@ struct LoraOptions {
   double alpha = 16;
   // Any of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj.
   std::vector<std::string> targets{"q_proj", "k_proj", "v_proj", "o_proj"};
-  std::uint64_t seed = 0;  // A's initial values come from this seed alone
+  std::uint64_t seed = 0;                                 // A's initial values come from this seed alone
   static LoraOptions from_json(const nlohmann::json& j);  // throws setok::Error
   nlohmann::json to_json() const;
 };

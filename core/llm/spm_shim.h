@@ -16,11 +16,12 @@ typedef void (*setok_spm_info_fn)(void* handle, int* info);
 typedef int (*setok_spm_piece_id_fn)(void* handle, const char* piece);
 typedef int (*setok_spm_is_control_fn)(void* handle, int id);
 // *ids is malloc'ed (free with setok_spm_release).
-typedef int (*setok_spm_encode_fn)(void* handle, const char* text, std::size_t len, int** ids, std::size_t* n, char* err,
-                                   int err_len);
+typedef int (*setok_spm_encode_fn)(void* handle, const char* text, std::size_t len, int** ids, std::size_t* n,
+                                   char* err, int err_len);
 // *text is malloc'ed (free with setok_spm_release).
-typedef int (*setok_spm_decode_fn)(void* handle, const int* ids, std::size_t n, char** text, std::size_t* len, char* err,
-                                   int err_len);
+typedef int (*setok_spm_decode_fn)(void* handle, const int* ids, std::size_t n, char** text, std::size_t* len,
+                                   char* err, int err_len);
 typedef void (*setok_spm_release_fn)(void* p);
-typedef int (*setok_spm_train_fn)(const char* args, const char* const* sentences, std::size_t n, char* err, int err_len);
+typedef int (*setok_spm_train_fn)(const char* args, const char* const* sentences, std::size_t n, char* err,
+                                  int err_len);
 }

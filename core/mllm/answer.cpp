@@ -16,11 +16,12 @@ Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<V
   llm::SamplingOptions o = sampling;
   o.stop_ids.push_back(tok.eos_id());
   for (const auto& s : chat_stop_strings()) o.stop.push_back(s);
-  llm::KVCache cache = llm::KVCache::allocate(model->config().text, 1, prompt.size(1) + o.max_new_tokens + 1,
-                                              prompt.options());
+  llm::KVCache cache =
+      llm::KVCache::allocate(model->config().text, 1, prompt.size(1) + o.max_new_tokens + 1, prompt.options());
   cache.attention_sum = at::zeros({cache.capacity}, at::kFloat);
-  a.generation = llm::generate(model->language_model, prompt, cache, o,
-                               [&](const std::vector<std::int64_t>& ids) { return tok.decode(ids); }, stream);
+  a.generation = llm::generate(
+      model->language_model, prompt, cache, o, [&](const std::vector<std::int64_t>& ids) { return tok.decode(ids); },
+      stream);
   const double steps = static_cast<double>(std::max<std::int64_t>(cache.record_steps, 1));
   for (const ImageSpan& s : a.spans) {
     at::Tensor w = (cache.attention_sum.narrow(0, s.start, s.length) / steps).contiguous();

@@ -12,7 +12,7 @@
 namespace setok::mllm {
 
 struct ChatSession::Impl {
-  Setokim model{nullptr};             // the shared weights, read only
+  Setokim model{nullptr};  // the shared weights, read only
   const llm::TextTokenizer* tok = nullptr;
   const DomainProfile* domain = nullptr;
   std::vector<VisualTokens> visual;  // aligned with images_
@@ -42,7 +42,8 @@ int ChatSession::add_image(const io::Image& image, const std::string& source) {
   ci.grid_h = static_cast<int>(v.grid_h);
   ci.grid_w = static_cast<int>(v.grid_w);
   at::Tensor a = v.assignment.to(at::kLong).contiguous();
-  for (std::int64_t i = 0; i < a.numel(); ++i) ci.token_of_patch.push_back(static_cast<int>(a.data_ptr<std::int64_t>()[i]));
+  for (std::int64_t i = 0; i < a.numel(); ++i)
+    ci.token_of_patch.push_back(static_cast<int>(a.data_ptr<std::int64_t>()[i]));
   if (impl_->domain && impl_->domain->knows_images()) {
     const std::vector<float> f = domain_feature(impl_->model, image);
     ci.domain_distance = impl_->domain->image_distance(f);
@@ -147,7 +148,8 @@ void ChatSession::from_json(const nlohmann::json& j, const std::function<io::Ima
     for (const auto& m : j.at("messages")) {
       ChatTurn t;
       t.role = m.at("role").get<std::string>();
-      if (t.role != "user" && t.role != "assistant") throw Error("message role '" + t.role + "' is neither user nor assistant");
+      if (t.role != "user" && t.role != "assistant")
+        throw Error("message role '" + t.role + "' is neither user nor assistant");
       t.text = m.at("text").get<std::string>();
       if (t.role == "user" && m.contains("images")) {
         // Also the CLI's older form: a count of images, taken in order.

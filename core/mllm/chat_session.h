@@ -17,10 +17,10 @@
 namespace setok::mllm {
 
 struct ChatTurn {
-  std::string role;          // "user" or "assistant"
+  std::string role;  // "user" or "assistant"
   std::string text;
-  std::vector<int> images;   // user turns: the images attached to this question (indices)
-  bool stopped = false;      // assistant turns: cut short by the user (Stop)
+  std::vector<int> images;  // user turns: the images attached to this question (indices)
+  bool stopped = false;     // assistant turns: cut short by the user (Stop)
   // Assistant turns: per image of the conversation so far, the share of the answer's attention that
   // went to each of its visual tokens (see Answer::image_attention); empty for other images.
   std::vector<std::vector<float>> attention;
@@ -30,10 +30,10 @@ struct ChatTurn {
 };
 
 struct ChatImage {
-  std::string source;              // file path, or a label such as "canvas" (saved in the JSON)
-  int tokens = 0;                  // visual tokens
-  int grid_h = 0, grid_w = 0;      // the patch grid
-  std::vector<int> token_of_patch; // grid_h * grid_w: the visual token each patch fed
+  std::string source;               // file path, or a label such as "canvas" (saved in the JSON)
+  int tokens = 0;                   // visual tokens
+  int grid_h = 0, grid_w = 0;       // the patch grid
+  std::vector<int> token_of_patch;  // grid_h * grid_w: the visual token each patch fed
   // Against the model's domain profile: how far the image is from its training images (-1: the
   // model has none), and whether that is farther than its held-out images go.
   double domain_distance = -1;
@@ -80,8 +80,7 @@ class ChatSession {
   const ChatTurn& regenerate(const ChatSampling& s, const Stream& stream = {});
   // Replaces the text of user turn `turn` (an index into turns()), drops everything after it, and
   // answers again. Images attached to later questions are dropped too.
-  const ChatTurn& edit(std::size_t turn, const std::string& question, const ChatSampling& s,
-                       const Stream& stream = {});
+  const ChatTurn& edit(std::size_t turn, const std::string& question, const ChatSampling& s, const Stream& stream = {});
   void reset();
 
   const std::vector<ChatTurn>& turns() const { return turns_; }

@@ -24,10 +24,8 @@ std::vector<std::string> text_words(const std::string& text) {
     w.clear();
   };
   for (unsigned char c : t) {
-    if (std::isalpha(c) || (c == '\'' && !w.empty()) || c >= 0x80)
-      w += static_cast<char>(std::tolower(c));
-    else
-      flush();
+    if (std::isalpha(c) || (c == '\'' && !w.empty()) || c >= 0x80) w += static_cast<char>(std::tolower(c));
+    else flush();
   }
   flush();
   return out;

@@ -16,9 +16,9 @@ struct DomainProfile {
   std::vector<float> mean, spread;  // per feature: over the training images
   double threshold = 0;             // image distance that `quantile` of held-out images stay under
   double quantile = 0.99;
-  int images = 0;                   // training images the statistics come from
-  std::set<std::string> words;      // lower-case words of the training questions
-  std::string source;               // what it was built from, for people reading the file
+  int images = 0;               // training images the statistics come from
+  std::set<std::string> words;  // lower-case words of the training questions
+  std::string source;           // what it was built from, for people reading the file
 
   bool knows_images() const { return !mean.empty() && threshold > 0; }
   // The root mean square of the feature's z-scores against the training images.

@@ -12,9 +12,12 @@ namespace setok::mllm {
 
 std::string to_string(Connector c) {
   switch (c) {
-    case Connector::kSetok: return "setok";
-    case Connector::kPatchMlp: return "patch_mlp";
-    case Connector::kFixedK: return "fixed_k";
+    case Connector::kSetok:
+      return "setok";
+    case Connector::kPatchMlp:
+      return "patch_mlp";
+    case Connector::kFixedK:
+      return "fixed_k";
   }
   return "setok";
 }
@@ -161,7 +164,7 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
     } else {
       const int k = static_cast<int>(std::min<std::int64_t>(config_.fixed_k, n));
       at::Tensor assign = tokenizer::dpc_knn(pf.features.detach(), k, config_.vision.cluster.knn)[0];  // [N]
-      at::Tensor masks = at::one_hot(assign, k).to(pf.features.scalar_type()).unsqueeze(0);        // [1,N,K]
+      at::Tensor masks = at::one_hot(assign, k).to(pf.features.scalar_type()).unsqueeze(0);            // [1,N,K]
       at::Tensor valid = at::ones({1, k}, at::TensorOptions().dtype(at::kBool).device(pixels.device()));
       tokens = setok->merger->forward(pf.features, masks, valid, pf.grid_h, pf.grid_w)[0];
       out.assignment = assign;
@@ -169,8 +172,8 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
   }
   out.embeds = tokens;
   if (config_.token_geometry)
-    out.geometry = token_geometry(pixels[0], out.assignment, out.count(), out.grid_h, out.grid_w,
-                                  config_.token_appearance);
+    out.geometry =
+        token_geometry(pixels[0], out.assignment, out.count(), out.grid_h, out.grid_w, config_.token_appearance);
   return out;
 }
 
@@ -232,7 +235,8 @@ at::Tensor SetokimImpl::embed_sequence(const std::vector<std::int64_t>& ids, std
   }
   if (open) throw Error("[Img] without [/Img]");
   if (image != images.size())
-    throw Error("the prompt has " + std::to_string(image) + " image(s) but " + std::to_string(images.size()) + " were given");
+    throw Error("the prompt has " + std::to_string(image) + " image(s) but " + std::to_string(images.size()) +
+                " were given");
   parts.push_back(text.narrow(0, pos, static_cast<std::int64_t>(ids.size()) - pos));
   return at::cat(parts, 0).unsqueeze(0);
 }

@@ -20,10 +20,8 @@ inline bool autocast_on(at::DeviceType d) {
   return d == at::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
 }
 inline void set_autocast_on(at::DeviceType d, bool on) {
-  if (d == at::kCPU)
-    at::autocast::set_cpu_enabled(on);
-  else
-    at::autocast::set_enabled(on);
+  if (d == at::kCPU) at::autocast::set_cpu_enabled(on);
+  else at::autocast::set_enabled(on);
 }
 #endif
 }  // namespace detail

@@ -30,8 +30,8 @@ void load_state_dict(torch::nn::Module& m, const io::TensorMap& tensors, const s
       return;
     }
     if (it->second.sizes() != dst.sizes())
-      throw Error("tensor '" + prefix + name + "' has shape " + shape_text(it->second.sizes()) + " in the checkpoint but " +
-                  shape_text(dst.sizes()) + " in the model");
+      throw Error("tensor '" + prefix + name + "' has shape " + shape_text(it->second.sizes()) +
+                  " in the checkpoint but " + shape_text(dst.sizes()) + " in the model");
     dst.copy_(it->second);
     ++used;
   };

@@ -15,12 +15,12 @@ struct BlasInfo {
 BlasInfo active_blas();
 
 struct CudaInfo {
-  bool torch_cuda = false;      // LibTorch was built with CUDA and sees a device
+  bool torch_cuda = false;  // LibTorch was built with CUDA and sees a device
   int torch_devices = 0;
-  bool kernels_compiled = false;  // kernels/ CUDA sources are in this build
-  std::string runtime;           // CUDA runtime version, when compiled
+  bool kernels_compiled = false;     // kernels/ CUDA sources are in this build
+  std::string runtime;               // CUDA runtime version, when compiled
   std::vector<std::string> devices;  // "NAME (N GiB, sm_XY)"
-  std::string error;             // why no device, when the runtime says
+  std::string error;                 // why no device, when the runtime says
 };
 CudaInfo cuda_info();
 

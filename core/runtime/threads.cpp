@@ -30,7 +30,8 @@ int configure_threads(std::optional<int> requested) {
   } else if (const char* env = std::getenv("SETOK_THREADS"); env && *env) {
     char* end = nullptr;
     long v = std::strtol(env, &end, 10);
-    if (*end != '\0' || v < 1 || v > 4096) throw Error(std::string("SETOK_THREADS='") + env + "' is not a positive integer");
+    if (*end != '\0' || v < 1 || v > 4096)
+      throw Error(std::string("SETOK_THREADS='") + env + "' is not a positive integer");
     n = static_cast<int>(v);
   } else {
     n = available_cores();

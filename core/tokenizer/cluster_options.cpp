@@ -34,13 +34,16 @@ ClusterMode parse_cluster_mode(const std::string& s) {
 }
 
 void to_json(nlohmann::json& j, const ClusterParams& p) {
-  j = {{"max_tokens", p.max_tokens}, {"knn", p.knn},
-       {"beta", p.beta},             {"bandwidth", p.bandwidth},
-       {"stop_fraction", p.stop_fraction}, {"mode", to_string(p.mode)}};
-  if (p.position_weight > 0) j["position_weight"] = p.position_weight;  // absent: the paper's 0
-  if (p.split_islands > 0) j["split_islands"] = p.split_islands;        // absent: off
+  j = {{"max_tokens", p.max_tokens},
+       {"knn", p.knn},
+       {"beta", p.beta},
+       {"bandwidth", p.bandwidth},
+       {"stop_fraction", p.stop_fraction},
+       {"mode", to_string(p.mode)}};
+  if (p.position_weight > 0) j["position_weight"] = p.position_weight;           // absent: the paper's 0
+  if (p.split_islands > 0) j["split_islands"] = p.split_islands;                 // absent: off
   if (p.min_region_patches > 0) j["min_region_patches"] = p.min_region_patches;  // absent: off
-  if (p.edge_passes > 0) j["edge_passes"] = p.edge_passes;                      // absent: off
+  if (p.edge_passes > 0) j["edge_passes"] = p.edge_passes;                       // absent: off
 }
 
 void from_json(const nlohmann::json& j, ClusterParams& p) {

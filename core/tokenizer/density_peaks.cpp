@@ -6,9 +6,7 @@
 
 namespace setok::tokenizer {
 
-at::Tensor normalize_features(const at::Tensor& x) {
-  return x / x.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12);
-}
+at::Tensor normalize_features(const at::Tensor& x) { return x / x.norm(2, -1, /*keepdim=*/true).clamp_min(1e-12); }
 
 DensityPeaks density_peaks(const at::Tensor& x, int knn) {
   const int64_t n = x.size(1);

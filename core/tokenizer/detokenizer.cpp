@@ -40,9 +40,9 @@ DetokenizerImpl::DetokenizerImpl(const DetokenizerOptions& o) : options(o) {
     throw Error("detokenizer decoder has too few upsampling stages for its image size");
   queries = register_parameter("queries", at::randn({1, g * g, o.dim()}) * 0.02);
   if (o.query_position())
-    query_position_proj = register_module(
-        "query_position_proj",
-        torch::nn::Linear(torch::nn::LinearOptions(kAbsolutePositionWidth, o.dim()).bias(false)));
+    query_position_proj =
+        register_module("query_position_proj",
+                        torch::nn::Linear(torch::nn::LinearOptions(kAbsolutePositionWidth, o.dim()).bias(false)));
   if (o.broadcast()) {
     if (o.broadcast_hidden() < 1) throw Error("detokenizer broadcast_hidden must be at least 1");
     const int64_t h = o.broadcast_hidden();
@@ -137,7 +137,9 @@ at::Tensor DetokenizerImpl::query_grid(const at::Tensor& tokens, const at::Tenso
     *mask_logits = at::Tensor();
   }
   for (const auto& m : *blocks) q = m->as<nn::CrossAttentionBlock>()->forward(q, context, valid, at::Tensor(), rope);
-  return norm(nn::autocast_f32(q)).transpose(1, 2).reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
+  return norm(nn::autocast_f32(q))
+      .transpose(1, 2)
+      .reshape({b, options.dim(), g, g});  // row-major queries -> [B, dim, g, g]
 }
 
 }  // namespace setok::tokenizer

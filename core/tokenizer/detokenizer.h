@@ -80,7 +80,7 @@ struct DetokenizerImpl : torch::nn::Module {
                         const at::Tensor& regions = {});
 
   DetokenizerOptions options;
-  at::Tensor queries;  // [1, grid², dim]: the learnt mask queries, one per output patch
+  at::Tensor queries;                              // [1, grid², dim]: the learnt mask queries, one per output patch
   torch::nn::Linear query_position_proj{nullptr};  // query_position: table [grid², 64] -> dim
   // broadcast: token -> hidden, place table -> hidden, hidden -> hidden, hidden -> dim + 1 (feature, logit)
   torch::nn::Linear broadcast_token{nullptr}, broadcast_place{nullptr}, broadcast_mid{nullptr}, broadcast_out{nullptr};

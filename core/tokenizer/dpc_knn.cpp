@@ -20,7 +20,7 @@ at::Tensor dpc_knn(const at::Tensor& x_in, int clusters, int knn) {
   at::Tensor dist_max = std::get<0>(dist.flatten(1).max(-1)).view({B, 1, 1});
   at::Tensor parent_dist = std::get<0>((dist * mask + dist_max * (1 - mask)).min(-1));
   at::Tensor score = parent_dist * density;
-  at::Tensor centers = std::get<1>(score.topk(c, -1));  // [B,C]
+  at::Tensor centers = std::get<1>(score.topk(c, -1));                                  // [B,C]
   at::Tensor to_centers = at::gather(dist, 1, centers.unsqueeze(2).expand({B, c, n}));  // [B,C,N]
   at::Tensor assign = to_centers.argmin(1);
   assign.scatter_(1, centers, at::arange(c, assign.options()).unsqueeze(0).expand({B, c}).contiguous());

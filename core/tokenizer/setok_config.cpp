@@ -6,10 +6,17 @@ namespace setok::tokenizer {
 namespace {
 
 nlohmann::json merger_json(const TokenMergerOptions& m) {
-  return {{"dim_in", m.dim_in()},       {"dim", m.dim()},           {"dim_out", m.dim_out()},
-          {"inner_layers", m.inner_layers()}, {"inter_layers", m.inter_layers()}, {"heads", m.heads()},
-          {"mlp_ratio", m.mlp_ratio()}, {"use_position", m.use_position()}, {"rope_theta", m.rope_theta()},
-          {"mean_pool_only", m.mean_pool_only()}, {"absolute_position", m.absolute_position()}};
+  return {{"dim_in", m.dim_in()},
+          {"dim", m.dim()},
+          {"dim_out", m.dim_out()},
+          {"inner_layers", m.inner_layers()},
+          {"inter_layers", m.inter_layers()},
+          {"heads", m.heads()},
+          {"mlp_ratio", m.mlp_ratio()},
+          {"use_position", m.use_position()},
+          {"rope_theta", m.rope_theta()},
+          {"mean_pool_only", m.mean_pool_only()},
+          {"absolute_position", m.absolute_position()}};
 }
 
 TokenMergerOptions merger_from(const nlohmann::json& j, TokenMergerOptions m) {
@@ -28,14 +35,22 @@ TokenMergerOptions merger_from(const nlohmann::json& j, TokenMergerOptions m) {
 }
 
 nlohmann::json detok_json(const DetokenizerOptions& d) {
-  return {{"token_dim", d.token_dim()},   {"dim", d.dim()},
-          {"layers", d.layers()},         {"heads", d.heads()},
-          {"mlp_ratio", d.mlp_ratio()},   {"image_size", d.image_size()},
-          {"patch_size", d.patch_size()}, {"use_rope", d.use_rope()},
-          {"decoder_channels", d.decoder_channels()}, {"decoder_res_blocks", d.decoder_res_blocks()},
-          {"decoder_norm_groups", d.decoder_norm_groups()}, {"query_position", d.query_position()},
-          {"broadcast", d.broadcast()},   {"broadcast_hidden", d.broadcast_hidden()},
-          {"regions", d.regions()},       {"region_appearance", d.region_appearance()}};
+  return {{"token_dim", d.token_dim()},
+          {"dim", d.dim()},
+          {"layers", d.layers()},
+          {"heads", d.heads()},
+          {"mlp_ratio", d.mlp_ratio()},
+          {"image_size", d.image_size()},
+          {"patch_size", d.patch_size()},
+          {"use_rope", d.use_rope()},
+          {"decoder_channels", d.decoder_channels()},
+          {"decoder_res_blocks", d.decoder_res_blocks()},
+          {"decoder_norm_groups", d.decoder_norm_groups()},
+          {"query_position", d.query_position()},
+          {"broadcast", d.broadcast()},
+          {"broadcast_hidden", d.broadcast_hidden()},
+          {"regions", d.regions()},
+          {"region_appearance", d.region_appearance()}};
 }
 
 DetokenizerOptions detok_from(const nlohmann::json& j, DetokenizerOptions d) {
@@ -81,12 +96,8 @@ SetokConfig SetokConfig::small() {
 nlohmann::json SetokConfig::to_json() const {
   nlohmann::json cl = cluster;
   cl["learnable_bandwidth"] = learnable_bandwidth;
-  return {{"model_type", "setok"},
-          {"vision_config", vision.to_json()},
-          {"cluster", cl},
-          {"merger", merger_json(merger)},
-          {"detokenizer", detok_json(detokenizer)},
-          {"trained", trained}};
+  return {{"model_type", "setok"},         {"vision_config", vision.to_json()},      {"cluster", cl},
+          {"merger", merger_json(merger)}, {"detokenizer", detok_json(detokenizer)}, {"trained", trained}};
 }
 
 SetokConfig SetokConfig::from_json(const nlohmann::json& j) {

@@ -28,7 +28,8 @@ SetokModelImpl::SetokModelImpl(const SetokConfig& config) : config_(config) {
   detokenizer = register_module("detokenizer", Detokenizer(config_.detokenizer));
 }
 
-Tokenized SetokModelImpl::tokenize(const at::Tensor& pixels, ClusterParams params, const BeforeCluster& before_cluster) {
+Tokenized SetokModelImpl::tokenize(const at::Tensor& pixels, ClusterParams params,
+                                   const BeforeCluster& before_cluster) {
   Tokenized t;
   vision::PatchFeatures pf = encoder->patch_features(pixels);
   t.features = pf.features;

@@ -188,10 +188,12 @@ std::vector<int64_t> smallest_region(const std::vector<int64_t>& a, int64_t side
       const int64_t q = stack.back();
       stack.pop_back();
       for (int64_t m : neighbours4(q, side))
-        if (m >= 0 && at_(region, m) < 0 && at_(a, m) == at_(a, p)) at_(region, m) = p, stack.push_back(m), patches.push_back(m);
+        if (m >= 0 && at_(region, m) < 0 && at_(a, m) == at_(a, p))
+          at_(region, m) = p, stack.push_back(m), patches.push_back(m);
     }
     const auto sz = static_cast<int64_t>(patches.size());
-    if (sz < min_patches && !stuck[static_cast<std::size_t>(p)] && (best_patches.empty() || sz <= static_cast<int64_t>(best_patches.size())))
+    if (sz < min_patches && !stuck[static_cast<std::size_t>(p)] &&
+        (best_patches.empty() || sz <= static_cast<int64_t>(best_patches.size())))
       best_patches = std::move(patches);
   }
   return best_patches;
@@ -219,7 +221,8 @@ int64_t likeliest_neighbour(const Absorbing& s, const std::vector<int64_t>& patc
   for (int64_t t = 0; t < count; ++t) {
     if (!touches[static_cast<std::size_t>(t)]) continue;
     double dot = 0, tn = 0;
-    for (int64_t d = 0; d < D; ++d) dot += at_(rs, d) * at_(sum, t * D + d), tn += at_(sum, t * D + d) * at_(sum, t * D + d);
+    for (int64_t d = 0; d < D; ++d)
+      dot += at_(rs, d) * at_(sum, t * D + d), tn += at_(sum, t * D + d) * at_(sum, t * D + d);
     const double c = dot / std::max(1e-12, rn * std::sqrt(tn));
     if (c > best_cos) best_cos = c, best = t;
   }

@@ -38,7 +38,7 @@ ClusterResult finish(at::Tensor soft, at::Tensor num_tokens, at::Tensor seeds, a
   at::Tensor valid = at::arange(width, num_tokens.options()).unsqueeze(0) < num_tokens.unsqueeze(1);
   if (mode == ClusterMode::kHard) {
     at::Tensor winners = soft.detach().masked_fill(~valid.unsqueeze(1), -1.0).argmax(-1);  // [B,N]
-    at::Tensor used = at::one_hot(winners, width).sum(1) > 0;                             // [B,C]
+    at::Tensor used = at::one_hot(winners, width).sum(1) > 0;                              // [B,C]
     at::Tensor keep = valid & used;
     // Stable order: kept tokens first, in their seed order.
     at::Tensor rank = (~keep).to(at::kLong) * width + at::arange(width, num_tokens.options()).unsqueeze(0);
@@ -101,7 +101,7 @@ ClusterResult cluster_reference(const at::Tensor& x_in, const ClusterParams& p, 
     alpha = alpha + (alpha.clamp(0.01, 0.99) - alpha).detach();  // GENESIS-v2: clamp, keep the gradient
     at::Tensor a = active.unsqueeze(1);
     masks.push_back(at::where(a, log_z.exp() * alpha, at::zeros_like(alpha)));  // line 5
-    log_z = at::where(a, log_z + at::log1p(-alpha), log_z);                      // line 6
+    log_z = at::where(a, log_z + at::log1p(-alpha), log_z);                     // line 6
     unclaimed = unclaimed & ~(a & (alpha.detach() > 0.5));
     seeds.push_back(at::where(active, seed, at::full_like(seed, -1)));
     count = count + active.to(at::kLong);
@@ -112,7 +112,7 @@ ClusterResult cluster_reference(const at::Tensor& x_in, const ClusterParams& p, 
   at::Tensor keep_final = remaining >= min_remaining;
   masks.push_back(at::zeros_like(log_z));
   seeds.push_back(at::full({B}, -1, opts_long));
-  at::Tensor soft = at::stack(masks, 2);  // [B,N,S+1]
+  at::Tensor soft = at::stack(masks, 2);                                                     // [B,N,S+1]
   at::Tensor final_col = at::one_hot(count, soft.size(2)).to(x.scalar_type()).unsqueeze(1);  // [B,1,S+1]
   at::Tensor z = (log_z.exp() * keep_final.unsqueeze(1).to(x.scalar_type())).unsqueeze(2);
   soft = soft + final_col * z;
@@ -200,8 +200,8 @@ at::Tensor with_grid_position(const at::Tensor& x, double weight) {
 
 ClusterResult TokenClusterImpl::forward(const at::Tensor& x_in, const ClusterParams& params) {
   const at::Tensor x = with_grid_position(x_in, params.position_weight);
-  const bool need_grad = at::GradMode::is_enabled() &&
-                         (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));
+  const bool need_grad =
+      at::GradMode::is_enabled() && (x.requires_grad() || (log_bandwidth_.defined() && log_bandwidth_.requires_grad()));
   if (need_grad) return cluster_reference(x, params, log_bandwidth_.defined() ? log_bandwidth_.exp() : at::Tensor());
   // An explicit bandwidth (a user's override, a calibrated value in config.json) wins; 0 means
   // the model's own: the learnt σ, else the paper's automatic 1/(C·ln 2).

@@ -23,14 +23,14 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
   at::Tensor px = pixels.detach().to(at::kFloat).narrow(1, 0, H).narrow(2, 0, W);
   at::Tensor a = assignment.to(pixels.device(), at::kLong).view({grid_h, grid_w});
   a = a.repeat_interleave(ph, 0).repeat_interleave(pw, 1).reshape({-1}).clamp(0, count - 1);  // [HW]
-  at::Tensor m = at::one_hot(a, count).to(at::kFloat);                                          // [HW, C]
-  at::Tensor area = m.sum(0);                                                                   // [C]
+  at::Tensor m = at::one_hot(a, count).to(at::kFloat);                                        // [HW, C]
+  at::Tensor area = m.sum(0);                                                                 // [C]
   at::Tensor n = area.clamp_min(1).unsqueeze(1);
-  at::Tensor rgb = px.reshape({3, -1}).t();                                                     // [HW, 3]
+  at::Tensor rgb = px.reshape({3, -1}).t();  // [HW, 3]
   at::Tensor mean = m.t().mm(rgb) / n;
   at::Tensor sd = (m.t().mm(rgb * rgb) / n - mean * mean).clamp_min(0).sqrt();
   at::Tensor ys = (at::arange(H, fopt) + 0.5) / H * 2 - 1, xs = (at::arange(W, fopt) + 0.5) / W * 2 - 1;
-  at::Tensor xy = at::stack({xs.repeat({H}), ys.repeat_interleave(W)}, 1);                     // [HW, 2]
+  at::Tensor xy = at::stack({xs.repeat({H}), ys.repeat_interleave(W)}, 1);  // [HW, 2]
   at::Tensor centre = m.t().mm(xy) / n;
   at::Tensor spread = (m.t().mm(xy * xy) / n - centre * centre).clamp_min(0).sqrt();
   // Per token: the colour around its region's edge (the local background: a token whose patches
@@ -90,8 +90,15 @@ at::Tensor token_geometry(const at::Tensor& pixels, const at::Tensor& assignment
                                   fopt);
     pixel_shape[c] = at::cat({stats, at::adaptive_avg_pool2d(crop.unsqueeze(0), {8, 8}).reshape({64})});
   }
-  std::vector<at::Tensor> parts = {mean, at::stack(object), sd, centre, spread, (area / (H * W)).sqrt().unsqueeze(1),
-                                   at::stack(box), at::stack(around), at::stack(pixel_shape)};
+  std::vector<at::Tensor> parts = {mean,
+                                   at::stack(object),
+                                   sd,
+                                   centre,
+                                   spread,
+                                   (area / (H * W)).sqrt().unsqueeze(1),
+                                   at::stack(box),
+                                   at::stack(around),
+                                   at::stack(pixel_shape)};
   if (an > 0) parts.push_back(at::stack(look));
   return at::cat(parts, 1);
 }

@@ -83,8 +83,7 @@ at::Tensor TokenMergerImpl::forward(const at::Tensor& x, const at::Tensor& masks
   if (options.mean_pool_only()) return cluster_mean(x, masks).masked_fill(padded, 0.0);
 
   auto hid = proj_in(x);
-  if (options.absolute_position())
-    hid = hid + position_proj(absolute_position_table(h, w, hid.options())).unsqueeze(0);
+  if (options.absolute_position()) hid = hid + position_proj(absolute_position_table(h, w, hid.options())).unsqueeze(0);
   if (!inner->is_empty()) {
     // X̃c = PE(X)⊙Mc ⊕ X⊙Mc: every cluster's layers run at once, attention confined to the cluster
     // by a [B, N, N] mask; PE is 2D RoPE on q/k with each patch at its own grid position.

@@ -31,7 +31,7 @@ std::vector<std::int32_t> refine_token_map(const io::Image& img, const std::vect
 
 struct TokenStat {
   int index = 0;
-  std::int64_t area = 0;  // pixels
+  std::int64_t area = 0;           // pixels
   int x = 0, y = 0, w = 0, h = 0;  // bounding box
   double cx = 0, cy = 0;           // centroid
   Rgb colour;

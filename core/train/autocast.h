@@ -18,10 +18,8 @@ inline void set_autocast(at::DeviceType d, bool on) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   at::autocast::set_autocast_dtype(d, at::kBFloat16);
 #else
-  if (d == at::kCPU)
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  else
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  if (d == at::kCPU) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  else at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
 #endif
   nn::detail::set_autocast_on(d, on);
 }

@@ -18,8 +18,8 @@ namespace setok::train {
 
 struct SetokBatch {
   std::int64_t step = 0;
-  at::Tensor pixels;                  // [B, 3, S, S]
-  std::vector<SetokSample> samples;   // for the per-image object masks and labels
+  at::Tensor pixels;                 // [B, 3, S, S]
+  std::vector<SetokSample> samples;  // for the per-image object masks and labels
 };
 
 // Prepares batches on a background thread, in an order fixed by (seed, step): epoch e visits the

@@ -11,8 +11,8 @@ at::Tensor object_tokens(const at::Tensor& hard_masks, const at::Tensor& token_v
 }
 
 at::Tensor own_tokens(const at::Tensor& hard_masks, const at::Tensor& which, const at::Tensor& object_masks) {
-  at::Tensor obj = object_masks.to(at::kFloat) >= 0.5;                                   // [K, N]
-  at::Tensor tok = hard_masks.index_select(1, which).t().to(at::kFloat) > 0.5;           // [K, N]
+  at::Tensor obj = object_masks.to(at::kFloat) >= 0.5;                          // [K, N]
+  at::Tensor tok = hard_masks.index_select(1, which).t().to(at::kFloat) > 0.5;  // [K, N]
   at::Tensor inter = (obj & tok).sum(1).to(at::kFloat), uni = (obj | tok).sum(1).to(at::kFloat);
   return inter >= 0.5 * uni.clamp_min(1);
 }

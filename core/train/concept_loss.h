@@ -17,9 +17,9 @@ at::Tensor object_tokens(const at::Tensor& hard_masks, const at::Tensor& token_v
 at::Tensor own_tokens(const at::Tensor& hard_masks, const at::Tensor& which, const at::Tensor& object_masks);
 
 struct ConceptLoss {
-  at::Tensor loss;         // L_{I→T} + L_{T→I} (Eq. 7)
+  at::Tensor loss;  // L_{I→T} + L_{T→I} (Eq. 7)
   at::Tensor token_to_text, text_to_token;
-  double accuracy = 0;     // objects whose own label's prompt scores highest
+  double accuracy = 0;  // objects whose own label's prompt scores highest
 };
 
 // tokens [M, d] (one per object, from any images of the batch), texts [L, d] (one prompt per

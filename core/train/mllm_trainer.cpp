@@ -134,8 +134,9 @@ std::vector<std::string> all_text(const std::vector<Example>& a, const std::vect
   return s;
 }
 
-const char* const kFreezable[] = {"setok",         "setok.vision_model",    "setok.cluster", "setok.merger",
-                                  "setok.detokenizer", "multi_modal_projector", "language_model"};
+const char* const kFreezable[] = {"setok",         "setok.vision_model", "setok.cluster",
+                                  "setok.merger",  "setok.detokenizer",  "multi_modal_projector",
+                                  "language_model"};
 
 Error unknown_module(const std::string& name) {
   std::string known;
@@ -154,8 +155,7 @@ void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
     else if (n == "setok.detokenizer") mod = m->setok->detokenizer.ptr().get();
     else if (n == "multi_modal_projector") mod = m->multi_modal_projector.ptr().get();
     else if (n == "language_model") mod = m->language_model.ptr().get();
-    else
-      throw unknown_module(n);
+    else throw unknown_module(n);
     for (auto& p : mod->parameters()) p.set_requires_grad(false);
   }
 }
@@ -208,8 +208,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
       const auto& rw = j["question_rewrites"];
       if (!rw.is_array()) throw Error("training config: question_rewrites must be a list of {\"from\", \"to\"}");
       for (const auto& r : rw) {
-        if (!r.is_object() || !r.contains("from") || !r.contains("to") || !r["from"].is_string() ||
-            !r["to"].is_array())
+        if (!r.is_object() || !r.contains("from") || !r.contains("to") || !r["from"].is_string() || !r["to"].is_array())
           throw Error("training config: each question_rewrites entry needs \"from\" (text) and \"to\" (a list)");
         mllm::TextRewrite t{r["from"].get<std::string>(), r["to"].get<std::vector<std::string>>()};
         if (t.from.empty() || t.to.empty())
@@ -220,8 +219,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "question_rewrite_rate", c.question_rewrite_rate);
     get_to(j, "freeze", c.freeze);
     for (const auto& n : c.freeze)
-      if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable))
-        throw unknown_module(n);
+      if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable)) throw unknown_module(n);
     get_to(j, "lora", c.lora);
     get_to(j, "out", c.out);
     get_to(j, "device", c.device);
@@ -245,7 +243,8 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
   if (c.stage != 1 && c.stage != 2) throw Error("training config: stage must be 1 or 2");
   if (c.batch_size < 1 || c.steps < 1 || !(c.lr > 0) || c.max_length < 8)
     throw Error("training config: batch_size, steps, lr and max_length (>= 8) must be positive");
-  if (!(c.language_ratio >= 0 && c.language_ratio < 1)) throw Error("training config: language_ratio must be in [0, 1)");
+  if (!(c.language_ratio >= 0 && c.language_ratio < 1))
+    throw Error("training config: language_ratio must be in [0, 1)");
   if (c.init.empty() && c.setok_model.empty()) throw Error("training config: set init (a SeTokim) or setok_model");
   if (!(c.geometry_lr_scale > 0)) throw Error("training config: geometry_lr_scale must be positive");
   if (!(c.drop_suffix_rate >= 0 && c.drop_suffix_rate <= 1))
@@ -264,16 +263,42 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
 nlohmann::json MllmTrainConfig::to_json() const {
   nlohmann::json rewrites_json = nlohmann::json::array();
   for (const auto& r : question_rewrites) rewrites_json.push_back({{"from", r.from}, {"to", r.to}});
-  return {{"stage", stage}, {"init", init}, {"setok_model", setok_model}, {"text_config", text_config},
-          {"tokenizer", tokenizer}, {"tokenizer_vocab", tokenizer_vocab}, {"connector", connector},
-          {"fixed_k", fixed_k}, {"token_geometry", token_geometry},
+  return {{"stage", stage},
+          {"init", init},
+          {"setok_model", setok_model},
+          {"text_config", text_config},
+          {"tokenizer", tokenizer},
+          {"tokenizer_vocab", tokenizer_vocab},
+          {"connector", connector},
+          {"fixed_k", fixed_k},
+          {"token_geometry", token_geometry},
           {"token_appearance", token_appearance},
-          {"geometry_lr_scale", geometry_lr_scale}, {"captions", captions}, {"conversations", conversations},
-          {"language_ratio", language_ratio}, {"split_turns", split_turns}, {"drop_suffix", drop_suffix}, {"drop_suffix_rate", drop_suffix_rate}, {"question_rewrites", rewrites_json}, {"question_rewrite_rate", question_rewrite_rate}, {"freeze", freeze}, {"lora", lora}, {"out", out}, {"device", device},
-          {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}, {"seed", seed},
-          {"batch_size", batch_size}, {"steps", steps}, {"warmup_steps", warmup_steps},
-          {"checkpoint_every", checkpoint_every}, {"log_every", log_every}, {"stop_at", stop_at},
-          {"max_length", max_length}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"weight_decay", weight_decay},
+          {"geometry_lr_scale", geometry_lr_scale},
+          {"captions", captions},
+          {"conversations", conversations},
+          {"language_ratio", language_ratio},
+          {"split_turns", split_turns},
+          {"drop_suffix", drop_suffix},
+          {"drop_suffix_rate", drop_suffix_rate},
+          {"question_rewrites", rewrites_json},
+          {"question_rewrite_rate", question_rewrite_rate},
+          {"freeze", freeze},
+          {"lora", lora},
+          {"out", out},
+          {"device", device},
+          {"mixed_precision", mixed_precision},
+          {"cpu_bf16", cpu_bf16},
+          {"seed", seed},
+          {"batch_size", batch_size},
+          {"steps", steps},
+          {"warmup_steps", warmup_steps},
+          {"checkpoint_every", checkpoint_every},
+          {"log_every", log_every},
+          {"stop_at", stop_at},
+          {"max_length", max_length},
+          {"lr", lr},
+          {"min_lr_ratio", min_lr_ratio},
+          {"weight_decay", weight_decay},
           {"clip_grad_norm", clip_grad_norm}};
 }
 
@@ -594,9 +619,16 @@ void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const Mllm
   for (auto& p : s.model->parameters()) n_params += p.numel();
   for (const auto* group : {&o.params, &o.geometry_params})
     for (auto& p : *group) trainable += p.numel();
-  progress.emit({{"event", "start"}, {"step", s.step}, {"total_steps", cfg.steps}, {"stage", cfg.stage},
-                 {"examples", d.vision.size()}, {"text_examples", d.text.size()}, {"parameters", n_params},
-                 {"trainable", trainable}, {"device", cfg.device}, {"resumed", resumed}});
+  progress.emit({{"event", "start"},
+                 {"step", s.step},
+                 {"total_steps", cfg.steps},
+                 {"stage", cfg.stage},
+                 {"examples", d.vision.size()},
+                 {"text_examples", d.text.size()},
+                 {"parameters", n_params},
+                 {"trainable", trainable},
+                 {"device", cfg.device},
+                 {"resumed", resumed}});
 }
 
 // The final model: LoRA merged into the weights (a plain SeTokim), marked trained.
@@ -610,7 +642,10 @@ TrainSummary finish(MllmStart& s, const MllmTrainConfig& cfg, std::int64_t first
   sum.steps_done = s.step - first;
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   sum.model_dir = model_dir.string();
-  progress.emit({{"event", "done"}, {"step", s.step}, {"seconds", sum.seconds}, {"model", sum.model_dir},
+  progress.emit({{"event", "done"},
+                 {"step", s.step},
+                 {"seconds", sum.seconds},
+                 {"model", sum.model_dir},
                  {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
   return sum;
 }
@@ -660,10 +695,15 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
       auto now = std::chrono::steady_clock::now();
       const double win = std::chrono::duration<double>(now - t_window).count();
       const double elapsed = std::chrono::duration<double>(now - t0).count();
-      progress.emit({{"event", "step"}, {"step", s.step}, {"total_steps", cfg.steps}, {"loss", loss_v},
+      progress.emit({{"event", "step"},
+                     {"step", s.step},
+                     {"total_steps", cfg.steps},
+                     {"loss", loss_v},
                      {"target_tokens", target_tokens},
                      {"visual_tokens_per_sample", static_cast<double>(b.visual) / cfg.batch_size},
-                     {"grad_norm", gnorm}, {"lr", lr}, {"tokens_per_s", window_tokens / std::max(win, 1e-9)},
+                     {"grad_norm", gnorm},
+                     {"lr", lr},
+                     {"tokens_per_s", window_tokens / std::max(win, 1e-9)},
                      {"memory_mb", resident_bytes() / 1048576.0},
                      {"eta_s", (cfg.steps - s.step) * elapsed / std::max<std::int64_t>(1, s.step - first)}});
       t_window = now;

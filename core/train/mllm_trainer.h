@@ -17,20 +17,20 @@ namespace setok::train {
 
 struct MllmTrainConfig {
   int stage = 1;
-  std::string init;         // a SeTokim folder to start from (stage II from stage I's model)
+  std::string init;  // a SeTokim folder to start from (stage II from stage I's model)
   // The SeTok folder whose tokens the model reads. Without init: the new model's; with init (not on
   // resume): replaces the SeTok inside the init model, keeping its projector and language model.
   std::string setok_model;
   nlohmann::json text_config = nlohmann::json::object();  // without init: HF LlamaConfig (vocab from the tokenizer)
-  std::string tokenizer;    // tokenizer.model; empty (and no init): trained on the training text
+  std::string tokenizer;  // tokenizer.model; empty (and no init): trained on the training text
   int tokenizer_vocab = 1000;
   std::string connector = "setok";  // setok | patch_mlp | fixed_k
   int fixed_k = 8;
-  bool token_geometry = false;  // each visual token also carries its region's descriptor (mllm/setokim.h)
-  int token_appearance = 0;     // N × N appearance map per token (needs token_geometry; mllm/setokim.h)
+  bool token_geometry = false;    // each visual token also carries its region's descriptor (mllm/setokim.h)
+  int token_appearance = 0;       // N × N appearance map per token (needs token_geometry; mllm/setokim.h)
   double geometry_lr_scale = 10;  // the token-geometry and -appearance layers' learning rate, as a multiple of lr
-  std::string captions;       // stage I: COCO captions JSON (file_name relative to its dataset folder)
-  std::string conversations;  // stage II: LLaVA JSON; stage I: its text is the language-only data
+  std::string captions;           // stage I: COCO captions JSON (file_name relative to its dataset folder)
+  std::string conversations;      // stage II: LLaVA JSON; stage I: its text is the language-only data
   double language_ratio = 0.7;
   // Stage II: one example per question–answer pair of each conversation, the image leading its
   // question (instead of the whole multi-turn conversation with the image in the first turn).

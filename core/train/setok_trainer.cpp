@@ -1,10 +1,10 @@
 #include "core/train/setok_trainer.h"
 
 #include <ATen/ATen.h>
-#include <torch/version.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,17 +16,17 @@
 #include <random>
 #include <set>
 
+#include "core/eval/setok_calibrate.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
-#include "core/eval/setok_calibrate.h"
 #include "core/runtime/memory.h"
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
 #include "core/train/batch_loader.h"
-#include "core/train/config_keys.h"
 #include "core/train/concept_loss.h"
+#include "core/train/config_keys.h"
 #include "core/train/grouping_loss.h"
 #include "core/train/schedule.h"
 #include "core/train/token_head.h"
@@ -92,10 +92,16 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, cons
   // Build the new checkpoint beside the old one, then swap folders: a crash leaves one whole.
   const fs::path tmp = io::begin_folder_swap(dir.string());
   nlohmann::json config = model_config.to_json();
-  config["concept"] = {{"labels", st.labels}, {"vocab", st.vocab}, {"templates", cfg.templates},
-                       {"text_encoder", {{"dim", cfg.text.dim()}, {"layers", cfg.text.layers()},
-                                         {"heads", cfg.text.heads()}, {"max_len", cfg.text.max_len()},
-                                         {"out_dim", cfg.text.out_dim()}, {"vocab_size", cfg.text.vocab_size()}}}};
+  config["concept"] = {{"labels", st.labels},
+                       {"vocab", st.vocab},
+                       {"templates", cfg.templates},
+                       {"text_encoder",
+                        {{"dim", cfg.text.dim()},
+                         {"layers", cfg.text.layers()},
+                         {"heads", cfg.text.heads()},
+                         {"max_len", cfg.text.max_len()},
+                         {"out_dim", cfg.text.out_dim()},
+                         {"vocab_size", cfg.text.vocab_size()}}}};
   if (head) config["concept"]["token_head"] = {{"hidden", (*head)->hidden()}};
   io::TensorMap weights = nn::state_dict(*model);
   io::TensorMap text_w = nn::state_dict(*text);
@@ -227,14 +233,16 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"perceptual_weight", perceptual_weight},
           {"temperature", temperature},
           {"templates", templates},
-          {"text_encoder", {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
+          {"text_encoder",
+           {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
           {"merger_absolute_position", merger_absolute_position},
           {"reinit", reinit},
           {"grow", grow},
           {"freeze_text", freeze_text},
           {"calibrate", calibrate},
           {"freeze", freeze},
-          {"mixed_precision", mixed_precision}, {"cpu_bf16", cpu_bf16}};
+          {"mixed_precision", mixed_precision},
+          {"cpu_bf16", cpu_bf16}};
 }
 
 namespace {
@@ -251,11 +259,14 @@ void check_grow(const tokenizer::DetokenizerOptions& was, const tokenizer::Detok
     return j;
   };
   if (shape_of(was) != shape_of(now))
-    throw Error("training config: grow: only detokenizer.layers and detokenizer.decoder_res_blocks may differ "
-                "from the init model's detokenizer");
+    throw Error(
+        "training config: grow: only detokenizer.layers and detokenizer.decoder_res_blocks may differ "
+        "from the init model's detokenizer");
   if (now.layers() < was.layers() || now.decoder_res_blocks() < was.decoder_res_blocks())
-    throw Error("training config: grow: detokenizer.layers and decoder_res_blocks must not be fewer than the "
-                "init model's (" + std::to_string(was.layers()) + ", " + std::to_string(was.decoder_res_blocks()) + ")");
+    throw Error(
+        "training config: grow: detokenizer.layers and decoder_res_blocks must not be fewer than the "
+        "init model's (" +
+        std::to_string(was.layers()) + ", " + std::to_string(was.decoder_res_blocks()) + ")");
 }
 
 // Weights come from the checkpoint when resuming, else from `init` when fine-tuning; either way
@@ -401,14 +412,12 @@ void load_start_weights(SetokRun& r, const SetokTrainConfig& cfg, const std::str
   const io::TensorMap head_w = nn::take_prefixed(tw, kSemanticHeadPrefix);
   const io::TensorMap token_head_w = nn::take_prefixed(tw, kTokenHeadPrefix);
   if (r.head) {
-    if (!token_head_w.empty())
-      nn::load_state_dict(*r.head, token_head_w);
+    if (!token_head_w.empty()) nn::load_state_dict(*r.head, token_head_w);
     else if (!resume_dir.empty())
       throw Error(r.from + ": the checkpoint holds no token head; resume it with the concept_head it was trained with");
   }
   if (r.semantic) {
-    if (!head_w.empty())
-      nn::load_state_dict(*r.semantic, head_w);
+    if (!head_w.empty()) nn::load_state_dict(*r.semantic, head_w);
     else if (!resume_dir.empty())
       throw Error(r.from + ": the model was trained without semantic_weight; train from it with semantic_weight 0");
   }
@@ -420,7 +429,7 @@ void prepare_modules(SetokRun& r, const SetokTrainConfig& cfg, const at::Device&
   r.model->to(device);
   r.text->to(device);
   for (torch::nn::Module* m : {r.semantic ? static_cast<torch::nn::Module*>(r.semantic.get()) : nullptr,
-                                r.head ? static_cast<torch::nn::Module*>(r.head.get()) : nullptr})
+                               r.head ? static_cast<torch::nn::Module*>(r.head.get()) : nullptr})
     if (m) {
       m->to(device);
       m->train();
@@ -491,8 +500,12 @@ Optimiser make_optimiser(SetokRun& r, const SetokTrainConfig& cfg, const std::st
 // term that is off stays zero.
 struct StepLosses {
   explicit StepLosses(const at::TensorOptions& o)
-      : rec(at::zeros({}, o)), perceptual(at::zeros({}, o)), concept(at::zeros({}, o)), grouping(at::zeros({}, o)),
-        semantic(at::zeros({}, o)), decoder_mask(at::zeros({}, o)) {}
+      : rec(at::zeros({}, o)),
+        perceptual(at::zeros({}, o)),
+        concept(at::zeros({}, o)),
+        grouping(at::zeros({}, o)),
+        semantic(at::zeros({}, o)),
+        decoder_mask(at::zeros({}, o)) {}
   at::Tensor rec, perceptual, concept, grouping, semantic, decoder_mask, total;
   double concept_acc = 0, semantic_acc = 0;
 };
@@ -523,7 +536,8 @@ void concept_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, con
     obj_tokens.push_back(tk.tokens[b].index_select(0, which));
     for (const auto& name : s.labels) {
       auto it = r.label_id.find(name);
-      if (it == r.label_id.end()) throw Error("training data has label '" + name + "' that the checkpoint does not know");
+      if (it == r.label_id.end())
+        throw Error("training data has label '" + name + "' that the checkpoint does not know");
       obj_labels.push_back(it->second);
     }
   }
@@ -595,9 +609,10 @@ void patch_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, const
   at::Tensor logits = r.semantic->forward(tk.features.reshape({-1, tk.features.size(2)}));
   l.semantic = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -1);
   at::Tensor objects = (target >= 0) & (target != bg);
-  l.semantic_acc = objects.any().item<bool>()
-                       ? (logits.detach().argmax(1) == target).masked_select(objects).to(at::kFloat).mean().item<double>()
-                       : 0.0;
+  l.semantic_acc =
+      objects.any().item<bool>()
+          ? (logits.detach().argmax(1) == target).masked_select(objects).to(at::kFloat).mean().item<double>()
+          : 0.0;
 }
 
 // A step's forward pass: the tokens (clustered with this step's object bandwidth when asked), and
@@ -712,8 +727,9 @@ void check_config(const SetokTrainConfig& cfg) {
   const auto& vc = cfg.model.vision;
   if (cfg.decoder_mask_weight > 0 &&
       (!cfg.model.detokenizer.broadcast() || cfg.model.detokenizer.grid() != vc.image_size / vc.patch_size))
-    throw Error("training config: decoder_mask_weight needs a broadcast detokenizer (detokenizer.broadcast) whose "
-                "grid is the encoder's");
+    throw Error(
+        "training config: decoder_mask_weight needs a broadcast detokenizer (detokenizer.broadcast) whose "
+        "grid is the encoder's");
 }
 
 // The final model: the checkpoint's config + weights (+ text encoder), marked trained; then, with
@@ -727,14 +743,22 @@ TrainSummary finish_run(SetokRun& r, const SetokTrainConfig& cfg, tokenizer::Set
   fs::remove(model_dir / "trainer_state.json");
   TrainSummary sum = summary_of(clocks, r, cfg, model_dir.string());
   sum.data_wait_s = loader.wait_seconds();
-  progress.emit({{"event", "done"}, {"step", r.st.step}, {"seconds", sum.seconds}, {"images_per_s", sum.images_per_s},
-                 {"data_wait_s", sum.data_wait_s}, {"model", sum.model_dir},
+  progress.emit({{"event", "done"},
+                 {"step", r.st.step},
+                 {"seconds", sum.seconds},
+                 {"images_per_s", sum.images_per_s},
+                 {"data_wait_s", sum.data_wait_s},
+                 {"model", sum.model_dir},
                  {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
   if (cfg.calibrate && !cfg.val_data.empty()) {
     // The final model only (a pause returned earlier with a checkpoint): σ and β from the val split.
     const eval::Calibration c = eval::calibrate_model_folder(sum.model_dir, cfg.val_data);
-    progress.emit({{"event", "calibrated"}, {"bandwidth", c.bandwidth}, {"beta", c.beta}, {"val_fg_ari", c.fg_ari},
-                   {"val_tokens_within_one", c.within_one}, {"val_tokens_per_image", c.tokens_per_image}});
+    progress.emit({{"event", "calibrated"},
+                   {"bandwidth", c.bandwidth},
+                   {"beta", c.beta},
+                   {"val_fg_ari", c.fg_ari},
+                   {"val_tokens_within_one", c.within_one},
+                   {"val_tokens_per_image", c.tokens_per_image}});
   }
   return sum;
 }
@@ -762,8 +786,13 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   BatchLoader loader(data, cfg.batch_size, cfg.seed, r.st.step);
   std::int64_t parameters = 0;
   for (auto& p : r.model->parameters()) parameters += p.numel();
-  progress.emit({{"event", "start"}, {"step", r.st.step}, {"total_steps", cfg.steps}, {"images", data.size()},
-                 {"parameters", parameters}, {"device", cfg.device}, {"resumed", !resume_dir.empty()}});
+  progress.emit({{"event", "start"},
+                 {"step", r.st.step},
+                 {"total_steps", cfg.steps},
+                 {"images", data.size()},
+                 {"parameters", parameters},
+                 {"device", cfg.device},
+                 {"resumed", !resume_dir.empty()}});
   // What the checkpoints' config.json will say of the model (object_bandwidth updates σ in it).
   tokenizer::SetokConfig saved_config = r.model->config();
   Clocks clocks;
@@ -788,8 +817,8 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     clocks.window_images += cfg.batch_size;
     if (r.st.step % cfg.log_every == 0 || r.st.step == cfg.steps)
       emit_step(progress, clocks, r, cfg, data, loader, l, f, gnorm, lr);
-    const bool pause = r.st.step < cfg.steps &&
-                       ((cfg.stop_at > 0 && r.st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
+    const bool pause =
+        r.st.step < cfg.steps && ((cfg.stop_at > 0 && r.st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
     if ((cfg.checkpoint_every > 0 && r.st.step % cfg.checkpoint_every == 0) || r.st.step == cfg.steps || pause) {
       save_checkpoint_dir(ckpt_dir, r.model, saved_config, r.text, r.logit_scale, r.semantic_ptr(), r.head_ptr(),
                           o.opt.get(), cfg, r.st);

@@ -21,7 +21,7 @@ struct SetokTrainConfig {
   // text_encoder.safetensors) to start from: its architecture, weights, text encoder and
   // clustering replace `model`'s; the step count and the optimiser start afresh (fine-tuning).
   std::string init;
-  std::string device = "cpu";        // "cpu" or "cuda[:N]"
+  std::string device = "cpu";  // "cpu" or "cuda[:N]"
   std::uint64_t seed = 0;
   int batch_size = 32;
   std::int64_t steps = 2000, warmup_steps = 100, checkpoint_every = 500, log_every = 10;
@@ -30,9 +30,9 @@ struct SetokTrainConfig {
   // The vision encoder's learning rate as a multiple of lr (not in the paper): below 1, a
   // fine-tune lets the encoder learn while its features, which the clustering reads, move slowly.
   double encoder_lr_scale = 1.0;
-  double rec_weight = 1.0, concept_weight = 1.0;       // α, β of Eq. 3
-  double grouping_weight = 0.0;  // supervised patch grouping (not in the paper; 0 = off)
-  double semantic_weight = 0.0;  // supervised patch classes (not in the paper; 0 = off)
+  double rec_weight = 1.0, concept_weight = 1.0;  // α, β of Eq. 3
+  double grouping_weight = 0.0;                   // supervised patch grouping (not in the paper; 0 = off)
+  double semantic_weight = 0.0;                   // supervised patch classes (not in the paper; 0 = off)
   // Not in the paper: the hidden width of a token head (TokenHead, token_head.h) that tokens pass
   // through before the concept loss; 0 = none, or the init model's head when it has one. Saved
   // with the model and used by its zero-shot concept scoring.
@@ -42,7 +42,7 @@ struct SetokTrainConfig {
   // token lies (0 = off; needs detokenizer.broadcast and the encoder's grid).
   double decoder_mask_weight = 0.0;
   double l1_weight = 1.0, l2_weight = 1.0, perceptual_weight = 0.0;  // inside L_rec
-  double temperature = 0.07;                           // τ's initial value (learnt)
+  double temperature = 0.07;                                         // τ's initial value (learnt)
   std::vector<std::string> templates = {"a photo of a {}", "a {} in the scene", "an image of a {}", "the {}"};
   TextEncoderOptions text = TextEncoderOptions();
   // Turns on the merger's absolute position table (merger.absolute_position) in an `init` model

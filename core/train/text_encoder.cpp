@@ -13,7 +13,8 @@ TextEncoderImpl::TextEncoderImpl(const TextEncoderOptions& o) : options(o) {
   embed = register_module("embed", torch::nn::Embedding(o.vocab_size(), o.dim()));
   position = register_parameter("position", at::randn({1, o.max_len(), o.dim()}) * 0.02);
   blocks = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.layers(); ++i) blocks->push_back(nn::TransformerBlock(nn::TransformerBlockOptions(o.dim(), o.heads())));
+  for (int64_t i = 0; i < o.layers(); ++i)
+    blocks->push_back(nn::TransformerBlock(nn::TransformerBlockOptions(o.dim(), o.heads())));
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim()})));
   proj = register_module("proj", torch::nn::Linear(o.dim(), o.out_dim()));
 }

@@ -1,7 +1,7 @@
 #include "core/vision/siglip_encoder.h"
 
-#include "core/nn/precision.h"
 #include "core/io/checkpoint.h"
+#include "core/nn/precision.h"
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
 

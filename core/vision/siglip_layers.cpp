@@ -87,8 +87,8 @@ at::Tensor SiglipVisionEmbeddingsImpl::forward(const at::Tensor& pixels) {
     const std::int64_t gh = pixels.size(2) / p, gw = pixels.size(3) / p;
     x = pixels.narrow(2, 0, gh * p).narrow(3, 0, gw * p).to(conv_stem_proj->weight.scalar_type());
     for (std::size_t i = 0; i + 1 < conv_stem->size(); i += 2)
-      x = at::gelu(
-          conv_stem->ptr(i + 1)->as<tnn::GroupNorm>()->forward(nn::autocast_f32(conv_stem->ptr(i)->as<tnn::Conv2d>()->forward(x))));
+      x = at::gelu(conv_stem->ptr(i + 1)->as<tnn::GroupNorm>()->forward(
+          nn::autocast_f32(conv_stem->ptr(i)->as<tnn::Conv2d>()->forward(x))));
     x = conv_stem_proj(x);  // [B, D, h, w]
   }
   const std::int64_t h = x.size(2), w = x.size(3);

@@ -215,10 +215,12 @@ TEST_F(Shell, CompareFollowsPixelEdges) {
   QSignalSpy compared(&w, &MainWindow::comparisonShown);
   w.tokensPanel()->pixelEdgesBox()->setChecked(true);
   w.setComparing(true);
-  ASSERT_TRUE(QTest::qWaitFor([&] {
-    const auto* r = w.comparisonView()->result();
-    return r && compared.count() > 0 && w.currentTokens() && w.currentTokens()->pixel_edges;
-  }, 60000));
+  ASSERT_TRUE(QTest::qWaitFor(
+      [&] {
+        const auto* r = w.comparisonView()->result();
+        return r && compared.count() > 0 && w.currentTokens() && w.currentTokens()->pixel_edges;
+      },
+      60000));
   // With pixel edges SeTok's map is the canvas's own pixel-edge map, not whole patches.
   const auto* r = w.comparisonView()->result();
   const auto& t = *w.currentTokens();

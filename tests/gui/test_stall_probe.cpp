@@ -1,9 +1,9 @@
 // The stall probe that the inspector's no-stall test relies on: work done on the GUI thread shows
 // in its own gap, and a quiet event loop shows none.
-#include <QTest>
-#include <QTimer>
 #include <gtest/gtest.h>
 #include <time.h>
+#include <QTest>
+#include <QTimer>
 
 #include "ui/stall_probe.h"
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QElapsedTimer>
 #include <QMessageBox>
@@ -18,7 +19,6 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <QCheckBox>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -102,9 +102,10 @@ TEST(CanvasFit, TheFittedImageMakesRoomForTheHeadsUpDisplay) {
   // A narrow canvas: the display never covers the image, however much room it costs (the canvas
   // folds the display first where that is more than a fifth; checked in StudioLayout).
   const QRectF narrow = ImageCanvas::fitArea(QSizeF(500, 480), square, hud, 10);
-  EXPECT_FALSE(QRectF(500 - 10 - 320, 10, 320, 225).intersects(
-      QRectF(narrow.center() - QPointF(64, 64) * std::min(narrow.width(), narrow.height()) / 128,
-             QSizeF(128, 128) * std::min(narrow.width(), narrow.height()) / 128)));
+  EXPECT_FALSE(
+      QRectF(500 - 10 - 320, 10, 320, 225)
+          .intersects(QRectF(narrow.center() - QPointF(64, 64) * std::min(narrow.width(), narrow.height()) / 128,
+                             QSizeF(128, 128) * std::min(narrow.width(), narrow.height()) / 128)));
   // No display: the whole canvas.
   EXPECT_EQ(ImageCanvas::fitArea(QSizeF(745, 480), square, QSizeF(), 10), QRectF(0, 0, 745, 480));
 }
@@ -421,7 +422,8 @@ TEST_F(Inspector, TheEngineWorksOffTheGuiThread) {
   EXPECT_EQ(done.count(), 21) << "every request answered, none superseded";
   // One encoding takes tens of milliseconds; the 5 ms timer ticks between them.
   EXPECT_GE(probe.ticks(), 2 * 21) << "the event loop turned while the engine worked";
-  std::printf("stall probe: worst gap %.1f ms on the wall, %.1f ms of the GUI thread's own (%.1f ms of CPU), "
-              "%d ticks while 21 requests ran\n",
-              probe.worstMs(), probe.worstOwnMs(), probe.worstCpuMs(), probe.ticks());
+  std::printf(
+      "stall probe: worst gap %.1f ms on the wall, %.1f ms of the GUI thread's own (%.1f ms of CPU), "
+      "%d ticks while 21 requests ran\n",
+      probe.worstMs(), probe.worstOwnMs(), probe.worstCpuMs(), probe.ticks());
 }

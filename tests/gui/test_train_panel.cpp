@@ -8,21 +8,21 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QMessageBox>
-#include <QTimer>
 #include <QPushButton>
 #include <QSignalSpy>
-#include <QLabel>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTest>
+#include <QTimer>
 #include <cstdio>
 #include <filesystem>
 
 #include "tests/support/run_process.h"
 #include "tests/support/toy_scenes.h"
-#include "ui/stall_probe.h"
 #include "ui/main_window.h"
+#include "ui/stall_probe.h"
 #include "ui/train_panel.h"
 
 using setok::ui::TrainPanel;
@@ -202,7 +202,8 @@ TEST_F(TrainPanelTest, EvaluationIsOfThisRunAndSaysWhichModel) {
   EXPECT_TRUE(panel.lastModelDir().endsWith("eval-paused/checkpoint")) << panel.lastModelDir().toStdString();
   QTRY_VERIFY_WITH_TIMEOUT(metrics->rowCount() > 3, 120000);
   EXPECT_EQ(tabs->currentWidget(), metrics);
-  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("checkpoint of step")) << metrics->item(0, 1)->text().toStdString();
+  EXPECT_TRUE(metrics->item(0, 1)->text().startsWith("checkpoint of step"))
+      << metrics->item(0, 1)->text().toStdString();
   EXPECT_EQ(metrics->item(0, 1)->toolTip(), panel.lastModelDir());
 
   panel.setConfig(config("eval-next", 20000));

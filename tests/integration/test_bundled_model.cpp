@@ -37,7 +37,8 @@ TEST(BundledModel, ReachesTheFiguresOfItsCard) {
   TempDir dir;
   for (const auto& [split, spec] : card.at("splits").items()) {
     SCOPED_TRACE(split);
-    auto g = setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + spec.at("data_args").get<std::string>());
+    auto g =
+        setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + spec.at("data_args").get<std::string>());
     ASSERT_EQ(g.rc, 0) << g.err;
     auto e = setok_cli("eval setok -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " +
                        split + " --json");
@@ -73,10 +74,11 @@ TEST(BundledModel, SetokimReachesTheFiguresOfItsCard) {
   };
   for (const auto& [split, spec] : card.at("splits").items()) {
     SCOPED_TRACE(split);
-    auto g = setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + spec.at("data_args").get<std::string>());
+    auto g =
+        setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + spec.at("data_args").get<std::string>());
     ASSERT_EQ(g.rc, 0) << g.err;
-    const std::string common = " -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " + split +
-                               " --limit " + std::to_string(spec.at("limit").get<int>()) + " --json";
+    const std::string common = " -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " +
+                               split + " --limit " + std::to_string(spec.at("limit").get<int>()) + " --json";
     // vqa_plain (optional): the VQA questions asked without the prompt its drop_suffix names.
     for (const char* kind : {"vqa", "pope", "vqa_plain"}) {
       SCOPED_TRACE(kind);
@@ -109,7 +111,8 @@ TEST(BundledModel, SetokimReachesTheFiguresOfItsCard) {
 TEST(BundledModel, ChatSaysWhenAnImageOrAWordIsOutsideWhatTheModelKnows) {
   if (!fs::exists(fs::path(SETOK_MODELS) / "setokim-small" / "domain.json")) GTEST_SKIP() << "no domain profile";
   TempDir d;
-  ASSERT_EQ(setok_cli("data scenes --out " + shell_quote(d / "w") + " --count 2 --split test --size 128 --no-edits").rc, 0);
+  ASSERT_EQ(setok_cli("data scenes --out " + shell_quote(d / "w") + " --count 2 --split test --size 128 --no-edits").rc,
+            0);
   const std::string photo = shell_quote(std::string(SETOK_SAMPLES) + "/coffee.png");
   ProcessResult r = setok_cli("chat --image " + photo + " 'Describe the image in detail.'");
   ASSERT_EQ(r.rc, 0) << r.err;

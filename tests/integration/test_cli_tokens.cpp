@@ -117,7 +117,8 @@ TEST(CliTokenize, WritesTheReconstructionAndItsPsnr) {
   auto text = setok_cli("tokenize " + shell_quote(img) + " --reconstruction " + shell_quote(d / "s.png"));
   ASSERT_EQ(text.rc, 0) << text.err;
   EXPECT_NE(text.out.find("reconstruction: "), std::string::npos) << text.out;
-  expect_one_line_error(setok_cli("tokenize " + shell_quote(img) + " --reconstruction " + shell_quote(d / "no/such/dir/r.png")));
+  expect_one_line_error(
+      setok_cli("tokenize " + shell_quote(img) + " --reconstruction " + shell_quote(d / "no/such/dir/r.png")));
 }
 
 TEST(CliTokenize, PixelEdgesMoveOnlyBoundaryPixels) {
@@ -164,7 +165,8 @@ TEST(CliTokenize, AcceptsEveryKindOfImageAndRefusesNonImages) {
     SCOPED_TRACE(f);
     expect_one_line_error(setok_cli("tokenize " + shell_quote(d / f)));
   }
-  expect_one_line_error(setok_cli("tokenize " + std::string(SETOK_SAMPLES) + "/coffee.png -m " + shell_quote(d.path().string())));
+  expect_one_line_error(
+      setok_cli("tokenize " + std::string(SETOK_SAMPLES) + "/coffee.png -m " + shell_quote(d.path().string())));
   // A valid PNG header declaring 100000 x 100000 pixels (tests/data): refused before any allocation.
   auto huge = setok_cli("tokenize " + std::string(SETOK_TEST_DATA) + "/huge_100000x100000.png");
   expect_one_line_error(huge);

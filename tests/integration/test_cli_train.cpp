@@ -116,10 +116,11 @@ TEST_F(TrainCli, PausesAndResumes) {
 
 TEST_F(TrainCli, BadConfigOrDataIsOneLine) {
   write_bytes(*dir / "bad.json", "{\"steps\": -3}");
-  for (std::string args : {"train setok --config " + shell_quote(*dir / "bad.json"),
-                           "train setok --config " + shell_quote(*dir / "absent.json"),
-                           "train setok --config " + shell_quote(*dir / "cfg.json") + " --data " + shell_quote(*dir / "nowhere"),
-                           "eval setok -m " + shell_quote(*dir / "nowhere") + " --data " + shell_quote(*dir / "data")}) {
+  for (std::string args :
+       {"train setok --config " + shell_quote(*dir / "bad.json"),
+        "train setok --config " + shell_quote(*dir / "absent.json"),
+        "train setok --config " + shell_quote(*dir / "cfg.json") + " --data " + shell_quote(*dir / "nowhere"),
+        "eval setok -m " + shell_quote(*dir / "nowhere") + " --data " + shell_quote(*dir / "data")}) {
     SCOPED_TRACE(args);
     auto r = setok_cli(args);
     EXPECT_EQ(r.rc, 1) << r.err;
@@ -129,9 +130,10 @@ TEST_F(TrainCli, BadConfigOrDataIsOneLine) {
 }
 
 TEST_F(TrainCli, SetOverridesTheConfigAndTheModelIsCalibratedOnValidation) {
-  auto r = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "s") +
-                     " --set steps=2 --set model.merger.use_position=false --set val_data=" +
-                     shell_quote(*dir / "data") + " --progress jsonl");
+  auto r =
+      setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "s") +
+                " --set steps=2 --set model.merger.use_position=false --set val_data=" + shell_quote(*dir / "data") +
+                " --progress jsonl");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto events = json_lines(r.out);
   int steps = 0;
@@ -203,8 +205,12 @@ void write_setokim_config(const TempDir& dir) {
                      " --steps 2 --progress none");
   ASSERT_EQ(s.rc, 0) << s.err;
   nlohmann::json cfg = {{"setok_model", dir / "tok/model"},
-                        {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
-                                         {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
+                        {"text_config",
+                         {{"hidden_size", 32},
+                          {"intermediate_size", 64},
+                          {"num_hidden_layers", 1},
+                          {"num_attention_heads", 4},
+                          {"num_key_value_heads", 2}}},
                         {"tokenizer_vocab", 400},
                         {"captions", dir / "data/annotations/captions_train.json"},
                         {"conversations", dir / "data/annotations/llava_train.json"},
@@ -327,10 +333,10 @@ void end_to_end_moves_the_vision_weights(const TempDir& dir) {
 // Token geometry turned on for a model trained without it: the new layer starts at zero (the
 // rest of the projector as in stage I), learns, and the model answers with it.
 void token_geometry_learns(const TempDir& dir) {
-  auto geo = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
-                       shell_quote(dir / "s8") + " --set init=" + shell_quote(dir / "s1/model") +
-                       " --set token_geometry=true --set " + shell_quote("freeze=[\"setok\"]") +
-                       " --steps 2 --progress none");
+  auto geo =
+      setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                shell_quote(dir / "s8") + " --set init=" + shell_quote(dir / "s1/model") +
+                " --set token_geometry=true --set " + shell_quote("freeze=[\"setok\"]") + " --steps 2 --progress none");
   ASSERT_EQ(geo.rc, 0) << geo.err;
   const auto s8 = setok::io::load_safetensors(dir / "s8/model/model.safetensors");
   ASSERT_TRUE(s8.count("multi_modal_projector.geometry.weight"));
@@ -344,10 +350,10 @@ void token_geometry_learns(const TempDir& dir) {
 // Token appearance on top of that model: its layer starts at zero and learns, the config keeps it;
 // asking for another size than the init model reads is one line.
 void token_appearance_learns(const TempDir& dir) {
-  auto look = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
-                        shell_quote(dir / "s9") + " --set init=" + shell_quote(dir / "s8/model") +
-                        " --set token_appearance=8 --set " + shell_quote("freeze=[\"setok\"]") +
-                        " --steps 2 --progress jsonl");
+  auto look =
+      setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                shell_quote(dir / "s9") + " --set init=" + shell_quote(dir / "s8/model") +
+                " --set token_appearance=8 --set " + shell_quote("freeze=[\"setok\"]") + " --steps 2 --progress jsonl");
   ASSERT_EQ(look.rc, 0) << look.err;
   const auto s9 = setok::io::load_safetensors(dir / "s9/model/model.safetensors");
   // Everything but the frozen SeTok trains, the geometry and appearance layers included.
@@ -408,7 +414,8 @@ void another_setok_under_stage_one(const TempDir& dir) {
   }
   EXPECT_GT(vision, 10);
   EXPECT_GT(differs_from_s1, 0);  // the two SeToks really differ
-  EXPECT_TRUE(s6.at("multi_modal_projector.linear_1.weight").sizes() == s1.at("multi_modal_projector.linear_1.weight").sizes());
+  EXPECT_TRUE(s6.at("multi_modal_projector.linear_1.weight").sizes() ==
+              s1.at("multi_modal_projector.linear_1.weight").sizes());
   auto c6 = nlohmann::json::parse(read_bytes(dir / "s6/model/config.json"));
   auto ct = nlohmann::json::parse(read_bytes(dir / "tok2/model/config.json"));
   EXPECT_EQ(c6["setok_config"]["cluster"], ct["cluster"]);
@@ -416,8 +423,9 @@ void another_setok_under_stage_one(const TempDir& dir) {
 
 // A SeTok whose tokens have another width is a one-line error.
 void setok_of_another_width_is_one_line(const TempDir& dir) {
-  auto wide = setok_cli("train setok --config " + shell_quote(dir / "cfg.json") + " --out " + shell_quote(dir / "tok3") +
-                        " --steps 1 --set model.merger.dim_out=48 --set model.detokenizer.token_dim=48 --progress none");
+  auto wide =
+      setok_cli("train setok --config " + shell_quote(dir / "cfg.json") + " --out " + shell_quote(dir / "tok3") +
+                " --steps 1 --set model.merger.dim_out=48 --set model.detokenizer.token_dim=48 --progress none");
   ASSERT_EQ(wide.rc, 0) << wide.err;
   auto misfit = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
                           shell_quote(dir / "s7") + " --set init=" + shell_quote(dir / "s1/model") +
@@ -430,12 +438,12 @@ void setok_of_another_width_is_one_line(const TempDir& dir) {
 // Dropping the questions' fixed prompt from every example trains as usual, and the rules travel
 // with the checkpoint's training config.
 void question_rules_train_and_travel(const TempDir& dir) {
-  auto plain = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
-                         shell_quote(dir / "s12") + " --set init=" + shell_quote(dir / "s1/model") +
-                         " --set " + shell_quote("drop_suffix=\"Answer with a single word or number.\"") +
-                         " --set drop_suffix_rate=1 --set " +
-                         shell_quote("question_rewrites=[{\"from\": \"How many\", \"to\": [\"Count the\", \"How many\"]}]") +
-                         " --set question_rewrite_rate=1 --steps 2 --progress none");
+  auto plain = setok_cli(
+      "train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " + shell_quote(dir / "s12") +
+      " --set init=" + shell_quote(dir / "s1/model") + " --set " +
+      shell_quote("drop_suffix=\"Answer with a single word or number.\"") + " --set drop_suffix_rate=1 --set " +
+      shell_quote("question_rewrites=[{\"from\": \"How many\", \"to\": [\"Count the\", \"How many\"]}]") +
+      " --set question_rewrite_rate=1 --steps 2 --progress none");
   EXPECT_EQ(plain.rc, 0) << plain.err;
   auto st = nlohmann::json::parse(read_bytes(dir / "s12/checkpoint/trainer_state.json"));
   EXPECT_EQ(st["train_config"]["question_rewrites"][0]["from"], "How many") << st.dump();
@@ -445,8 +453,9 @@ void question_rules_train_and_travel(const TempDir& dir) {
 
 // Bad question rewrites, rates and keys are one line each.
 void bad_question_rules_are_one_line(const TempDir& dir) {
-  for (const char* bad_rule : {"question_rewrites={\"from\": \"a\"}", "question_rewrites=[{\"from\": \"a\", \"to\": []}]",
-                               "question_rewrites=[{\"to\": [\"b\"]}]", "question_rewrite_rate=-0.5"}) {
+  for (const char* bad_rule :
+       {"question_rewrites={\"from\": \"a\"}", "question_rewrites=[{\"from\": \"a\", \"to\": []}]",
+        "question_rewrites=[{\"to\": [\"b\"]}]", "question_rewrite_rate=-0.5"}) {
     auto r = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
                        shell_quote(dir / "s14") + " --set " + shell_quote(bad_rule) + " --steps 1 --progress none");
     EXPECT_EQ(r.rc, 1) << bad_rule;
@@ -505,8 +514,12 @@ void train_small_setokim(const TempDir& dir) {
   ASSERT_EQ(s.rc, 0) << s.err;
   nlohmann::json cfg = {{"stage", 2},
                         {"setok_model", dir / "tok/model"},
-                        {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
-                                         {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
+                        {"text_config",
+                         {{"hidden_size", 32},
+                          {"intermediate_size", 64},
+                          {"num_hidden_layers", 1},
+                          {"num_attention_heads", 4},
+                          {"num_key_value_heads", 2}}},
                         {"tokenizer_vocab", 400},
                         {"conversations", dir / "data/annotations/llava_train.json"},
                         {"batch_size", 2},
@@ -525,8 +538,7 @@ std::string eval_args(const TempDir& dir) {
 }
 
 // eval vqa --answers: one line per question, agreeing with the summary (*summary).
-void vqa_answers_agree_with_the_summary(const TempDir& dir, const std::string& common,
-                                        nlohmann::json* summary) {
+void vqa_answers_agree_with_the_summary(const TempDir& dir, const std::string& common, nlohmann::json* summary) {
   auto v = setok_cli("eval vqa" + common + " --answers " + shell_quote(dir / "vqa.jsonl"));
   ASSERT_EQ(v.rc, 0) << v.err;
   nlohmann::json& jv = *summary;
@@ -688,14 +700,24 @@ TEST_F(TrainCli, ChatAnswersOnceOrInteractivelyAndSavesTheConversation) {
   auto s = setok_cli("train setok --config " + shell_quote(*dir / "cfg.json") + " --out " + shell_quote(*dir / "tok") +
                      " --steps 1 --progress none");
   ASSERT_EQ(s.rc, 0) << s.err;
-  nlohmann::json cfg = {{"stage", 2}, {"setok_model", *dir / "tok/model"},
-                        {"text_config", {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
-                                         {"num_attention_heads", 4}, {"num_key_value_heads", 2}}},
-                        {"tokenizer_vocab", 400}, {"conversations", *dir / "data/annotations/llava_train.json"},
-                        {"batch_size", 2}, {"steps", 1}, {"checkpoint_every", 0}};
+  nlohmann::json cfg = {{"stage", 2},
+                        {"setok_model", *dir / "tok/model"},
+                        {"text_config",
+                         {{"hidden_size", 32},
+                          {"intermediate_size", 64},
+                          {"num_hidden_layers", 1},
+                          {"num_attention_heads", 4},
+                          {"num_key_value_heads", 2}}},
+                        {"tokenizer_vocab", 400},
+                        {"conversations", *dir / "data/annotations/llava_train.json"},
+                        {"batch_size", 2},
+                        {"steps", 1},
+                        {"checkpoint_every", 0}};
   write_bytes(*dir / "c.json", cfg.dump());
   ASSERT_EQ(setok_cli("train mllm --config " + shell_quote(*dir / "c.json") + " --out " + shell_quote(*dir / "c") +
-                      " --progress none").rc, 0);
+                      " --progress none")
+                .rc,
+            0);
   const std::string img = *dir / "data/images/train_0000000.png";
   auto one = setok_cli("chat -m " + shell_quote(*dir / "c/model") + " --image " + shell_quote(img) +
                        " --max-tokens 5 \"how many objects are there?\"");

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/support/run_process.h"
 
@@ -65,8 +65,8 @@ TEST(CliDataScenes, ExtraPositionAndWhereQuestionsAreWrittenAndRecorded) {
                      " --count 20 --split train --size 64 --no-edits --position-questions 3 --where-questions 2");
   ASSERT_EQ(r.rc, 0) << r.err;
   int positions = 0, wheres = 0;
-  const std::set<std::string> ninths = {"top left", "top",    "top right",   "left",        "middle",
-                                        "right",    "bottom left", "bottom", "bottom right"};
+  const std::set<std::string> ninths = {"top left", "top",         "top right", "left",        "middle",
+                                        "right",    "bottom left", "bottom",    "bottom right"};
   for (const auto& conv : nlohmann::json::parse(read_bytes(out + "/annotations/llava_train.json"))) {
     const auto& turns = conv["conversations"];
     for (std::size_t k = 0; k + 1 < turns.size(); ++k) {

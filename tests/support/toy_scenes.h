@@ -25,7 +25,10 @@ class ToyScenes : public train::SetokDataset {
     std::vector<at::Tensor> masks;
     for (int o = 0; o < k; ++o) {
       int c = static_cast<int>(rng() % 3), x = static_cast<int>(rng() % 40), y = static_cast<int>(rng() % 40);
-      img.narrow(1, y, 24).narrow(2, x, 24).copy_(at::one_hot(at::tensor({static_cast<int64_t>(2 - c)}, at::kLong), 3).to(at::kFloat).view({3, 1, 1}).expand({3, 24, 24}));
+      img.narrow(1, y, 24).narrow(2, x, 24).copy_(at::one_hot(at::tensor({static_cast<int64_t>(2 - c)}, at::kLong), 3)
+                                                      .to(at::kFloat)
+                                                      .view({3, 1, 1})
+                                                      .expand({3, 24, 24}));
       inst.narrow(0, y, 24).narrow(1, x, 24).fill_(o + 1);
       s.labels.push_back(label_names()[c]);
     }
@@ -51,7 +54,8 @@ class ToyScenes : public train::SetokDataset {
     c.vision.num_attention_heads = 2;
     c.cluster.max_tokens = 6;
     c.merger.dim_in(32).dim(32).dim_out(32).inner_layers(1).inter_layers(1).heads(2);
-    c.detokenizer.token_dim(32).dim(32).layers(1).heads(2).image_size(64).patch_size(8).decoder_channels({32, 16, 16, 16});
+    c.detokenizer.token_dim(32).dim(32).layers(1).heads(2).image_size(64).patch_size(8).decoder_channels(
+        {32, 16, 16, 16});
     return c;
   }
 

@@ -86,8 +86,8 @@ TEST(Calibrate, SearchesSplitIslandsAndSmallTokensWhenAskedAndWritesTheChoice) {
   EXPECT_EQ(m->config().cluster.edge_passes, 0);
   // The evaluator agrees with the chosen row.
   eval::SetokEvalOptions eo;
-  eo.cluster = eval::with_clustering(m->config().cluster, c.bandwidth, c.beta, c.islands, c.min_region_patches,
-                                     c.edge_passes);
+  eo.cluster =
+      eval::with_clustering(m->config().cluster, c.bandwidth, c.beta, c.islands, c.min_region_patches, c.edge_passes);
   EXPECT_EQ(eo.cluster->split_islands, c.islands);
   EXPECT_EQ(eo.cluster->min_region_patches, c.min_region_patches);
   EXPECT_EQ(eo.cluster->edge_passes, c.edge_passes);

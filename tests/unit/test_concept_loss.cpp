@@ -29,11 +29,10 @@ TEST(ConceptLoss, IsLowWhenTokensMatchTheirPromptsAndHighOtherwise) {
 TEST(ConceptLoss, OwnTokensAreThoseMatchingTheirObjectAtHalfIoU) {
   // Tokens: {0,1}, {2,3,4}, {5} on a 6-patch grid.
   at::Tensor hard = at::one_hot(at::tensor({0, 0, 1, 1, 1, 2}, at::kLong), 3).to(at::kFloat);
-  at::Tensor objects = at::tensor({
-                                      0.f, 0.f, 1.f, 1.f, 0.f, 0.f,    // patches 2, 3 of token 1's three: IoU 2/3
-                                      0.f, 0.f, 0.f, 0.f, 0.f, 1.f,    // token 2 exactly: IoU 1
-                                      0.f, 0.f, 0.f, 0.f, .6f, 0.f,    // patch 4 of token 1's three: IoU 1/3
-                                      .4f, .4f, 0.f, 0.f, 0.f, 0.f})   // no patch at half: IoU 0 with token 0
+  at::Tensor objects = at::tensor({0.f, 0.f, 1.f, 1.f, 0.f, 0.f,   // patches 2, 3 of token 1's three: IoU 2/3
+                                   0.f, 0.f, 0.f, 0.f, 0.f, 1.f,   // token 2 exactly: IoU 1
+                                   0.f, 0.f, 0.f, 0.f, .6f, 0.f,   // patch 4 of token 1's three: IoU 1/3
+                                   .4f, .4f, 0.f, 0.f, 0.f, 0.f})  // no patch at half: IoU 0 with token 0
                            .view({4, 6});
   at::Tensor which = object_tokens(hard, at::ones({3}, at::kBool), objects);
   ASSERT_EQ(which.numel(), 4);

@@ -110,7 +110,8 @@ TEST(CpuBf16, SetokForwardAndBackwardMatchF32) {
   // path, and on a 2-core AMD EPYC without avx512_bf16 the gradients' cosine came out 0.957 (0.98
   // or more with AVX512-BF16 or AMX): a looser bound there, still far from unrelated gradients.
   const double floor = setok::cpu_bf16_hardware().empty() ? 0.9 : 0.98;
-  EXPECT_GT(cosine(at::cat(grad_half), at::cat(grad_ref)), floor) << "bf16 unit: '" << setok::cpu_bf16_hardware() << "'";
+  EXPECT_GT(cosine(at::cat(grad_half), at::cat(grad_ref)), floor)
+      << "bf16 unit: '" << setok::cpu_bf16_hardware() << "'";
 }
 
 // Outside autocast nothing is cast: a model held in bf16 runs its norms in bf16 as before.

@@ -210,9 +210,9 @@ TEST(Detokenizer, RegionsTellTheBroadcastWhereTokensOfOneKindLie) {
         double rx = 0, ry = 0, rn = 0;
         for (int64_t p = 0; p < g * g; ++p)
           if (truth[i][p].item<int64_t>() == 1) rx += unit(p % g), ry += unit(p / g), rn += 1;
-        const std::vector<std::vector<double>> geo = {{sx / n, sy / n, unit(x0), unit(y0), unit(x1), unit(y1)},
-                                                      {rn ? rx / rn : 0, rn ? ry / rn : 0, unit(0), unit(0),
-                                                       unit(g - 1), unit(g - 1)}};
+        const std::vector<std::vector<double>> geo = {
+            {sx / n, sy / n, unit(x0), unit(y0), unit(x1), unit(y1)},
+            {rn ? rx / rn : 0, rn ? ry / rn : 0, unit(0), unit(0), unit(g - 1), unit(g - 1)}};
         for (int64_t c = 0; c < 2; ++c) {
           desc[i][c][9] = geo[c][0], desc[i][c][10] = geo[c][1];
           for (int64_t k = 0; k < 4; ++k) desc[i][c][14 + k] = geo[c][2 + k];

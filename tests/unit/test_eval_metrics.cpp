@@ -451,15 +451,20 @@ TEST(Pope, ReadsYesNoAnswers) {
 
 TEST(Pope, AsksAboutAnObjectInTheWordsOfASentence) {
   // The scenes world's categories carry Fashion-MNIST's labels; the question uses the world's nouns.
-  EXPECT_EQ(pope_question(setok::data::category_noun("Ankle boot")), "Is there an ankle boot in the image? Answer with yes or no.");
-  EXPECT_EQ(pope_question(setok::data::category_noun("T-shirt/top")), "Is there a t-shirt in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("Ankle boot")),
+            "Is there an ankle boot in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("T-shirt/top")),
+            "Is there a t-shirt in the image? Answer with yes or no.");
   EXPECT_EQ(pope_question(setok::data::category_noun("Trouser")),
             "Is there a pair of trousers in the image? Answer with yes or no.");
-  EXPECT_EQ(pope_question(setok::data::category_noun("hexagon")), "Is there a hexagon in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("hexagon")),
+            "Is there a hexagon in the image? Answer with yes or no.");
   // A name from another dataset is asked about as it is, with its article.
-  EXPECT_EQ(pope_question(setok::data::category_noun("umbrella")), "Is there an umbrella in the image? Answer with yes or no.");
+  EXPECT_EQ(pope_question(setok::data::category_noun("umbrella")),
+            "Is there an umbrella in the image? Answer with yes or no.");
   // Other wordings, to see how the answers depend on the phrasing.
-  EXPECT_EQ(pope_question("ankle boot", "Do you see {a} {object}? ({object}!)"), "Do you see an ankle boot? (ankle boot!)");
+  EXPECT_EQ(pope_question("ankle boot", "Do you see {a} {object}? ({object}!)"),
+            "Do you see an ankle boot? (ankle boot!)");
   EXPECT_EQ(pope_question("{a}", "Is there {a} {object}?"), "Is there a {a}?");  // a name is not re-read
   EXPECT_THROW(pope_question("star", "Is there a star?"), setok::Error);
 }

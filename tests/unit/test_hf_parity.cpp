@@ -45,9 +45,8 @@ TEST(HfParity, LlamaLogitsAndGreedyDecodingMatchTransformers) {
   llm::KVCache cache = llm::KVCache::allocate(m->config(), 1, 32, at::TensorOptions());
   llm::SamplingOptions o;
   o.max_new_tokens = ref.at("llama.greedy_ids").size(1);
-  llm::GenerateResult r = llm::generate(m, m->embed(prompt), cache, o, [](const std::vector<std::int64_t>&) {
-    return std::string();
-  });
+  llm::GenerateResult r =
+      llm::generate(m, m->embed(prompt), cache, o, [](const std::vector<std::int64_t>&) { return std::string(); });
   const at::Tensor want = ref.at("llama.greedy_ids")[0];
   ASSERT_EQ(static_cast<std::int64_t>(r.tokens.size()), want.numel());
   for (std::int64_t i = 0; i < want.numel(); ++i) EXPECT_EQ(r.tokens[i], want[i].item<std::int64_t>()) << "token " << i;

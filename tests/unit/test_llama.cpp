@@ -53,11 +53,22 @@ at::Tensor ids_of(std::vector<std::int64_t> v) { return at::tensor(v, at::kLong)
 }  // namespace
 
 TEST(LlamaConfig, ReadsHuggingFaceConfigAndRejectsWhatItCannotRun) {
-  nlohmann::json j = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"hidden_size", 2048},
-                      {"intermediate_size", 5632}, {"num_hidden_layers", 22}, {"num_attention_heads", 32},
-                      {"num_key_value_heads", 4}, {"rms_norm_eps", 1e-5}, {"vocab_size", 32000},
-                      {"max_position_embeddings", 2048}, {"rope_theta", 10000.0}, {"rope_scaling", nullptr},
-                      {"hidden_act", "silu"}, {"tie_word_embeddings", false}, {"bos_token_id", 1}, {"eos_token_id", 2},
+  nlohmann::json j = {{"architectures", {"LlamaForCausalLM"}},
+                      {"model_type", "llama"},
+                      {"hidden_size", 2048},
+                      {"intermediate_size", 5632},
+                      {"num_hidden_layers", 22},
+                      {"num_attention_heads", 32},
+                      {"num_key_value_heads", 4},
+                      {"rms_norm_eps", 1e-5},
+                      {"vocab_size", 32000},
+                      {"max_position_embeddings", 2048},
+                      {"rope_theta", 10000.0},
+                      {"rope_scaling", nullptr},
+                      {"hidden_act", "silu"},
+                      {"tie_word_embeddings", false},
+                      {"bos_token_id", 1},
+                      {"eos_token_id", 2},
                       {"torch_dtype", "bfloat16"}};
   LlamaConfig c = LlamaConfig::from_json(j);
   EXPECT_EQ(c.num_key_value_heads, 4);
@@ -73,7 +84,8 @@ TEST(LlamaConfig, ReadsHuggingFaceConfigAndRejectsWhatItCannotRun) {
   EXPECT_THROW(LlamaConfig::from_json(bad("model_type", "mistral")), Error);
   EXPECT_THROW(LlamaConfig::from_json(bad("hidden_act", "gelu")), Error);
   EXPECT_THROW(LlamaConfig::from_json(bad("rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}})), Error);
-  EXPECT_DOUBLE_EQ(LlamaConfig::from_json(bad("rope_scaling", {{"type", "linear"}, {"factor", 4.0}})).rope_linear_factor, 4.0);
+  EXPECT_DOUBLE_EQ(
+      LlamaConfig::from_json(bad("rope_scaling", {{"type", "linear"}, {"factor", 4.0}})).rope_linear_factor, 4.0);
   EXPECT_THROW(LlamaConfig::from_json(bad("hidden_size", "wide")), Error);
   // transformers 5 writes one rope_parameters object instead of rope_theta + rope_scaling.
   nlohmann::json v5 = j;
@@ -294,7 +306,8 @@ TEST(Generate, StopsOnEosStopStringsBudgetAndCancel) {
       at::Tensor lg = m->forward(at::tensor(seq, at::kLong).view({1, -1}));
       seq.push_back(lg[0][-1].argmax().item<std::int64_t>());
     }
-    EXPECT_EQ(std::vector<std::int64_t>(seq.begin() + 3, seq.end()), std::vector<std::int64_t>(a.tokens.begin(), a.tokens.begin() + 5));
+    EXPECT_EQ(std::vector<std::int64_t>(seq.begin() + 3, seq.end()),
+              std::vector<std::int64_t>(a.tokens.begin(), a.tokens.begin() + 5));
   }
   SamplingOptions eos = o;
   eos.stop_ids = {a.tokens[3]};

@@ -98,9 +98,12 @@ TEST(Npy, InteropWithLiveNumpy) {
   if (std::system(SETOK_NUMPY_PYTHON " -c 'import numpy' 2>/dev/null") != 0) GTEST_SKIP() << "NumPy not importable";
   TempDir d;
   io::save_npy(d / "ours.npy", at::arange(12, at::kDouble).view({3, 4}) / 8);
-  std::string script = std::string(SETOK_NUMPY_PYTHON) + " -c \"import numpy as np, sys; a=np.load('" + (d / "ours.npy") +
+  std::string script = std::string(SETOK_NUMPY_PYTHON) + " -c \"import numpy as np, sys; a=np.load('" +
+                       (d / "ours.npy") +
                        "'); ok = a.shape==(3,4) and a.dtype==np.float64 and (a==np.arange(12).reshape(3,4)/8).all(); "
-                       "np.save('" + (d / "theirs.npy") + "', (np.arange(10, dtype=np.int64)**3).reshape(2,5)); "
+                       "np.save('" +
+                       (d / "theirs.npy") +
+                       "', (np.arange(10, dtype=np.int64)**3).reshape(2,5)); "
                        "sys.exit(0 if ok else 1)\"";
   ASSERT_EQ(std::system(script.c_str()), 0) << "NumPy rejected or misread our file";
   at::Tensor t = io::load_npy(d / "theirs.npy");

@@ -55,10 +55,9 @@ TEST(Safetensors, ReadsSpecificationLayout) {
 // Made by hand: metadata, a header padded with trailing spaces (allowed by the spec), two
 // tensors whose offsets are listed out of order, and a zero-element tensor.
 TEST(Safetensors, ReadsMetadataPaddingAndUnorderedEntries) {
-  std::string header =
-      R"({"__metadata__":{"format":"pt"},"b":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},)"
-      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-      R"("e":{"dtype":"F32","shape":[0,3],"data_offsets":[12,12]}})";
+  std::string header = R"({"__metadata__":{"format":"pt"},"b":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},)"
+                       R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("e":{"dtype":"F32","shape":[0,3],"data_offsets":[12,12]}})";
   header.append(5, ' ');
   std::string data = f32_bytes({0.5f, -1.f});
   int32_t i = -7;
@@ -120,7 +119,8 @@ TEST(Safetensors, TensorsOutliveTheFileObject) {
 
 TEST(Safetensors, CopiesMisalignedData) {
   // A U8 tensor of 1 byte first, then F32 at data offset 1: valid per spec, but misaligned.
-  std::string header = R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})";
+  std::string header =
+      R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})";
   header.append((8 - header.size() % 8) % 8, ' ');
   TempDir d;
   write_bytes(d / "mis.safetensors", safetensors_bytes(header, std::string(1, '\x09') + f32_bytes({2.5f})));
@@ -204,9 +204,9 @@ TEST(AtomicFile, RemoveTreeDeletesNestedFoldersButNeverFollowsLinks) {
   fs::create_directory_symlink(keep, tree / "link");
   io::remove_tree(tree.string());
   EXPECT_FALSE(fs::exists(tree));
-  EXPECT_TRUE(fs::exists(keep / "precious"));  // the link went, not what it points to
+  EXPECT_TRUE(fs::exists(keep / "precious"));       // the link went, not what it points to
   EXPECT_NO_THROW(io::remove_tree(tree.string()));  // already gone: fine
-  io::remove_tree((keep / "precious").string());   // a plain file
+  io::remove_tree((keep / "precious").string());    // a plain file
   EXPECT_FALSE(fs::exists(keep / "precious"));
   // Swapping a folder in replaces the old one whole.
   const std::string model = (dir.path() / "model").string();

@@ -319,7 +319,8 @@ TEST(Scenes, MorePositionQuestionsAppendTrueAnswersAndKeepTheDefaultOnes) {
       ASSERT_GE(b, 0) << t;
       EXPECT_TRUE(asked.insert({std::min(a, b), std::max(a, b)}).second) << "pair asked twice: " << t;
       auto info = [&](int object) {
-        return *std::find_if(m.objects.begin(), m.objects.end(), [&](const ObjectInfo& o) { return o.object == object; });
+        return *std::find_if(m.objects.begin(), m.objects.end(),
+                             [&](const ObjectInfo& o) { return o.object == object; });
       };
       const ObjectInfo p = info(a), o = info(b);
       bool truth = false;

@@ -76,7 +76,8 @@ class AlignedSquares : public test::ToyScenes {
       img.narrow(1, y, 16).narrow(2, x, 16).fill_(0.3f * static_cast<float>(o + 1));
     }
     for (std::size_t o = 0; o < s.labels.size(); ++o)
-      masks.push_back(at::avg_pool2d((inst == static_cast<int64_t>(o) + 1).to(at::kFloat).view({1, 1, 64, 64}), 8).view({64}));
+      masks.push_back(
+          at::avg_pool2d((inst == static_cast<int64_t>(o) + 1).to(at::kFloat).view({1, 1, 64, 64}), 8).view({64}));
     s.instance_map = inst;
     s.pixels = img;
     s.object_masks = at::stack(masks);

@@ -279,8 +279,9 @@ TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
   more.grow = c.grow;
   more.freeze = c.freeze;
   more.model.detokenizer = c.model.detokenizer;
-  EXPECT_GT(io::load_weights(train_setok(more, "", f.quiet, &f.data).model_dir).at(added_block).abs().max().item<double>(),
-            1e-5);
+  EXPECT_GT(
+      io::load_weights(train_setok(more, "", f.quiet, &f.data).model_dir).at(added_block).abs().max().item<double>(),
+      1e-5);
 
   // Only depth may change, and only up; grow and reinit of one module, or another module, are refused.
   SetokTrainConfig wider = f.tuned("wider", 1);
@@ -491,8 +492,8 @@ TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
   c.semantic_weight = 1.0;
   const std::vector<double> acc = train_recording(c, data, "semantic_acc");
   ASSERT_EQ(acc.size(), 40u);
-  EXPECT_GT(mean_over(acc, 30, 40), 0.8)
-      << "object-patch accuracy over the last 10 steps (first 5: " << mean_over(acc, 0, 5) << ")";
+  EXPECT_GT(mean_over(acc, 30, 40), 0.8) << "object-patch accuracy over the last 10 steps (first 5: "
+                                         << mean_over(acc, 0, 5) << ")";
   EXPECT_THROW(SetokTrainConfig::from_json({{"semantic_weight", -1}}), setok::Error);
 }
 

@@ -105,16 +105,16 @@ TEST(Setokim, PutsEachImageBetweenItsDelimiters) {
   EXPECT_EQ(spans[1].start, 3 + 5 + 4);
   EXPECT_EQ(spans[1].length, 3);
   at::Tensor text = m->language_model->embed(at::tensor(ids, at::kLong).view({1, -1}))[0];
-  EXPECT_TRUE(at::equal(x[0][2], text[2]));                          // [Img]
+  EXPECT_TRUE(at::equal(x[0][2], text[2]));                         // [Img]
   EXPECT_TRUE(at::equal(x[0].narrow(0, 3, 5), a.embeds));           // image 0
-  EXPECT_TRUE(at::equal(x[0][8], text[3]));                          // [/Img]
+  EXPECT_TRUE(at::equal(x[0][8], text[3]));                         // [/Img]
   EXPECT_TRUE(at::equal(x[0].narrow(0, 12, 3), b.embeds));          // image 1
-  EXPECT_TRUE(at::equal(x[0][15], text[7]));                         // second [/Img]
-  EXPECT_TRUE(at::equal(x[0][16], text[8]));                         // last text token
-  EXPECT_THROW(m->embed_sequence(ids, B, E, {a}), Error);            // too few images
-  EXPECT_THROW(m->embed_sequence(ids, B, E, {a, b, a}), Error);      // too many
-  EXPECT_THROW(m->embed_sequence({1, B, B, E}, B, E, {a}), Error);   // nested
-  EXPECT_THROW(m->embed_sequence({1, E}, B, E, {a}), Error);         // unopened
+  EXPECT_TRUE(at::equal(x[0][15], text[7]));                        // second [/Img]
+  EXPECT_TRUE(at::equal(x[0][16], text[8]));                        // last text token
+  EXPECT_THROW(m->embed_sequence(ids, B, E, {a}), Error);           // too few images
+  EXPECT_THROW(m->embed_sequence(ids, B, E, {a, b, a}), Error);     // too many
+  EXPECT_THROW(m->embed_sequence({1, B, B, E}, B, E, {a}), Error);  // nested
+  EXPECT_THROW(m->embed_sequence({1, E}, B, E, {a}), Error);        // unopened
 }
 
 TEST(Setokim, FolderUsesLlavaAndHuggingFaceNamesAndRoundTrips) {
@@ -152,17 +152,15 @@ TEST(TokenGeometry, DescribesEachTokensRegion) {
   at::Tensor assign = at::tensor({0, 1, 0, 0}, at::kLong);
   at::Tensor g = token_geometry(px, assign, 3, 2, 2);
   ASSERT_EQ(g.sizes(), (at::IntArrayRef{3, kGeometryDims}));
-  auto near = [](const at::Tensor& a, std::vector<float> b) {
-    return at::allclose(a, at::tensor(b), 1e-5, 1e-5);
-  };
+  auto near = [](const at::Tensor& a, std::vector<float> b) { return at::allclose(a, at::tensor(b), 1e-5, 1e-5); };
   // Token 1: colour, no spread of colour, centre of the top-right quarter, area 1/4, its box, full.
-  EXPECT_TRUE(near(g[1].narrow(0, 0, 3), {0.5f, -0.5f, 1.0f}));   // mean
-  EXPECT_TRUE(near(g[1].narrow(0, 3, 3), {0.5f, -0.5f, 1.0f}));   // object colour
-  EXPECT_TRUE(near(g[1].narrow(0, 6, 3), {0.f, 0.f, 0.f}));       // standard deviation
-  EXPECT_TRUE(near(g[1].narrow(0, 9, 2), {0.5f, -0.5f}));         // centroid x, y
-  EXPECT_NEAR(g[1][13].item<float>(), 0.5f, 1e-6);                 // sqrt(1/4)
+  EXPECT_TRUE(near(g[1].narrow(0, 0, 3), {0.5f, -0.5f, 1.0f}));                      // mean
+  EXPECT_TRUE(near(g[1].narrow(0, 3, 3), {0.5f, -0.5f, 1.0f}));                      // object colour
+  EXPECT_TRUE(near(g[1].narrow(0, 6, 3), {0.f, 0.f, 0.f}));                          // standard deviation
+  EXPECT_TRUE(near(g[1].narrow(0, 9, 2), {0.5f, -0.5f}));                            // centroid x, y
+  EXPECT_NEAR(g[1][13].item<float>(), 0.5f, 1e-6);                                   // sqrt(1/4)
   EXPECT_TRUE(near(g[1].narrow(0, 14, 4), {0.0625f, -0.9375f, 0.9375f, -0.0625f}));  // box
-  EXPECT_NEAR(g[1][18].item<float>(), 1.0f, 1e-6);                 // fill
+  EXPECT_NEAR(g[1][18].item<float>(), 1.0f, 1e-6);                                   // fill
   // ... its edge has its own colour (nothing stands out), all its pixels share it: a full square.
   EXPECT_TRUE(near(g[1].narrow(0, 19, 3), {0.5f, -0.5f, 1.0f}));
   EXPECT_TRUE(near(g[1].narrow(0, 22, 4), {0.0f, 1.0f, 0.0f, 1.0f}));
@@ -195,9 +193,7 @@ TEST(TokenGeometry, FindsTheObjectInARegionOfMostlyBackground) {
   px.select(0, 1).narrow(0, 4, 6).narrow(1, 5, 3).fill_(-0.8);
   px.select(0, 2).narrow(0, 4, 6).narrow(1, 5, 3).fill_(-0.8);
   at::Tensor g = token_geometry(px, at::zeros({4}, at::kLong), 1, 2, 2)[0];
-  auto near = [](const at::Tensor& a, std::vector<float> b) {
-    return at::allclose(a, at::tensor(b), 1e-5, 1e-5);
-  };
+  auto near = [](const at::Tensor& a, std::vector<float> b) { return at::allclose(a, at::tensor(b), 1e-5, 1e-5); };
   EXPECT_TRUE(near(g.narrow(0, 3, 3), {0.9f, -0.8f, -0.8f}));    // the object's colour
   EXPECT_TRUE(near(g.narrow(0, 19, 3), {-0.6f, -0.6f, -0.6f}));  // around it
   EXPECT_TRUE(near(g.narrow(0, 22, 4), {18.0f / 256, 18.0f / 256, std::log(2.0f), 1.0f}));
@@ -212,9 +208,9 @@ TEST(TokenGeometry, AppearanceMapsTheObjectsShadingInItsBox) {
   at::Tensor px = at::full({3, 16, 16}, -0.6);
   const std::vector<float> red = {0.9f, -0.8f, -0.8f};
   for (int ch = 0; ch < 3; ++ch) {
-    px[ch].narrow(0, 4, 8).narrow(1, 0, 6).fill_(red[ch]);                    // lit
+    px[ch].narrow(0, 4, 8).narrow(1, 0, 6).fill_(red[ch]);                   // lit
     px[ch].narrow(0, 4, 8).narrow(1, 6, 2).fill_(0.5f * (red[ch] + -0.6f));  // shaded
-    px[ch].narrow(0, 4, 2).narrow(1, 0, 2).fill_(-0.6f);                       // cut corner
+    px[ch].narrow(0, 4, 2).narrow(1, 0, 2).fill_(-0.6f);                     // cut corner
   }
   const at::Tensor assign = at::zeros({4}, at::kLong);
   at::Tensor plain = token_geometry(px, assign, 1, 2, 2);
@@ -372,9 +368,9 @@ TEST(ChatTemplate, RewritesQuestionsRuleByRuleWithTheChoicesPicked) {
   EXPECT_EQ(out[0].text, chat[0].text);  // not a user turn
   EXPECT_EQ(out[1].text, "Is there a ring in the scene? Answer in one word.");
   EXPECT_EQ(out[1].images, 1);
-  EXPECT_EQ(out[2].text, chat[2].text);                                        // answers keep their words
+  EXPECT_EQ(out[2].text, chat[2].text);                                       // answers keep their words
   EXPECT_EQ(out[3].text, "How many rings are here? In the picture, count.");  // the first occurrence only
-  EXPECT_EQ(asked, (std::vector<std::size_t>{3, 2, 3}));                       // only rules that matched drew
+  EXPECT_EQ(asked, (std::vector<std::size_t>{3, 2, 3}));                      // only rules that matched drew
   EXPECT_THROW(rewrite_user_text(chat, rules, [](std::size_t n) { return n; }), Error);
 }
 
@@ -402,8 +398,9 @@ TEST(ChatTemplate, LossCoversAnswersAndTheirEndOnly) {
     if (e.loss[i]) targets.push_back(e.ids[i]);
   EXPECT_EQ(std::count(targets.begin(), targets.end(), tok.eos_id()), 2);
   EXPECT_EQ(tok.decode(targets), " there are 3 objects red");
-  EXPECT_EQ(tok.decode(e.ids), "You describe scenes.\nUSER:\nhow many objects are there?\nASSISTANT: there are 3 "
-                               "objects\nUSER:\nwhat colour is the star?\nASSISTANT: red\n");
+  EXPECT_EQ(tok.decode(e.ids),
+            "You describe scenes.\nUSER:\nhow many objects are there?\nASSISTANT: there are 3 "
+            "objects\nUSER:\nwhat colour is the star?\nASSISTANT: red\n");
   EncodedChat g = encode_chat(tok, {chat[0], chat[1]}, true);
   EXPECT_EQ(tok.decode(g.ids).substr(tok.decode(g.ids).size() - 10), "ASSISTANT:");
   EXPECT_THROW(encode_chat(tok, {{"robot", "hi", 0}}, true), Error);
@@ -454,7 +451,7 @@ TEST(ChatSession, AsksStopsRegeneratesEditsAndRoundTripsThroughJson) {
   ASSERT_EQ(static_cast<int>(first.attention[0].size()), s.images()[0].tokens);
   float mass = 0;
   for (float w : first.attention[0]) mass += w;
-  EXPECT_GT(mass, 0.0f);   // an untrained model still looks at the image a little
+  EXPECT_GT(mass, 0.0f);  // an untrained model still looks at the image a little
   EXPECT_LE(mass, 1.0001f);
   // Regenerate (greedy): the same answer, replacing the old one.
   EXPECT_EQ(s.regenerate(greedy).text, first.text);

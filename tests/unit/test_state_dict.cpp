@@ -8,8 +8,10 @@
 using namespace setok;
 
 TEST(StateDict, TakePrefixedMovesOutOnlyThatPrefixesTensors) {
-  io::TensorMap all = {{"proj.weight", at::ones({2})}, {"token_head.fc1.weight", at::zeros({3})},
-                       {"token_head.norm.bias", at::ones({4})}, {"token_headless", at::ones({1})}};
+  io::TensorMap all = {{"proj.weight", at::ones({2})},
+                       {"token_head.fc1.weight", at::zeros({3})},
+                       {"token_head.norm.bias", at::ones({4})},
+                       {"token_headless", at::ones({1})}};
   const io::TensorMap head = nn::take_prefixed(all, "token_head.");
   ASSERT_EQ(head.size(), 2u);
   EXPECT_EQ(head.at("fc1.weight").numel(), 3);

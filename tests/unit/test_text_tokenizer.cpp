@@ -17,8 +17,8 @@ std::vector<std::string> corpus() {
   const char* colours[] = {"red", "green", "blue", "yellow", "purple", "orange", "white", "black"};
   const char* shapes[] = {"circle", "square", "triangle", "star", "ring", "cross", "hexagon", "ellipse"};
   for (int i = 0; i < 400; ++i)
-    s.push_back(std::string("a ") + colours[i % 8] + " " + shapes[(i / 8) % 8] + " is left of a " + colours[(i + 3) % 8] +
-                " " + shapes[(i + 5) % 8] + ".");
+    s.push_back(std::string("a ") + colours[i % 8] + " " + shapes[(i / 8) % 8] + " is left of a " +
+                colours[(i + 3) % 8] + " " + shapes[(i + 5) % 8] + ".");
   return s;
 }
 }  // namespace

@@ -291,8 +291,8 @@ TEST(TokenCluster, PositionWeightSeparatesFarApartRegionsThatLookAlike) {
   at::Tensor a = r.masks[0].argmax(1);
   at::Tensor a0 = look_only->forward(x).masks[0].argmax(1);
   EXPECT_EQ(a0[0].item<int64_t>(), a0[n - 1].item<int64_t>());
-  EXPECT_NE(a[0].item<int64_t>(), a[n - 1].item<int64_t>());           // the two squares' corners
-  EXPECT_EQ(a[0].item<int64_t>(), a[2 * side + 2].item<int64_t>());    // one square stays whole
+  EXPECT_NE(a[0].item<int64_t>(), a[n - 1].item<int64_t>());         // the two squares' corners
+  EXPECT_EQ(a[0].item<int64_t>(), a[2 * side + 2].item<int64_t>());  // one square stays whole
   EXPECT_EQ(a[n - 1].item<int64_t>(), a[5 * side + 5].item<int64_t>());
   // Not a square grid: a one-line error.
   EXPECT_THROW(with_place->forward(at::randn({1, 10, 4})), setok::Error);
@@ -377,7 +377,7 @@ TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
     if (t == 2) x[0][p][0] = 1.0, x[0][p][2] = 0.5;
     if (t == 3) x[0][p][0] = 0.2, x[0][p][1] = 1.0;
   }
-  x[0][14][0] = 0.6;  // the island
+  x[0][14][0] = 0.6;                                             // the island
   const ClusterResult r = hand_made(assign, c, {10, 5, 15, 8});  // soft masks 0.7 / 0.1
 
   ClusterParams p = params(8);
@@ -386,9 +386,9 @@ TEST(TokenCluster, SmallRegionsJoinTheirMostAlikeNeighbour) {
   ASSERT_EQ(s.num_tokens.item<int64_t>(), 2);
   ASSERT_EQ(s.masks.size(2), 2);
   at::Tensor a = s.masks[0].argmax(1);
-  EXPECT_EQ(a[8].item<int64_t>(), 1);   // the look-alike beside the object joined the object
-  EXPECT_EQ(a[15].item<int64_t>(), 0);  // the corner patch joined the background
-  EXPECT_EQ(a[14].item<int64_t>(), 0);  // so did the object token's island, cut off from the rest
+  EXPECT_EQ(a[8].item<int64_t>(), 1);                   // the look-alike beside the object joined the object
+  EXPECT_EQ(a[15].item<int64_t>(), 0);                  // the corner patch joined the background
+  EXPECT_EQ(a[14].item<int64_t>(), 0);                  // so did the object token's island, cut off from the rest
   EXPECT_EQ(s.masks[0].sum(0)[1].item<double>(), 5.0);  // the object: its 4 patches and the look-alike
   EXPECT_EQ(a[0].item<int64_t>(), 1);
   EXPECT_EQ(a[2].item<int64_t>(), 0);
