@@ -94,7 +94,7 @@ void save_checkpoint_dir(const fs::path& dir, tokenizer::SetokModel& model, cons
   nlohmann::json config = model_config.to_json();
   config["concept"] = {{"labels", st.labels},
                        {"vocab", st.vocab},
-                       {"templates", cfg.templates},
+                       {"templates", cfg.objective.templates},
                        {"text_encoder",
                         {{"dim", cfg.text.dim()},
                          {"layers", cfg.text.layers()},
@@ -136,7 +136,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "train_data", c.train_data);
     get_to(j, "val_data", c.val_data);
     get_to(j, "out", c.out);
-    get_to(j, "init", c.init);
+    get_to(j, "init", c.finetune.init);
     get_to(j, "device", c.device);
     get_to(j, "seed", c.seed);
     get_to(j, "batch_size", c.batch_size);
@@ -149,25 +149,25 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "min_lr_ratio", c.min_lr_ratio);
     get_to(j, "weight_decay", c.weight_decay);
     get_to(j, "clip_grad_norm", c.clip_grad_norm);
-    get_to(j, "rec_weight", c.rec_weight);
-    get_to(j, "concept_weight", c.concept_weight);
-    get_to(j, "grouping_weight", c.grouping_weight);
-    get_to(j, "semantic_weight", c.semantic_weight);
-    get_to(j, "concept_head", c.concept_head);
-    get_to(j, "decoder_mask_weight", c.decoder_mask_weight);
-    get_to(j, "encoder_lr_scale", c.encoder_lr_scale);
-    get_to(j, "l1_weight", c.l1_weight);
-    get_to(j, "l2_weight", c.l2_weight);
-    get_to(j, "perceptual_weight", c.perceptual_weight);
-    get_to(j, "temperature", c.temperature);
-    get_to(j, "templates", c.templates);
-    get_to(j, "merger_absolute_position", c.merger_absolute_position);
-    get_to(j, "reinit", c.reinit);
-    get_to(j, "grow", c.grow);
-    get_to(j, "freeze_text", c.freeze_text);
-    get_to(j, "freeze", c.freeze);
+    get_to(j, "rec_weight", c.objective.rec_weight);
+    get_to(j, "concept_weight", c.objective.concept_weight);
+    get_to(j, "grouping_weight", c.extras.grouping_weight);
+    get_to(j, "semantic_weight", c.extras.semantic_weight);
+    get_to(j, "concept_head", c.extras.concept_head);
+    get_to(j, "decoder_mask_weight", c.extras.decoder_mask_weight);
+    get_to(j, "encoder_lr_scale", c.finetune.encoder_lr_scale);
+    get_to(j, "l1_weight", c.objective.l1_weight);
+    get_to(j, "l2_weight", c.objective.l2_weight);
+    get_to(j, "perceptual_weight", c.objective.perceptual_weight);
+    get_to(j, "temperature", c.objective.temperature);
+    get_to(j, "templates", c.objective.templates);
+    get_to(j, "merger_absolute_position", c.finetune.merger_absolute_position);
+    get_to(j, "reinit", c.finetune.reinit);
+    get_to(j, "grow", c.finetune.grow);
+    get_to(j, "freeze_text", c.finetune.freeze_text);
+    get_to(j, "freeze", c.finetune.freeze);
     get_to(j, "calibrate", c.calibrate);
-    get_to(j, "object_bandwidth", c.object_bandwidth);
+    get_to(j, "object_bandwidth", c.extras.object_bandwidth);
     get_to(j, "mixed_precision", c.mixed_precision);
     get_to(j, "cpu_bf16", c.cpu_bf16);
     if (j.contains("text_encoder")) {
@@ -183,20 +183,20 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
   if (c.batch_size < 1) throw Error("training config: batch_size must be at least 1");
   if (c.steps < 1) throw Error("training config: steps must be at least 1");
   if (!(c.lr > 0)) throw Error("training config: lr must be positive");
-  if (c.templates.empty()) throw Error("training config: templates must not be empty");
-  if (c.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
-  if (c.concept_head < 0) throw Error("training config: concept_head must not be negative (0 = no token head)");
-  if (c.decoder_mask_weight < 0) throw Error("training config: decoder_mask_weight must not be negative");
-  if (!(c.encoder_lr_scale > 0)) throw Error("training config: encoder_lr_scale must be positive");
-  for (const auto& n : c.reinit)
+  if (c.objective.templates.empty()) throw Error("training config: templates must not be empty");
+  if (c.extras.semantic_weight < 0) throw Error("training config: semantic_weight must not be negative");
+  if (c.extras.concept_head < 0) throw Error("training config: concept_head must not be negative (0 = no token head)");
+  if (c.extras.decoder_mask_weight < 0) throw Error("training config: decoder_mask_weight must not be negative");
+  if (!(c.finetune.encoder_lr_scale > 0)) throw Error("training config: encoder_lr_scale must be positive");
+  for (const auto& n : c.finetune.reinit)
     if (n != "merger" && n != "detokenizer")
       throw Error("training config: reinit: unknown module '" + n + "' (merger, detokenizer)");
-  for (const auto& n : c.grow) {
+  for (const auto& n : c.finetune.grow) {
     if (n != "detokenizer") throw Error("training config: grow: unknown module '" + n + "' (detokenizer)");
-    if (std::find(c.reinit.begin(), c.reinit.end(), n) != c.reinit.end())
+    if (std::find(c.finetune.reinit.begin(), c.finetune.reinit.end(), n) != c.finetune.reinit.end())
       throw Error("training config: " + n + " is in both reinit and grow");
   }
-  for (const auto& n : c.freeze)
+  for (const auto& n : c.finetune.freeze)
     if (n != "vision_model" && n != "cluster" && n != "merger" && n != "detokenizer")
       throw Error("training config: freeze: unknown module '" + n + "' (vision_model, cluster, merger, detokenizer)");
   return c;
@@ -207,7 +207,7 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"train_data", train_data},
           {"val_data", val_data},
           {"out", out},
-          {"init", init},
+          {"init", finetune.init},
           {"device", device},
           {"seed", seed},
           {"batch_size", batch_size},
@@ -220,27 +220,27 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"min_lr_ratio", min_lr_ratio},
           {"weight_decay", weight_decay},
           {"clip_grad_norm", clip_grad_norm},
-          {"rec_weight", rec_weight},
-          {"concept_weight", concept_weight},
-          {"grouping_weight", grouping_weight},
-          {"semantic_weight", semantic_weight},
-          {"concept_head", concept_head},
-          {"decoder_mask_weight", decoder_mask_weight},
-          {"encoder_lr_scale", encoder_lr_scale},
-          {"object_bandwidth", object_bandwidth},
-          {"l1_weight", l1_weight},
-          {"l2_weight", l2_weight},
-          {"perceptual_weight", perceptual_weight},
-          {"temperature", temperature},
-          {"templates", templates},
+          {"rec_weight", objective.rec_weight},
+          {"concept_weight", objective.concept_weight},
+          {"grouping_weight", extras.grouping_weight},
+          {"semantic_weight", extras.semantic_weight},
+          {"concept_head", extras.concept_head},
+          {"decoder_mask_weight", extras.decoder_mask_weight},
+          {"encoder_lr_scale", finetune.encoder_lr_scale},
+          {"object_bandwidth", extras.object_bandwidth},
+          {"l1_weight", objective.l1_weight},
+          {"l2_weight", objective.l2_weight},
+          {"perceptual_weight", objective.perceptual_weight},
+          {"temperature", objective.temperature},
+          {"templates", objective.templates},
           {"text_encoder",
            {{"dim", text.dim()}, {"layers", text.layers()}, {"heads", text.heads()}, {"max_len", text.max_len()}}},
-          {"merger_absolute_position", merger_absolute_position},
-          {"reinit", reinit},
-          {"grow", grow},
-          {"freeze_text", freeze_text},
+          {"merger_absolute_position", finetune.merger_absolute_position},
+          {"reinit", finetune.reinit},
+          {"grow", finetune.grow},
+          {"freeze_text", finetune.freeze_text},
           {"calibrate", calibrate},
-          {"freeze", freeze},
+          {"freeze", finetune.freeze},
           {"mixed_precision", mixed_precision},
           {"cpu_bf16", cpu_bf16}};
 }
@@ -273,8 +273,8 @@ void check_grow(const tokenizer::DetokenizerOptions& was, const tokenizer::Detok
 // the architecture, clustering and text encoder are that folder's. Puts them into cfg and returns
 // the folder's config.json (null when training from scratch).
 nlohmann::json adopt_start_model(SetokTrainConfig& cfg, const std::string& from, const std::string& resume_dir) {
-  if (from.empty() && (!cfg.reinit.empty() || !cfg.grow.empty()))
-    throw Error(std::string("training config: ") + (cfg.grow.empty() ? "reinit" : "grow") +
+  if (from.empty() && (!cfg.finetune.reinit.empty() || !cfg.finetune.grow.empty()))
+    throw Error(std::string("training config: ") + (cfg.finetune.grow.empty() ? "reinit" : "grow") +
                 " changes a trained model: set init to one");
   if (from.empty()) return nullptr;
   if (!fs::exists(fs::path(from) / "config.json")) throw Error(from + ": no config.json (not a SeTok model folder)");
@@ -285,17 +285,17 @@ nlohmann::json adopt_start_model(SetokTrainConfig& cfg, const std::string& from,
   const tokenizer::SetokConfig own = cfg.model;
   cfg.model = tokenizer::SetokConfig::from_json(prev);
   if (resume_dir.empty()) {
-    for (const auto& n : cfg.reinit) {
+    for (const auto& n : cfg.finetune.reinit) {
       if (n == "merger") cfg.model.merger = own.merger;
       if (n == "detokenizer") cfg.model.detokenizer = own.detokenizer;
     }
-    for (const auto& n : cfg.grow)
+    for (const auto& n : cfg.finetune.grow)
       if (n == "detokenizer") {
         check_grow(cfg.model.detokenizer, own.detokenizer);
         cfg.model.detokenizer = own.detokenizer;
       }
   }
-  if (cfg.merger_absolute_position) cfg.model.merger.absolute_position(true);
+  if (cfg.finetune.merger_absolute_position) cfg.model.merger.absolute_position(true);
   cfg.model.validate();
   if (prev["concept"].contains("text_encoder")) {
     const auto& t = prev["concept"]["text_encoder"];
@@ -330,7 +330,7 @@ void read_labels(SetokRun& r, SetokTrainConfig& cfg, const SetokDataset& data, c
   r.st.labels = data.label_names();
   std::vector<std::string> texts;
   for (const auto& l : r.st.labels)
-    for (const auto& t : cfg.templates) texts.push_back(fill_template(t, l));
+    for (const auto& t : cfg.objective.templates) texts.push_back(fill_template(t, l));
   r.vocab = WordVocab(texts);
   if (!r.from.empty()) {
     r.vocab = WordVocab::from_json(r.prev["concept"]["vocab"]);
@@ -353,13 +353,13 @@ void build_modules(SetokRun& r, const SetokTrainConfig& cfg) {
   at::manual_seed(cfg.seed);
   r.model = tokenizer::SetokModel(cfg.model);
   r.text = TextEncoder(cfg.text);
-  r.logit_scale = at::scalar_tensor(std::log(1.0 / cfg.temperature)).set_requires_grad(true);
+  r.logit_scale = at::scalar_tensor(std::log(1.0 / cfg.objective.temperature)).set_requires_grad(true);
   // Supervised patch classes (semantic_weight): a linear head over the encoder's patch features,
   // one class per label plus background.
-  if (cfg.semantic_weight > 0)
+  if (cfg.extras.semantic_weight > 0)
     r.semantic = torch::nn::Linear(cfg.model.vision.hidden_size, static_cast<int64_t>(r.st.labels.size()) + 1);
   // The token head: this config's width, or the init (or checkpoint) model's head.
-  std::int64_t head_hidden = cfg.concept_head;
+  std::int64_t head_hidden = cfg.extras.concept_head;
   if (!r.from.empty()) {
     const std::int64_t had = token_head_width(r.prev["concept"]);
     if (head_hidden > 0 && had > 0 && head_hidden != had)
@@ -376,7 +376,7 @@ void build_modules(SetokRun& r, const SetokTrainConfig& cfg) {
 // layer zeroed, so that each starts as the identity.
 void keep_fresh_weights(io::TensorMap& weights, tokenizer::SetokModel& model, const SetokTrainConfig& cfg) {
   std::vector<std::string> fresh;
-  for (const auto& n : cfg.reinit) fresh.push_back(n + ".");
+  for (const auto& n : cfg.finetune.reinit) fresh.push_back(n + ".");
   if (model->merger->position_proj && !weights.count("merger.position_proj.weight"))
     fresh.push_back("merger.position_proj.");
   auto is_fresh = [&](const std::string& key) {
@@ -385,7 +385,7 @@ void keep_fresh_weights(io::TensorMap& weights, tokenizer::SetokModel& model, co
   for (auto it = weights.begin(); it != weights.end();) it = is_fresh(it->first) ? weights.erase(it) : std::next(it);
   for (const auto& [key, value] : nn::state_dict(*model))
     if (is_fresh(key)) weights[key] = value;
-  if (std::find(cfg.grow.begin(), cfg.grow.end(), "detokenizer") == cfg.grow.end()) return;
+  if (std::find(cfg.finetune.grow.begin(), cfg.finetune.grow.end(), "detokenizer") == cfg.finetune.grow.end()) return;
   std::set<std::string> added;
   for (const auto& [key, value] : nn::state_dict(*model))
     if (key.rfind("detokenizer.", 0) == 0 && !weights.count(key)) {
@@ -437,9 +437,9 @@ void prepare_modules(SetokRun& r, const SetokTrainConfig& cfg, const at::Device&
   r.model->train();
   r.text->train();
   r.logit_scale = r.logit_scale.to(device).detach().set_requires_grad(true);
-  if (cfg.freeze_text)
+  if (cfg.finetune.freeze_text)
     for (auto& p : r.text->parameters()) p.set_requires_grad(false);
-  for (const auto& n : cfg.freeze) {
+  for (const auto& n : cfg.finetune.freeze) {
     torch::nn::Module& mod = n == "vision_model" ? static_cast<torch::nn::Module&>(*r.model->encoder)
                              : n == "cluster"    ? static_cast<torch::nn::Module&>(*r.model->cluster)
                              : n == "merger"     ? static_cast<torch::nn::Module&>(*r.model->merger)
@@ -460,7 +460,7 @@ struct Optimiser {
 // multiple of the rate (with 1, the two groups of every earlier checkpoint).
 Optimiser make_optimiser(SetokRun& r, const SetokTrainConfig& cfg, const std::string& resume_dir) {
   std::vector<at::Tensor> decay, no_decay{r.logit_scale}, enc_decay, enc_no_decay;
-  const bool scaled_encoder = cfg.encoder_lr_scale != 1.0;
+  const bool scaled_encoder = cfg.finetune.encoder_lr_scale != 1.0;
   auto split = [&](torch::nn::Module& m) {
     for (auto& p : m.named_parameters()) {
       if (!p.value().requires_grad()) continue;
@@ -483,8 +483,8 @@ Optimiser make_optimiser(SetokRun& r, const SetokTrainConfig& cfg, const std::st
   };
   add_group(decay, cfg.weight_decay, 1.0);
   add_group(no_decay, 0.0, 1.0);
-  add_group(enc_decay, cfg.weight_decay, cfg.encoder_lr_scale);
-  add_group(enc_no_decay, 0.0, cfg.encoder_lr_scale);
+  add_group(enc_decay, cfg.weight_decay, cfg.finetune.encoder_lr_scale);
+  add_group(enc_no_decay, 0.0, cfg.finetune.encoder_lr_scale);
   o.opt = std::make_unique<torch::optim::AdamW>(groups);
   if (!resume_dir.empty() && fs::exists(fs::path(resume_dir) / "optimizer.pt")) {
     torch::serialize::InputArchive ar;
@@ -517,11 +517,11 @@ void reconstruction_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& c
   if (!recon.defined()) return;
   recon = recon.to(at::kFloat);
   at::Tensor diff = recon - pixels;
-  l.rec = cfg.l1_weight * diff.abs().mean() + cfg.l2_weight * diff.pow(2).mean();
-  if (cfg.perceptual_weight <= 0) return;
+  l.rec = cfg.objective.l1_weight * diff.abs().mean() + cfg.objective.l2_weight * diff.pow(2).mean();
+  if (cfg.objective.perceptual_weight <= 0) return;
   at::Tensor target = r.model->encoder->patch_features(pixels).features.detach();
   l.perceptual = (r.model->encoder->patch_features(recon).features - target).pow(2).mean();
-  l.rec = l.rec + cfg.perceptual_weight * l.perceptual;
+  l.rec = l.rec + cfg.objective.perceptual_weight * l.perceptual;
 }
 
 // L_concept over every annotated object of the batch: its tokens against its label's text.
@@ -541,7 +541,7 @@ void concept_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, con
       obj_labels.push_back(it->second);
     }
   }
-  if (obj_tokens.empty() || cfg.concept_weight <= 0) return;
+  if (obj_tokens.empty() || cfg.objective.concept_weight <= 0) return;
   std::set<int64_t> present(obj_labels.begin(), obj_labels.end());
   std::vector<int64_t> present_v(present.begin(), present.end());
   std::map<int64_t, int64_t> local;
@@ -549,7 +549,8 @@ void concept_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, con
   std::mt19937_64 rng(cfg.seed * 7919 + static_cast<std::uint64_t>(r.st.step));
   for (std::size_t i = 0; i < present_v.size(); ++i) {
     local[present_v[i]] = static_cast<int64_t>(i);
-    prompts.push_back(fill_template(cfg.templates[rng() % cfg.templates.size()], r.st.labels[present_v[i]]));
+    prompts.push_back(
+        fill_template(cfg.objective.templates[rng() % cfg.objective.templates.size()], r.st.labels[present_v[i]]));
   }
   std::vector<int64_t> targets;
   for (auto id : obj_labels) targets.push_back(local[id]);
@@ -602,7 +603,7 @@ at::Tensor semantic_labels(const SetokRun& r, const SetokBatch& batch, int64_t p
 void patch_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, const SetokBatch& batch,
                   const tokenizer::Tokenized& tk, const at::Device& device) {
   const int64_t n = tk.features.size(1);
-  if (cfg.grouping_weight > 0) l.grouping = grouping_loss(tk.features, grouping_labels(batch, n).to(device));
+  if (cfg.extras.grouping_weight > 0) l.grouping = grouping_loss(tk.features, grouping_labels(batch, n).to(device));
   if (!r.semantic) return;
   const int64_t bg = static_cast<int64_t>(r.st.labels.size());
   at::Tensor target = semantic_labels(r, batch, n).to(device).reshape({-1});
@@ -626,19 +627,20 @@ struct Forward {
 Forward forward_step(SetokRun& r, const SetokTrainConfig& cfg, const SetokBatch& batch, const at::Tensor& pixels,
                      bool amp) {
   Forward f;
-  const bool draws = cfg.rec_weight > 0 || cfg.decoder_mask_weight > 0;
+  const bool draws = cfg.objective.rec_weight > 0 || cfg.extras.decoder_mask_weight > 0;
   {
     AutocastScope autocast(pixels.device().type(), amp);
     f.tk = r.model->tokenize(pixels, r.model->config().cluster,
                              [&](const at::Tensor& features, tokenizer::ClusterParams& p) {
-                               if (!cfg.object_bandwidth) return;
+                               if (!cfg.extras.object_bandwidth) return;
                                f.bandwidth = object_bandwidth(*r.model->cluster, p, features, batch.samples);
                                p.bandwidth = f.bandwidth;
                                r.model->cluster->set_bandwidth(f.bandwidth);  // the learnt σ, when there is one
                              });
     // A stage that weighs neither the picture nor the decoder's masks (one training only the text
     // side, say) does not draw at all.
-    if (draws) f.recon = r.model->reconstruct(pixels, f.tk, cfg.decoder_mask_weight > 0 ? &f.mask_logits : nullptr);
+    if (draws)
+      f.recon = r.model->reconstruct(pixels, f.tk, cfg.extras.decoder_mask_weight > 0 ? &f.mask_logits : nullptr);
   }
   if (amp) {
     // The losses run outside autocast, in f32, beside f32 tensors (text embeddings, masks).
@@ -660,8 +662,9 @@ StepLosses step_losses(SetokRun& r, const SetokTrainConfig& cfg, const SetokBatc
   if (f.mask_logits.defined())
     l.decoder_mask =
         -(f.tk.clusters.masks.to(at::kFloat) * at::log_softmax(f.mask_logits.to(at::kFloat), 2)).sum(2).mean();
-  l.total = cfg.rec_weight * l.rec + cfg.concept_weight * l.concept + cfg.grouping_weight * l.grouping +
-            cfg.semantic_weight * l.semantic + cfg.decoder_mask_weight * l.decoder_mask;
+  l.total = cfg.objective.rec_weight * l.rec + cfg.objective.concept_weight * l.concept +
+            cfg.extras.grouping_weight * l.grouping + cfg.extras.semantic_weight * l.semantic +
+            cfg.extras.decoder_mask_weight * l.decoder_mask;
   return l;
 }
 
@@ -677,28 +680,29 @@ void emit_step(ProgressWriter& progress, Clocks& c, SetokRun& r, const SetokTrai
   const double win = std::chrono::duration<double>(now - c.window).count();
   const double elapsed = std::chrono::duration<double>(now - c.start).count();
   const double eta = (cfg.steps - r.st.step) * elapsed / std::max<std::int64_t>(1, r.st.step - c.first_step);
-  progress.emit({{"event", "step"},
-                 {"step", r.st.step},
-                 {"total_steps", cfg.steps},
-                 {"epoch", static_cast<double>(r.st.step) * cfg.batch_size / data.size()},
-                 {"loss", l.total.item<double>()},
-                 {"loss_rec", l.rec.item<double>()},
-                 {"loss_perceptual", l.perceptual.item<double>()},
-                 {"loss_concept", l.concept.item<double>()},
-                 {"loss_grouping", l.grouping.item<double>()},
-                 {"loss_semantic", l.semantic.item<double>()},
-                 {"loss_decoder_mask", l.decoder_mask.item<double>()},
-                 {"semantic_acc", l.semantic_acc},
-                 {"concept_acc", l.concept_acc},
-                 {"tokens_per_image", f.tk.clusters.num_tokens.to(at::kDouble).mean().item<double>()},
-                 {"bandwidth", cfg.object_bandwidth ? static_cast<double>(f.bandwidth) : r.model->cluster->bandwidth()},
-                 {"temperature", 1.0 / r.logit_scale.exp().item<double>()},
-                 {"grad_norm", gnorm},
-                 {"lr", lr},
-                 {"images_per_s", c.window_images / std::max(win, 1e-9)},
-                 {"data_wait_s", loader.wait_seconds()},
-                 {"memory_mb", resident_bytes() / 1048576.0},
-                 {"eta_s", eta}});
+  progress.emit(
+      {{"event", "step"},
+       {"step", r.st.step},
+       {"total_steps", cfg.steps},
+       {"epoch", static_cast<double>(r.st.step) * cfg.batch_size / data.size()},
+       {"loss", l.total.item<double>()},
+       {"loss_rec", l.rec.item<double>()},
+       {"loss_perceptual", l.perceptual.item<double>()},
+       {"loss_concept", l.concept.item<double>()},
+       {"loss_grouping", l.grouping.item<double>()},
+       {"loss_semantic", l.semantic.item<double>()},
+       {"loss_decoder_mask", l.decoder_mask.item<double>()},
+       {"semantic_acc", l.semantic_acc},
+       {"concept_acc", l.concept_acc},
+       {"tokens_per_image", f.tk.clusters.num_tokens.to(at::kDouble).mean().item<double>()},
+       {"bandwidth", cfg.extras.object_bandwidth ? static_cast<double>(f.bandwidth) : r.model->cluster->bandwidth()},
+       {"temperature", 1.0 / r.logit_scale.exp().item<double>()},
+       {"grad_norm", gnorm},
+       {"lr", lr},
+       {"images_per_s", c.window_images / std::max(win, 1e-9)},
+       {"data_wait_s", loader.wait_seconds()},
+       {"memory_mb", resident_bytes() / 1048576.0},
+       {"eta_s", eta}});
   c.window = now;
   c.window_images = 0;
 }
@@ -725,7 +729,7 @@ const SetokDataset& open_data(const SetokTrainConfig& cfg, const SetokDataset* g
 // The settings that need the start model's config to be checked.
 void check_config(const SetokTrainConfig& cfg) {
   const auto& vc = cfg.model.vision;
-  if (cfg.decoder_mask_weight > 0 &&
+  if (cfg.extras.decoder_mask_weight > 0 &&
       (!cfg.model.detokenizer.broadcast() || cfg.model.detokenizer.grid() != vc.image_size / vc.patch_size))
     throw Error(
         "training config: decoder_mask_weight needs a broadcast detokenizer (detokenizer.broadcast) whose "
@@ -769,7 +773,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
                          const SetokDataset* data_override) {
   SetokTrainConfig cfg = cfg_in;
   SetokRun r;
-  r.from = !resume_dir.empty() ? resume_dir : cfg.init;
+  r.from = !resume_dir.empty() ? resume_dir : cfg.finetune.init;
   r.prev = adopt_start_model(cfg, r.from, resume_dir);  // before the data: it sets the image size
   check_config(cfg);
   std::unique_ptr<SetokDataset> owned;
@@ -805,7 +809,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       static_cast<torch::optim::AdamWOptions&>(o.opt->param_groups()[g].options()).lr(lr * o.group_scale[g]);
     const at::Tensor pixels = batch.pixels.to(device);
     const Forward f = forward_step(r, cfg, batch, pixels, amp);
-    if (cfg.object_bandwidth) saved_config.cluster.bandwidth = f.bandwidth;
+    if (cfg.extras.object_bandwidth) saved_config.cluster.bandwidth = f.bandwidth;
     const StepLosses l = step_losses(r, cfg, batch, pixels, f);
     stop_if_not_finite(l.total.item<double>(), "loss", r.st.step, ckpt_dir.string(), progress);
     o.opt->zero_grad();

@@ -49,17 +49,17 @@ struct FineTuneFixture {
 
   train::SetokTrainConfig tuned(const std::string& name, std::int64_t steps) const {
     train::SetokTrainConfig c = tiny_config(d / name, steps);
-    c.init = first.model_dir;
+    c.finetune.init = first.model_dir;
     return c;
   }
   // A text-side stage: every module of the tokenizer frozen and only the concept loss weighed.
   train::SetokTrainConfig text_stage(const std::string& name, std::int64_t steps) const {
     train::SetokTrainConfig c = tuned(name, steps);
-    c.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
-    c.rec_weight = 0.0;
-    c.decoder_mask_weight = 0.0;
-    c.grouping_weight = 0.0;
-    c.concept_weight = 1.0;
+    c.finetune.freeze = {"vision_model", "cluster", "merger", "detokenizer"};
+    c.objective.rec_weight = 0.0;
+    c.extras.decoder_mask_weight = 0.0;
+    c.extras.grouping_weight = 0.0;
+    c.objective.concept_weight = 1.0;
     return c;
   }
 };

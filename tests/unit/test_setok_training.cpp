@@ -78,7 +78,7 @@ TEST(SetokTraining, PauseAndResumeContinueBitForBit) {
     ProgressWriter quiet(ProgressMode::kNone);
     auto config = [&](const std::string& out) {
       SetokTrainConfig c = tiny_config(out, 6);
-      c.semantic_weight = semantic;
+      c.extras.semantic_weight = semantic;
       return c;
     };
     train_setok(config(d / "straight"), "", quiet, &data);
@@ -103,7 +103,7 @@ TEST(SetokTraining, PauseAndResumeContinueBitForBit) {
       // A checkpoint without the head cannot be resumed with it: one clear error.
       SetokTrainConfig more = config(d / "paused");
       more.steps = 8;
-      more.semantic_weight = 1.0;
+      more.extras.semantic_weight = 1.0;
       try {
         train_setok(more, d / "paused/checkpoint", quiet, &data);
         ADD_FAILURE() << "resumed without the semantic head's weights";
@@ -124,7 +124,7 @@ TEST(SetokTraining, InitFineTunesATrainedModelKeepingItsArchitecture) {
   // would not load. At a vanishing rate one step leaves the weights where they were.
   auto tune = [&](const std::string& out, const std::string& init) {
     SetokTrainConfig c = tiny_config(out, 1);
-    c.init = init;
+    c.finetune.init = init;
     c.lr = 1e-12;
     c.text.dim(16);
     c.model.cluster.max_tokens = 3;
@@ -163,7 +163,7 @@ TEST(SetokTraining, InitWithoutASemanticHeadStartsOneForAFineTune) {
   // only resuming a checkpoint without the head is refused (PauseAndResumeContinueBitForBit).
   FineTuneFixture f;
   SetokTrainConfig c = f.tuned("tuned", 3);
-  c.semantic_weight = 1.0;
+  c.extras.semantic_weight = 1.0;
   std::vector<double> acc;
   ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
     if (e["event"] == "step") acc.push_back(e.at("semantic_acc").get<double>());
@@ -187,8 +187,8 @@ TEST(SetokTraining, MergerAbsolutePositionJoinsAModelTrainedWithoutIt) {
   FineTuneFixture f;
   EXPECT_FALSE(io::load_weights(f.first.model_dir).count("merger.position_proj.weight"));
   SetokTrainConfig c = f.tuned("tuned", 3);
-  c.merger_absolute_position = true;
-  c.freeze = {"vision_model", "cluster"};
+  c.finetune.merger_absolute_position = true;
+  c.finetune.freeze = {"vision_model", "cluster"};
   std::vector<double> losses;
   ProgressWriter p(ProgressMode::kNone, [&](const nlohmann::json& e) {
     if (e["event"] == "step") losses.push_back(e.at("loss").get<double>());
@@ -219,8 +219,8 @@ TEST(SetokTraining, ReinitDrawsAModuleAfreshFromTheConfig) {
   // the rest is the init model's.
   FineTuneFixture f;
   SetokTrainConfig c = f.tuned("tuned", 1);
-  c.reinit = {"detokenizer"};
-  c.freeze = {"vision_model", "cluster", "merger"};
+  c.finetune.reinit = {"detokenizer"};
+  c.finetune.freeze = {"vision_model", "cluster", "merger"};
   c.model.detokenizer.decoder_norm_groups(2).query_position(true);
   c.lr = 1e-9;  // one step that moves nothing visibly: the weights are those it started with
   TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
@@ -245,8 +245,8 @@ TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
   // model draws the init model's pictures until training moves it (here one step at lr 1e-9).
   FineTuneFixture f;
   SetokTrainConfig c = f.tuned("grown", 1);
-  c.grow = {"detokenizer"};
-  c.freeze = {"vision_model", "cluster", "merger"};
+  c.finetune.grow = {"detokenizer"};
+  c.finetune.freeze = {"vision_model", "cluster", "merger"};
   const tokenizer::DetokenizerOptions d0 = c.model.detokenizer;  // the init model's
   c.model.detokenizer.layers(d0.layers() + 1).decoder_res_blocks(d0.decoder_res_blocks() + 1);
   c.lr = 1e-9;
@@ -276,8 +276,8 @@ TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
 
   // ... and then they learn: a few steps at a normal rate move the added layers off zero.
   SetokTrainConfig more = f.tuned("grown-more", 3);
-  more.grow = c.grow;
-  more.freeze = c.freeze;
+  more.finetune.grow = c.finetune.grow;
+  more.finetune.freeze = c.finetune.freeze;
   more.model.detokenizer = c.model.detokenizer;
   EXPECT_GT(
       io::load_weights(train_setok(more, "", f.quiet, &f.data).model_dir).at(added_block).abs().max().item<double>(),
@@ -285,12 +285,12 @@ TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
 
   // Only depth may change, and only up; grow and reinit of one module, or another module, are refused.
   SetokTrainConfig wider = f.tuned("wider", 1);
-  wider.grow = {"detokenizer"};
+  wider.finetune.grow = {"detokenizer"};
   wider.model.detokenizer.dim(d0.dim() * 2);
   EXPECT_THROW(train_setok(wider, "", f.quiet, &f.data), setok::Error);
   EXPECT_THROW(SetokTrainConfig::from_json({{"grow", {"merger"}}}), setok::Error);
   SetokTrainConfig no_init = tiny_config(f.d / "no-init", 1);
-  no_init.grow = {"detokenizer"};
+  no_init.finetune.grow = {"detokenizer"};
   EXPECT_THROW(train_setok(no_init, "", f.quiet, &f.data), setok::Error) << "grow without a model to grow";
   EXPECT_THROW(SetokTrainConfig::from_json({{"grow", {"detokenizer"}}, {"reinit", {"detokenizer"}}}), setok::Error);
 }
@@ -298,7 +298,7 @@ TEST(SetokTraining, GrowAddsDetokenizerLayersThatStartAsTheIdentity) {
 TEST(SetokTraining, FrozenModulesKeepTheirWeightsWhileTheRestLearns) {
   FineTuneFixture f;
   SetokTrainConfig c = f.tuned("tuned", 3);
-  c.freeze = {"vision_model", "cluster"};
+  c.finetune.freeze = {"vision_model", "cluster"};
   TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
   const io::TensorMap before = io::load_weights(f.first.model_dir), after = io::load_weights(tuned.model_dir);
   int frozen = 0, moved = 0;
@@ -348,7 +348,7 @@ TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresIts
   // concept scores go through it.
   FineTuneFixture f;
   SetokTrainConfig c = f.text_stage("head", 40);
-  c.concept_head = 16;
+  c.extras.concept_head = 16;
   TrainSummary tuned = train_setok(c, "", f.quiet, &f.data);
   const std::filesystem::path dir = tuned.model_dir;
   const nlohmann::json cfg = io::read_json_file((dir / "config.json").string());
@@ -387,13 +387,13 @@ TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresIts
   // A fine-tune from it without naming a head keeps the head (at a vanishing rate, to the bit
   // of what was loaded); one naming another width is refused.
   SetokTrainConfig more = tiny_config(f.d / "more", 1);
-  more.init = dir.string();
+  more.finetune.init = dir.string();
   more.lr = 1e-12;
   TrainSummary kept = train_setok(more, "", f.quiet, &f.data);
   io::TensorMap text2 = text_weights(kept.model_dir);
   ASSERT_TRUE(text2.count("token_head.fc1.weight"));
   EXPECT_TRUE(at::allclose(text2.at("token_head.fc1.weight"), text.at("token_head.fc1.weight"), 1e-5, 1e-7));
-  more.concept_head = 8;
+  more.extras.concept_head = 8;
   more.out = f.d / "other";
   try {
     train_setok(more, "", f.quiet, &f.data);
@@ -416,7 +416,7 @@ TEST(SetokTraining, TokenHeadLearnsOnFrozenTokensTravelsWithTheModelAndScoresIts
   resumed.steps = 41;
   EXPECT_EQ(train_setok(resumed, f.d / "head/checkpoint", f.quiet, &f.data).steps_done, 1);
   SetokTrainConfig first_again = tiny_config(f.d / "first", 3);
-  first_again.concept_head = 16;
+  first_again.extras.concept_head = 16;
   try {
     train_setok(first_again, f.d / "first/checkpoint", f.quiet, &f.data);
     ADD_FAILURE() << "a checkpoint without a head was resumed with one";
@@ -432,7 +432,7 @@ TEST(SetokTraining, EncoderLearningRateScaleSlowsOnlyTheEncoder) {
   FineTuneFixture f;
   auto tune = [&](const char* name, double scale) {
     SetokTrainConfig c = f.tuned(name, 3);
-    c.encoder_lr_scale = scale;
+    c.finetune.encoder_lr_scale = scale;
     return io::load_weights(train_setok(c, "", f.quiet, &f.data).model_dir);
   };
   const io::TensorMap before = io::load_weights(f.first.model_dir), full = tune("full", 1.0), slow = tune("slow", 0.01);
@@ -459,10 +459,10 @@ TEST(SetokTraining, DecoderMaskLossTeachesTheDecoderWhereTokensLie) {
   test::ToyScenes data(64);
   SetokTrainConfig c = tiny_config(d / "run", 40);
   c.model.detokenizer.broadcast(true).broadcast_hidden(32);
-  c.rec_weight = 0.0;
-  c.concept_weight = 0.0;
-  c.decoder_mask_weight = 1.0;
-  c.freeze = {"vision_model", "cluster"};  // a fixed grouping to learn
+  c.objective.rec_weight = 0.0;
+  c.objective.concept_weight = 0.0;
+  c.extras.decoder_mask_weight = 1.0;
+  c.finetune.freeze = {"vision_model", "cluster"};  // a fixed grouping to learn
   const std::vector<double> loss = train_recording(c, data, "loss_decoder_mask");
   ASSERT_EQ(loss.size(), 40u);
   const double first = mean_over(loss, 0, 5), last = mean_over(loss, 35, 40);
@@ -470,7 +470,7 @@ TEST(SetokTraining, DecoderMaskLossTeachesTheDecoderWhereTokensLie) {
   EXPECT_LT(last, 0.7 * first) << "first " << first << ", last " << last;
   // Without a broadcast detokenizer the loss has no masks to score: refused before training.
   SetokTrainConfig plain = tiny_config(d / "plain", 1);
-  plain.decoder_mask_weight = 1.0;
+  plain.extras.decoder_mask_weight = 1.0;
   ProgressWriter quiet(ProgressMode::kNone);
   try {
     train_setok(plain, "", quiet, &data);
@@ -487,9 +487,9 @@ TEST(SetokTraining, SemanticLossTeachesPatchesTheirObjectsLabels) {
   test::TempDir d;
   test::ToyScenes data(64);
   SetokTrainConfig c = tiny_config(d / "run", 40);
-  c.rec_weight = 0.0;
-  c.concept_weight = 0.0;
-  c.semantic_weight = 1.0;
+  c.objective.rec_weight = 0.0;
+  c.objective.concept_weight = 0.0;
+  c.extras.semantic_weight = 1.0;
   const std::vector<double> acc = train_recording(c, data, "semantic_acc");
   ASSERT_EQ(acc.size(), 40u);
   EXPECT_GT(mean_over(acc, 30, 40), 0.8) << "object-patch accuracy over the last 10 steps (first 5: "
@@ -517,7 +517,7 @@ TEST(SetokTraining, ConceptLossTeachesTokensTheirObjectsLabels) {
   test::TempDir d;
   test::ToyScenes data(64);
   SetokTrainConfig c = tiny_config(d / "run", 60);
-  c.rec_weight = 0.0;
+  c.objective.rec_weight = 0.0;
   const std::vector<double> acc = train_recording(c, data, "concept_acc");
   ASSERT_EQ(acc.size(), 60u);
   EXPECT_GT(mean_over(acc, 50, 60), 0.8) << "concept accuracy over the last 10 steps";
@@ -535,7 +535,7 @@ TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
       bandwidths->push_back(e["bandwidth"].get<double>());
     });
     SetokTrainConfig c = tiny_config(d / "run", 4);
-    c.object_bandwidth = on;
+    c.extras.object_bandwidth = on;
     train_setok(c, "", p, &data);
   };
   std::vector<double> off_tokens, off_bw, on_tokens, on_bw;
@@ -557,5 +557,5 @@ TEST(SetokTraining, ObjectBandwidthClustersAboutOneTokenPerObject) {
   EXPECT_LT(err_on, err_off) << "objects + 1 per image: " << objects;
   EXPECT_LT(err_on / 4, 1.0) << "tokens per image at steps 1 and 4: " << on_tokens[0] << ", " << on_tokens[3]
                              << " (objects + 1: " << objects << ")";
-  EXPECT_TRUE(SetokTrainConfig::from_json({{"object_bandwidth", true}}).object_bandwidth);
+  EXPECT_TRUE(SetokTrainConfig::from_json({{"object_bandwidth", true}}).extras.object_bandwidth);
 }
