@@ -1,7 +1,12 @@
-// setok cluster, tokenize and bench as scripts use them.
+// setok tokenize as scripts use it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -12,59 +17,10 @@
 #include "core/io/npy.h"
 #include "tests/support/blobs.h"
 #include "tests/support/run_process.h"
+#include "tests/support/setok_cli.h"
+#include "tests/support/temp_dir.h"
 
 using namespace setok::test;
-
-namespace {
-ProcessResult setok_cli(const std::string& args) { return run_command(shell_quote(SETOK_CLI) + " " + args); }
-
-void expect_one_line_error(const ProcessResult& r) {
-  EXPECT_EQ(r.rc, 1) << r.err;
-  EXPECT_EQ(count_lines(r.err), 1) << r.err;
-  EXPECT_EQ(r.err.rfind("setok: ", 0), 0u) << r.err;
-}
-}  // namespace
-
-TEST(CliCluster, RecoversBlobsFromAnNpyFile) {
-  TempDir d;
-  auto blobs = make_blobs({60, 25, 40, 19}, 96, 0.05, 21);
-  setok::io::save_npy(d / "f.npy", blobs.x.view({12, 12, 96}).contiguous());  // [h, w, d]
-  auto r = setok_cli("cluster " + shell_quote(d / "f.npy") + " -o " + shell_quote(d / "m.npy"));
-  ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(count_lines(r.out), 1);
-  auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["tokens"], 4);
-  EXPECT_EQ(j["patches"], 144);
-  at::Tensor m = setok::io::load_npy(d / "m.npy");
-  EXPECT_EQ(m.sizes().vec(), (std::vector<int64_t>{144, 4}));
-  EXPECT_TRUE(recovers_exactly(m, blobs.labels, 4));
-  std::vector<int64_t> sizes = j["sizes"];
-  std::sort(sizes.begin(), sizes.end());
-  EXPECT_EQ(sizes, (std::vector<int64_t>{19, 25, 40, 60}));
-
-  auto soft = setok_cli("cluster " + shell_quote(d / "f.npy") + " -o " + shell_quote(d / "s.npy") +
-                        " --mode soft --max-tokens 3 --knn 4 --beta 0.5 --bandwidth 0.1");
-  ASSERT_EQ(soft.rc, 0) << soft.err;
-  EXPECT_EQ(nlohmann::json::parse(soft.out)["tokens"], 3);
-  at::Tensor s = setok::io::load_npy(d / "s.npy");
-  EXPECT_TRUE(at::allclose(s.sum(1), at::ones({144}), 1e-5, 1e-5));
-}
-
-TEST(CliCluster, BadInputIsOneLineAndExitOne) {
-  TempDir d;
-  setok::io::save_npy(d / "int.npy", at::ones({4, 3}, at::kLong));
-  setok::io::save_npy(d / "flat.npy", at::ones({7}));
-  at::Tensor nan = at::ones({4, 3});
-  nan[1][1] = std::numeric_limits<float>::quiet_NaN();
-  setok::io::save_npy(d / "nan.npy", nan);
-  write_bytes(d / "junk.npy", "garbage");
-  for (const char* f : {"int.npy", "flat.npy", "nan.npy", "junk.npy", "absent.npy"}) {
-    SCOPED_TRACE(f);
-    expect_one_line_error(setok_cli("cluster " + shell_quote(d / f) + " -o " + shell_quote(d / "o.npy")));
-  }
-  auto usage = setok_cli("cluster " + shell_quote(d / "int.npy") + " -o x.npy --mode medium");
-  EXPECT_EQ(usage.rc, 2);
-}
 
 TEST(CliTokenize, WritesOverlayIndexMapAndStatistics) {
   TempDir d;
@@ -171,13 +127,4 @@ TEST(CliTokenize, AcceptsEveryKindOfImageAndRefusesNonImages) {
   auto huge = setok_cli("tokenize " + std::string(SETOK_TEST_DATA) + "/huge_100000x100000.png");
   expect_one_line_error(huge);
   EXPECT_NE(huge.err.find("too large"), std::string::npos) << huge.err;
-}
-
-TEST(CliBench, ClusterPrintsFigures) {
-  auto r = setok_cli("bench cluster --n 100 --dim 64 --batch 2 --repeats 3 --warmup 1 --json");
-  ASSERT_EQ(r.rc, 0) << r.err;
-  auto j = nlohmann::json::parse(r.out);
-  for (const char* k : {"ms_per_image", "reference_ms_per_image", "dpc_knn_ms_per_image", "gram_ms_per_image"})
-    EXPECT_GT(j[k].get<double>(), 0.0) << k;
-  EXPECT_GE(j["tokens_per_image"].get<double>(), 1.0);
 }

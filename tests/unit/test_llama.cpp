@@ -1,15 +1,18 @@
 // The LLaMA decoder: HuggingFace names and config, the KV cache against a full forward, causality,
 // grouped-query attention against its multi-head equivalent, rotary embeddings' relative property,
-// a hand-written reference layer, loading and saving, and generation's controls.
+// a hand-written reference layer, loading and saving.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
@@ -19,38 +22,13 @@
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tiny_llama.h"
 
 using namespace setok;
 using namespace setok::llm;
-
-namespace {
-LlamaConfig tiny(std::int64_t kv_heads = 2, bool tie = false) {
-  LlamaConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 32;
-  c.intermediate_size = 48;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = kv_heads;
-  c.max_position_embeddings = 64;
-  c.rms_norm_eps = 1e-5;
-  c.tie_word_embeddings = tie;
-  return c;
-}
-
-LlamaForCausalLM make(const LlamaConfig& c, int seed = 1) {
-  at::manual_seed(seed);
-  LlamaForCausalLM m(c);
-  // Non-trivial norms too, so a wrong norm cannot hide behind weights of one.
-  at::NoGradGuard ng;
-  for (auto& p : m->named_parameters(true))
-    if (p.value().dim() == 1) p.value().uniform_(0.5, 1.5);
-  m->eval();
-  return m;
-}
-
-at::Tensor ids_of(std::vector<std::int64_t> v) { return at::tensor(v, at::kLong).view({1, -1}); }
-}  // namespace
+using setok::test::ids_of;
+using setok::test::make;
+using setok::test::tiny;
 
 TEST(LlamaConfig, ReadsHuggingFaceConfigAndRejectsWhatItCannotRun) {
   nlohmann::json j = {{"architectures", {"LlamaForCausalLM"}},
@@ -250,143 +228,4 @@ TEST(Llama, SavesAndLoadsHuggingFaceFoldersIncludingShardsAndHalfWeights) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("model.layers.1.mlp.up_proj.weight"), std::string::npos) << e.what();
   }
-}
-
-TEST(Generate, SamplingHonoursTemperatureAndTopP) {
-  at::Tensor logits = at::log(at::tensor({0.7f, 0.2f, 0.1f}));
-  std::mt19937_64 rng(0);
-  SamplingOptions greedy;
-  EXPECT_EQ(sample_token(logits, greedy, rng), 0);
-  SamplingOptions t1;
-  t1.temperature = 1.0;
-  std::map<std::int64_t, int> n;
-  for (int i = 0; i < 20000; ++i) ++n[sample_token(logits, t1, rng)];
-  EXPECT_NEAR(n[0] / 20000.0, 0.7, 0.02);
-  EXPECT_NEAR(n[1] / 20000.0, 0.2, 0.02);
-  EXPECT_NEAR(n[2] / 20000.0, 0.1, 0.02);
-  SamplingOptions nucleus = t1;
-  nucleus.top_p = 0.85;  // {0.7, 0.2} reaches it: 0.1 is never drawn
-  n.clear();
-  for (int i = 0; i < 5000; ++i) ++n[sample_token(logits, nucleus, rng)];
-  EXPECT_EQ(n[2], 0);
-  EXPECT_NEAR(n[0] / 5000.0, 0.7 / 0.9, 0.03);
-}
-
-TEST(Generate, StopsOnEosStopStringsBudgetAndCancel) {
-  LlamaForCausalLM m = make(tiny(), 8);
-  // ids -> letters: id i decodes as char('a' + i % 26).
-  DecodeFn decode = [](const std::vector<std::int64_t>& ids) {
-    std::string s;
-    for (auto i : ids) s += static_cast<char>('a' + i % 26);
-    return s;
-  };
-  at::Tensor prompt;
-  {
-    c10::InferenceMode g;
-    prompt = m->embed(ids_of({1, 2, 3}));
-  }
-  auto run = [&](SamplingOptions o, StreamFn f = {}) {
-    KVCache cache = KVCache::allocate(m->config(), 1, 64, at::TensorOptions());
-    GenerateResult r = generate(m, prompt, cache, o, decode, f);
-    EXPECT_EQ(cache.length, 3 + static_cast<std::int64_t>(r.tokens.size()) - (r.stop_reason == "length" ? 1 : 0) -
-                                (r.stop_reason == "cancelled" || r.stop_reason == "stop" ? 1 : 0));
-    return r;
-  };
-  SamplingOptions o;
-  o.max_new_tokens = 12;
-  GenerateResult a = run(o);
-  EXPECT_EQ(a.stop_reason, "length");
-  ASSERT_EQ(a.tokens.size(), 12u);
-  EXPECT_EQ(a.text, decode(a.tokens));
-  // Greedy is deterministic, and cached decoding picks what a full forward would.
-  {
-    c10::InferenceMode g;
-    std::vector<std::int64_t> seq{1, 2, 3};
-    for (int i = 0; i < 5; ++i) {
-      at::Tensor lg = m->forward(at::tensor(seq, at::kLong).view({1, -1}));
-      seq.push_back(lg[0][-1].argmax().item<std::int64_t>());
-    }
-    EXPECT_EQ(std::vector<std::int64_t>(seq.begin() + 3, seq.end()),
-              std::vector<std::int64_t>(a.tokens.begin(), a.tokens.begin() + 5));
-  }
-  SamplingOptions eos = o;
-  eos.stop_ids = {a.tokens[3]};
-  GenerateResult b = run(eos);
-  EXPECT_EQ(b.stop_reason, "eos");
-  EXPECT_LE(b.tokens.size(), 3u);
-  SamplingOptions stop = o;
-  stop.stop = {a.text.substr(4, 2)};
-  std::string streamed;
-  GenerateResult c = run(stop, [&](const std::string& p) {
-    streamed += p;
-    return true;
-  });
-  EXPECT_EQ(c.stop_reason, "stop");
-  EXPECT_EQ(c.text, a.text.substr(0, a.text.find(stop.stop[0])));
-  EXPECT_EQ(streamed, c.text);
-  int calls = 0;
-  GenerateResult d = run(o, [&](const std::string&) { return ++calls < 3; });
-  EXPECT_EQ(d.stop_reason, "cancelled");
-  EXPECT_EQ(calls, 3);
-  EXPECT_LT(d.tokens.size(), 12u);
-}
-
-TEST(Lora, StartsAtTheBaseTrainsOnlyAdaptersAndMergesExactly) {
-  at::manual_seed(0);
-  LlamaForCausalLM m(tiny());
-  m->eval();
-  const at::Tensor ids = at::randint(3, 40, {2, 7}, at::kLong);
-  at::Tensor base;
-  {
-    at::NoGradGuard g;
-    base = m->forward(ids);
-  }
-  LoraOptions o = LoraOptions::from_json({{"rank", 4}, {"alpha", 8}, {"targets", {"q_proj", "v_proj", "down_proj"}}});
-  io::TensorMap ad = add_lora(m, o);
-  EXPECT_EQ(ad.size(), 2u * 3u * static_cast<std::size_t>(tiny().num_hidden_layers));
-  EXPECT_TRUE(ad.count("model.layers.0.self_attn.q_proj.lora_A.weight"));
-  EXPECT_TRUE(ad.count("model.layers.1.mlp.down_proj.lora_B.weight"));
-  EXPECT_THROW(add_lora(m, o), Error);
-  for (const auto& p : m->parameters()) EXPECT_FALSE(p.requires_grad());
-  // B = 0: the adapted model is the base model.
-  EXPECT_TRUE(at::allclose(m->forward(ids), base, 0, 0));
-  // Gradients reach the adapters only (A through B once B moves; B at once).
-  m->forward(ids).pow(2).mean().backward();
-  for (const auto& [name, t] : ad) {
-    ASSERT_TRUE(t.requires_grad()) << name;
-    if (name.find("lora_B") != std::string::npos) {
-      EXPECT_GT(t.grad().abs().sum().item<double>(), 0) << name;
-    }
-  }
-  {
-    at::NoGradGuard g;
-    for (auto& [name, t] : ad)
-      if (name.find("lora_B") != std::string::npos) t.normal_(0, 0.5);
-  }
-  at::Tensor adapted;
-  {
-    at::NoGradGuard g;
-    adapted = m->forward(ids);
-  }
-  EXPECT_GT((adapted - base).abs().max().item<double>(), 1e-3);
-  // Saved adapters load into fresh ones; merging gives the same function without adapters.
-  io::TensorMap saved;
-  for (auto& [name, t] : lora_tensors(m)) saved[name] = t.detach().clone();
-  merge_lora(m);
-  EXPECT_TRUE(lora_tensors(m).empty());
-  {
-    at::NoGradGuard g;
-    EXPECT_TRUE(at::allclose(m->forward(ids), adapted, 1e-4, 1e-5));
-  }
-  at::manual_seed(0);
-  LlamaForCausalLM fresh(tiny());
-  fresh->eval();
-  add_lora(fresh, o);
-  load_lora(fresh, saved);
-  {
-    at::NoGradGuard g;
-    EXPECT_TRUE(at::allclose(fresh->forward(ids), adapted, 1e-5, 1e-6));
-  }
-  EXPECT_THROW(LoraOptions::from_json({{"targets", {"lm_head"}}}), Error);
-  EXPECT_THROW(LoraOptions::from_json({{"rank", 0}}), Error);
 }

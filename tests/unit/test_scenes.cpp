@@ -91,38 +91,6 @@ GeneratedScene with_more_questions(SceneOptions more, int i, std::size_t* defaul
 
 }  // namespace
 
-TEST(Assets, DebianIngredientsArePresent) {
-  // CI installs them: their absence is a failure, not a skip.
-  EXPECT_NO_THROW(fashion_mnist_dir());
-  EXPECT_GE(background_photos().size(), 15u);
-  const FashionMnist& fm = fashion_mnist(true);
-  EXPECT_EQ(fm.count(), 60000);
-  EXPECT_EQ(fashion_mnist(false).count(), 10000);
-  std::set<int> labels(fm.labels.begin(), fm.labels.end());
-  EXPECT_EQ(labels.size(), 10u);
-}
-
-TEST(FashionMnist, MalformedFilesNameTheFault) {
-  setok::test::TempDir d;
-  const std::string hdr("\0\0\x08\x03\0\0\0\x01\0\0\0\x1c\0\0\0\x1c", 16);
-  setok::test::write_bytes(d / "im", hdr + std::string(784, '\x7f'));
-  setok::test::write_bytes(d / "lb", std::string("\0\0\x08\x01\0\0\0\x01\x03", 9));
-  FashionMnist f = read_fashion_mnist(d / "im", d / "lb");
-  EXPECT_EQ(f.count(), 1);
-  EXPECT_EQ(f.labels[0], 3);
-  setok::test::write_bytes(d / "short", hdr + std::string(700, '\0'));
-  try {
-    read_fashion_mnist(d / "short", d / "lb");
-    FAIL();
-  } catch (const setok::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("short: truncated"), std::string::npos) << e.what();
-  }
-  setok::test::write_bytes(d / "bad", std::string(20, '\x01'));
-  EXPECT_THROW(read_fashion_mnist(d / "bad", d / "lb"), setok::Error);
-  setok::test::write_bytes(d / "gz", std::string("\x1f\x8b\x08\0\0\0", 6));
-  EXPECT_THROW(read_fashion_mnist(d / "gz", d / "lb"), setok::Error);
-}
-
 TEST(Scenes, SameSeedAndIndexGiveIdenticalScenes) {
   for (std::int64_t i : {0, 7, 123}) {
     GeneratedScene a = generate_scene(opts(), i), b = generate_scene(opts(), i);
