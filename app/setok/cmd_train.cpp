@@ -7,6 +7,7 @@
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
 #include "core/train/mllm_trainer.h"
+#include "core/train/segment_trainer.h"
 #include "core/train/setok_trainer.h"
 
 namespace setok::cli {
@@ -117,6 +118,42 @@ Command add_train_mllm(CLI::App& app, Globals& g) {
             train::ProgressWriter progress(train::parse_progress_mode(a->progress));
             std::signal(SIGUSR1, [](int) { train::request_pause(); });
             train::TrainSummary s = train::train_mllm(cfg, a->resume, progress);
+            std::fprintf(stderr, "setok: trained %lld steps in %.0f s; model in %s\n",
+                         static_cast<long long>(s.steps_done), s.seconds, s.model_dir.c_str());
+            return 0;
+          },
+          true};
+}
+
+Command add_train_segment(CLI::App& app, Globals&) {
+  CLI::App* train = app.get_subcommand("train");
+  auto* sub = train->add_subcommand("segment", "Train SeTokim's mask decoder (referring expressions, clicks, boxes)");
+  struct Args {
+    std::string config, resume, progress, out, data;
+    std::int64_t steps = 0;
+    std::vector<std::string> sets;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("--config", a->config, "Training config JSON (core/train/segment_trainer.h)")->required();
+  sub->add_option("--resume", a->resume, "Continue from a checkpoint folder (OUT/checkpoint)");
+  sub->add_option("--progress", a->progress, "jsonl, bar or none")->check(CLI::IsMember({"jsonl", "bar", "none"}));
+  sub->add_option("--out", a->out, "Output folder (overrides the config)");
+  sub->add_option("--data", a->data, "Scenes folder (overrides the config's \"data\")");
+  sub->add_option("--steps", a->steps, "Total steps (overrides the config)")->check(CLI::PositiveNumber);
+  sub->add_option("--set", a->sets, "Override a config key, dotted path")->allow_extra_args(false);
+  return {sub,
+          [a]() {
+            nlohmann::json raw = io::read_json_file(a->config);
+            for (const auto& kv : a->sets) apply_override(raw, kv);
+            if (!a->out.empty()) raw["out"] = a->out;
+            if (!a->data.empty()) raw["data"] = a->data;
+            if (a->steps > 0) raw["steps"] = a->steps;
+            train::SegmentTrainConfig cfg = train::SegmentTrainConfig::from_json(raw);
+            if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
+              throw Error(a->resume + ": no such checkpoint folder");
+            train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+            std::signal(SIGUSR1, [](int) { train::request_pause(); });
+            train::TrainSummary s = train::train_segment(cfg, a->resume, progress);
             std::fprintf(stderr, "setok: trained %lld steps in %.0f s; model in %s\n",
                          static_cast<long long>(s.steps_done), s.seconds, s.model_dir.c_str());
             return 0;

@@ -26,7 +26,8 @@ Command add_cluster(CLI::App& app, Globals& g);
 Command add_bench(CLI::App& app, Globals& g);
 Command add_tokenize(CLI::App& app, Globals& g);
 Command add_train(CLI::App& app, Globals& g);
-Command add_train_mllm(CLI::App& app, Globals& g);  // after add_train
+Command add_train_mllm(CLI::App& app, Globals& g);     // after add_train
+Command add_train_segment(CLI::App& app, Globals& g);  // after add_train
 Command add_eval(CLI::App& app, Globals& g);
 Command add_calibrate(CLI::App& app, Globals& g);
 // SeTokim evaluations, under `eval` (after add_eval).

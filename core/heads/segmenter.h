@@ -41,9 +41,9 @@ struct SegmentQuery {
 };
 
 struct MaskCandidate {
-  std::vector<std::uint8_t> mask;  // 0/1 at the image's resolution, row-major
-  float predicted_iou = 0;         // the decoder's estimate of this mask's IoU with what was meant
-  std::int64_t area = 0;           // pixels set
+  std::vector<std::uint8_t> mask;       // 0/1 at the image's resolution, row-major
+  float predicted_iou = 0;              // the decoder's estimate of this mask's IoU with what was meant
+  std::int64_t area = 0;                // pixels set
   std::array<int, 4> bbox{0, 0, 0, 0};  // x, y, width, height (COCO's order); zeros when empty
 };
 

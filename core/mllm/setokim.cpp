@@ -157,6 +157,7 @@ VisualTokens SetokimImpl::visual_tokens(const at::Tensor& pixels) {
     vision::PatchFeatures pf = setok->encoder->patch_features(pixels);
     out.grid_h = pf.grid_h;
     out.grid_w = pf.grid_w;
+    out.features = pf.features[0];
     const std::int64_t n = pf.features.size(1);
     if (config_.connector == Connector::kPatchMlp) {
       tokens = pf.features[0];
@@ -193,6 +194,7 @@ std::vector<VisualTokens> SetokimImpl::visual_tokens_batch(const at::Tensor& pix
     v.assignment = t.clusters.masks[b].detach().masked_fill(~valid.unsqueeze(0), -1).argmax(1);
     v.grid_h = t.grid_h;
     v.grid_w = t.grid_w;
+    v.features = t.features[b];
     if (config_.token_geometry)
       v.geometry = token_geometry(pixels[b], v.assignment, c, v.grid_h, v.grid_w, config_.token_appearance);
     out.push_back(std::move(v));

@@ -59,6 +59,7 @@ struct VisualTokens {
   at::Tensor embeds;      // [C, D]
   at::Tensor assignment;  // [grid_h * grid_w] long: the visual token each patch fed
   at::Tensor geometry;    // [C, kGeometryDims + N²] float: token_geometry() of each token's region
+  at::Tensor features;    // [grid_h * grid_w, d]: the vision encoder's patch features (the mask decoder reads them)
   std::int64_t grid_h = 0, grid_w = 0;
   std::int64_t count() const { return embeds.defined() ? embeds.size(0) : 0; }
 };

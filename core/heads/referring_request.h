@@ -1,0 +1,35 @@
+#pragma once
+// What the language model makes of a referring request (paper §2.2; LISA's [SEG]): the request is
+// asked as a chat turn — "USER: [Img]…[/Img]\nSegment {expression}.\nASSISTANT:" — and the model's
+// answer opens with the segmentation token [SEG]. The decoder reads the final hidden states from the
+// request's text through [SEG], and the states at the image's visual tokens.
+//
+// [SEG]'s input embedding is the mean of the language model's token embeddings (how HuggingFace
+// starts a token added to a vocabulary); the bundled SeTokim's language model is frozen while the
+// decoder learns (the paper's end of Stage I), so the states depend only on the request.
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+#include "core/mllm/setokim.h"
+
+namespace setok::llm {
+class TextTokenizer;
+}
+
+namespace setok::heads {
+
+// "Segment the small green dress." (a trailing full stop is not doubled).
+std::string referring_request(const std::string& expression);
+
+struct LanguageStates {
+  at::Tensor request;  // [T, D]: the request's text tokens after [/Img], then [SEG]
+  at::Tensor visual;   // [C, D]: the visual tokens' states
+};
+
+// Runs the language model once over the request (no gradient). v: the image's projected visual
+// tokens (SetokimImpl::encode_image).
+LanguageStates language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok, const mllm::VisualTokens& v,
+                               const std::string& expression);
+
+}  // namespace setok::heads

@@ -1,0 +1,184 @@
+#include "core/heads/segmenter.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/heads/mask_decoder.h"
+#include "core/heads/prompt_batch.h"
+#include "core/heads/referring_request.h"
+#include "core/mllm/loaded_setokim.h"
+#include "core/mllm/setokim.h"
+#include "core/runtime/error.h"
+
+namespace setok::heads {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string fmt(float v) { return std::to_string(static_cast<int>(v)); }
+
+void check_query(const SegmentQuery& q, int w, int h, std::int64_t low_res) {
+  const bool has_text = q.expression.find_first_not_of(" \t\n") != std::string::npos;
+  if (!has_text && q.clicks.empty() && !q.box && q.previous.empty() && q.start_mask.empty())
+    throw Error("nothing to segment: give an expression, a click or a box");
+  const std::string size = std::to_string(w) + "x" + std::to_string(h);
+  for (const Click& c : q.clicks)
+    if (!(c.x >= 0 && c.y >= 0 && c.x < w && c.y < h))
+      throw Error("the click " + fmt(c.x) + "," + fmt(c.y) + " is outside the image (" + size + ")");
+  if (q.box) {
+    const Box& b = *q.box;
+    if (!(b.x0 >= 0 && b.y0 >= 0 && b.x1 <= w && b.y1 <= h && b.x0 < b.x1 && b.y0 < b.y1))
+      throw Error("the box " + fmt(b.x0) + "," + fmt(b.y0) + "," + fmt(b.x1) + "," + fmt(b.y1) +
+                  " is not inside the image (" + size + ") or is empty");
+  }
+  if (!q.previous.empty() && static_cast<std::int64_t>(q.previous.size()) != low_res * low_res)
+    throw Error("the previous mask has " + std::to_string(q.previous.size()) + " values, not " +
+                std::to_string(low_res * low_res));
+  if (!q.start_mask.empty() && q.start_mask.size() != static_cast<std::size_t>(w) * h)
+    throw Error("the start mask is not the image's size (" + size + ")");
+}
+
+MaskCandidate to_candidate(const at::Tensor& logits_full, int w, int h, float iou) {
+  at::Tensor m =
+      at::upsample_bilinear2d(logits_full.view({1, 1, logits_full.size(-2), logits_full.size(-1)}), {h, w}, false)
+          .view({h, w})
+          .gt(0)
+          .to(at::kByte)
+          .contiguous();
+  MaskCandidate c;
+  c.predicted_iou = iou;
+  c.mask.assign(m.data_ptr<std::uint8_t>(), m.data_ptr<std::uint8_t>() + m.numel());
+  int x0 = w, y0 = h, x1 = -1, y1 = -1;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      if (c.mask[static_cast<std::size_t>(y) * w + x]) {
+        ++c.area;
+        x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+      }
+  if (c.area > 0) c.bbox = {x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+  return c;
+}
+
+}  // namespace
+
+class EncodedImage {
+ public:
+  int width = 0, height = 0;
+  at::Tensor pixels01;  // [1, 3, S, S] in [0, 1]
+  mllm::VisualTokens visual;
+};
+
+struct Segmenter::Impl {
+  mllm::Setokim model{nullptr};
+  MaskDecoder decoder{nullptr};
+};
+
+bool Segmenter::has_decoder(const std::string& dir) {
+  return !dir.empty() && std::filesystem::exists(std::filesystem::path(dir) / kMaskDecoderConfigFile);
+}
+
+std::shared_ptr<const Segmenter> Segmenter::load(const std::string& setokim_dir) {
+  if (!has_decoder(setokim_dir)) throw Error(setokim_dir + " has no mask decoder (" + kMaskDecoderConfigFile + ")");
+  return load(mllm::LoadedSetokim::load(setokim_dir));
+}
+
+std::shared_ptr<const Segmenter> Segmenter::load(std::shared_ptr<const mllm::LoadedSetokim> model) {
+  if (!model) throw Error("segment: no model");
+  std::shared_ptr<Segmenter> s(new Segmenter());
+  s->impl_ = std::make_unique<Impl>();
+  s->impl_->model = mllm::Setokim(model->model());
+  s->impl_->decoder = load_mask_decoder(model->dir());
+  s->model_ = std::move(model);
+  return s;
+}
+
+Segmenter::~Segmenter() = default;
+
+bool Segmenter::reads_language() const { return impl_->decoder->config().language_dim > 0; }
+
+std::shared_ptr<const EncodedImage> Segmenter::encode(const io::Image& image) const {
+  if (image.empty()) throw Error("segment: the image is empty");
+  c10::InferenceMode g;
+  auto e = std::make_shared<EncodedImage>();
+  e->width = image.width;
+  e->height = image.height;
+  at::Tensor px = impl_->model->setok->preprocess(image);
+  e->pixels01 = px * 0.5 + 0.5;
+  e->visual = impl_->model->encode_image(px);
+  return e;
+}
+
+SegmentResult Segmenter::segment(const io::Image& image, const SegmentQuery& query) const {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto e = encode(image);
+  const double encode_ms = ms_since(t0);
+  SegmentResult r = segment(*e, query);
+  r.ms.encode_ms = encode_ms;
+  r.ms.total_ms += encode_ms;
+  return r;
+}
+
+SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) const {
+  const MaskDecoderConfig& cfg = impl_->decoder->config();
+  check_query(q, e.width, e.height, cfg.low_res());
+  c10::InferenceMode g;
+  const auto t0 = std::chrono::steady_clock::now();
+  SegmentResult r;
+  r.width = e.width;
+  r.height = e.height;
+  PromptSample s;
+  const float sx = 1.0f / static_cast<float>(e.width), sy = 1.0f / static_cast<float>(e.height);
+  for (const Click& c : q.clicks) {
+    s.points.insert(s.points.end(), {(c.x + 0.5f) * sx, (c.y + 0.5f) * sy});
+    s.labels.push_back(c.positive ? kPositive : kNegative);
+  }
+  if (q.box) {
+    s.points.insert(s.points.end(), {q.box->x0 * sx, q.box->y0 * sy, q.box->x1 * sx, q.box->y1 * sy});
+    s.labels.insert(s.labels.end(), {kBoxTopLeft, kBoxBottomRight});
+  }
+  if (!q.previous.empty()) s.dense = at::tensor(q.previous).view({cfg.low_res(), cfg.low_res()});
+  else if (!q.start_mask.empty())
+    s.dense =
+        mask_to_logits(at::tensor(at::ArrayRef<std::uint8_t>(q.start_mask)).view({e.height, e.width}), cfg.low_res());
+  const bool text = q.expression.find_first_not_of(" \t\n") != std::string::npos;
+  if (text && reads_language()) {
+    LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, q.expression);
+    s.request = ls.request;
+    s.visual = ls.visual;
+    s.assignment = e.visual.assignment;
+  } else if (text) {
+    throw Error("this mask decoder reads clicks and boxes only, not expressions");
+  }
+  r.ms.language_ms = ms_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  MaskPrediction p = impl_->decoder->forward(e.visual.features.unsqueeze(0), collate_prompts({s}, cfg));
+  const bool ambiguous = q.clicks.size() == 1 && !q.box && !text && s.dense.defined() == false;
+  at::Tensor iou = p.iou[0];
+  r.best = ambiguous && cfg.multimask > 0 ? 1 + iou.narrow(0, 1, cfg.multimask).argmax().item<int>() : 0;
+  const std::int64_t m = cfg.masks();
+  at::Tensor full = impl_->decoder->refine(p.low_res[0].unsqueeze(1), e.pixels01.expand({m, -1, -1, -1}),
+                                           p.features.expand({m, -1, -1, -1}));
+  for (std::int64_t i = 0; i < m; ++i)
+    r.candidates.push_back(to_candidate(full[i], e.width, e.height, iou[i].item<float>()));
+  at::Tensor lr = p.low_res[0][r.best].contiguous();
+  r.low_res.assign(lr.data_ptr<float>(), lr.data_ptr<float>() + lr.numel());
+  r.low_res_side = static_cast<int>(cfg.low_res());
+  if (p.relevance.defined()) {
+    at::Tensor rel = at::sigmoid(p.relevance[0]).narrow(0, 0, e.visual.count()).contiguous();
+    for (std::int64_t i = 0; i < rel.numel(); ++i) {
+      r.relevance.push_back(rel[i].item<float>());
+      if (r.relevance.back() > 0.5f) r.referred_tokens.push_back(static_cast<int>(i));
+    }
+  }
+  r.ms.decode_ms = ms_since(t1);
+  r.ms.total_ms = ms_since(t0);
+  return r;
+}
+
+}  // namespace setok::heads

@@ -1,0 +1,103 @@
+#include "core/train/segment_data.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <map>
+
+#include "core/data/coco.h"
+#include "core/data/refcoco.h"
+#include "core/heads/referring_request.h"
+#include "core/io/image.h"
+#include "core/runtime/error.h"
+
+namespace setok::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Wanted {
+  const data::CocoImage* image = nullptr;
+  std::vector<const data::CocoAnnotation*> objects;
+};
+
+std::vector<Wanted> group_objects(const data::CocoInstances& inst, std::int64_t max_images) {
+  std::map<std::int64_t, Wanted> by_id;
+  for (const auto& im : inst.images) by_id[im.id].image = &im;
+  for (const auto& a : inst.annotations)
+    if (!a.iscrowd && by_id.count(a.image_id)) by_id[a.image_id].objects.push_back(&a);
+  std::vector<Wanted> out;
+  for (auto& [id, w] : by_id)
+    if (w.image && !w.objects.empty()) out.push_back(w);
+  if (max_images > 0 && static_cast<std::int64_t>(out.size()) > max_images) out.resize(max_images);
+  return out;
+}
+
+at::Tensor object_mask(const data::CocoAnnotation& a, const data::CocoImage& im, std::int64_t side) {
+  std::vector<std::uint8_t> m = data::annotation_mask(a, im.height, im.width);
+  at::Tensor t = at::from_blob(m.data(), {1, 1, im.height, im.width}, at::kByte).to(at::kFloat);
+  if (im.height != side || im.width != side) t = at::upsample_nearest2d(t, {side, side});
+  return t.view({side, side}).gt(0.5);
+}
+
+void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
+                  const mllm::VisualTokens& v, const std::vector<const data::Ref*>& refs,
+                  const std::vector<std::int64_t>& ann_ids) {
+  for (const data::Ref* r : refs) {
+    const auto it = std::find(ann_ids.begin(), ann_ids.end(), r->ann_id);
+    if (it == ann_ids.end()) continue;
+    SegmentObject& o = img.objects[static_cast<std::size_t>(it - ann_ids.begin())];
+    for (const auto& s : r->sentences) {
+      heads::LanguageStates ls = heads::language_states(model, tok, v, s.sent);
+      o.requests.push_back(ls.request.to(at::kHalf));
+      if (!img.visual.defined()) img.visual = ls.visual.to(at::kHalf);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<SegmentImage> build_segment_data(mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
+                                             const SegmentDataOptions& o,
+                                             const std::function<void(std::size_t, std::size_t)>& progress) {
+  const fs::path ann = fs::path(o.data_dir) / "annotations";
+  data::CocoInstances inst = data::read_coco_instances((ann / ("instances_" + o.split + ".json")).string());
+  std::map<std::int64_t, std::vector<const data::Ref*>> refs_of;
+  std::vector<data::Ref> refs;
+  const fs::path refs_path = ann / ("refs_" + o.split + ".json");
+  if (o.language && fs::exists(refs_path)) refs = data::read_refs(refs_path.string());
+  for (const auto& r : refs) refs_of[r.image_id].push_back(&r);
+  const std::vector<Wanted> wanted = group_objects(inst, o.max_images);
+  const std::int64_t side = model.setok->config().vision.image_size;
+  std::vector<SegmentImage> out;
+  at::NoGradGuard g;
+  for (std::size_t b0 = 0; b0 < wanted.size(); b0 += static_cast<std::size_t>(o.batch)) {
+    const std::size_t b1 = std::min(wanted.size(), b0 + static_cast<std::size_t>(o.batch));
+    std::vector<at::Tensor> px;
+    for (std::size_t i = b0; i < b1; ++i)
+      px.push_back(
+          model.setok->preprocess(io::load_image((fs::path(o.data_dir) / wanted[i].image->file_name).string())));
+    at::Tensor pixels = at::cat(px, 0);
+    std::vector<mllm::VisualTokens> vt = model.visual_tokens_batch(pixels);
+    for (std::size_t i = b0; i < b1; ++i) {
+      const Wanted& w = wanted[i];
+      mllm::VisualTokens v = model.project(vt[i - b0]);
+      SegmentImage img;
+      img.features = v.features.to(at::kFloat).contiguous();
+      img.pixels = ((pixels[i - b0] * 0.5 + 0.5) * 255).round().clamp(0, 255).to(at::kByte);
+      img.assignment = v.assignment.to(at::kLong);
+      std::vector<std::int64_t> ann_ids;
+      for (const auto* a : w.objects) {
+        img.objects.push_back({object_mask(*a, *w.image, side), {}});
+        ann_ids.push_back(a->id);
+      }
+      if (o.language) add_requests(img, model, tok, v, refs_of[w.image->id], ann_ids);
+      out.push_back(std::move(img));
+    }
+    if (progress) progress(b1, wanted.size());
+  }
+  return out;
+}
+
+}  // namespace setok::train
