@@ -34,6 +34,8 @@ Command add_calibrate(CLI::App& app, Globals& g);
 Command add_eval_vqa(CLI::App& app, Globals& g);
 Command add_eval_caption(CLI::App& app, Globals& g);
 Command add_eval_pope(CLI::App& app, Globals& g);
+// Referring segmentation and clicks, under `eval` (after add_eval).
+Command add_eval_refseg(CLI::App& app, Globals& g);
 Command add_convert(CLI::App& app, Globals& g);
 Command add_chat(CLI::App& app, Globals& g);
 Command add_domain(CLI::App& app, Globals& g);
