@@ -38,6 +38,7 @@ Command add_eval_pope(CLI::App& app, Globals& g);
 Command add_eval_refseg(CLI::App& app, Globals& g);
 Command add_convert(CLI::App& app, Globals& g);
 Command add_chat(CLI::App& app, Globals& g);
+Command add_segment(CLI::App& app, Globals& g);
 Command add_domain(CLI::App& app, Globals& g);
 Command add_bench_llm(CLI::App& app, Globals& g);  // after add_bench
 Command add_data(CLI::App& app, Globals& g);
