@@ -17,11 +17,8 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <filesystem>
 
 #include "core/io/atomic_file.h"
-#include "core/io/checkpoint.h"
-#include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
 
 namespace setok::ui {
@@ -31,7 +28,12 @@ constexpr int kTurnRole = Qt::UserRole + 1;  // the turn index of a row; -1: the
 
 QString ChatPanel::defaultModel() { return QString::fromStdString(tokenizer::default_setokim_model()); }
 
-ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
+ChatPanel::ChatPanel(EngineBridge* bridge, QWidget* parent) : QWidget(parent), bridge_(bridge) {
+  if (bridge_) {
+    conversation_ = bridge_->newConversation();
+    connect(bridge_, &EngineBridge::chatted, this, &ChatPanel::onChatted);
+    connect(bridge_, &EngineBridge::chatPiece, this, &ChatPanel::onPiece);
+  }
   setAcceptDrops(true);
   auto* v = new QVBoxLayout(this);
   addModelRow(v);
@@ -137,60 +139,61 @@ void ChatPanel::addInputAndButtons(QVBoxLayout* v) {
 }
 
 ChatPanel::~ChatPanel() {
-  cancel_ = true;
-  if (worker_.joinable()) worker_.join();
+  if (!bridge_) return;  // the engine went first (the studio closing): the conversation went with it
+  if (request_) bridge_->cancel(request_);
+  bridge_->closeConversation(conversation_);
 }
 
-void ChatPanel::run(std::function<void()> job, std::function<void(const QString&)> done) {
+bool ChatPanel::run(engine::ChatRequest request, Then done) {
   if (busy_) {
     Q_EMIT errorOccurred(tr("The model is busy; wait for the answer or press Stop"));
-    return;
+    return false;
   }
-  if (worker_.joinable()) worker_.join();
-  cancel_ = false;
+  if (!bridge_) {
+    Q_EMIT errorOccurred(tr("The engine has stopped"));
+    return false;
+  }
+  request.conversation = conversation_;
   setBusy(true);
-  worker_ = std::thread([this, job = std::move(job), done = std::move(done)] {
-    QString error;
-    try {
-      job();
-    } catch (const std::exception& e) {
-      error = QString::fromStdString(e.what()).section('\n', 0, 0);
-    }
-    std::vector<mllm::ChatTurn> turns;
-    std::vector<mllm::ChatImage> images;
-    std::vector<int> pending;
-    if (session_) {
-      turns = session_->turns();
-      images = session_->images();
-      pending = session_->pending_images();
-    }
-    QMetaObject::invokeMethod(
-        this,
-        [this, error, done, turns = std::move(turns), images = std::move(images), pending = std::move(pending)] {
-          turns_ = turns;
-          images_ = images;
-          pending_ = pending;
-          live_.clear();
-          setBusy(false);
-          rebuild();
-          if (done) done(error);
-          if (!error.isEmpty()) Q_EMIT errorOccurred(error);
-        },
-        Qt::QueuedConnection);
-  });
+  then_ = std::move(done);
+  request_ = bridge_->chat(std::move(request));
+  return true;
+}
+
+void ChatPanel::onChatted(const ChatPtr& r) {
+  if (!r || r->id != request_) return;  // another panel's, or a request this panel no longer waits for
+  request_ = 0;
+  turns_ = r->turns;
+  images_ = r->images;
+  pending_ = r->pending;
+  live_.clear();
+  setBusy(false);
+  rebuild();
+  const Then then = std::move(then_);
+  then_ = {};
+  if (then) then(*r);
+  if (r->status == engine::Status::kError) Q_EMIT errorOccurred(QString::fromStdString(r->error));
+}
+
+void ChatPanel::onPiece(quint64 id, const QString& piece) {
+  if (id != request_) return;
+  live_ += piece;
+  if (list_->count() > 0 && list_->item(list_->count() - 1)->data(kTurnRole).toInt() == -1)
+    list_->item(list_->count() - 1)->setText(tr("SeTokim: %1").arg(live_));
 }
 
 void ChatPanel::loadModel(const QString& dir) {
-  const std::string d = dir.toStdString();
-  run([this, d] { session_ = std::make_unique<mllm::ChatSession>(d); },
-      [this, dir](const QString& error) {
-        if (!error.isEmpty()) return;
-        modelDir_ = dir;
-        canvasImageIndex_ = -1;
-        modelLabel_->setText(tr("Model: %1").arg(QFileInfo(dir).fileName()));
-        modelLabel_->setToolTip(dir);
-        Q_EMIT modelChanged(dir);
-      });
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kLoadModel;
+  r.path = dir.toStdString();
+  run(std::move(r), [this, dir](const engine::ChatOutcome& o) {
+    if (o.status == engine::Status::kError) return;
+    modelDir_ = dir;
+    canvasImageIndex_ = -1;
+    modelLabel_->setText(tr("Model: %1").arg(QFileInfo(dir).fileName()));
+    modelLabel_->setToolTip(dir);
+    Q_EMIT modelChanged(dir);
+  });
 }
 
 void ChatPanel::setCanvasImage(const io::Image& image, const QString& name) {
@@ -227,16 +230,16 @@ void ChatPanel::attachCanvasImage() {
     Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
     return;
   }
-  const io::Image img = canvasImage_;
-  const std::string name = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
-  auto index = std::make_shared<int>(-1);
-  run([this, img, name, index] { *index = session_->add_image(img, name); },
-      [this, index](const QString& error) {
-        if (!error.isEmpty()) return;
-        canvasImageIndex_ = *index;
-        onCanvas_ = true;
-        rebuild();
-      });
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kAttach;
+  r.image = canvasImage_;
+  r.image_source = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
+  run(std::move(r), [this](const engine::ChatOutcome& o) {
+    if (o.status == engine::Status::kError) return;
+    canvasImageIndex_ = o.image_index;
+    onCanvas_ = true;
+    rebuild();
+  });
 }
 
 void ChatPanel::attachImageFile(const QString& path) {
@@ -244,29 +247,21 @@ void ChatPanel::attachImageFile(const QString& path) {
     Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
     return;
   }
-  const std::string p = path.toStdString();
-  run([this, p] { session_->add_image(io::load_image(p), p); }, {});
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kAttach;
+  r.path = path.toStdString();
+  run(std::move(r), {});
 }
 
-void ChatPanel::startAnswer(std::function<void(const mllm::ChatSession::Stream&)> call) {
+void ChatPanel::startAnswer(engine::ChatRequest request, Then done) {
   live_.clear();
-  run(
-      [this, call] {
-        call([this](const std::string& piece) {
-          const QString q = QString::fromStdString(piece);
-          QMetaObject::invokeMethod(
-              this,
-              [this, q] {
-                live_ += q;
-                if (list_->count() > 0 && list_->item(list_->count() - 1)->data(kTurnRole).toInt() == -1)
-                  list_->item(list_->count() - 1)->setText(tr("SeTokim: %1").arg(live_));
-              },
-              Qt::QueuedConnection);
-          return !cancel_.load();
-        });
-      },
-      [this](const QString&) { Q_EMIT answerFinished(); });
-  // Show the question and an empty answer at once; the worker's snapshot replaces them at the end.
+  request.sampling = sampling_;
+  const bool sent = run(std::move(request), [this, done](const engine::ChatOutcome& o) {
+    if (done) done(o);
+    Q_EMIT answerFinished();
+  });
+  if (!sent) return;
+  // Show an empty answer at once; the outcome's conversation replaces it at the end.
   auto* it = new QListWidgetItem(tr("SeTokim: …"), list_);
   it->setData(kTurnRole, -1);
   list_->scrollToBottom();
@@ -280,47 +275,38 @@ void ChatPanel::ask(const QString& question) {
   if (question.isEmpty()) return;
   // The question follows the canvas image unless other images were attached to it.
   const NextImage next = nextImage();
-  const bool autoCanvas = next != NextImage::kAsAttached;
-  const bool restart = next == NextImage::kNewConversation;
-  const io::Image img = canvasImage_;
-  const std::string name = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
-  const std::string q = question.toStdString();
-  const mllm::ChatSampling s = sampling_;
-  auto index = std::make_shared<int>(-1);
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kAsk;
+  r.text = question.toStdString();
+  r.restart = next == NextImage::kNewConversation;
+  if (next != NextImage::kAsAttached) {
+    r.image = canvasImage_;
+    r.image_source = canvasName_.isEmpty() ? "canvas" : canvasName_.toStdString();
+  }
   input_->clear();
-  if (restart) list_->clear();
+  if (r.restart) list_->clear();
   auto* mine = new QListWidgetItem(tr("You: %1").arg(question), list_);
   mine->setData(kTurnRole, -2);
-  startAnswer([this, q, s, autoCanvas, restart, img, name, index](const mllm::ChatSession::Stream& stream) {
-    if (restart) session_->reset();
-    if (autoCanvas) *index = session_->add_image(img, name);
-    session_->ask(q, s, stream);
+  startAnswer(std::move(r), [this](const engine::ChatOutcome& o) {
+    if (o.image_index < 0) return;
+    canvasImageIndex_ = o.image_index;
+    onCanvas_ = true;
+    rebuild();
   });
-  if (autoCanvas)
-    connect(
-        this, &ChatPanel::answerFinished, this,
-        [this, index] {
-          if (*index < 0) return;
-          canvasImageIndex_ = *index;
-          onCanvas_ = true;
-          rebuild();
-        },
-        Qt::SingleShotConnection);
 }
 
 void ChatPanel::regenerate() {
   if (modelDir_.isEmpty() || turns_.empty()) return;
-  const mllm::ChatSampling s = sampling_;
   if (turns_.back().role == "assistant") delete list_->takeItem(list_->count() - 1);
-  startAnswer([this, s](const mllm::ChatSession::Stream& stream) { session_->regenerate(s, stream); });
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kRegenerate;
+  startAnswer(std::move(r));
 }
 
 void ChatPanel::editAndRerun(int turn, const QString& question) {
   if (modelDir_.isEmpty() || question.isEmpty()) return;
   editTurn_ = -1;
   input_->clear();
-  const mllm::ChatSampling s = sampling_;
-  const std::string q = question.toStdString();
   // Drop the rows from the edited question on (notes are rows without a turn); show it again as edited.
   int from = list_->count();
   for (int r = 0; r < list_->count(); ++r)
@@ -331,22 +317,27 @@ void ChatPanel::editAndRerun(int turn, const QString& question) {
   while (list_->count() > from) delete list_->takeItem(list_->count() - 1);
   auto* mine = new QListWidgetItem(tr("You: %1").arg(question), list_);
   mine->setData(kTurnRole, -2);
-  startAnswer([this, turn, q, s](const mllm::ChatSession::Stream& stream) {
-    session_->edit(static_cast<std::size_t>(turn), q, s, stream);
-  });
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kEdit;
+  r.turn = static_cast<std::size_t>(turn);
+  r.text = question.toStdString();
+  startAnswer(std::move(r));
 }
 
-void ChatPanel::stop() { cancel_ = true; }
+void ChatPanel::stop() {
+  if (bridge_ && request_) bridge_->cancel(request_);
+}
 
 void ChatPanel::clear() {
   if (modelDir_.isEmpty()) return;
-  run([this] { session_->reset(); },
-      [this](const QString&) {
-        canvasImageIndex_ = -1;
-        onCanvas_ = false;
-        Q_EMIT highlightChanged({}, 0, 0);
-        rebuild();
-      });
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kReset;
+  run(std::move(r), [this](const engine::ChatOutcome&) {
+    canvasImageIndex_ = -1;
+    onCanvas_ = false;
+    Q_EMIT highlightChanged({}, 0, 0);
+    rebuild();
+  });
 }
 
 bool ChatPanel::save(const QString& path, QString* error) const {
@@ -365,25 +356,17 @@ void ChatPanel::open(const QString& path) {
     Q_EMIT errorOccurred(tr("Load a SeTokim model first"));
     return;
   }
-  const std::string p = path.toStdString();
-  const io::Image canvas = canvasImage_;
-  const std::string canvasName = canvasName_.toStdString();
-  run(
-      [this, p, canvas, canvasName] {
-        const nlohmann::json j = io::read_json_file(p);
-        const std::filesystem::path base = std::filesystem::path(p).parent_path();
-        session_->from_json(j, [&](const std::string& src) {
-          if ((src == "canvas" || src == canvasName) && !canvas.empty()) return canvas;
-          std::filesystem::path f(src);
-          if (f.is_relative() && !std::filesystem::exists(f)) f = base / f;
-          return io::load_image(f.string());
-        });
-      },
-      [this](const QString&) {
-        canvasImageIndex_ = -1;
-        onCanvas_ = false;
-        rebuild();
-      });
+  // Saved images named as the canvas image (or "canvas") come from the canvas; the rest from files.
+  engine::ChatRequest r;
+  r.action = engine::ChatAction::kOpenSaved;
+  r.path = path.toStdString();
+  r.image = canvasImage_;
+  r.image_source = canvasName_.toStdString();
+  run(std::move(r), [this](const engine::ChatOutcome&) {
+    canvasImageIndex_ = -1;
+    onCanvas_ = false;
+    rebuild();
+  });
 }
 
 int ChatPanel::rowCount() const { return list_->count(); }

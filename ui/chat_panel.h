@@ -3,17 +3,16 @@
 // Answers stream in; Stop cuts one short; Regenerate answers the last question again; a past
 // question can be edited and the conversation re-run from there; messages copy; conversations
 // save and open as JSON. Hovering an answer washes the canvas with what it attended to. All model
-// work runs on the panel's own worker thread, one job at a time.
+// work runs in the engine (its SeTokim worker, which keeps the conversation), one request at a time.
+#include <QPointer>
 #include <QStringList>
 #include <QWidget>
-#include <atomic>
 #include <functional>
-#include <memory>
-#include <thread>
 #include <vector>
 
 #include "core/io/image.h"
 #include "core/mllm/chat_session.h"
+#include "ui/engine_bridge.h"
 
 class QLabel;
 class QListWidget;
@@ -27,12 +26,14 @@ namespace setok::ui {
 class ChatPanel : public QWidget {
   Q_OBJECT
  public:
-  explicit ChatPanel(QWidget* parent = nullptr);
-  ~ChatPanel() override;  // stops the answer in progress and joins the worker
+  // The bridge (the studio's, shared with the inspector) runs the conversation; it may go before
+  // the panel does.
+  explicit ChatPanel(EngineBridge* bridge, QWidget* parent = nullptr);
+  ~ChatPanel() override;  // stops the answer in progress; the engine forgets the conversation
 
   // The bundled SeTokim (resources/models/setokim-small) if there is one, else empty.
   static QString defaultModel();
-  // Loads a SeTokim folder on the worker; modelChanged / errorOccurred tell how it went.
+  // Loads a SeTokim folder in the engine; modelChanged / errorOccurred tell how it went.
   void loadModel(const QString& dir);
   QString modelDir() const { return modelDir_; }
   bool busy() const { return busy_; }
@@ -80,12 +81,17 @@ class ChatPanel : public QWidget {
   void addTranscript(QVBoxLayout* v);
   void addAttachRow(QVBoxLayout* v);
   void addInputAndButtons(QVBoxLayout* v);
-  // Runs `job` on the worker; `done` then runs on the GUI thread with the error (empty if none).
-  void run(std::function<void()> job, std::function<void(const QString& error)> done);
-  void snapshot();  // copies the session's turns and images for the GUI (worker side, then posted)
+  // Sends `request` for this conversation (false: refused, with a message); `done` then runs on the
+  // GUI thread with its outcome, after the transcript shows the conversation as the engine has it.
+  using Then = std::function<void(const engine::ChatOutcome& outcome)>;
+  bool run(engine::ChatRequest request, Then done);
+  void onChatted(const ChatPtr& outcome);
+  void onPiece(quint64 id, const QString& piece);
   void rebuild();
   void setBusy(bool busy);
-  void startAnswer(std::function<void(const mllm::ChatSession::Stream&)> call);
+  // Sends a request with an answer: the answer streams into the last row; `done` runs before
+  // answerFinished.
+  void startAnswer(engine::ChatRequest request, Then done = {});
   void showContextMenu(const QPoint& pos);
   // Which image the next question goes out with: the ones attached to it, the canvas image (the
   // first question), or the canvas image in a new conversation (the canvas changed since).
@@ -97,9 +103,10 @@ class ChatPanel : public QWidget {
   QString answerToolTip(std::size_t turn) const;
   void addDomainNote(const mllm::ChatTurn& t);
 
-  std::unique_ptr<mllm::ChatSession> session_;  // touched by the worker only while busy_
-  std::thread worker_;
-  std::atomic<bool> cancel_{false};
+  QPointer<EngineBridge> bridge_;
+  quint64 conversation_ = 0;  // the engine's name for this panel's conversation
+  quint64 request_ = 0;       // the request in flight (0: none)
+  Then then_;                 // what follows it
   bool busy_ = false;
   QString modelDir_;
   io::Image canvasImage_;

@@ -296,7 +296,7 @@ void MainWindow::buildPanels() {
       connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::openModel);
       dock->setWidget(models_);
     } else if (QString(spec.name) == "Chat") {
-      chat_ = new ChatPanel(dock);
+      chat_ = new ChatPanel(bridge_, dock);
       connect(chat_, &ChatPanel::highlightChanged, canvas_, &ImageCanvas::setHighlight);
       connect(chat_, &ChatPanel::errorOccurred, this, [this](const QString& m) { showError(tr("Chat"), m); });
       const QString model = qEnvironmentVariable("SETOK_CHAT_MODEL", ChatPanel::defaultModel());
@@ -343,15 +343,10 @@ void MainWindow::connectBridge() {
 }
 
 void MainWindow::openModel(const QString& dir) {
-  // A new engine owns the new model; the old one finishes (cancelled) on its own thread first.
-  EngineBridge* old = bridge_;
-  old->cancelAll();
-  old->disconnect(this);
-  bridge_ = new EngineBridge(this, dir);
-  bridge_->setPixelEdges(old->pixelEdges());
-  bridge_->setReconstruct(old->reconstruct());
-  connectBridge();
-  delete old;
+  // The engine swaps the SeTok model in order: what is in flight finishes (cancelled) with the old
+  // one, later requests get the new one. The SeTokim and the Chat panel's conversation stay.
+  bridge_->cancelAll();
+  bridge_->useSetokModel(dir);
   modelDir_ = dir;
   params_.reset();  // the new model's own cluster settings
   showModelParams();
@@ -363,7 +358,7 @@ void MainWindow::openModel(const QString& dir) {
   }
   if (image_.empty()) return;
   // The canvas keeps the old model's tokens only until the new model's arrive; results are told
-  // apart from older ones by id, and every id of the new bridge is newer.
+  // apart from older ones by id, and every request from here on has a newer one.
   firstIdForImage_ = lastTokenizeId_ = bridge_->tokenize(image_, params_);
   if (comparing()) {
     compare_->setPending(true);

@@ -65,7 +65,7 @@ class MainWindow : public QMainWindow {
   bool exportOverlay(const QString& path, QString* error);
 
  public Q_SLOTS:
-  // Loads a SeTok model folder into a fresh engine and re-tokenizes the current image.
+  // Tokenizes with the SeTok model in a folder from now on and re-tokenizes the current image.
   void openModel(const QString& dir);
   void openDialog();
   void clearRecent();

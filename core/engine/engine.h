@@ -1,8 +1,10 @@
 #pragma once
-// The engine: one worker thread that owns the loaded models and runs typed requests in the order
-// they were submitted. Callers (the studio's GUI thread, tests, tools) never run model code; they
-// submit a request and get exactly one result back through a callback that runs on the worker
-// thread (ui/engine_bridge re-posts it to the GUI thread). No torch in this header: ui/ includes it.
+// The engine: the loaded models and the worker threads that run typed requests on them, one worker
+// per kind of model (SeTok: tokenize, compare; SeTokim: chat, segment), so a long answer never holds
+// up a live drag. Each worker runs its requests in the order they were submitted. Callers (the
+// studio's GUI thread, tests, tools) never run model code; they submit a request and get exactly one
+// result back through a callback that runs on the worker thread (ui/engine_bridge re-posts it to the
+// GUI thread). No torch in this header: ui/ includes it.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -11,18 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "core/engine/chat_request.h"
+#include "core/engine/request_status.h"
+#include "core/engine/segment_request.h"
 #include "core/io/image.h"
 #include "core/tokenizer/cluster_options.h"
 #include "core/tokenizer/token_overlay.h"
 
 namespace setok::engine {
-
-// Called between stages with the fraction done; returning false cancels the request, as
-// llama.cpp's progress callbacks do.
-using Progress = std::function<bool(float)>;
-
-enum class Status { kOk, kCancelled, kSuperseded, kError };
-const char* to_string(Status s);
 
 struct Timings {
   double load_model_ms = 0;  // 0 unless this request loaded the model
@@ -107,6 +105,7 @@ struct EngineOptions {
   // The worker runs at a lower priority (nice 10), so that a GUI thread on a machine with few
   // cores gets the CPU the moment it needs it. Tools without a GUI turn it off.
   bool background_priority = true;
+  std::string setokim_dir;  // empty: tokenizer::default_setokim_model()
 };
 
 // The cluster settings a tokenize request without params gets from the model in `model_dir` (empty:
@@ -118,10 +117,10 @@ class Engine {
  public:
   using Ticket = std::uint64_t;
   template <class R>
-  using Done = std::function<void(R)>;
+  using Done = engine::Done<R>;
 
   explicit Engine(EngineOptions options = {});
-  ~Engine();  // cancels what is queued or running, delivers those results, joins the worker
+  ~Engine();  // cancels what is queued or running, delivers those results, joins the workers
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -130,17 +129,27 @@ class Engine {
   Ticket submit(TokenizeRequest r, Done<TokenizeResult> done, Progress progress = {}, bool supersede = false);
   Ticket submit(ClusterCompareRequest r, Done<ClusterCompareResult> done, Progress progress = {},
                 bool supersede = false);
+  // On the SeTokim worker. Hover previews use supersede.
+  Ticket submit(SegmentRequest r, Done<SegmentOutcome> done, Progress progress = {}, bool supersede = false);
+  // On the SeTokim worker; `stream` gets an answer's pieces there (see core/engine/chat_job.h for
+  // what cancelling a chat request does).
+  Ticket submit(ChatRequest r, Done<ChatOutcome> done, ChatStream stream = {});
+  // Requests submitted after this one tokenize with the SeTok model in `dir` (empty: the bundled
+  // one); those before it finish with the old model. The old model is freed then.
+  void use_setok_model(std::string dir);
 
   // Cooperative: a running request stops at its next stage boundary and comes back kCancelled.
   void cancel(Ticket t);
-  void cancel_all();
-  // Blocks until nothing is queued or running (tests, tools; never the GUI thread).
+  void cancel_all();  // every worker's requests
+  // Blocks until no worker has anything queued or running (tests, tools; never the GUI thread).
   void wait_idle();
   // Submits one request and waits for its result (tools such as `setok tokenize`; never the GUI
-  // thread): the same pipeline as an asynchronous request.
+  // thread, nor the worker that would run it): the same pipeline as an asynchronous request.
   TokenizeResult run(TokenizeRequest r);
+  SegmentOutcome run(SegmentRequest r);
   std::size_t pending() const;
-  // The thread that runs model code (for tests that prove the GUI thread does not).
+  // Whether the caller is one of the threads that run model code (for tests that prove the GUI
+  // thread is not).
   bool on_worker_thread() const;
 
  private:

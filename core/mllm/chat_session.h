@@ -2,7 +2,7 @@
 // A conversation with SeTokim about images, shared by `setok chat` and the studio's Chat panel:
 // images attached to the next question, streamed answers that can be cancelled, regenerate, edit
 // an earlier question and answer again from there, and JSON save / open. Torch-free header (the
-// studio's widgets include it). Not thread-safe: one caller at a time (the panel's worker).
+// studio's widgets include it). Not thread-safe: one caller at a time (the engine's SeTokim worker).
 #include <cstddef>
 #include <functional>
 #include <memory>

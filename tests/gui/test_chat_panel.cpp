@@ -19,6 +19,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/toy_scenes.h"
 #include "ui/chat_panel.h"
+#include "ui/engine_bridge.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 
@@ -72,7 +73,8 @@ bool wait_idle(ui::ChatPanel& p) {
 TEST(ChatPanel, AnswersStopsRegeneratesEditsSavesAndHighlights) {
   test::TempDir d;
   const QString model = QString::fromStdString(make_setokim(d));
-  ui::ChatPanel panel;
+  ui::EngineBridge bridge;  // the engine that keeps the conversation (the studio shares its own)
+  ui::ChatPanel panel(&bridge);
   QSignalSpy changed(&panel, &ui::ChatPanel::modelChanged);
   QSignalSpy errors(&panel, &ui::ChatPanel::errorOccurred);
   QSignalSpy washes(&panel, &ui::ChatPanel::highlightChanged);
@@ -206,7 +208,8 @@ TEST(ChatPanel, NotesWhatIsOutsideTheModelsTraining) {
   profile.words = {"what", "colour", "is", "the", "square"};
   profile.save(model);
 
-  ui::ChatPanel panel;
+  ui::EngineBridge bridge;  // the engine that keeps the conversation (the studio shares its own)
+  ui::ChatPanel panel(&bridge);
   panel.loadModel(QString::fromStdString(model));
   ASSERT_TRUE(wait_idle(panel));
   panel.setCanvasImage(img, "toy.png");
@@ -229,7 +232,8 @@ TEST(ChatPanel, NotesWhatIsOutsideTheModelsTraining) {
 TEST(ChatPanel, AnEmptyAnswerIsSaidAsSuch) {
   test::TempDir d;
   const QString model = QString::fromStdString(make_setokim(d));
-  ui::ChatPanel panel;
+  ui::EngineBridge bridge;  // the engine that keeps the conversation (the studio shares its own)
+  ui::ChatPanel panel(&bridge);
   panel.loadModel(model);
   ASSERT_TRUE(wait_idle(panel));
   const std::string file = d / "empty.json";
