@@ -38,6 +38,12 @@ void MaskDocument::check_index(int i) const {
     throw Error("masks: no mask " + std::to_string(i) + " (there are " + std::to_string(count()) + ")");
 }
 
+void MaskDocument::check_size(const std::vector<std::uint8_t>& bits) const {
+  if (bits.size() != static_cast<std::size_t>(width_) * height_)
+    throw Error("masks: a mask of " + std::to_string(bits.size()) + " pixels for a " + std::to_string(width_) + "x" +
+                std::to_string(height_) + " image");
+}
+
 void MaskDocument::select(int i) {
   if (i != -1) check_index(i);
   if (i == current_) return;
@@ -46,12 +52,19 @@ void MaskDocument::select(int i) {
 }
 
 int MaskDocument::add(std::string name) {
+  return add(std::move(name), std::vector<std::uint8_t>(static_cast<std::size_t>(width_) * height_, 0), {}, {});
+}
+
+int MaskDocument::add(std::string name, std::vector<std::uint8_t> bits, MaskPrompt prompt, std::string label) {
+  check_size(bits);
+  for (auto& b : bits) b = b ? 1 : 0;
   NamedMask m;
   m.id = next_id_++;
   m.name = name.empty() ? "mask " + std::to_string(m.id) : std::move(name);
-  m.bits.assign(static_cast<std::size_t>(width_) * height_, 0);
+  m.bits = std::move(bits);
+  m.prompt = std::move(prompt);
   Step s;
-  s.label = "Add " + m.name;
+  s.label = label.empty() ? "Add " + m.name : std::move(label);
   s.index = count();
   s.before = false;
   s.current_before = current_;
@@ -92,9 +105,7 @@ void MaskDocument::remove(int i) {
 
 void MaskDocument::set_mask(int i, std::vector<std::uint8_t> bits, MaskPrompt prompt, std::string label) {
   check_index(i);
-  if (bits.size() != static_cast<std::size_t>(width_) * height_)
-    throw Error("masks: a mask of " + std::to_string(bits.size()) + " pixels for a " + std::to_string(width_) + "x" +
-                std::to_string(height_) + " image");
+  check_size(bits);
   for (auto& b : bits) b = b ? 1 : 0;
   Step s;
   s.label = std::move(label);

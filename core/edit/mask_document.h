@@ -47,6 +47,8 @@ class MaskDocument {
   // The edits, one undo step each (and what could be redone is gone). Indices out of range and
   // masks of the wrong size throw setok::Error and change nothing.
   int add(std::string name = {});  // an empty mask at the end, selected; unnamed: "mask N"
+  // A mask that arrives with its pixels in the same step (an expression's answer), as set_mask.
+  int add(std::string name, std::vector<std::uint8_t> bits, MaskPrompt prompt, std::string label);
   void rename(int i, std::string name);
   void remove(int i);
   // Mask i becomes `bits` (nonzero = inside), produced by `prompt`; `label` names the step
@@ -83,6 +85,7 @@ class MaskDocument {
   StoredMask store(const NamedMask& m) const;
   NamedMask load(const StoredMask& s) const;
   void check_index(int i) const;
+  void check_size(const std::vector<std::uint8_t>& bits) const;
   void push(Step step);
   void swap_side(Step& step, bool to_after);
 

@@ -177,6 +177,27 @@ TEST(MaskDocument, AStrokeIsOneStepAndDropsTheDecodersLogits) {
   EXPECT_EQ(d.undo_label(), "Eraser");
 }
 
+TEST(MaskDocument, AMaskThatArrivesWithItsPixelsIsOneStep) {
+  MaskDocument d;
+  d.reset(kW, kH);
+  d.add();
+  const auto answer = rect_mask(2, 3, 12, 9);
+  MaskPrompt p;
+  p.expression = "the red square";
+  EXPECT_EQ(d.add("the red square", answer, p, "Segment"), 1);
+  EXPECT_EQ(d.mask(1).bits, answer);
+  EXPECT_EQ(d.mask(1).prompt.expression, "the red square");
+  EXPECT_EQ(d.current(), 1);
+  EXPECT_EQ(d.undo_label(), "Segment");
+  ASSERT_TRUE(d.undo());
+  EXPECT_EQ(d.count(), 1) << "one undo takes the whole answer back";
+  EXPECT_EQ(d.current(), 0);
+  ASSERT_TRUE(d.redo());
+  EXPECT_EQ(d.mask(1).bits, answer);
+  EXPECT_THROW(d.add("x", std::vector<std::uint8_t>(3, 1), {}, "Segment"), Error);
+  EXPECT_EQ(d.count(), 2);
+}
+
 TEST(MaskDocument, ANewEditAfterUndoDropsWhatCouldBeRedone) {
   MaskDocument d;
   d.reset(kW, kH);
