@@ -279,6 +279,8 @@ void SegmentPanel::connectSession() {
       showStatus(tr("no segmentation model: %1. The brush, eraser and Start from token still work.")
                      .arg(QString::fromStdString(r->error)),
                  true);
+    else  // cancelled (Ctrl+.): the first click encodes it
+      showStatus(tr("Describe what to segment, or click on the image."), false);
   });
 }
 
