@@ -4,6 +4,7 @@
 
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QKeyEvent>
 #include <QMimeData>
 #include <QMouseEvent>
 #include <QOpenGLContext>
@@ -78,6 +79,13 @@ void ImageCanvas::setImage(const QImage& image) {
   fit_ = true;
   hudUserFolded_ = false;  // a new image opens whole: the display folds again if it must
   fitToWindow();
+}
+
+void ImageCanvas::setTool(CanvasTool* tool) {
+  if (tool == tool_) return;
+  tool_ = tool;
+  dragging_ = false;
+  update();
 }
 
 void ImageCanvas::setShowReconstruction(bool on) {
@@ -370,7 +378,7 @@ void ImageCanvas::paintGL() {
       p.setRenderHint(QPainter::SmoothPixmapTransform, zoom_ < 2.0);
       p.drawImage(QRectF(offset_, QSizeF(image_.width() * zoom_, image_.height() * zoom_)),
                   drawingReconstruction() ? reconstruction_ : image_);
-      if (tokens_) paintTokens(p);
+      if (tokens_ && !(tool_ && tool_->hidesTokens())) paintTokens(p);
       if (!highlight_.empty()) {
         // Own grid (the chat model's patches), spread evenly over the image.
         const double cw = image_.width() * zoom_ / highlightW_, ch = image_.height() * zoom_ / highlightH_;
@@ -383,6 +391,7 @@ void ImageCanvas::paintGL() {
                        QColor(255, 220, 40, static_cast<int>(200 * w * w)));
           }
       }
+      if (tool_) tool_->paint(p);
     }
   }  // the painter ends here, so ImGui draws on top with the GL state QPainter left behind
   if (hud_) paintHud();
@@ -493,6 +502,7 @@ void ImageCanvas::wheelEvent(QWheelEvent* e) {
 
 void ImageCanvas::mousePressEvent(QMouseEvent* e) {
   if (hud_ && imgui_->wantsMouse()) return;
+  if (tool_ && tool_->mousePress(e)) return;
   if (e->button() == Qt::LeftButton || e->button() == Qt::MiddleButton) {
     dragging_ = true;
     moved_ = false;
@@ -527,6 +537,10 @@ void ImageCanvas::updateHover(const QPointF& pos) {
 }
 
 void ImageCanvas::mouseMoveEvent(QMouseEvent* e) {
+  if (!dragging_ && tool_ && !(hud_ && imgui_->wantsMouse()) && tool_->mouseMove(e)) {
+    if (hovered_ >= 0) updateHover(QPointF(-1e9, -1e9));  // the tool has the pointer, not the tokens
+    return;
+  }
   if (dragging_) {
     if ((e->position() - dragStart_).manhattanLength() > 3) {
       if (!moved_) setCursor(Qt::ClosedHandCursor);
@@ -543,17 +557,38 @@ void ImageCanvas::mouseMoveEvent(QMouseEvent* e) {
 }
 
 void ImageCanvas::mouseReleaseEvent(QMouseEvent* e) {
+  if (!dragging_ && tool_ && tool_->mouseRelease(e)) return;
   const bool click = dragging_ && !moved_ && e->button() == Qt::LeftButton;
   dragging_ = false;
   unsetCursor();
   if (click && tokens_) Q_EMIT tokenClicked(tokenAt(e->position()), e->modifiers() & Qt::ShiftModifier);
 }
 
-void ImageCanvas::mouseDoubleClickEvent(QMouseEvent*) {
-  if (!imgui_->wantsMouse()) fitToWindow();
+void ImageCanvas::mouseDoubleClickEvent(QMouseEvent* e) {
+  if (imgui_->wantsMouse()) return;
+  // A tool takes a double click as its second click (two quick points); else it fits the image.
+  if (tool_ && tool_->mousePress(e)) return;
+  fitToWindow();
 }
 
-void ImageCanvas::leaveEvent(QEvent*) { updateHover(QPointF(-1e9, -1e9)); }
+void ImageCanvas::leaveEvent(QEvent*) {
+  updateHover(QPointF(-1e9, -1e9));
+  if (tool_) tool_->leave();
+}
+
+// A tool's keys (the Segment tool's Ctrl+Z) go to it before the window's shortcuts see them.
+bool ImageCanvas::event(QEvent* e) {
+  if (e->type() == QEvent::ShortcutOverride && tool_ && tool_->wantsKey(static_cast<QKeyEvent*>(e))) {
+    e->accept();
+    return true;
+  }
+  return QOpenGLWidget::event(e);
+}
+
+void ImageCanvas::keyPressEvent(QKeyEvent* e) {
+  if (tool_ && tool_->keyPress(e)) return;
+  QOpenGLWidget::keyPressEvent(e);
+}
 
 void ImageCanvas::dragEnterEvent(QDragEnterEvent* e) {
   if (e->mimeData()->hasUrls()) e->acceptProposedAction();

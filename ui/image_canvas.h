@@ -2,7 +2,8 @@
 // The image canvas: shows the current image, zoom (wheel, Ctrl+=/-), pan (drag), fit (Ctrl+0),
 // and, once the engine has tokenized the image, the token masks as coloured overlays (or a
 // density / seed-score heat map), hover highlight, click / shift-click selection and a Dear ImGui
-// heads-up display with live statistics, all drawn in the widget's one GL context.
+// heads-up display with live statistics, all drawn in the widget's one GL context. A tool
+// (ui/canvas_tool.h, e.g. the Segment tool) may take the pointer and draw over the image.
 #include <QImage>
 #include <QOpenGLWidget>
 #include <QPointF>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "core/engine/engine.h"
+#include "ui/canvas_tool.h"
 
 namespace setok::ui {
 
@@ -69,6 +71,10 @@ class ImageCanvas : public QOpenGLWidget {
   QRectF hudRect() const;
   QRectF imageRect() const;
   bool hudCollapsed() const { return hudCollapsed_; }
+  // The tool that gets the pointer and keys first (null: none). The caller owns it and takes it
+  // off before it goes.
+  void setTool(CanvasTool* tool);
+  CanvasTool* tool() const { return tool_; }
 
  public Q_SLOTS:
   void zoomIn();
@@ -93,6 +99,8 @@ class ImageCanvas : public QOpenGLWidget {
   void paintGL() override;
   void resizeGL(int w, int h) override;
   void resizeEvent(QResizeEvent* e) override;
+  bool event(QEvent* e) override;
+  void keyPressEvent(QKeyEvent* e) override;
   void wheelEvent(QWheelEvent* e) override;
   void mousePressEvent(QMouseEvent* e) override;
   void mouseMoveEvent(QMouseEvent* e) override;
@@ -153,6 +161,7 @@ class ImageCanvas : public QOpenGLWidget {
   double hudLatencyMs_ = 0;
   double latencyMs_ = 0;
   ImGuiBridge* imgui_ = nullptr;
+  CanvasTool* tool_ = nullptr;
 };
 
 }  // namespace setok::ui

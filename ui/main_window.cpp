@@ -2,6 +2,7 @@
 
 #include "ui/chat_panel.h"
 #include "ui/models_panel.h"
+#include "ui/segment_panel.h"
 #include "ui/train_panel.h"
 
 #include <QAction>
@@ -73,8 +74,7 @@ constexpr PanelSpec kPanels[] = {
     {"Tokens", "", Qt::RightDockWidgetArea},
     {"Chat", "Image chat with SeTokim: ask about the image, streaming answers that point back at the tokens they used.",
      Qt::RightDockWidgetArea},
-    {"Edit", "Instruction editing and referring segmentation: click a region or describe the change.",
-     Qt::RightDockWidgetArea},
+    {"Edit", "", Qt::RightDockWidgetArea},  // the Segment tool
     {"Train", "Training: pick a dataset and config, launch CPU or GPU runs, and follow every loss live.",
      Qt::BottomDockWidgetArea},
     {"Models", "Model manager: bundled and user models, their size and parameters, load and unload.",
@@ -302,6 +302,19 @@ void MainWindow::buildPanels() {
       const QString model = qEnvironmentVariable("SETOK_CHAT_MODEL", ChatPanel::defaultModel());
       if (!model.isEmpty()) chat_->loadModel(model);
       dock->setWidget(chat_);
+    } else if (QString(spec.name) == "Edit") {
+      segment_ = new SegmentPanel(canvas_, dock);
+      segment_->setBridge(bridge_);
+      // The tool has the canvas's pointer while its tab is the one showing.
+      connect(dock, &QDockWidget::visibilityChanged, segment_, &SegmentPanel::setActive);
+      auto* scroll = new QScrollArea(dock);
+      scroll->setObjectName("segmentScroll");
+      scroll->setWidget(segment_);
+      scroll->setWidgetResizable(true);
+      scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+      scroll->setFrameShape(QFrame::NoFrame);
+      scroll->setMinimumWidth(segment_->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+      dock->setWidget(scroll);
     } else if (QString(spec.name) == "Train") {
       train_ = new TrainPanel(dock);
       connect(train_, &TrainPanel::openModelRequested, this, &MainWindow::openModel);
@@ -532,7 +545,8 @@ bool MainWindow::loadImage(const QString& path, QString* error) {
   setWindowTitle(tr("%1 — SeTok Studio").arg(fi.fileName()));
   imageLabel_->setText(tr("%1  %2×%3").arg(fi.fileName()).arg(image_.width).arg(image_.height));
   addRecent(fi.absoluteFilePath());
-  bridge_->cancelAll();  // whatever ran for the previous image is no longer wanted
+  bridge_->cancelAll();              // whatever ran for the previous image is no longer wanted
+  segment_->setImage(image_, path);  // no masks yet; the encoder starts in the background
   firstIdForImage_ = lastTokenizeId_ = bridge_->tokenize(image_, params_);
   if (comparing()) {
     compare_->setPending(true);

@@ -29,6 +29,7 @@ class TokensPanel;
 class TrainPanel;
 class ModelsPanel;
 class ChatPanel;
+class SegmentPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -122,6 +123,7 @@ class MainWindow : public QMainWindow {
   TrainPanel* train_ = nullptr;
   ChatPanel* chat_ = nullptr;
   ModelsPanel* models_ = nullptr;
+  SegmentPanel* segment_ = nullptr;  // the Segment tool, in the Edit dock
   QString modelDir_;
   bool dockSizesSet_ = false;  // restored from the settings, or set on first show
 
@@ -129,6 +131,7 @@ class MainWindow : public QMainWindow {
   ModelsPanel* modelsPanel() const { return models_; }
   TrainPanel* trainPanel() const { return train_; }
   ChatPanel* chatPanel() const { return chat_; }
+  SegmentPanel* segmentPanel() const { return segment_; }
   QString modelDir() const { return modelDir_; }
 
  private:
