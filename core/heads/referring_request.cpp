@@ -14,21 +14,44 @@ std::string referring_request(const std::string& expression) {
   return "Segment " + e + ".";
 }
 
+std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
+                                            const mllm::VisualTokens& v, const std::vector<std::string>& expressions) {
+  at::NoGradGuard g;
+  auto& lm = model.language_model;
+  at::Tensor seg = lm->model->embed_tokens->weight.mean(0).view({1, -1});
+  std::vector<at::Tensor> rows;
+  std::vector<mllm::ImageSpan> spans;
+  std::vector<std::int64_t> lengths;
+  std::int64_t longest = 0;
+  for (const std::string& e : expressions) {
+    mllm::EncodedChat chat = mllm::encode_chat(tok, {{"user", referring_request(e), 1}}, true);
+    std::vector<mllm::ImageSpan> sp;
+    at::Tensor emb = model.embed_sequence(chat.ids, tok.img_begin_id(), tok.img_end_id(), {v}, &sp)[0];
+    if (sp.size() != 1) throw Error("referring request: expected one image");
+    rows.push_back(at::cat({emb, seg.to(emb.dtype())}, 0));
+    spans.push_back(sp[0]);
+    lengths.push_back(rows.back().size(0));
+    longest = std::max(longest, lengths.back());
+  }
+  if (rows.empty()) return {};
+  for (auto& r : rows)
+    if (r.size(0) < longest) r = at::cat({r, at::zeros({longest - r.size(0), r.size(1)}, r.options())}, 0);
+  at::Tensor hidden = lm->hidden(at::stack(rows));
+  std::vector<LanguageStates> out;
+  for (std::size_t i = 0; i < expressions.size(); ++i) {
+    const std::int64_t start = spans[i].start, count = spans[i].length;
+    LanguageStates s;
+    at::Tensor h = hidden[static_cast<std::int64_t>(i)].narrow(0, 0, lengths[i]);
+    s.visual = h.slice(0, start, start + count).to(at::kFloat);
+    s.request = h.slice(0, start + count + 1).to(at::kFloat);  // after [/Img], through [SEG]
+    out.push_back(s);
+  }
+  return out;
+}
+
 LanguageStates language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok, const mllm::VisualTokens& v,
                                const std::string& expression) {
-  at::NoGradGuard g;
-  mllm::EncodedChat chat = mllm::encode_chat(tok, {{"user", referring_request(expression), 1}}, true);
-  std::vector<mllm::ImageSpan> spans;
-  at::Tensor embeds = model.embed_sequence(chat.ids, tok.img_begin_id(), tok.img_end_id(), {v}, &spans);
-  if (spans.size() != 1) throw Error("referring request: expected one image");
-  auto& lm = model.language_model;
-  at::Tensor seg = lm->model->embed_tokens->weight.mean(0).view({1, 1, -1}).to(embeds.dtype());
-  at::Tensor hidden = lm->hidden(at::cat({embeds, seg}, 1)).squeeze(0);
-  const std::int64_t start = spans[0].start, count = spans[0].length;
-  LanguageStates s;
-  s.visual = hidden.slice(0, start, start + count).to(at::kFloat);
-  s.request = hidden.slice(0, start + count + 1).to(at::kFloat);  // after [/Img], through [SEG]
-  return s;
+  return language_states(model, tok, v, std::vector<std::string>{expression})[0];
 }
 
 }  // namespace setok::heads

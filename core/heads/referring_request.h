@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "core/mllm/setokim.h"
 
@@ -31,5 +32,9 @@ struct LanguageStates {
 // tokens (SetokimImpl::encode_image).
 LanguageStates language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok, const mllm::VisualTokens& v,
                                const std::string& expression);
+// The same for several requests about one image in one pass (right-padded: causal attention keeps
+// each request's states what they would be alone).
+std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
+                                            const mllm::VisualTokens& v, const std::vector<std::string>& expressions);
 
 }  // namespace setok::heads

@@ -29,7 +29,7 @@ void check_query(const SegmentQuery& q, int w, int h, std::int64_t low_res) {
     throw Error("nothing to segment: give an expression, a click or a box");
   const std::string size = std::to_string(w) + "x" + std::to_string(h);
   for (const Click& c : q.clicks)
-    if (!(c.x >= 0 && c.y >= 0 && c.x < w && c.y < h))
+    if (!(c.x >= 0 && c.y >= 0 && c.x <= w && c.y <= h))
       throw Error("the click " + fmt(c.x) + "," + fmt(c.y) + " is outside the image (" + size + ")");
   if (q.box) {
     const Box& b = *q.box;
@@ -135,7 +135,7 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   PromptSample s;
   const float sx = 1.0f / static_cast<float>(e.width), sy = 1.0f / static_cast<float>(e.height);
   for (const Click& c : q.clicks) {
-    s.points.insert(s.points.end(), {(c.x + 0.5f) * sx, (c.y + 0.5f) * sy});
+    s.points.insert(s.points.end(), {c.x * sx, c.y * sy});  // a pixel's centre is x + 0.5
     s.labels.push_back(c.positive ? kPositive : kNegative);
   }
   if (q.box) {

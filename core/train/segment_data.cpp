@@ -44,16 +44,20 @@ at::Tensor object_mask(const data::CocoAnnotation& a, const data::CocoImage& im,
 void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
                   const mllm::VisualTokens& v, const std::vector<const data::Ref*>& refs,
                   const std::vector<std::int64_t>& ann_ids) {
+  std::vector<std::string> sentences;
+  std::vector<std::size_t> owner;
   for (const data::Ref* r : refs) {
     const auto it = std::find(ann_ids.begin(), ann_ids.end(), r->ann_id);
     if (it == ann_ids.end()) continue;
-    SegmentObject& o = img.objects[static_cast<std::size_t>(it - ann_ids.begin())];
     for (const auto& s : r->sentences) {
-      heads::LanguageStates ls = heads::language_states(model, tok, v, s.sent);
-      o.requests.push_back(ls.request.to(at::kHalf));
-      if (!img.visual.defined()) img.visual = ls.visual.to(at::kHalf);
+      sentences.push_back(s.sent);
+      owner.push_back(static_cast<std::size_t>(it - ann_ids.begin()));
     }
   }
+  if (sentences.empty()) return;
+  std::vector<heads::LanguageStates> states = heads::language_states(model, tok, v, sentences);
+  for (std::size_t i = 0; i < states.size(); ++i) img.objects[owner[i]].requests.push_back(states[i].request.to(at::kHalf));
+  img.visual = states[0].visual.to(at::kHalf);
 }
 
 }  // namespace

@@ -1,0 +1,92 @@
+// The segmenter over a tiny untrained SeTokim with a decoder beside it: what it answers (every
+// candidate at the image's size, logits to refine with) and what it refuses, in one line.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "core/heads/mask_decoder.h"
+#include "core/heads/segmenter.h"
+#include "core/mllm/setokim.h"
+#include "core/runtime/error.h"
+#include "tests/support/toy_chat_model.h"
+
+namespace setok::heads {
+namespace {
+
+std::string model_with_decoder(const test::TempDir& d) {
+  const std::string dir = test::toy_chat_model(d);
+  mllm::SetokimConfig sc = test::tiny(mllm::Connector::kSetok);
+  MaskDecoderConfig c;
+  c.feature_dim = sc.vision.vision.hidden_size;
+  c.grid = sc.vision.vision.image_size / sc.vision.vision.patch_size;
+  c.image_size = sc.vision.vision.image_size;
+  c.width = 16;
+  c.heads = 2;
+  c.mlp_dim = 32;
+  c.language_dim = sc.text.hidden_size;
+  at::manual_seed(3);
+  MaskDecoder m(c);
+  save_mask_decoder(dir, m);
+  return dir;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Segmenter, AnswersEveryPromptWithMasksAtTheImagesSize) {
+  test::TempDir d;
+  const std::string dir = model_with_decoder(d);
+  ASSERT_TRUE(Segmenter::has_decoder(dir));
+  auto seg = Segmenter::load(dir);
+  EXPECT_TRUE(seg->reads_language());
+  const io::Image img = test::toy_chat_image();
+  auto enc = seg->encode(img);
+  SegmentQuery q;
+  q.clicks = {{20.5f, 30.5f, true}};
+  SegmentResult r = seg->segment(*enc, q);
+  ASSERT_EQ(r.candidates.size(), 4u);
+  EXPECT_GE(r.best, 1);  // one lone click: the best of the alternatives
+  for (const auto& c : r.candidates) EXPECT_EQ(c.mask.size(), static_cast<std::size_t>(img.width * img.height));
+  EXPECT_EQ(r.low_res.size(), static_cast<std::size_t>(r.low_res_side * r.low_res_side));
+  SegmentQuery again = q;
+  again.clicks.push_back({5.5f, 5.5f, false});
+  again.previous = r.low_res;
+  EXPECT_EQ(seg->segment(*enc, again).best, 0);
+  SegmentQuery words;
+  words.expression = "the red square";
+  SegmentResult w = seg->segment(*enc, words);
+  ASSERT_FALSE(w.relevance.empty());
+  for (float v : w.relevance) EXPECT_TRUE(v >= 0.0f && v <= 1.0f);
+  for (int t : w.referred_tokens) EXPECT_GT(w.relevance.at(static_cast<std::size_t>(t)), 0.5f);
+  EXPECT_EQ(seg->segment(img, q).mask().mask, r.mask().mask);  // the same answer without a cached encoding
+}
+
+TEST(Segmenter, RefusesBadQueriesInOneLine) {
+  test::TempDir d;
+  auto seg = Segmenter::load(model_with_decoder(d));
+  const io::Image img = test::toy_chat_image();
+  auto enc = seg->encode(img);
+  SegmentQuery empty;
+  empty.expression = "   ";
+  EXPECT_NE(error_of([&] { seg->segment(*enc, empty); }).find("nothing to segment"), std::string::npos);
+  SegmentQuery outside;
+  outside.clicks = {{70, 10, true}};
+  EXPECT_NE(error_of([&] { seg->segment(*enc, outside); }).find("outside the image (64x64)"), std::string::npos);
+  SegmentQuery box;
+  box.box = Box{10, 10, 5, 20};
+  EXPECT_NE(error_of([&] { seg->segment(*enc, box); }).find("the box"), std::string::npos);
+  SegmentQuery prev;
+  prev.clicks = {{3, 3, true}};
+  prev.previous = {1.0f, 2.0f};
+  EXPECT_NE(error_of([&] { seg->segment(*enc, prev); }).find("previous mask"), std::string::npos);
+  EXPECT_NE(error_of([&] { Segmenter::load(d.path().string()); }).find("no mask decoder"), std::string::npos);
+  EXPECT_NE(error_of([&] { seg->encode(io::Image{}); }).find("empty"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace setok::heads
