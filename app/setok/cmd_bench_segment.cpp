@@ -72,10 +72,17 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
               expr_ms = median_ms([&] { seg->segment(*enc, q); }, a->warmup, a->repeats);
             }
             const double rss = static_cast<double>(peak_resident_bytes()) / 1048576.0;
-            nlohmann::json j{{"image", a->image},       {"width", img.width},        {"height", img.height},
-                             {"model", dir},            {"load_ms", load_ms},        {"encode_ms", encode},
-                             {"hover_ms", hover_ms},    {"click_ms", click_ms},      {"expression_ms", expr_ms},
-                             {"peak_rss_mib", rss},     {"threads", intra_op_threads()},
+            nlohmann::json j{{"image", a->image},
+                             {"width", img.width},
+                             {"height", img.height},
+                             {"model", dir},
+                             {"load_ms", load_ms},
+                             {"encode_ms", encode},
+                             {"hover_ms", hover_ms},
+                             {"click_ms", click_ms},
+                             {"expression_ms", expr_ms},
+                             {"peak_rss_mib", rss},
+                             {"threads", intra_op_threads()},
                              {"first_click_ms", encode + hover_ms}};
             if (g.json) {
               std::printf("%s\n", j.dump(2).c_str());

@@ -56,7 +56,8 @@ void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTo
   }
   if (sentences.empty()) return;
   std::vector<heads::LanguageStates> states = heads::language_states(model, tok, v, sentences);
-  for (std::size_t i = 0; i < states.size(); ++i) img.objects[owner[i]].requests.push_back(states[i].request.to(at::kHalf));
+  for (std::size_t i = 0; i < states.size(); ++i)
+    img.objects[owner[i]].requests.push_back(states[i].request.to(at::kHalf));
   img.visual = states[0].visual.to(at::kHalf);
 }
 
