@@ -24,6 +24,7 @@
 #include "ui/chat_panel.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
+#include "ui/segment_panel.h"
 #include "ui/stall_probe.h"
 #include "ui/tokens_panel.h"
 
@@ -148,6 +149,10 @@ struct Options {
                          "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
                          "answer attended to.",
                          "QUESTION"};
+  QCommandLineOption segment{"segment",
+                             "For --screenshot: segment EXPRESSION with the Segment tool (the Edit dock) and show "
+                             "the mask, its alternatives and their predicted IoU.",
+                             "EXPRESSION"};
   QCommandLineOption pixelEdges{"pixel-edges", "Token masks with pixel edges (the Tokens panel's setting)."};
 };
 
@@ -174,7 +179,7 @@ void parse_command_line(QCommandLineParser& cli, const Options& o, QCoreApplicat
   cli.addHelpOption();
   cli.addVersionOption();
   cli.addPositionalArgument("image", "Image to open");
-  cli.addOptions({o.screenshot, o.threads, o.size, o.view, o.bench, o.ask, o.pixelEdges});
+  cli.addOptions({o.screenshot, o.threads, o.size, o.view, o.bench, o.ask, o.segment, o.pixelEdges});
   cli.process(app);
 }
 
@@ -238,6 +243,17 @@ int ask_chat(setok::ui::MainWindow& w, const QString& question) {
   return 0;
 }
 
+// --segment: the Segment tool's answer to an expression, drawn on the canvas.
+int segment_expression(setok::ui::MainWindow& w, const QString& expression) {
+  setok::ui::SegmentPanel* panel = w.segmentPanel();
+  if (QDockWidget* d = w.panel("Edit")) d->raise();
+  panel->expressionField()->setText(expression);
+  QTimer::singleShot(0, panel, [panel] { panel->segmentExpression(); });
+  if (!wait_for(panel, &setok::ui::SegmentPanel::resultShown, 120000))
+    return fail("--segment: no mask after 120 s (" + panel->statusText() + ")");
+  return 0;
+}
+
 // The window, once the engine's result is on screen (and the chat's answer, with --ask), as a PNG.
 int take_screenshot(QCoreApplication& app, setok::ui::MainWindow& w, const QCommandLineParser& cli, const Options& o,
                     bool has_image) {
@@ -250,6 +266,9 @@ int take_screenshot(QCoreApplication& app, setok::ui::MainWindow& w, const QComm
   }
   if (cli.isSet(o.ask)) {
     if (const int asked = ask_chat(w, cli.value(o.ask))) return asked;
+  }
+  if (cli.isSet(o.segment)) {
+    if (const int done = segment_expression(w, cli.value(o.segment))) return done;
   }
   QTimer::singleShot(300, &w, [&] {
     QImage img = w.grab().toImage();

@@ -46,13 +46,16 @@ Prompts collate_prompts(const std::vector<PromptSample>& s, const MaskDecoderCon
   collate_points(s, p);
   const bool language = std::any_of(s.begin(), s.end(), [](const PromptSample& x) { return x.request.defined(); });
   if (language && c.language_dim > 0) {
-    std::vector<at::Tensor> req, vis;
+    std::vector<at::Tensor> req, vis, input;
     for (const auto& x : s) {
       req.push_back(x.request);
       vis.push_back(x.request.defined() ? x.visual : at::Tensor());
+      input.push_back(x.request.defined() ? x.visual_input : at::Tensor());
     }
-    pad_stack(req, c.language_dim, p.language, p.language_valid);
+    pad_stack(req, 2 * c.language_dim, p.language, p.language_valid);
     pad_stack(vis, c.language_dim, p.visual, p.visual_valid);
+    at::Tensor unused;
+    pad_stack(input, c.language_dim, p.visual_input, unused);
     p.visual_centroid = at::zeros({b, p.visual.size(1), 2});
     p.assignment = at::zeros({b, c.grid * c.grid}, at::kLong);
     for (std::int64_t i = 0; i < b; ++i) {

@@ -12,8 +12,9 @@ namespace setok::heads {
 struct PromptSample {
   std::vector<float> points;         // x0, y0, x1, y1, … in [0, 1] of the model's square input
   std::vector<std::int64_t> labels;  // one per point: kNegative, kPositive, kBoxTopLeft, kBoxBottomRight
-  at::Tensor request;                // [T, language_dim] or undefined
+  at::Tensor request;                // [T, 2 × language_dim] (states, input embeddings) or undefined
   at::Tensor visual;                 // [C, language_dim] or undefined (with request)
+  at::Tensor visual_input;           // [C, language_dim]: the projected visual tokens (with visual)
   at::Tensor assignment;             // [grid²] long: the visual token of each patch (with visual)
   at::Tensor dense;                  // [low_res, low_res] logits or undefined
 };

@@ -23,8 +23,10 @@ struct ChannelNormImpl : tnn::Module {
 };
 TORCH_MODULE(ChannelNorm);
 
+// The language model's states are large and unevenly scaled: normalised first.
 tnn::Sequential two_layer_mlp(std::int64_t in, std::int64_t width) {
-  return tnn::Sequential(tnn::Linear(in, width), tnn::GELU(), tnn::Linear(width, width));
+  return tnn::Sequential(tnn::LayerNorm(tnn::LayerNormOptions({in})), tnn::Linear(in, width), tnn::GELU(),
+                         tnn::Linear(width, width));
 }
 
 }  // namespace
@@ -46,9 +48,12 @@ PromptEncoderImpl::PromptEncoderImpl(const MaskDecoderConfig& c) : config(c) {
     referred = register_parameter("referred_embed", at::randn({w}) * 0.02);
     language_mlp = register_module("language_mlp", two_layer_mlp(c.language_dim, w));
     visual_mlp = register_module("visual_mlp", two_layer_mlp(c.language_dim, w));
+    token_mlp = register_module("token_mlp", two_layer_mlp(c.language_dim, w));
+    word_mlp = register_module("word_mlp", two_layer_mlp(c.language_dim, w));
     relevance_attn = register_module("relevance_attn", PromptAttention(w, c.heads, w));
-    relevance_norm = register_module("relevance_norm", tnn::LayerNorm(tnn::LayerNormOptions({w})));
-    relevance_out = register_module("relevance_out", tnn::Linear(w, 1));
+    relevance_fuse =
+        register_module("relevance_fuse", tnn::Sequential(tnn::LayerNorm(tnn::LayerNormOptions({5 * w})),
+                                                          tnn::Linear(5 * w, w), tnn::GELU(), tnn::Linear(w, 1)));
   }
 }
 
@@ -74,15 +79,21 @@ at::Tensor PromptEncoderImpl::encode_dense(const Prompts& p, std::int64_t batch)
 
 void PromptEncoderImpl::encode_language(const Prompts& p, std::vector<at::Tensor>& sparse, EncodedPrompts& out) {
   at::Tensor lang_valid = p.language_valid.unsqueeze(-1).to(not_a_point.dtype());
-  at::Tensor lang = language_mlp->forward(p.language.to(not_a_point.dtype())) + language_kind;
+  const std::int64_t d = config.language_dim;
+  at::Tensor in = p.language.to(not_a_point.dtype());
+  at::Tensor lang = language_mlp->forward(in.narrow(2, 0, d)) + word_mlp->forward(in.narrow(2, d, d)) + language_kind;
   lang = lang * lang_valid + not_a_point * (1 - lang_valid);
   sparse.push_back(lang);
   if (!p.visual.defined()) return;
   at::Tensor vis_valid = p.visual_valid.unsqueeze(-1).to(not_a_point.dtype());
-  at::Tensor vis = visual_mlp->forward(p.visual.to(not_a_point.dtype())) + pe->forward(p.visual_centroid);
-  // Which visual tokens does the request mean? Each token reads the request, then one logit.
+  at::Tensor vis = visual_mlp->forward(p.visual.to(not_a_point.dtype())) +
+                   token_mlp->forward(p.visual_input.to(not_a_point.dtype())) + pe->forward(p.visual_centroid);
+  // Which visual tokens does the request mean? Each token reads the request; products of the token
+  // with what it read and with the whole request (mean) let a small MLP compare them.
   at::Tensor read = relevance_attn->forward(vis, lang, lang, p.language_valid);
-  out.relevance = relevance_out->forward(relevance_norm->forward(vis + read)).squeeze(-1);
+  at::Tensor lv = p.language_valid.unsqueeze(-1).to(lang.dtype());
+  at::Tensor whole = ((lang * lv).sum(1, true) / lv.sum(1, true).clamp_min(1)).expand_as(vis);
+  out.relevance = relevance_fuse->forward(at::cat({vis, read, vis * read, whole, vis * whole}, -1)).squeeze(-1);
   at::Tensor r = at::sigmoid(out.relevance).unsqueeze(-1) * vis_valid;
   vis = vis + visual_kind + r * referred;
   sparse.push_back(vis * vis_valid + not_a_point * (1 - vis_valid));

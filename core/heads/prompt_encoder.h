@@ -5,7 +5,8 @@
 //     positive, box top-left, box bottom-right; padding gets "not a point");
 //   - the language model's states over a referring request (the request's words and the [SEG]
 //     token after "ASSISTANT:"), each through a 2-layer MLP to the decoder's width;
-//   - the image's visual tokens as the language model holds them, each through its own MLP, at the
+//   - the image's visual tokens, as the language model reads them (the projector's output) and as it
+//     holds them (its final states there), each through its own MLP, summed, at the
 //     Fourier encoding of its region's centroid. A relevance head reads each visual token against the
 //     request and says which tokens the request refers to; those tokens' patches are marked in the
 //     image embedding, and the tokens join the prompts with their relevance;
@@ -32,8 +33,9 @@ inline constexpr std::int64_t kPadPoint = -1, kNegative = 0, kPositive = 1, kBox
 struct Prompts {
   at::Tensor points;                    // [B, P, 2] (x, y) in [0, 1] of the model's square input
   at::Tensor labels;                    // [B, P] long: kPadPoint, kNegative, kPositive, kBoxTopLeft, kBoxBottomRight
-  at::Tensor language, language_valid;  // [B, T, language_dim] states, [B, T] bool
+  at::Tensor language, language_valid;  // [B, T, 2 × language_dim] states and input embeddings, [B, T] bool
   at::Tensor visual, visual_valid;      // [B, C, language_dim] states of the visual tokens, [B, C] bool
+  at::Tensor visual_input;              // [B, C, language_dim] the visual tokens as the language model reads them
   at::Tensor visual_centroid;           // [B, C, 2] (x, y) in [0, 1]
   at::Tensor assignment;                // [B, N] long: the visual token of each patch
   at::Tensor dense, dense_valid;        // [B, 1, low_res, low_res] logits, [B] bool
@@ -55,10 +57,9 @@ struct PromptEncoderImpl : torch::nn::Module {
   torch::nn::Embedding point_embed{nullptr};  // negative, positive, box top-left, box bottom-right
   at::Tensor not_a_point, no_mask, language_kind, visual_kind, referred;
   torch::nn::Sequential mask_downscale{nullptr};
-  torch::nn::Sequential language_mlp{nullptr}, visual_mlp{nullptr};
+  torch::nn::Sequential language_mlp{nullptr}, word_mlp{nullptr}, visual_mlp{nullptr}, token_mlp{nullptr};
+  torch::nn::Sequential relevance_fuse{nullptr};
   PromptAttention relevance_attn{nullptr};
-  torch::nn::LayerNorm relevance_norm{nullptr};
-  torch::nn::Linear relevance_out{nullptr};
 
  private:
   at::Tensor encode_points(const Prompts& p);

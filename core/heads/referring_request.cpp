@@ -43,7 +43,8 @@ std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm:
     LanguageStates s;
     at::Tensor h = hidden[static_cast<std::int64_t>(i)].narrow(0, 0, lengths[i]);
     s.visual = h.slice(0, start, start + count).to(at::kFloat);
-    s.request = h.slice(0, start + count + 1).to(at::kFloat);  // after [/Img], through [SEG]
+    at::Tensor words = rows[i].narrow(0, start + count + 1, lengths[i] - start - count - 1);
+    s.request = at::cat({h.slice(0, start + count + 1), words}, 1).to(at::kFloat);  // after [/Img], through [SEG]
     out.push_back(s);
   }
   return out;

@@ -24,8 +24,10 @@ namespace setok::heads {
 std::string referring_request(const std::string& expression);
 
 struct LanguageStates {
-  at::Tensor request;  // [T, D]: the request's text tokens after [/Img], then [SEG]
-  at::Tensor visual;   // [C, D]: the visual tokens' states
+  // [T, 2D]: for the request's text tokens after [/Img], then [SEG], the final hidden state and,
+  // beside it, the token's input embedding (what the word is, whatever the frozen model made of it).
+  at::Tensor request;
+  at::Tensor visual;  // [C, D]: the visual tokens' states
 };
 
 // Runs the language model once over the request (no gradient). v: the image's projected visual

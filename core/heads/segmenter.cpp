@@ -151,6 +151,7 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
     LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, q.expression);
     s.request = ls.request;
     s.visual = ls.visual;
+    s.visual_input = e.visual.embeds.to(at::kFloat);
     s.assignment = e.visual.assignment;
   } else if (text) {
     throw Error("this mask decoder reads clicks and boxes only, not expressions");

@@ -59,6 +59,7 @@ void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTo
   for (std::size_t i = 0; i < states.size(); ++i)
     img.objects[owner[i]].requests.push_back(states[i].request.to(at::kHalf));
   img.visual = states[0].visual.to(at::kHalf);
+  img.tokens = v.embeds.to(at::kHalf);
 }
 
 }  // namespace

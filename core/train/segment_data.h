@@ -28,6 +28,7 @@ struct SegmentImage {
   at::Tensor pixels;      // [3, S, S] uint8
   at::Tensor assignment;  // [N] long: visual token of each patch
   at::Tensor visual;      // [C, language_dim] f16: the language model's states at the visual tokens
+  at::Tensor tokens;      // [C, language_dim] f16: the projected visual tokens (the language model's input)
   std::vector<SegmentObject> objects;
 };
 

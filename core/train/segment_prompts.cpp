@@ -84,6 +84,7 @@ SegmentBatch draw_batch(const std::vector<std::pair<const SegmentImage*, const S
       const auto& req = it.object->requests;
       it.prompt.request = req[std::uniform_int_distribution<std::size_t>(0, req.size() - 1)(rng)].to(at::kFloat);
       it.prompt.visual = it.image->visual.to(at::kFloat);
+      it.prompt.visual_input = it.image->tokens.to(at::kFloat);
       it.prompt.assignment = it.image->assignment;
       if (u(rng) < 0.2) first_click(it, rng);
     } else if (r < rates.language + rates.box) {

@@ -30,8 +30,9 @@ MaskDecoderConfig small_config() {
 
 PromptSample language_sample(std::int64_t tokens, std::int64_t words) {
   PromptSample s;
-  s.request = at::randn({words, 10});
+  s.request = at::randn({words, 20});
   s.visual = at::randn({tokens, 10});
+  s.visual_input = at::randn({tokens, 10});
   s.assignment = at::arange(16, at::kLong).remainder(tokens);
   return s;
 }
