@@ -5,6 +5,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QLineEdit>
 #include <QSaveFile>
 #include <QSettings>
 #include <QTemporaryDir>
