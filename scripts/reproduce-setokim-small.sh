@@ -130,6 +130,13 @@ done
 once domain "$SETOK" domain -m "$OUT/setokim-small" --data "$DOMAIN" --config "$C/06-paraphrase.json" \
   --config "$C/07-position.json" --config "$C/08-where.json"
 
+# The mask decoder beside the finished model (everything else frozen), then its files copied in.
+SEG=data/scenes-segment
+scenes "$SEG" train 3000
+scenes "$SEG" val 300
+stage segment segment "$C/09-segment.json" --set "setokim=$OUT/setokim-small" --set "data=$SEG"
+for f in mask_decoder.json mask_decoder.safetensors; do run cp "$OUT/segment/$f" "$OUT/setokim-small/$f"; done
+
 note "evaluation"
 for split in test compositional; do
   run "$SETOK" eval vqa -m "$OUT/setokim-small" --data "$DATA" --split "$split" --json
@@ -137,6 +144,8 @@ for split in test compositional; do
   run "$SETOK" eval pope -m "$OUT/setokim-small" --data "$DATA" --split "$split" --json
 done
 run "$SETOK" eval caption -m "$OUT/setokim-small" --data "$DATA" --split test --limit 100 --json
+run "$SETOK" eval refseg -m "$OUT/setokim-small" --data "$DATA" --split test --json
+run "$SETOK" eval refseg -m "$OUT/setokim-small" --data "$DATA" --split compositional --no-clicks --no-best-token --json
 # "Where is …?" (the `where` type) on the held-out images with those questions.
 for split in test compositional; do
   scenes data/scenes-where "$split" 300 --where-questions 2

@@ -248,6 +248,7 @@ int ask_chat(setok::ui::MainWindow& w, const QString& question) {
 int segment_expression(setok::ui::MainWindow& w, const QString& expression) {
   setok::ui::SegmentPanel* panel = w.segmentPanel();
   if (QDockWidget* d = w.panel("Edit")) d->raise();
+  panel->setActive(true);
   panel->expressionField()->setText(expression);
   QTimer::singleShot(0, panel, [panel] { panel->segmentExpression(); });
   if (!wait_for(panel, &setok::ui::SegmentPanel::resultShown, 120000))
