@@ -123,3 +123,26 @@ TEST(BundledModel, ChatSaysWhenAnImageOrAWordIsOutsideWhatTheModelKnows) {
   EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
   EXPECT_FALSE(r.out.empty());
 }
+
+// The bundled SeTokim's mask decoder: referring expressions and clicks on a slice of the test
+// split, against the "refseg" block of resources/models/setokim-small/metrics.json.
+TEST(BundledModel, MaskDecoderReachesTheFiguresOfItsCard) {
+  const fs::path model = fs::path(SETOK_MODELS) / "setokim-small";
+  const nlohmann::json card = nlohmann::json::parse(read_bytes(model / "metrics.json"));
+  if (!card.contains("refseg")) GTEST_SKIP() << "no mask decoder figures in metrics.json";
+  const auto& want = card.at("refseg");
+  const double tol = card.at("tolerance").get<double>();
+  TempDir dir;
+  auto g = setok_cli("data scenes --out " + shell_quote(dir / "data") + " " + want.at("data_args").get<std::string>());
+  ASSERT_EQ(g.rc, 0) << g.err;
+  auto e = setok_cli("eval refseg -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " +
+                     want.at("split").get<std::string>() + " --limit " + std::to_string(want.at("limit").get<int>()) +
+                     " --max-clicks " + std::to_string(want.at("max_clicks").get<int>()) + " --no-best-token --json");
+  ASSERT_EQ(e.rc, 0) << e.err;
+  const auto got = nlohmann::json::parse(e.out);
+  EXPECT_EQ(got.at("sentences"), want.at("sentences"));
+  EXPECT_NEAR(got.at("referring").at("all").at("gIoU").get<double>(), want.at("gIoU").get<double>(), tol);
+  EXPECT_NEAR(got.at("referring").at("all").at("cIoU").get<double>(), want.at("cIoU").get<double>(), tol);
+  EXPECT_NEAR(got.at("clicks").at("mIoU@1").get<double>(), want.at("mIoU@1").get<double>(), tol);
+  EXPECT_NEAR(got.at("clicks").at("mIoU@3").get<double>(), want.at("mIoU@3").get<double>(), tol);
+}
