@@ -53,6 +53,9 @@ ImageCanvas::ImageCanvas(QWidget* parent) : QOpenGLWidget(parent) {
 }
 
 ImageCanvas::~ImageCanvas() {
+  // ~QOpenGLWidget destroys the context after this body: its aboutToBeDestroyed must not reach a
+  // canvas that is half gone (UBSan's report).
+  if (context()) disconnect(context(), nullptr, this, nullptr);
   if (imgui_->glReady() && context()) {
     makeCurrent();
     imgui_->shutdownGL();
