@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "app/setok/bench_timing.h"
 #include "app/setok/cluster_flags.h"
 #include "app/setok/command.h"
 #include "core/runtime/error.h"
@@ -17,24 +18,6 @@
 #include "core/tokenizer/token_cluster.h"
 
 namespace setok::cli {
-namespace {
-
-double median_ms(const std::function<void()>& f, int warmup, int repeats, bool cuda) {
-  for (int i = 0; i < warmup; ++i) f();
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    if (cuda) torch::cuda::synchronize();
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    if (cuda) torch::cuda::synchronize();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
-
 Command add_bench(CLI::App& app, Globals& g) {
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures (see docs/benchmarks.md)");
   bench->require_subcommand(1);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "app/setok/bench_timing.h"
 #include "app/setok/command.h"
 #include "core/heads/segmenter.h"
 #include "core/runtime/error.h"
@@ -15,22 +16,6 @@
 #include "core/tokenizer/setok_model.h"
 
 namespace setok::cli {
-namespace {
-
-double median_ms(const std::function<void()>& f, int warmup, int repeats) {
-  for (int i = 0; i < warmup; ++i) f();
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
-
 Command add_bench_segment(CLI::App& app, Globals& g) {
   CLI::App* bench = app.get_subcommand("bench");
   auto* sub = bench->add_subcommand("segment", "Segment tool latency: encode, click, hover, refine, expression");

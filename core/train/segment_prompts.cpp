@@ -54,13 +54,8 @@ void jittered_box(SegmentItem& it, std::mt19937_64& rng) {
 // The SeTok tokens lying mostly inside the object, as the starting mask.
 bool token_start(SegmentItem& it) {
   const SegmentImage& im = *it.image;
-  const std::int64_t n = im.assignment.size(0), g = static_cast<std::int64_t>(std::lround(std::sqrt(n)));
-  const std::int64_t side = it.object->mask.size(0);
-  at::Tensor inside =
-      at::adaptive_avg_pool2d(it.object->mask.to(at::kFloat).view({1, 1, side, side}), {g, g}).view({n});
-  const std::int64_t c = im.assignment.max().item<std::int64_t>() + 1;
-  at::Tensor onehot = at::one_hot(im.assignment.clamp_min(0), c).to(at::kFloat);
-  at::Tensor frac = onehot.t().matmul(inside) / onehot.sum(0).clamp_min(1);
+  const std::int64_t g = static_cast<std::int64_t>(std::lround(std::sqrt(im.assignment.size(0))));
+  at::Tensor frac = token_inside_fraction(im, *it.object, im.assignment.max().item<std::int64_t>() + 1);
   at::Tensor chosen = frac.gt(0.5).to(at::kFloat).index_select(0, im.assignment.clamp_min(0));
   if (chosen.sum().item<float>() < 1) return false;
   it.prompt.dense = heads::mask_to_logits(chosen.view({g, g}), 4 * g);  // the decoder's low resolution
@@ -68,6 +63,15 @@ bool token_start(SegmentItem& it) {
 }
 
 }  // namespace
+
+at::Tensor token_inside_fraction(const SegmentImage& image, const SegmentObject& object, std::int64_t count) {
+  const at::Tensor& a = image.assignment;
+  const std::int64_t n = a.size(0), g = static_cast<std::int64_t>(std::lround(std::sqrt(n)));
+  const std::int64_t side = object.mask.size(0);
+  at::Tensor inside = at::adaptive_avg_pool2d(object.mask.to(at::kFloat).view({1, 1, side, side}), {g, g}).view({n});
+  at::Tensor onehot = at::one_hot(a.clamp_min(0), count).to(at::kFloat);
+  return onehot.t().matmul(inside) / onehot.sum(0).clamp_min(1);
+}
 
 SegmentBatch draw_batch(const std::vector<std::pair<const SegmentImage*, const SegmentObject*>>& objects,
                         std::int64_t size, const PromptRates& rates, std::mt19937_64& rng) {

@@ -40,6 +40,10 @@ SegmentBatch draw_batch(const std::vector<std::pair<const SegmentImage*, const S
 // its answer (and that answer's logits as the dense prompt) to each clicks item with rounds left.
 void click_rounds(heads::MaskDecoderImpl& decoder, SegmentBatch& batch);
 
+// For each of the image's `count` visual tokens, the share of its patches inside the object (the
+// object's mask averaged over each patch): [count]. A token above ½ is one the object is made of.
+at::Tensor token_inside_fraction(const SegmentImage& image, const SegmentObject& object, std::int64_t count);
+
 // The mask the decoder would show for each item: the best alternative for one lone click, else the
 // single mask. low_res [B, M, L, L], iou [B, M] → index [B] long.
 at::Tensor shown_mask(const SegmentBatch& batch, const at::Tensor& iou, std::int64_t multimask);

@@ -45,13 +45,8 @@ at::Tensor relevance_loss(const SegmentBatch& b, const at::Tensor& logits) {
   for (std::size_t i = 0; i < b.items.size(); ++i) {
     const SegmentItem& it = b.items[i];
     if (!it.prompt.request.defined() || !logits.defined()) continue;
-    const at::Tensor& a = it.image->assignment;
-    const std::int64_t n = a.size(0), g = static_cast<std::int64_t>(std::lround(std::sqrt(n)));
-    const std::int64_t side = it.object->mask.size(0), c = it.prompt.visual.size(0);
-    at::Tensor inside =
-        at::adaptive_avg_pool2d(it.object->mask.to(at::kFloat).view({1, 1, side, side}), {g, g}).view({n});
-    at::Tensor onehot = at::one_hot(a.clamp_min(0), c).to(at::kFloat);
-    at::Tensor target = (onehot.t().matmul(inside) / onehot.sum(0).clamp_min(1)).gt(0.5).to(at::kFloat);
+    const std::int64_t c = it.prompt.visual.size(0);
+    at::Tensor target = token_inside_fraction(*it.image, *it.object, c).gt(0.5).to(at::kFloat);
     losses.push_back(
         at::binary_cross_entropy_with_logits(logits[static_cast<std::int64_t>(i)].narrow(0, 0, c), target));
   }
