@@ -170,6 +170,29 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& c) : config_(c) {
     if (p.value().dim() == 2) p.value().normal_(0.0, 0.02);
 }
 
+namespace {
+
+at::Tensor with_mean_rows(const at::Tensor& w, std::int64_t rows) {
+  at::Tensor extra = w.to(at::kFloat).mean(0, true).expand({rows - w.size(0), w.size(1)}).to(w.dtype());
+  return at::cat({w, extra}, 0);
+}
+
+}  // namespace
+
+void LlamaForCausalLMImpl::grow_vocabulary(std::int64_t vocab) {
+  if (vocab <= config_.vocab_size)
+    throw Error("the vocabulary has " + std::to_string(config_.vocab_size) + " ids already, not fewer than " +
+                std::to_string(vocab));
+  at::NoGradGuard ng;
+  model->embed_tokens->weight.set_data(with_mean_rows(model->embed_tokens->weight, vocab));
+  model->embed_tokens->options.num_embeddings(vocab);
+  if (lm_head) {
+    lm_head->weight.set_data(with_mean_rows(lm_head->weight, vocab));
+    lm_head->options.out_features(vocab);
+  }
+  config_.vocab_size = vocab;
+}
+
 at::Tensor LlamaForCausalLMImpl::embed(const at::Tensor& ids) {
   if (ids.dim() != 2) throw Error("token ids must be [batch, length]");
   return model->embed_tokens(ids);

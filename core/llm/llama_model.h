@@ -115,6 +115,10 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& ids, KVCache* cache = nullptr);
 
   const LlamaConfig& config() const { return config_; }
+  // Adds rows to the embedding table (and the LM head) up to `vocab` ids, each new row the mean of
+  // the old ones (as HuggingFace starts an added token), so the model reads and writes new special
+  // tokens. Throws when `vocab` is not larger than the vocabulary.
+  void grow_vocabulary(std::int64_t vocab);
   LlamaModel model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // absent when tie_word_embeddings
 

@@ -162,18 +162,23 @@ std::vector<std::int64_t> TextTokenizer::encode(const std::string& text, bool ad
     out.insert(out.end(), ids, ids + n);
     s.release(ids);
   };
-  const std::string b = kImgBegin, e = kImgEnd;
+  const std::string marks[3] = {kImgBegin, kImgEnd, kSeg};
+  const std::int64_t mark_ids[3] = {img_begin_, img_end_, seg_id()};
   std::size_t pos = 0;
   while (pos <= text.size()) {
-    const std::size_t pb = text.find(b, pos), pe = text.find(e, pos);
-    const std::size_t next = std::min(pb, pe);
-    if (next == std::string::npos) {
+    std::size_t next = std::string::npos;
+    int which = -1;
+    for (int k = 0; k < 3; ++k) {
+      const std::size_t p = text.find(marks[k], pos);
+      if (p < next) next = p, which = k;
+    }
+    if (which < 0) {
       encode_plain(text.substr(pos));
       break;
     }
     encode_plain(text.substr(pos, next - pos));
-    out.push_back(next == pb ? img_begin_ : img_end_);
-    pos = next + (next == pb ? b.size() : e.size());
+    out.push_back(mark_ids[which]);
+    pos = next + marks[which].size();
   }
   return out;
 }

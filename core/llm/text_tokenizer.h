@@ -3,6 +3,9 @@
 // `[/Img]` as special tokens. A model trained here has them as user-defined pieces; a LLaMA model
 // without them gets them appended after its vocabulary (ids vocab, vocab + 1), as HuggingFace's
 // added tokens are, and the language model's embedding table must grow to match.
+// The segmentation token `[SEG]` (paper §2.2, LISA) comes after those: id vocab_size(). It is not
+// counted in vocab_size(): a language model has it only once its tables have grown a row for it
+// (has_seg_token), which Stage II's referring training does.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +15,7 @@ namespace setok::llm {
 
 inline constexpr const char* kImgBegin = "[Img]";
 inline constexpr const char* kImgEnd = "[/Img]";
+inline constexpr const char* kSeg = "[SEG]";
 
 class TextTokenizer {
  public:
@@ -27,7 +31,7 @@ class TextTokenizer {
   TextTokenizer& operator=(TextTokenizer&&) noexcept;
   ~TextTokenizer();
 
-  // [Img] / [/Img] in the text become their ids; the rest is SentencePiece's encoding.
+  // [Img] / [/Img] / [SEG] in the text become their ids; the rest is SentencePiece's encoding.
   std::vector<std::int64_t> encode(const std::string& text, bool add_bos = false) const;
   // Special and control tokens (BOS, EOS, image delimiters) are dropped from the text.
   std::string decode(const std::vector<std::int64_t>& ids) const;
@@ -37,6 +41,9 @@ class TextTokenizer {
   std::int64_t eos_id() const;
   std::int64_t img_begin_id() const { return img_begin_; }
   std::int64_t img_end_id() const { return img_end_; }
+  std::int64_t seg_id() const { return vocab_size(); }
+  // Whether a language model with this many rows in its embedding table has [SEG].
+  bool has_seg_token(std::int64_t model_vocab) const { return model_vocab > seg_id(); }
 
  private:
   TextTokenizer();

@@ -7,6 +7,20 @@
 
 namespace setok::mllm {
 
+std::string decode_with_seg(const llm::TextTokenizer& tok, const std::vector<std::int64_t>& ids) {
+  std::string out;
+  std::vector<std::int64_t> run;
+  for (std::int64_t id : ids) {
+    if (id != tok.seg_id()) {
+      run.push_back(id);
+      continue;
+    }
+    out += tok.decode(run) + llm::kSeg;
+    run.clear();
+  }
+  return out + tok.decode(run);
+}
+
 Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<VisualTokens>& images,
               const std::vector<ChatMessage>& chat, const llm::SamplingOptions& sampling, const llm::StreamFn& stream) {
   c10::InferenceMode guard;
@@ -20,8 +34,8 @@ Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<V
       llm::KVCache::allocate(model->config().text, 1, prompt.size(1) + o.max_new_tokens + 1, prompt.options());
   cache.attention_sum = at::zeros({cache.capacity}, at::kFloat);
   a.generation = llm::generate(
-      model->language_model, prompt, cache, o, [&](const std::vector<std::int64_t>& ids) { return tok.decode(ids); },
-      stream);
+      model->language_model, prompt, cache, o,
+      [&](const std::vector<std::int64_t>& ids) { return decode_with_seg(tok, ids); }, stream);
   const double steps = static_cast<double>(std::max<std::int64_t>(cache.record_steps, 1));
   for (const ImageSpan& s : a.spans) {
     at::Tensor w = (cache.attention_sum.narrow(0, s.start, s.length) / steps).contiguous();

@@ -21,6 +21,9 @@ struct Answer {
   std::vector<std::vector<float>> image_attention;
 };
 
+// The tokenizer's decode, with the segmentation token written as "[SEG]" where the model gave it.
+std::string decode_with_seg(const llm::TextTokenizer& tok, const std::vector<std::int64_t>& ids);
+
 Answer answer(Setokim& model, const llm::TextTokenizer& tok, const std::vector<VisualTokens>& images,
               const std::vector<ChatMessage>& chat, const llm::SamplingOptions& sampling,
               const llm::StreamFn& stream = {});

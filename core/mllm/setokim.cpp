@@ -142,6 +142,11 @@ void SetokimImpl::add_token_geometry() {
   config_.token_geometry = true;
 }
 
+void SetokimImpl::grow_vocabulary(std::int64_t vocab) {
+  language_model->grow_vocabulary(vocab);
+  config_.text.vocab_size = vocab;
+}
+
 VisualTokens SetokimImpl::project(VisualTokens raw) {
   raw.embeds = multi_modal_projector->forward(raw.embeds, raw.geometry);
   return raw;

@@ -120,6 +120,9 @@ class SetokimImpl : public torch::nn::Module {
   void add_token_geometry();
   // The same for token appearance (N × N maps, 4 ≤ N ≤ 32); needs token geometry; throws when on.
   void add_token_appearance(int n);
+  // The language model's vocabulary grown to `vocab` ids (LlamaForCausalLMImpl::grow_vocabulary):
+  // how a model trained without [SEG] gets it (Stage II's referring requests).
+  void grow_vocabulary(std::int64_t vocab);
   tokenizer::SetokModel setok{nullptr};
   Projector multi_modal_projector{nullptr};
   llm::LlamaForCausalLM language_model{nullptr};

@@ -229,3 +229,20 @@ TEST(Llama, SavesAndLoadsHuggingFaceFoldersIncludingShardsAndHalfWeights) {
     EXPECT_NE(std::string(e.what()).find("model.layers.1.mlp.up_proj.weight"), std::string::npos) << e.what();
   }
 }
+
+TEST(Llama, GrownVocabularyKeepsOldLogitsAndReadsTheNewId) {
+  for (bool tie : {false, true}) {
+    llm::LlamaForCausalLM m = test::make(test::tiny(2, tie));
+    const at::Tensor ids = test::ids_of({1, 7, 3, 9});
+    const at::Tensor before = m->forward(ids);
+    const at::Tensor mean_row = m->model->embed_tokens->weight.mean(0);
+    m->grow_vocabulary(52);
+    EXPECT_EQ(m->config().vocab_size, 52);
+    EXPECT_TRUE(at::allclose(m->model->embed_tokens->weight[51], mean_row));
+    const at::Tensor after = m->forward(ids);
+    ASSERT_EQ(after.size(-1), 52);
+    EXPECT_TRUE(at::allclose(after.narrow(-1, 0, 50), before, 1e-5, 1e-5));
+    EXPECT_EQ(m->forward(test::ids_of({51, 50})).size(1), 2);
+    EXPECT_THROW(m->grow_vocabulary(52), Error);
+  }
+}

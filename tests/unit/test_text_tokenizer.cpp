@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/llm/text_tokenizer.h"
+#include "core/mllm/answer.h"
 #include "core/runtime/error.h"
 #include "tests/support/temp_dir.h"
 
@@ -64,4 +65,18 @@ TEST(TextTokenizer, BadFilesAreErrors) {
   test::write_bytes(dir / "junk.model", "not a protobuf");
   EXPECT_THROW(TextTokenizer::load(dir / "junk.model"), Error);
   EXPECT_THROW(TextTokenizer::train({}, dir / "x", 100), Error);
+}
+
+TEST(TextTokenizer, SegTokenComesAfterTheVocabularyAndIsOneId) {
+  test::TempDir dir;
+  TextTokenizer::train(corpus(), dir / "sp", 400);
+  TextTokenizer t = TextTokenizer::load(dir / "sp.model");
+  EXPECT_EQ(t.seg_id(), t.vocab_size());
+  EXPECT_FALSE(t.has_seg_token(t.vocab_size()));
+  EXPECT_TRUE(t.has_seg_token(t.vocab_size() + 1));
+  auto ids = t.encode("a red star [SEG] and [Img][/Img]");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), t.seg_id()), 1);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), t.img_begin_id()), 1);
+  EXPECT_EQ(t.decode(ids), "a red star  and ");  // decode drops specials; answers keep [SEG] (mllm/answer.h)
+  EXPECT_EQ(mllm::decode_with_seg(t, ids), "a red star [SEG] and ");
 }
