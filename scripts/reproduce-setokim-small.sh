@@ -15,6 +15,8 @@
 # OUT/RUN/checkpoint` continues one mid-way). The result is OUT/setokim-small (f16, with its
 # domain.json), to be compared with resources/models/setokim-small.
 #
+# The last runs: Stage II's referring requests (10-refer.json, the model learns [SEG]) and the mask
+# decoder beside the result (09-segment.json).
 # The SeTok under it changed on the way, each time to the setok-small bundled at a commit
 # of this repository: d76eda6's (stage I and II), 768beac's (the convolutional stem, from the swap
 # on), 52e5550's, 7a2a90c's, fc7f8b9's, and 8058e92's for the last four runs (the SeTok the bundled
@@ -118,7 +120,11 @@ train reg6 "$C/08-where.json" --set "init=$OUT/reg5/model" --set steps=6000 --se
 train reg7 "$C/08-where.json" --set "init=$OUT/reg6/model" --set steps=6000 --set seed=7
 
 note "f16"
-run "$SETOK" convert -m "$OUT/reg7/model" --out "$OUT/setokim-small" --dtype f16
+run "$SETOK" convert -m "$OUT/reg7/model" --out "$OUT/reg7-f16" --dtype f16
+# Stage II's referring requests (the model learns to answer "Segment …" with [SEG]), from the f16
+# model as the card's run started from the bundled one; then f16 again.
+train refer "$C/10-refer.json" --set "init=$OUT/reg7-f16"
+run "$SETOK" convert -m "$OUT/refer/model" --out "$OUT/setokim-small" --dtype f16
 # The domain profile, from the first 2000 training images of the "Where is …?" world and the
 # configs' rewordings. The card writes them to data/scenes-where; a folder of their own (of the
 # same name, which the profile records) keeps the 6000 the runs above read.
@@ -128,11 +134,11 @@ for split in val test; do
   scenes "$DOMAIN" "$split" 300 --position-questions 4 --where-questions 2
 done
 once domain "$SETOK" domain -m "$OUT/setokim-small" --data "$DOMAIN" --config "$C/06-paraphrase.json" \
-  --config "$C/07-position.json" --config "$C/08-where.json"
+  --config "$C/07-position.json" --config "$C/08-where.json" --config "$C/10-refer.json"
 
 # The mask decoder beside the finished model (everything else frozen), then its files copied in.
 SEG=data/scenes-segment
-scenes "$SEG" train 3000
+scenes "$SEG" train 4000
 scenes "$SEG" val 300
 stage segment segment "$C/09-segment.json" --set "setokim=$OUT/setokim-small" --set "data=$SEG"
 for f in mask_decoder.json mask_decoder.safetensors; do run cp "$OUT/segment/$f" "$OUT/setokim-small/$f"; done

@@ -6,6 +6,7 @@
 #include "core/io/checkpoint.h"
 #include "core/io/image.h"
 #include "core/mllm/domain_feature.h"
+#include "core/mllm/referring_wording.h"
 #include "core/runtime/error.h"
 
 namespace setok::mllm {
@@ -36,6 +37,9 @@ std::vector<std::vector<float>> split_features(Setokim& model, const fs::path& r
 
 void add_config_words(const std::string& path, std::set<std::string>& words) {
   const nlohmann::json j = io::read_json_file(path);
+  if (j.value("referring_rate", 0.0) > 0)  // its requests' wordings (the expressions are the refs')
+    for (const std::string& w : referring_wordings())
+      for (const std::string& x : text_words(w)) words.insert(x);
   if (!j.contains("question_rewrites")) return;
   for (const auto& r : j.at("question_rewrites"))
     for (const auto& to : r.value("to", std::vector<std::string>()))

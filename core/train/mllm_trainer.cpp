@@ -13,6 +13,7 @@
 
 #include "core/data/coco.h"
 #include "core/data/llava.h"
+#include "core/data/refcoco.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image.h"
@@ -20,6 +21,7 @@
 #include "core/llm/lora.h"
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/chat_template.h"
+#include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
@@ -39,6 +41,7 @@ struct Example {
   std::vector<std::string> images;  // resolved paths, in order of the conversation's [Img] pairs
   std::vector<mllm::ChatMessage> chat;
   bool text_only = false;  // language modelling: every token is a target
+  bool referring = false;  // chat[0].text is an expression, asked in a wording drawn per step
 };
 
 fs::path dataset_root(const std::string& annotation_file) {
@@ -105,6 +108,24 @@ std::vector<Example> conversation_examples(const std::string& path, bool as_text
     }
     out.push_back(std::move(e));
   }
+  return out;
+}
+
+// One example per sentence of every ref: the image, the expression, and [SEG] as the answer.
+std::vector<Example> referring_examples(const std::string& path) {
+  std::vector<Example> out;
+  const fs::path root = dataset_root(path);
+  for (const data::Ref& r : data::read_refs(path)) {
+    const std::string image = resolve_image(root, r.file_name);
+    for (const auto& s : r.sentences) {
+      Example e;
+      e.images = {image};
+      e.chat = {{"user", s.sent, 1}, {"assistant", llm::kSeg, 0}};
+      e.referring = true;
+      out.push_back(std::move(e));
+    }
+  }
+  if (out.empty()) throw Error(path + ": no referring sentences");
   return out;
 }
 
@@ -217,6 +238,8 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
       }
     }
     get_to(j, "question_rewrite_rate", c.question_rewrite_rate);
+    get_to(j, "referring", c.referring);
+    get_to(j, "referring_rate", c.referring_rate);
     get_to(j, "freeze", c.freeze);
     for (const auto& n : c.freeze)
       if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable)) throw unknown_module(n);
@@ -251,6 +274,10 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     throw Error("training config: drop_suffix_rate must be in [0, 1]");
   if (!(c.question_rewrite_rate >= 0 && c.question_rewrite_rate <= 1))
     throw Error("training config: question_rewrite_rate must be in [0, 1]");
+  if (!(c.referring_rate >= 0 && c.referring_rate <= 1))
+    throw Error("training config: referring_rate must be in [0, 1]");
+  if (c.referring_rate > 0 && c.referring.empty())
+    throw Error("training config: referring_rate needs a refs file (referring)");
   if (c.token_appearance != 0 && (c.token_appearance < 4 || c.token_appearance > 32))
     throw Error("training config: token_appearance must be 0 (off) or 4 to 32");
   if (c.token_appearance != 0 && c.init.empty() && !c.token_geometry)
@@ -282,6 +309,8 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"drop_suffix_rate", drop_suffix_rate},
           {"question_rewrites", rewrites_json},
           {"question_rewrite_rate", question_rewrite_rate},
+          {"referring", referring},
+          {"referring_rate", referring_rate},
           {"freeze", freeze},
           {"lora", lora},
           {"out", out},
@@ -307,7 +336,7 @@ namespace {
 // The stage's examples: captions (stage 1, with text-only conversations beside them when
 // language_ratio > 0) or instruction conversations (stage 2).
 struct MllmData {
-  std::vector<Example> vision, text;
+  std::vector<Example> vision, text, referring;
 };
 
 MllmData read_examples(const MllmTrainConfig& cfg) {
@@ -317,6 +346,7 @@ MllmData read_examples(const MllmTrainConfig& cfg) {
     if (!cfg.conversations.empty() && cfg.language_ratio > 0) d.text = conversation_examples(cfg.conversations, true);
   } else {
     d.vision = conversation_examples(cfg.conversations, false, cfg.split_turns);
+    if (!cfg.referring.empty() && cfg.referring_rate > 0) d.referring = referring_examples(cfg.referring);
   }
   if (d.vision.empty()) throw Error("training data has no examples");
   return d;
@@ -475,6 +505,11 @@ struct Sequence {
 // suffix dropped (drop_suffix_rate), the question reworded (question_rewrite_rate).
 std::vector<mllm::ChatMessage> varied_chat(const Example& ex, const MllmTrainConfig& cfg, std::mt19937_64& rng,
                                            std::uniform_real_distribution<double>& u) {
+  if (ex.referring) {
+    std::vector<mllm::ChatMessage> chat = ex.chat;
+    chat[0].text = mllm::referring_request(ex.chat[0].text, rng() % mllm::referring_wordings().size());
+    return chat;
+  }
   const bool drop =
       !ex.text_only && !cfg.drop_suffix.empty() && cfg.drop_suffix_rate > 0 && u(rng) < cfg.drop_suffix_rate;
   std::vector<mllm::ChatMessage> chat = drop ? mllm::without_user_suffix(ex.chat, cfg.drop_suffix) : ex.chat;
@@ -550,7 +585,8 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
   std::vector<const Example*> batch;
   for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
     const bool text = !d.text.empty() && u(rng) < cfg.language_ratio;
-    const auto& pool = text ? d.text : d.vision;
+    const bool refer = !text && !d.referring.empty() && u(rng) < cfg.referring_rate;
+    const auto& pool = text ? d.text : refer ? d.referring : d.vision;
     batch.push_back(&pool[rng() % pool.size()]);
   }
   std::vector<mllm::VisualTokens> learned;  // when the vision side learns: the batch's images in order
@@ -625,6 +661,7 @@ void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const Mllm
                  {"stage", cfg.stage},
                  {"examples", d.vision.size()},
                  {"text_examples", d.text.size()},
+                 {"referring_examples", d.referring.size()},
                  {"parameters", n_params},
                  {"trainable", trainable},
                  {"device", cfg.device},
@@ -663,6 +700,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
   if (tok.vocab_size() > s.model->config().text.vocab_size)
     throw Error("tokenizer has " + std::to_string(tok.vocab_size()) + " ids but the language model only " +
                 std::to_string(s.model->config().text.vocab_size));
+  if (!data.referring.empty() && !tok.has_seg_token(s.model->config().text.vocab_size))
+    s.model->grow_vocabulary(tok.seg_id() + 1);
   s.model->to(device);
   s.model->train();
   s.model->setok->eval();  // its clustering is the same in both modes; no dropout anywhere

@@ -44,6 +44,12 @@ struct MllmTrainConfig {
   // than one wording. JSON: [{"from": "in the picture", "to": ["in the picture", "here"]}, …].
   std::vector<mllm::TextRewrite> question_rewrites;
   double question_rewrite_rate = 0;
+  // Stage II: referring requests mixed in (paper §2.2, LISA): a RefCOCO-format refs file (file_name
+  // relative to its dataset folder); referring_rate of the examples ask one of its sentences in one
+  // of mllm::referring_wordings() and the answer is the segmentation token [SEG]. A model without
+  // [SEG] gets it (its vocabulary grows by one row, the mean of the others).
+  std::string referring;
+  double referring_rate = 0;
   std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
   // LoRA on the language model ({"rank", "alpha", "targets"}; empty: off): its base weights are
   // frozen and only the adapters train; the final model has them merged (a plain SeTokim).

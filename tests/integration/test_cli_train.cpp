@@ -474,6 +474,35 @@ void bad_question_rules_are_one_line(const TempDir& dir) {
   EXPECT_NE(typo.err.find("unknown key 'drop_sufix_rate'"), std::string::npos) << typo.err;
 }
 
+// Referring requests (Stage II's [SEG]): the language model's vocabulary grows by one row for [SEG],
+// the model learns to answer a request with it, and `setok chat` says why a model without a mask
+// decoder draws no mask.
+void referring_requests_teach_seg(const TempDir& dir) {
+  auto r = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                     shell_quote(dir / "r1") + " --set init=" + shell_quote(dir / "s1/model") +
+                     " --set referring=" + shell_quote(dir / "data/annotations/refs_train.json") +
+                     " --set referring_rate=1 --steps 30 --progress jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto events = json_lines(r.out);
+  EXPECT_GT(events.front()["referring_examples"].get<int>(), 16);
+  const auto vocab = [&](const char* m) {
+    return nlohmann::json::parse(read_bytes(dir / m / "model/config.json"))["text_config"]["vocab_size"].get<int>();
+  };
+  EXPECT_EQ(vocab("r1"), vocab("s1") + 1);
+  const auto refs = nlohmann::json::parse(read_bytes(dir / "data/annotations/refs_train.json"));
+  const std::string image = (dir / "data" / refs[0]["file_name"].get<std::string>()).string();
+  const std::string sent = refs[0]["sentences"][0]["sent"].get<std::string>();
+  auto chat = setok_cli("chat -m " + shell_quote(dir / "r1/model") + " --image " + shell_quote(image) + " " +
+                        shell_quote("Segment " + sent + "."));
+  EXPECT_EQ(chat.rc, 0) << chat.err;
+  EXPECT_NE(chat.out.find("[SEG]"), std::string::npos) << chat.out;
+  EXPECT_NE(chat.err.find("has no mask decoder"), std::string::npos) << chat.err;
+  auto bad = setok_cli("train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") + " --out " +
+                       shell_quote(dir / "r2") + " --set referring_rate=0.5 --steps 1 --progress none");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+}
+
 // Bad configs are one line.
 void bad_stage_is_one_line(const TempDir& dir) {
   write_bytes(dir / "bad.json", "{\"stage\": 3}");
@@ -490,6 +519,7 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   nlohmann::json whole;  // stage II's start event: its examples and trainable parameters
   ASSERT_NO_FATAL_FAILURE(stage_two_learns(*dir, &whole));
   ASSERT_NO_FATAL_FAILURE(split_turns_gives_more_examples(*dir, whole));
+  ASSERT_NO_FATAL_FAILURE(referring_requests_teach_seg(*dir));
   ASSERT_NO_FATAL_FAILURE(lora_resumes_exactly_and_merges(*dir));
   ASSERT_NO_FATAL_FAILURE(freezing_part_of_setok_trains_the_rest(*dir, whole));
   ASSERT_NO_FATAL_FAILURE(end_to_end_moves_the_vision_weights(*dir));
