@@ -24,7 +24,17 @@
 namespace setok::ui {
 namespace {
 constexpr int kTurnRole = Qt::UserRole + 1;  // the turn index of a row; -1: the answer streaming in
+
+// What became of a [SEG] answer's mask, after the answer's text.
+QString maskNote(const mllm::ChatMask& m) {
+  if (!m.error.empty()) return QObject::tr("  (no mask: %1)").arg(QString::fromStdString(m.error));
+  std::int64_t area = 0;
+  for (auto v : m.mask) area += v;
+  return QObject::tr("  (mask: %1 px, predicted IoU %2; in the Segment tool's masks)")
+      .arg(area)
+      .arg(m.predicted_iou, 0, 'f', 2);
 }
+}  // namespace
 
 QString ChatPanel::defaultModel() { return QString::fromStdString(tokenizer::default_setokim_model()); }
 
@@ -258,6 +268,7 @@ void ChatPanel::startAnswer(engine::ChatRequest request, Then done) {
   request.sampling = sampling_;
   const bool sent = run(std::move(request), [this, done](const engine::ChatOutcome& o) {
     if (done) done(o);
+    showAnsweredMask();
     Q_EMIT answerFinished();
   });
   if (!sent) return;
@@ -405,6 +416,18 @@ void ChatPanel::hoverRow(int row) {
   Q_EMIT highlightChanged(w, im.grid_h, im.grid_w);
 }
 
+void ChatPanel::showAnsweredMask() {
+  if (turns_.empty() || !turns_.back().mask) return;
+  const mllm::ChatMask& m = *turns_.back().mask;
+  if (!m.error.empty() || m.image != canvasImageIndex_ || m.mask.empty()) return;
+  QString name;
+  for (const auto& t : turns_)
+    if (t.role == "user") name = QString::fromStdString(t.text);
+  std::vector<float> wash(m.mask.begin(), m.mask.end());
+  Q_EMIT highlightChanged(wash, m.height, m.width);
+  Q_EMIT maskAnswered(name.left(60), m.mask, m.width, m.height);
+}
+
 void ChatPanel::rebuild() {
   list_->clear();
   for (std::size_t i = 0; i < turns_.size(); ++i) {
@@ -422,6 +445,7 @@ void ChatPanel::rebuild() {
     } else {
       text = tr("SeTokim: %1").arg(QString::fromStdString(t.text));
       if (t.stopped) text += tr("  (stopped)");
+      if (t.mask) text += maskNote(*t.mask);
     }
     auto* it = new QListWidgetItem(text, list_);
     it->setData(kTurnRole, static_cast<int>(i));

@@ -69,6 +69,9 @@ class ChatPanel : public QWidget {
   void answerFinished();
   // Per-patch weights (0..1) on the chat model's grid over the canvas image; empty: clear.
   void highlightChanged(const std::vector<float>& weights, int grid_h, int grid_w);
+  // An answer that is [SEG] drew a mask over the canvas image (0/1, width × height); `name` is
+  // the question it answers.
+  void maskAnswered(const QString& name, const std::vector<std::uint8_t>& mask, int width, int height);
 
  protected:
   void dragEnterEvent(class QDragEnterEvent* e) override;
@@ -88,6 +91,7 @@ class ChatPanel : public QWidget {
   void onChatted(const ChatPtr& outcome);
   void onPiece(quint64 id, const QString& piece);
   void rebuild();
+  void showAnsweredMask();  // the last answer's [SEG] mask, when it is over the canvas image
   void setBusy(bool busy);
   // Sends a request with an answer: the answer streams into the last row; `done` runs before
   // answerFinished.

@@ -329,6 +329,8 @@ void MainWindow::buildPanels() {
     }
     addDockWidget(spec.area, dock);
   }
+  // A chat answer that is [SEG] gives the Segment tool a mask to touch up and export.
+  connect(chat_, &ChatPanel::maskAnswered, segment_, &SegmentPanel::addMaskFrom);
   tabifyDockWidget(panel("Tokens"), panel("Chat"));
   tabifyDockWidget(panel("Chat"), panel("Edit"));
   tabifyDockWidget(panel("Train"), panel("Models"));

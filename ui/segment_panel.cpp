@@ -356,6 +356,19 @@ void SegmentPanel::addMask() {
   refresh();
 }
 
+void SegmentPanel::addMaskFrom(const QString& name, const std::vector<std::uint8_t>& mask, int width, int height) {
+  if (doc_.width() == 0) return showStatus(tr("open an image first"), true);
+  if (width != doc_.width() || height != doc_.height() ||
+      mask.size() != static_cast<std::size_t>(width) * static_cast<std::size_t>(height))
+    return showStatus(tr("a mask from the chat is not of this image"), true);
+  edit::MaskPrompt prompt;
+  prompt.expression = name.toStdString();
+  const int i = doc_.add(name.toStdString(), mask, prompt, "Chat");
+  refresh();
+  showStatus(tr("%1: from the chat (%2 px)").arg(QString::fromStdString(doc_.mask(i).name)).arg(doc_.mask(i).area()),
+             false);
+}
+
 void SegmentPanel::renameMask(int index, const QString& name) {
   if (index < 0 || index >= doc_.count()) return;
   if (name.trimmed().isEmpty()) {

@@ -53,6 +53,9 @@ class SegmentPanel : public QWidget {
   void deleteMask(int index);
   void pickCandidate(int candidate);  // one of the last result's masks becomes the current mask
   void startFromToken(int token);     // the SeTok token's mask becomes the current mask
+  // A mask drawn elsewhere (a chat's [SEG] answer) joins the masks as a new one, selected; ignored
+  // with a message when its size is not the image's.
+  void addMaskFrom(const QString& name, const std::vector<std::uint8_t>& mask, int width, int height);
   void setBrushRadius(int imagePixels);
   // False with the one-line reason in *error (also shown in the status line).
   bool exportPng(const QString& path, QString* error = nullptr);

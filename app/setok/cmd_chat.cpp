@@ -1,6 +1,7 @@
-// setok chat [-m MODEL] [--image IMG …] ["question"]
+// setok chat [-m MODEL] [--image IMG …] [--mask OUT.png] ["question"]
 // With a question: one streamed answer. Without: an interactive session (history, /image PATH,
-// /reset, /save FILE, /quit).
+// /reset, /save FILE, /quit). An answer that is [SEG] stands for a mask (the model's mask decoder
+// draws the question over the last image): --mask writes it (interactive: OUT-N.png for answer N).
 #include <c10/core/InferenceMode.h>
 
 #include <cstdio>
@@ -8,6 +9,8 @@
 #include <iostream>
 
 #include "app/setok/command.h"
+#include "core/heads/chat_mask.h"
+#include "core/heads/segmenter.h"
 #include "core/io/atomic_file.h"
 #include "core/io/image.h"
 #include "core/mllm/chat_session.h"
@@ -17,10 +20,35 @@
 namespace fs = std::filesystem;
 
 namespace setok::cli {
+namespace {
+
+// --mask's file for answer `n` (0: the one answer).
+std::string mask_path(const std::string& mask, int n) {
+  if (mask.empty() || n == 0) return mask;
+  const fs::path p(mask);
+  return (p.parent_path() / (p.stem().string() + "-" + std::to_string(n) + p.extension().string())).string();
+}
+
+// A [SEG] answer's mask: written where --mask says, and described on stderr.
+void report_mask(const mllm::ChatMask& m, const std::string& path) {
+  if (!m.error.empty()) {
+    std::fprintf(stderr, "note: no mask for [SEG]: %s\n", m.error.c_str());
+    return;
+  }
+  std::int64_t area = 0;
+  for (auto v : m.mask) area += v;
+  std::fprintf(stderr, "(mask over image %d: %lld pixels, predicted IoU %.2f", m.image + 1,
+               static_cast<long long>(area), m.predicted_iou);
+  if (!path.empty()) heads::save_mask_png(path, m.width, m.height, m.mask);
+  std::fprintf(stderr, "%s%s)\n", path.empty() ? "; --mask OUT.png writes it" : " -> ", path.c_str());
+}
+
+}  // namespace
+
 Command add_chat(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("chat", "Talk about images with SeTokim (one question, or interactive without one)");
   struct Args {
-    std::string model, question;
+    std::string model, question, mask;
     std::vector<std::string> images;
     double temperature = 0.0, top_p = 1.0;
     int max_tokens = 128;
@@ -32,6 +60,7 @@ Command add_chat(CLI::App& app, Globals& g) {
       ->check(CLI::ExistingFile)
       ->allow_extra_args(false);
   sub->add_option("question", a->question, "The question; none: interactive session");
+  sub->add_option("--mask", a->mask, "Where a [SEG] answer's mask goes (PNG, 0/255; interactive: OUT-N.png)");
   sub->add_option("--temperature", a->temperature, "0 = greedy")->check(CLI::Range(0.0, 10.0));
   sub->add_option("--top-p", a->top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--max-tokens", a->max_tokens, "Tokens per answer")->check(CLI::Range(1, 4096));
@@ -41,7 +70,10 @@ Command add_chat(CLI::App& app, Globals& g) {
             const std::string dir = a->model.empty() ? tokenizer::default_setokim_model() : a->model;
             if (dir.empty())
               throw Error("no SeTokim model given and none bundled (use -m MODEL; train one with `setok train mllm`)");
-            mllm::ChatSession s(dir);
+            auto model = mllm::LoadedSetokim::load(dir);
+            mllm::ChatSession s(model);
+            s.set_segmenter(heads::chat_segmenter(model));
+            int answers = 0;
             mllm::ChatSampling sampling;
             sampling.temperature = a->temperature;
             sampling.top_p = a->top_p;
@@ -77,6 +109,10 @@ Command add_chat(CLI::App& app, Globals& g) {
                 return true;
               });
               std::fputs("\n", stdout);
+              std::fflush(stdout);  // the answer's line before any note on stderr
+              ++answers;
+              const auto& mask = s.turns().back().mask;
+              if (mask) report_mask(*mask, mask_path(a->mask, a->question.empty() ? answers : 0));
             };
             for (const auto& p : a->images) add_image(p);
             if (!a->question.empty()) {

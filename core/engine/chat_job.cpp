@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/engine/job_support.h"
+#include "core/heads/chat_mask.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
 
@@ -33,7 +34,9 @@ void open_saved(mllm::ChatSession& s, const ChatRequest& req) {
 void perform(SetokimLane& lane, const ChatRequest& req, ChatOutcome& r, const mllm::ChatSession::Stream& piece) {
   if (req.action == ChatAction::kLoadModel) {
     auto m = lane.model(req.path, &r.load_model_ms);
-    lane.set_conversation(req.conversation, std::make_unique<mllm::ChatSession>(std::move(m)));
+    auto session = std::make_unique<mllm::ChatSession>(m);
+    session->set_segmenter(heads::chat_segmenter(std::move(m)));
+    lane.set_conversation(req.conversation, std::move(session));
     return;
   }
   if (req.action == ChatAction::kClose) return lane.close_conversation(req.conversation);

@@ -8,23 +8,28 @@
 
 namespace setok::heads {
 
-std::string referring_request(const std::string& expression) {
-  std::string e = expression;
-  while (!e.empty() && (e.back() == ' ' || e.back() == '.')) e.pop_back();
-  return "Segment " + e + ".";
+namespace {
+
+// [SEG]'s input embedding [1, D]: the model's own row, or the mean of its rows.
+at::Tensor seg_embedding(mllm::SetokimImpl& model, const llm::TextTokenizer& tok) {
+  const at::Tensor& table = model.language_model->model->embed_tokens->weight;
+  if (tok.has_seg_token(table.size(0))) return table[tok.seg_id()].view({1, -1});
+  return table.mean(0).view({1, -1});
 }
 
+}  // namespace
+
 std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
-                                            const mllm::VisualTokens& v, const std::vector<std::string>& expressions) {
+                                            const mllm::VisualTokens& v, const std::vector<std::string>& requests) {
   at::NoGradGuard g;
   auto& lm = model.language_model;
-  at::Tensor seg = lm->model->embed_tokens->weight.mean(0).view({1, -1});
+  at::Tensor seg = seg_embedding(model, tok);
   std::vector<at::Tensor> rows;
   std::vector<mllm::ImageSpan> spans;
   std::vector<std::int64_t> lengths;
   std::int64_t longest = 0;
-  for (const std::string& e : expressions) {
-    mllm::EncodedChat chat = mllm::encode_chat(tok, {{"user", referring_request(e), 1}}, true);
+  for (const std::string& request : requests) {
+    mllm::EncodedChat chat = mllm::encode_chat(tok, {{"user", request, 1}}, true);
     std::vector<mllm::ImageSpan> sp;
     at::Tensor emb = model.embed_sequence(chat.ids, tok.img_begin_id(), tok.img_end_id(), {v}, &sp)[0];
     if (sp.size() != 1) throw Error("referring request: expected one image");
@@ -38,7 +43,7 @@ std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm:
     if (r.size(0) < longest) r = at::cat({r, at::zeros({longest - r.size(0), r.size(1)}, r.options())}, 0);
   at::Tensor hidden = lm->hidden(at::stack(rows));
   std::vector<LanguageStates> out;
-  for (std::size_t i = 0; i < expressions.size(); ++i) {
+  for (std::size_t i = 0; i < requests.size(); ++i) {
     const std::int64_t start = spans[i].start, count = spans[i].length;
     LanguageStates s;
     at::Tensor h = hidden[static_cast<std::int64_t>(i)].narrow(0, 0, lengths[i]);
@@ -51,8 +56,8 @@ std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm:
 }
 
 LanguageStates language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok, const mllm::VisualTokens& v,
-                               const std::string& expression) {
-  return language_states(model, tok, v, std::vector<std::string>{expression})[0];
+                               const std::string& request) {
+  return language_states(model, tok, v, std::vector<std::string>{request})[0];
 }
 
 }  // namespace setok::heads

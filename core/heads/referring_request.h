@@ -4,14 +4,16 @@
 // answer opens with the segmentation token [SEG]. The decoder reads the final hidden states from the
 // request's text through [SEG], and the states at the image's visual tokens.
 //
-// [SEG]'s input embedding is the mean of the language model's token embeddings (how HuggingFace
-// starts a token added to a vocabulary); the bundled SeTokim's language model is frozen while the
-// decoder learns (the paper's end of Stage I), so the states depend only on the request.
+// [SEG] is the language model's own token when it has one (Stage II grew its tables and taught it
+// to answer a request with [SEG]); otherwise its input embedding is the mean of the model's token
+// embeddings (how HuggingFace starts a token added to a vocabulary). The language model is frozen
+// while the decoder learns, so the states depend only on the request.
 #include <ATen/core/Tensor.h>
 
 #include <string>
 #include <vector>
 
+#include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
 
 namespace setok::llm {
@@ -20,8 +22,9 @@ class TextTokenizer;
 
 namespace setok::heads {
 
-// "Segment the small green dress." (a trailing full stop is not doubled).
-std::string referring_request(const std::string& expression);
+// The wordings a request is asked in (Stage II and the decoder's training draw among them).
+using mllm::referring_request;
+using mllm::referring_wordings;
 
 struct LanguageStates {
   // [T, 2D]: for the request's text tokens after [/Img], then [SEG], the final hidden state and,
@@ -30,13 +33,13 @@ struct LanguageStates {
   at::Tensor visual;  // [C, D]: the visual tokens' states
 };
 
-// Runs the language model once over the request (no gradient). v: the image's projected visual
-// tokens (SetokimImpl::encode_image).
+// Runs the language model once over a request (the user's words, as referring_request makes them
+// or as typed in a chat; no gradient). v: the image's projected visual tokens (encode_image).
 LanguageStates language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok, const mllm::VisualTokens& v,
-                               const std::string& expression);
+                               const std::string& request);
 // The same for several requests about one image in one pass (right-padded: causal attention keeps
 // each request's states what they would be alone).
 std::vector<LanguageStates> language_states(mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
-                                            const mllm::VisualTokens& v, const std::vector<std::string>& expressions);
+                                            const mllm::VisualTokens& v, const std::vector<std::string>& requests);
 
 }  // namespace setok::heads

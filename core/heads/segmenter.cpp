@@ -24,7 +24,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::string fmt(float v) { return std::to_string(static_cast<int>(v)); }
 
 void check_query(const SegmentQuery& q, int w, int h, std::int64_t low_res) {
-  const bool has_text = q.expression.find_first_not_of(" \t\n") != std::string::npos;
+  const bool has_text = (q.expression + q.request).find_first_not_of(" \t\n") != std::string::npos;
   if (!has_text && q.clicks.empty() && !q.box && q.previous.empty() && q.start_mask.empty())
     throw Error("nothing to segment: give an expression, a click or a box");
   const std::string size = std::to_string(w) + "x" + std::to_string(h);
@@ -146,9 +146,10 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   else if (!q.start_mask.empty())
     s.dense =
         mask_to_logits(at::tensor(at::ArrayRef<std::uint8_t>(q.start_mask)).view({e.height, e.width}), cfg.low_res());
-  const bool text = q.expression.find_first_not_of(" \t\n") != std::string::npos;
+  const bool text = (q.expression + q.request).find_first_not_of(" \t\n") != std::string::npos;
   if (text && reads_language()) {
-    LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, q.expression);
+    const std::string request = q.request.empty() ? referring_request(q.expression) : q.request;
+    LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, request);
     s.request = ls.request;
     s.visual = ls.visual;
     s.visual_input = e.visual.embeds.to(at::kFloat);

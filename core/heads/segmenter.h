@@ -31,6 +31,9 @@ struct Box {
 
 struct SegmentQuery {
   std::string expression;  // a referring expression ("the small green dress"); empty: none
+  // Instead of an expression: the user's own request as typed in a chat ("Please segment the dress.")
+  // to which the model answered [SEG]; empty: "Segment {expression}." is asked.
+  std::string request;
   std::vector<Click> clicks;
   std::optional<Box> box;
   // The previous result's low-resolution logits (SegmentResult::low_res) to refine; empty: none.

@@ -16,6 +16,7 @@ struct ChatSession::Impl {
   const llm::TextTokenizer* tok = nullptr;
   const DomainProfile* domain = nullptr;
   std::vector<VisualTokens> visual;  // aligned with images_
+  std::vector<io::Image> pixels;     // aligned with images_ (what a [SEG] answer is drawn over)
 };
 
 ChatSession::ChatSession(std::shared_ptr<const LoadedSetokim> model)
@@ -50,6 +51,7 @@ int ChatSession::add_image(const io::Image& image, const std::string& source) {
     ci.unfamiliar = ci.domain_distance > impl_->domain->threshold;
   }
   impl_->visual.push_back(std::move(v));
+  impl_->pixels.push_back(image);
   images_.push_back(std::move(ci));
   pending_.push_back(static_cast<int>(images_.size()) - 1);
   return pending_.back();
@@ -87,6 +89,7 @@ void ChatSession::reset() {
   turns_.clear();
   images_.clear();
   impl_->visual.clear();
+  impl_->pixels.clear();
   pending_.clear();
 }
 
@@ -122,8 +125,30 @@ const ChatTurn& ChatSession::answer_last(const ChatSampling& s, const Stream& st
   r.attention.resize(images_.size());
   for (std::size_t k = 0; k < a.spans.size() && k < a.image_attention.size(); ++k)
     r.attention[static_cast<std::size_t>(pool_index.at(a.spans[k].image))] = a.image_attention[k];
+  if (r.text.find(llm::kSeg) != std::string::npos) draw_mask(r);
   turns_.push_back(std::move(r));
   return turns_.back();
+}
+
+// The question being answered and the last image shown before it.
+void ChatSession::draw_mask(ChatTurn& answer) const {
+  ChatMask m;
+  const ChatTurn* question = nullptr;
+  for (const ChatTurn& t : turns_) {
+    if (t.role == "user") question = &t;
+    if (!t.images.empty()) m.image = t.images.back();
+  }
+  try {
+    if (!segment_) throw Error("no mask decoder to draw the [SEG] answer with");
+    if (m.image < 0 || !question) throw Error("no image to draw the [SEG] answer over");
+    const int image = m.image;
+    m = segment_(impl_->pixels.at(static_cast<std::size_t>(image)), question->text);
+    m.image = image;
+  } catch (const std::exception& e) {
+    m.mask.clear();
+    m.error = e.what();
+  }
+  answer.mask = std::move(m);
 }
 
 nlohmann::json chat_to_json(const std::string& model_dir, const std::vector<ChatImage>& images,

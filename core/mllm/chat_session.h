@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,15 @@
 #include "core/mllm/loaded_setokim.h"
 
 namespace setok::mllm {
+
+// The mask a [SEG] answer stands for: the mask decoder's answer to the question over the image.
+struct ChatMask {
+  int image = -1;  // which of the conversation's images
+  int width = 0, height = 0;
+  std::vector<std::uint8_t> mask;  // 0/1, width × height, row-major
+  float predicted_iou = 0;
+  std::string error;  // why there is no mask (no mask decoder, no image), one line; empty when drawn
+};
 
 struct ChatTurn {
   std::string role;  // "user" or "assistant"
@@ -27,6 +37,8 @@ struct ChatTurn {
   // User turns: the question's words that none of the model's training questions used (empty
   // when the model has no domain profile).
   std::vector<std::string> unknown_words;
+  // Assistant turns whose answer holds [SEG] (paper §2.2): the mask it stands for. Not saved.
+  std::optional<ChatMask> mask;
 };
 
 struct ChatImage {
@@ -71,6 +83,12 @@ class ChatSession {
   int add_image(const io::Image& image, const std::string& source);
   // Images waiting for the next question.
   const std::vector<int>& pending_images() const { return pending_; }
+  // Draws what a [SEG] answer stands for: the mask of `request` (the user's question) over `image`
+  // (width × height, 0/1). Throws setok::Error with a one-line reason.
+  using SegmentFn = std::function<ChatMask(const io::Image& image, const std::string& request)>;
+  // Set by whoever can run a mask decoder (the engine, `setok chat`); without one a [SEG] answer's
+  // mask says why there is none.
+  void set_segmenter(SegmentFn f) { segment_ = std::move(f); }
 
   // Called with each new piece of the answer; return false to stop (the turn keeps what came).
   using Stream = std::function<bool(const std::string& piece)>;
@@ -92,6 +110,7 @@ class ChatSession {
 
  private:
   const ChatTurn& answer_last(const ChatSampling& s, const Stream& stream);
+  void draw_mask(ChatTurn& answer) const;
   struct Impl;
   std::shared_ptr<const LoadedSetokim> model_;
   std::unique_ptr<Impl> impl_;
@@ -99,6 +118,7 @@ class ChatSession {
   std::vector<ChatTurn> turns_;
   std::vector<ChatImage> images_;
   std::vector<int> pending_;
+  SegmentFn segment_;
 };
 
 }  // namespace setok::mllm

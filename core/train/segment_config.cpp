@@ -11,6 +11,7 @@ nlohmann::json SegmentTrainConfig::to_json() const {
           {"max_images", max_images},
           {"val_images", val_images},
           {"language", language},
+          {"vary_wording", vary_wording},
           {"decoder", decoder},
           {"language_rate", language_rate},
           {"box_rate", box_rate},
@@ -41,6 +42,7 @@ SegmentTrainConfig SegmentTrainConfig::from_json(const nlohmann::json& j) {
   get_to(j, "max_images", c.max_images);
   get_to(j, "val_images", c.val_images);
   get_to(j, "language", c.language);
+  get_to(j, "vary_wording", c.vary_wording);
   get_to(j, "decoder", c.decoder);
   get_to(j, "language_rate", c.language_rate);
   get_to(j, "box_rate", c.box_rate);

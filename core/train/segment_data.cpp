@@ -43,14 +43,16 @@ at::Tensor object_mask(const data::CocoAnnotation& a, const data::CocoImage& im,
 
 void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
                   const mllm::VisualTokens& v, const std::vector<const data::Ref*>& refs,
-                  const std::vector<std::int64_t>& ann_ids) {
+                  const std::vector<std::int64_t>& ann_ids, bool vary_wording) {
+  const std::size_t wordings = heads::referring_wordings().size();
   std::vector<std::string> sentences;
   std::vector<std::size_t> owner;
   for (const data::Ref* r : refs) {
     const auto it = std::find(ann_ids.begin(), ann_ids.end(), r->ann_id);
     if (it == ann_ids.end()) continue;
     for (const auto& s : r->sentences) {
-      sentences.push_back(s.sent);
+      const std::size_t w = vary_wording ? static_cast<std::size_t>(s.sent_id) % wordings : 0;
+      sentences.push_back(heads::referring_request(s.sent, w));
       owner.push_back(static_cast<std::size_t>(it - ann_ids.begin()));
     }
   }
@@ -98,7 +100,7 @@ std::vector<SegmentImage> build_segment_data(mllm::SetokimImpl& model, const llm
         img.objects.push_back({object_mask(*a, *w.image, side), {}});
         ann_ids.push_back(a->id);
       }
-      if (o.language) add_requests(img, model, tok, v, refs_of[w.image->id], ann_ids);
+      if (o.language) add_requests(img, model, tok, v, refs_of[w.image->id], ann_ids, o.vary_wording);
       out.push_back(std::move(img));
     }
     if (progress) progress(b1, wanted.size());

@@ -38,6 +38,8 @@ struct SegmentDataOptions {
   std::int64_t max_images = 0;  // 0: all
   bool language = true;         // run the language model over the requests
   int batch = 16;               // images per pass of the vision side
+  // Each sentence asked in heads::referring_wordings()[sent_id % count]; false: "Segment {}." always.
+  bool vary_wording = false;
 };
 
 // Throws setok::Error naming a missing or malformed file. progress(done, total) after each batch.

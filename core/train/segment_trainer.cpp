@@ -139,7 +139,7 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
     start = io::read_json_file((fs::path(resume_dir) / "state.json").string()).at("step").get<std::int64_t>();
   }
   auto cache = [&](const std::string& split, std::int64_t max_images) {
-    SegmentDataOptions o{c.data, split, max_images, c.language, 16};
+    SegmentDataOptions o{c.data, split, max_images, c.language, 16, c.vary_wording && split == c.split};
     return build_segment_data(model, loaded->tokenizer(), o, [&](std::size_t done, std::size_t total) {
       progress.emit({{"event", "prepare"}, {"split", split}, {"done", done}, {"total", total}});
     });

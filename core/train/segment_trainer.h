@@ -25,8 +25,11 @@ struct SegmentTrainConfig {
   std::string data;     // a scenes folder with the training split
   std::string split = "train", val_split = "val";
   std::int64_t max_images = 0, val_images = 200;
-  bool language = true;                               // train the language prompts too (else clicks only)
-  nlohmann::json decoder = nlohmann::json::object();  // MaskDecoderConfig overrides
+  bool language = true;  // train the language prompts too (else clicks only)
+  // Ask each training sentence in one of heads::referring_wordings() (fixed per sentence) instead of
+  // "Segment {}.", so that requests typed in a chat work too.
+  bool vary_wording = false;
+  nlohmann::json decoder = nlohmann::json::object();                   // MaskDecoderConfig overrides
   double language_rate = 0.4, box_rate = 0.1, token_start_rate = 0.1;  // the rest: clicks
   int max_click_rounds = 3;  // extra simulated clicks after the first, at most
   std::string out = "runs/segment";

@@ -18,6 +18,7 @@
 #include <QTest>
 #include <QUndoStack>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,6 +32,7 @@
 #include "core/tokenizer/setok_model.h"
 #include "core/tokenizer/token_export.h"
 #include "tests/support/temp_dir.h"
+#include "ui/chat_panel.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 #include "ui/segment_panel.h"
@@ -427,4 +429,27 @@ TEST_F(DecoderScene, AnExpressionGetsAMaskOfItsOwn) {
     break;
   }
   expectExportsReadBack("scene.png");
+}
+
+// Stage II: asked in the Chat panel, the model answers [SEG]; its mask joins the Segment tool's
+// masks, named after the question, and covers the object the sentence means.
+TEST_F(DecoderScene, AChatAnswerOfSegJoinsTheMasks) {
+  const auto cfg = nlohmann::json::parse(
+      std::ifstream(std::filesystem::path(setok::tokenizer::default_setokim_model()) / "config.json"));
+  if (cfg["text_config"]["vocab_size"].get<int>() <= 512) GTEST_SKIP() << "the bundled SeTokim has no [SEG]";
+  setok::ui::ChatPanel* chat = w->chatPanel();
+  ASSERT_NE(chat, nullptr);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !chat->modelDir().isEmpty() && !chat->busy(); }, 120000));
+  const auto& ref = scene.refs.front();
+  std::size_t k = 0;
+  while (k < scene.objects.size() && scene.objects[k].object != ref.object) ++k;
+  ASSERT_LT(k, scene.objects.size());
+  QSignalSpy masks(chat, &setok::ui::ChatPanel::maskAnswered);
+  const QString question = QString::fromStdString("Segment " + ref.sentences.back() + ".");
+  chat->ask(question);
+  ASSERT_TRUE(masks.wait(120000)) << "no mask from the chat";
+  ASSERT_EQ(panel->document().count(), 1);
+  EXPECT_EQ(panel->document().mask(0).name, question.toStdString());
+  EXPECT_GE(iou(bits(0), scene.objects[k].mask), 0.5) << ref.sentences.back();
+  EXPECT_FALSE(panel->statusIsError()) << panel->statusText().toStdString();
 }
