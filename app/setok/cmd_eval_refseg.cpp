@@ -1,5 +1,5 @@
 // setok eval refseg [-m SETOKIM] --data DIR [--split NAME] [--limit N] [--max-clicks N] [--no-clicks]
-// [--no-language] [--no-best-token] [--token-model DIR] [--json]
+// [--no-language] [--no-best-token] [--no-chat] [--token-model DIR] [--json]
 #include <cstdio>
 
 #include "app/setok/command.h"
@@ -54,6 +54,12 @@ void print_table(const nlohmann::json& j) {
                 b["tokenizer"]["model"].get<std::string>().c_str(), figure(b["mIoU"]).c_str(),
                 static_cast<long long>(b["objects"].get<std::int64_t>()),
                 figure(b["tokens_per_image"], "%.1f").c_str());
+  const nlohmann::json& ch = j["chat"];
+  if (ch.contains("skipped")) std::printf("chat: skipped (%s)\n", ch["skipped"].get<std::string>().c_str());
+  else
+    std::printf("chat: [SEG] answered to %s of %lld requests (six wordings); the masks: cIoU %s, gIoU %s\n",
+                figure(ch["seg_rate"]).c_str(), static_cast<long long>(ch["asked"].get<std::int64_t>()),
+                figure(ch["cIoU"]).c_str(), figure(ch["gIoU"]).c_str());
   std::printf("ms per query %s, per encode %s\n", figure(j["ms_per_query"], "%.1f").c_str(),
               figure(j["ms_per_encode"], "%.1f").c_str());
 }
@@ -66,7 +72,7 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
       "refseg", "Referring segmentation (cIoU, gIoU by kind of expression) and simulated clicks (mIoU@k, NoC)");
   struct Args {
     std::string model;
-    bool no_clicks = false, no_language = false, no_best_token = false;
+    bool no_clicks = false, no_language = false, no_best_token = false, no_chat = false;
     eval::RefsegEvalOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -81,6 +87,7 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
   sub->add_flag("--no-clicks", a->no_clicks, "Skip the simulated clicks");
   sub->add_flag("--no-language", a->no_language, "Skip the referring expressions");
   sub->add_flag("--no-best-token", a->no_best_token, "Skip the best single SeTok token per object");
+  sub->add_flag("--no-chat", a->no_chat, "Skip asking each sentence in a chat ([SEG] answers and their masks)");
   sub->add_option("--token-model", a->o.token_model,
                   "SeTok model folder for the best-token figure (default: the bundled SeTok)");
   sub->add_flag("--json", g.json, "Machine-readable output");
@@ -89,6 +96,7 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
     o.clicks = !a->no_clicks;
     o.language = !a->no_language;
     o.best_token = !a->no_best_token;
+    o.chat = !a->no_chat;
     eval::check_refseg_split(o);  // a wrong folder fails before the model loads
     const std::string dir = a->model.empty() ? tokenizer::default_setokim_model() : a->model;
     if (dir.empty()) throw Error("no model given and no bundled SeTokim found (use -m MODEL)");

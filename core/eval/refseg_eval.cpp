@@ -15,6 +15,7 @@
 #include "core/engine/engine.h"
 #include "core/eval/click_simulator.h"
 #include "core/eval/expression_kind.h"
+#include "core/eval/refseg_chat.h"
 #include "core/eval/refseg_metrics.h"
 #include "core/io/image.h"
 #include "core/runtime/error.h"
@@ -131,6 +132,7 @@ class RefsegRun {
       eo.background_priority = false;
       engine_ = std::make_unique<engine::Engine>(eo);
     }
+    if (o.chat && seg.reads_language()) chat_ = std::make_unique<ChatSegmentScore>(seg);
   }
 
   void run_image(const Split& s, const ImageRefs& group) {
@@ -141,7 +143,7 @@ class RefsegRun {
       truths.push_back(data::annotation_mask(s.instances.annotations[a], img.height, img.width));
     ++images_;
     if (o_.best_token) best_tokens(img, truths);
-    if (!language_ && !o_.clicks) return;
+    if (!language_ && !o_.clicks && !chat_) return;
     const auto t0 = Clock::now();
     const std::shared_ptr<const heads::EncodedImage> enc = seg_.encode(img);
     encode_ms_.ms += ms_since(t0);
@@ -149,6 +151,13 @@ class RefsegRun {
     if (language_)
       for (std::size_t i = 0; i < group.refs.size(); ++i)
         referring(*enc, truths[group.object_of[i]], s.refs[group.refs[i]], s.scenes_world);
+    if (chat_ && chat_->model_has_seg()) {
+      std::vector<std::pair<const data::RefSentence*, const std::vector<std::uint8_t>*>> sentences;
+      for (std::size_t i = 0; i < group.refs.size(); ++i)
+        for (const auto& sent : s.refs[group.refs[i]].sentences)
+          sentences.emplace_back(&sent, &truths[group.object_of[i]]);
+      chat_->run_image(img, *enc, sentences);
+    }
     if (o_.clicks)
       for (std::size_t k = 0; k < group.objects.size(); ++k) {
         std::vector<double> ious;
@@ -171,6 +180,10 @@ class RefsegRun {
     j["referring"] = referring_report(s.scenes_world);
     j["clicks"] = clicks_report();
     j["best_token"] = best_token_report();
+    j["chat"] = !o_.chat                  ? nlohmann::json{{"skipped", "not asked for"}}
+                : !chat_                  ? nlohmann::json{{"skipped", "the decoder does not read language"}}
+                : !chat_->model_has_seg() ? nlohmann::json{{"skipped", "the SeTokim has no [SEG] token (no Stage II)"}}
+                                          : chat_->report();
     const Timing all{expression_ms_.ms + click_ms_.ms, expression_ms_.count + click_ms_.count};
     j["ms_per_query"] = all.mean();
     j["ms_per_expression"] = expression_ms_.mean();
@@ -251,6 +264,7 @@ class RefsegRun {
   ReferringAccumulator referring_;
   ClickCurveAccumulator curve_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<ChatSegmentScore> chat_;
   std::string token_model_;
   bool token_model_trained_ = false;
   Timing expression_ms_, click_ms_, encode_ms_;

@@ -29,6 +29,9 @@ struct RefsegEvalOptions {
                            // when the segmenter does not read language)
   bool clicks = true;      // the click protocol per ref's object
   bool best_token = true;  // the best single SeTok token per object
+  // Every sentence asked in a chat too (refseg_chat.h): how often the model answers [SEG], and the
+  // masks a chat's user gets. Skipped, with a note, when the model has no [SEG].
+  bool chat = true;
   // The SeTok model folder for best_token; empty: the engine's default (the bundled setok-small).
   std::string token_model;
   // Called after each image with the fraction done; returning false cancels: evaluate_refseg then
@@ -45,6 +48,7 @@ void check_refseg_split(const RefsegEvalOptions& o);
 //  "clicks": {"objects", "empty_objects", "mIoU@1", "mIoU@3", "mIoU@5", "NoC@85", "NoC@90",
 //             "never_reach_90", "max_clicks", "curve"},
 //  "best_token": {"objects", "mIoU", "tokens_per_image", "tokenizer"},
+//  "chat": {"asked", "seg_answers", "seg_rate", "gIoU", "cIoU", "by_wording"} (refseg_chat.h),
 //  "ms_per_query" (every segment call), "ms_per_expression", "ms_per_click", "ms_per_encode", "seconds"}.
 // A part not run holds {"skipped": why}; an undefined figure (no expression of a kind) is null.
 // Throws setok::Error with a one-line reason (a missing file or image, an image whose size is not
