@@ -1,5 +1,6 @@
 // setok-studio: the desktop application.
-// `setok-studio [IMAGE] [--screenshot PATH [--view tokens|reconstruction|compare]] [--bench-open IMAGE]`.
+// `setok-studio [IMAGE] [--screenshot PATH [--view tokens|reconstruction|compare]] [--bench-open IMAGE]
+// [--bench-segment IMAGE]`.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDockWidget>
@@ -115,6 +116,74 @@ int bench_open(setok::ui::MainWindow& w, const QString& path) {
   return 0;
 }
 
+// Clicks a point of the image on the canvas (a real mouse press and release) and waits for the
+// Segment tool's mask on screen: the result applied, then the canvas's next frame. Milliseconds,
+// or -1 on timeout.
+double click_to_frame(setok::ui::ImageCanvas* canvas, setok::ui::SegmentPanel* panel, QPointF image_pos,
+                      Qt::MouseButton button) {
+  QElapsedTimer t;
+  const QPoint at = canvas->imageToWidget(image_pos).toPoint();
+  t.start();
+  QTest::mouseClick(canvas, button, {}, at);
+  if (!wait_for(panel, &setok::ui::SegmentPanel::resultShown, 30000)) return -1;
+  if (!wait_for(canvas, &QOpenGLWidget::frameSwapped, 1000)) return -1;
+  return t.nsecsElapsed() / 1e6;
+}
+
+// Figures for docs/benchmarks.md: the Segment tool as a user feels it. The first click right after
+// the image opens (its encoding in the background), then 20 clicks (a new mask every 5, left and
+// right clicks) and 20 hover previews, each to the canvas's next frame; the longest GUI-thread stall
+// of the clicking; the process's peak memory with the SeTok and SeTokim loaded.
+int bench_segment(setok::ui::MainWindow& w, const QString& path) {
+  using setok::ui::SegmentPanel;
+  w.show();
+  if (!QTest::qWaitForWindowExposed(&w)) return fail("the window was never shown");
+  SegmentPanel* panel = w.segmentPanel();
+  if (QDockWidget* d = w.panel("Edit")) d->raise();
+  panel->setActive(true);
+  setok::ui::ImageCanvas* canvas = w.canvas();
+  QString error;
+  if (!w.loadImage(path, &error)) return fail(error);
+  if (!wait_for(&w, &setok::ui::MainWindow::tokensShown, 120000)) return fail("no tokens after 120 s");
+  const auto r = w.currentTokens();
+  const double W = r->width, H = r->height;
+  const double first = click_to_frame(canvas, panel, {W * 0.5, H * 0.5}, Qt::LeftButton);
+  if (first < 0) return fail("no mask after the first click (" + panel->statusText() + ")");
+  setok::ui::StallProbe probe;
+  probe.start();
+  std::vector<double> clicks, hovers;
+  for (int i = 0; i < 20; ++i) {
+    if (i % 5 == 0) panel->addMask();
+    const QPointF p{W * (0.2 + 0.15 * (i % 5)), H * (0.25 + 0.2 * (i / 5))};
+    const double ms = click_to_frame(canvas, panel, p, i % 5 == 3 ? Qt::RightButton : Qt::LeftButton);
+    if (ms < 0) return fail("no mask after a click (" + panel->statusText() + ")");
+    clicks.push_back(ms);
+  }
+  const double click_stall = probe.worstMs(), click_own = probe.worstOwnMs();
+  panel->addMask();
+  for (int i = 0; i < 20; ++i) {
+    QElapsedTimer t;
+    t.start();
+    QTest::mouseMove(canvas, canvas->imageToWidget({W * (0.15 + 0.035 * i), H * (0.3 + 0.02 * i)}).toPoint());
+    if (!wait_for(panel, &SegmentPanel::previewShown, 30000)) return fail("no hover preview");
+    if (!wait_for(canvas, &QOpenGLWidget::frameSwapped, 1000)) return fail("no frame after a hover preview");
+    hovers.push_back(t.nsecsElapsed() / 1e6);
+  }
+  const double all_stall = probe.worstMs(), all_own = probe.worstOwnMs();
+  probe.stop();
+  std::printf("image            %s (%dx%d)\n", path.toLocal8Bit().constData(), r->width, r->height);
+  std::printf("first click on the new image → mask on screen  %.1f ms\n", first);
+  std::printf("click → mask on screen   median %.1f ms, worst %.1f ms, n=20\n", median(clicks),
+              *std::max_element(clicks.begin(), clicks.end()));
+  std::printf("hover → preview on screen  median %.1f ms, worst %.1f ms, n=20\n", median(hovers),
+              *std::max_element(hovers.begin(), hovers.end()));
+  std::printf("GUI stall (worst gap of a 5 ms timer)  clicks %.1f ms, clicks and hovers %.1f ms\n", click_stall,
+              all_stall);
+  std::printf("  of which the GUI thread's own (waits for a CPU left out)  %.1f, %.1f ms\n", click_own, all_own);
+  std::printf("peak RSS         %.0f MiB (SeTok and SeTokim loaded)\n", setok::peak_resident_bytes() / 1048576.0);
+  return 0;
+}
+
 }  // namespace
 
 namespace {
@@ -146,6 +215,10 @@ struct Options {
                           "VIEW", "tokens"};
   QCommandLineOption bench{"bench-open", "Print open/re-tokenize latency and GUI stalls for IMAGE, then exit.",
                            "IMAGE"};
+  QCommandLineOption benchSegment{"bench-segment",
+                                  "Print the Segment tool's click and hover latency and GUI stalls for IMAGE, then "
+                                  "exit.",
+                                  "IMAGE"};
   QCommandLineOption ask{"ask",
                          "For --screenshot: ask the Chat panel QUESTION about the image first, and show what the "
                          "answer attended to.",
@@ -180,7 +253,7 @@ void parse_command_line(QCommandLineParser& cli, const Options& o, QCoreApplicat
   cli.addHelpOption();
   cli.addVersionOption();
   cli.addPositionalArgument("image", "Image to open");
-  cli.addOptions({o.screenshot, o.threads, o.size, o.view, o.bench, o.ask, o.segment, o.pixelEdges});
+  cli.addOptions({o.screenshot, o.threads, o.size, o.view, o.bench, o.benchSegment, o.ask, o.segment, o.pixelEdges});
   cli.process(app);
 }
 
@@ -293,7 +366,7 @@ int run(int argc, char** argv) {
   if (!qobject_cast<QApplication*>(&app)) return 0;  // help and version exit in process()
 
   QTemporaryDir freshSettings;
-  if (cli.isSet(o.screenshot) || cli.isSet(o.bench)) {
+  if (cli.isSet(o.screenshot) || cli.isSet(o.bench) || cli.isSet(o.benchSegment)) {
     if (!freshSettings.isValid()) return fail("cannot make a temporary settings folder");
     use_fresh_settings(freshSettings);
   }
@@ -303,6 +376,10 @@ int run(int argc, char** argv) {
   if (cli.isSet(o.bench)) {
     w.resize(1280, 800);
     return bench_open(w, cli.value(o.bench));
+  }
+  if (cli.isSet(o.benchSegment)) {
+    w.resize(1280, 800);
+    return bench_segment(w, cli.value(o.benchSegment));
   }
   if (cli.isSet(o.pixelEdges)) w.tokensPanel()->pixelEdgesBox()->setChecked(true);
   const QStringList args = cli.positionalArguments();
