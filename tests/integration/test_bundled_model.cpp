@@ -145,4 +145,43 @@ TEST(BundledModel, MaskDecoderReachesTheFiguresOfItsCard) {
   EXPECT_NEAR(got.at("referring").at("all").at("cIoU").get<double>(), want.at("cIoU").get<double>(), tol);
   EXPECT_NEAR(got.at("clicks").at("mIoU@1").get<double>(), want.at("mIoU@1").get<double>(), tol);
   EXPECT_NEAR(got.at("clicks").at("mIoU@3").get<double>(), want.at("mIoU@3").get<double>(), tol);
+  if (want.contains("chat_seg_rate")) {  // Stage II: the same sentences asked in a chat
+    EXPECT_NEAR(got.at("chat").at("seg_rate").get<double>(), want.at("chat_seg_rate").get<double>(), tol);
+    EXPECT_NEAR(got.at("chat").at("gIoU").get<double>(), want.at("chat_gIoU").get<double>(), tol);
+  }
+}
+
+// Stage II: the bundled SeTokim answers a referring request with [SEG] in chat, and the mask that
+// stands for it is the mask decoder's answer to that request (what `setok segment` draws); a
+// question about the image gets words, not [SEG].
+TEST(BundledModel, ChatAnswersASegmentRequestWithTheDecodersMask) {
+  const fs::path model = fs::path(SETOK_MODELS) / "setokim-small";
+  const auto cfg = nlohmann::json::parse(read_bytes(model / "config.json"));
+  if (!fs::exists(model / "mask_decoder.json") || cfg["text_config"]["vocab_size"].get<int>() <= 512)
+    GTEST_SKIP() << "the bundled SeTokim has no [SEG]";
+  TempDir d;
+  ASSERT_EQ(setok_cli("data scenes --out " + shell_quote(d / "w") + " --count 4 --split test --size 128 --no-edits").rc,
+            0);
+  const auto refs = nlohmann::json::parse(read_bytes(d / "w/annotations/refs_test.json"));
+  int asked = 0;
+  for (const auto& ref : refs) {
+    if (asked == 3) break;
+    const std::string image = shell_quote(d / ("w/" + ref["file_name"].get<std::string>()));
+    const std::string sent = ref["sentences"][1]["sent"].get<std::string>();
+    const std::string chat_mask = d / ("chat" + std::to_string(asked) + ".png");
+    const std::string seg_mask = d / ("segment" + std::to_string(asked) + ".png");
+    ProcessResult c = setok_cli("chat --image " + image + " " + shell_quote("Segment " + sent + ".") + " --mask " +
+                                shell_quote(chat_mask));
+    ASSERT_EQ(c.rc, 0) << c.err;
+    EXPECT_NE(c.out.find("[SEG]"), std::string::npos) << sent << ": " << c.out;
+    ProcessResult s = setok_cli("segment " + image + " " + shell_quote(sent) + " --mask " + shell_quote(seg_mask));
+    ASSERT_EQ(s.rc, 0) << s.err;
+    EXPECT_EQ(read_bytes(chat_mask), read_bytes(seg_mask)) << sent;
+    ++asked;
+  }
+  ProcessResult q = setok_cli("chat --image " + shell_quote(d / "w/images/test_0000000.png") +
+                              " 'How many objects are there? Answer with a single word or number.'");
+  ASSERT_EQ(q.rc, 0) << q.err;
+  EXPECT_EQ(q.out.find("[SEG]"), std::string::npos) << q.out;
+  EXPECT_FALSE(q.out.empty());
 }
