@@ -1,5 +1,6 @@
 #include "core/eval/refseg_chat.h"
 
+#include "core/heads/chat_mask.h"
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
@@ -15,12 +16,7 @@ ChatSegmentScore::ChatSegmentScore(const heads::Segmenter& seg)
   session_.set_segmenter([this](const io::Image&, const std::string& request) {
     heads::SegmentQuery q;
     q.request = request;
-    const heads::SegmentResult r = seg_.segment(*enc_, q);
-    mllm::ChatMask m;
-    m.width = r.width;
-    m.height = r.height;
-    m.mask = r.mask().mask;
-    return m;
+    return heads::chat_mask_of(seg_.segment(*enc_, q));
   });
 }
 

@@ -8,6 +8,11 @@
 
 namespace setok::heads {
 
+struct SegmentResult;
+
+// The result's shown mask as a chat turn carries it.
+mllm::ChatMask chat_mask_of(const SegmentResult& r);
+
 // A ChatSession::SegmentFn over `model`: its folder's mask decoder, loaded on the first [SEG]
 // answer and kept. Throws setok::Error "<folder> has no mask decoder" when it has none.
 mllm::ChatSession::SegmentFn chat_segmenter(std::shared_ptr<const mllm::LoadedSetokim> model);

@@ -22,10 +22,6 @@ class TextTokenizer;
 
 namespace setok::heads {
 
-// The wordings a request is asked in (Stage II and the decoder's training draw among them).
-using mllm::referring_request;
-using mllm::referring_wordings;
-
 struct LanguageStates {
   // [T, 2D]: for the request's text tokens after [/Img], then [SEG], the final hidden state and,
   // beside it, the token's input embedding (what the word is, whatever the frozen model made of it).

@@ -10,6 +10,7 @@
 #include "core/heads/prompt_batch.h"
 #include "core/heads/referring_request.h"
 #include "core/mllm/loaded_setokim.h"
+#include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
 #include "core/runtime/error.h"
 
@@ -148,7 +149,7 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
         mask_to_logits(at::tensor(at::ArrayRef<std::uint8_t>(q.start_mask)).view({e.height, e.width}), cfg.low_res());
   const bool text = (q.expression + q.request).find_first_not_of(" \t\n") != std::string::npos;
   if (text && reads_language()) {
-    const std::string request = q.request.empty() ? referring_request(q.expression) : q.request;
+    const std::string request = q.request.empty() ? mllm::referring_request(q.expression) : q.request;
     LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, request);
     s.request = ls.request;
     s.visual = ls.visual;

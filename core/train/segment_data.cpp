@@ -9,6 +9,7 @@
 #include "core/data/refcoco.h"
 #include "core/heads/referring_request.h"
 #include "core/io/image.h"
+#include "core/mllm/referring_wording.h"
 #include "core/runtime/error.h"
 
 namespace setok::train {
@@ -44,7 +45,7 @@ at::Tensor object_mask(const data::CocoAnnotation& a, const data::CocoImage& im,
 void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTokenizer& tok,
                   const mllm::VisualTokens& v, const std::vector<const data::Ref*>& refs,
                   const std::vector<std::int64_t>& ann_ids, bool vary_wording) {
-  const std::size_t wordings = heads::referring_wordings().size();
+  const std::size_t wordings = mllm::referring_wordings().size();
   std::vector<std::string> sentences;
   std::vector<std::size_t> owner;
   for (const data::Ref* r : refs) {
@@ -52,7 +53,7 @@ void add_requests(SegmentImage& img, mllm::SetokimImpl& model, const llm::TextTo
     if (it == ann_ids.end()) continue;
     for (const auto& s : r->sentences) {
       const std::size_t w = vary_wording ? static_cast<std::size_t>(s.sent_id) % wordings : 0;
-      sentences.push_back(heads::referring_request(s.sent, w));
+      sentences.push_back(mllm::referring_request(s.sent, w));
       owner.push_back(static_cast<std::size_t>(it - ann_ids.begin()));
     }
   }
