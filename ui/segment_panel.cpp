@@ -33,11 +33,11 @@ constexpr int kMaxBrush = 200;
 
 QString candidates_help() {
   return QObject::tr(
-      "One click can mean a part, the whole object or a group of objects. The decoder answers with "
-      "one mask for a clear prompt (the first row) and three readings for an ambiguous one, each with "
-      "its own estimate of how well it matches what you meant: the predicted IoU (1 = exactly).\n"
-      "The row with the highest estimate is used; pick another row to use it instead (one undo step). "
-      "Another click refines whichever you picked.");
+      "One click can mean a part, the whole object or a group of objects. A lone click starts from the "
+      "SeTok token under it (the region the tokenizer grouped there), and the decoder answers with one "
+      "mask (the first row, used) and three other readings, each with its own estimate of how well it "
+      "matches what you meant: the predicted IoU (1 = exactly).\n"
+      "Pick another row to use it instead (one undo step). Another click refines whichever you picked.");
 }
 
 // Compact buttons: the panel shares the dock's width with the Tokens panel and must not widen it.

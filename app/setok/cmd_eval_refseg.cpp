@@ -72,7 +72,7 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
       "refseg", "Referring segmentation (cIoU, gIoU by kind of expression) and simulated clicks (mIoU@k, NoC)");
   struct Args {
     std::string model;
-    bool no_clicks = false, no_language = false, no_best_token = false, no_chat = false;
+    bool no_clicks = false, no_language = false, no_best_token = false, no_chat = false, click_alone = false;
     eval::RefsegEvalOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -85,6 +85,8 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
   sub->add_option("--max-clicks", a->o.max_clicks, "Clicks per object (default 20; NoC counts this when never reached)")
       ->check(CLI::Range(1, 1000));
   sub->add_flag("--no-clicks", a->no_clicks, "Skip the simulated clicks");
+  sub->add_flag("--click-alone", a->click_alone,
+                "The first click alone (three alternatives), not from the SeTok token under it");
   sub->add_flag("--no-language", a->no_language, "Skip the referring expressions");
   sub->add_flag("--no-best-token", a->no_best_token, "Skip the best single SeTok token per object");
   sub->add_flag("--no-chat", a->no_chat, "Skip asking each sentence in a chat ([SEG] answers and their masks)");
@@ -94,6 +96,7 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
   auto run = [&g, a]() -> int {
     eval::RefsegEvalOptions o = a->o;
     o.clicks = !a->no_clicks;
+    o.token_under_click = !a->click_alone;
     o.language = !a->no_language;
     o.best_token = !a->no_best_token;
     o.chat = !a->no_chat;

@@ -21,6 +21,7 @@ namespace {
 struct Args {
   std::string image, expression, model, mask, overlay, box;
   std::vector<std::string> points;
+  bool click_alone = false;
   SegmentRefsOptions refs;
   // Whether an option was given at all: an expression given as "" is an error, none is not.
   CLI::Option *image_opt = nullptr, *expression_opt = nullptr, *box_opt = nullptr;
@@ -40,6 +41,7 @@ heads::SegmentQuery parse_query(const Args& a) {
   }
   for (const std::string& p : a.points) q.clicks.push_back(parse_click(p));
   if (given(a.box_opt)) q.box = parse_box(a.box);
+  q.token_under_click = !a.click_alone;
   if (q.expression.empty() && q.clicks.empty() && !q.box)
     throw Error("nothing to segment: give an EXPRESSION, --point X,Y or --box X0,Y0,X1,Y1");
   return q;
@@ -147,6 +149,9 @@ void add_options(CLI::App* sub, Args& a) {
       ->allow_extra_args(false);
   a.box_opt =
       sub->add_option("--box", a.box, "A box around the object: X0,Y0,X1,Y1 (pixels, top left to bottom right)");
+  sub->add_flag("--click-alone", a.click_alone,
+                "One --point alone: the click by itself (the best of three alternatives), not from the SeTok token "
+                "under it");
   a.mask_opt = sub->add_option("--mask", a.mask, "Write the mask here: a PNG of 0/255 at the image's resolution");
   a.overlay_opt = sub->add_option("--overlay", a.overlay, "Write the image with the mask tinted over it (PNG)");
   a.refs_opt = sub->add_option("--refs", a.refs.refs, "A RefCOCO-format refs file: segment every sentence in it");
@@ -168,6 +173,7 @@ Command add_segment(CLI::App& app, Globals& g) {
       "  setok segment IMAGE \"EXPRESSION\" --mask OUT.png [--overlay OUT.png]\n"
       "  setok segment IMAGE --point X,Y[,neg] … [--box X0,Y0,X1,Y1] [\"EXPRESSION\"] --mask OUT.png\n"
       "  setok segment --refs REFS.json --images DIR --out DIR [--limit N]\n"
+      "One --point alone starts from the SeTok token under it (--click-alone: the click by itself).\n"
       "Coordinates are the image's pixels. With --refs, progress goes to stderr and the exit code is 1\n"
       "when any sentence failed (each is named); real RefCOCO refs find COCO's images by their own names.");
   return {sub,

@@ -227,11 +227,18 @@ class RefsegRun {
                                   int height) {
     std::vector<double> ious;
     heads::SegmentQuery q;
+    q.token_under_click = o_.token_under_click;
     std::optional<SimulatedClick> click = interior_click(truth, width, height);
     while (click && static_cast<int>(ious.size()) < o_.max_clicks) {
       q.clicks.push_back(to_query_click(*click));
       const heads::SegmentResult r = query(enc, q);
       ious.push_back(mask_overlap(r.mask().mask, truth).iou());
+      if (ious.size() == 1) {  // the first click the other way, for the comparison
+        heads::SegmentQuery other = q;
+        other.token_under_click = !q.token_under_click;
+        other_first_iou_ += mask_overlap(seg_.segment(enc, other).mask().mask, truth).iou();
+        ++other_first_count_;
+      }
       q.previous = r.low_res;
       if (static_cast<int>(ious.size()) < o_.max_clicks) click = next_click(truth, r.mask().mask, width, height);
     }
@@ -268,6 +275,8 @@ class RefsegRun {
   std::string token_model_;
   bool token_model_trained_ = false;
   Timing expression_ms_, click_ms_, encode_ms_;
+  double other_first_iou_ = 0;  // the first click the other way (token under it / alone), summed
+  std::int64_t other_first_count_ = 0;
   std::int64_t images_ = 0, sentences_ = 0, empty_objects_ = 0, tokens_ = 0, best_token_objects_ = 0;
   double best_token_iou_ = 0;
 };
@@ -291,8 +300,11 @@ nlohmann::json RefsegRun::clicks_report() const {
   nlohmann::json curve = nlohmann::json::array();
   if (curve_.objects() > 0)
     for (double v : curve_.mean_curve()) curve.push_back(v);
+  const double other = other_first_count_ ? other_first_iou_ / static_cast<double>(other_first_count_) : kNaN;
   return {{"objects", curve_.objects()},
           {"empty_objects", empty_objects_},
+          {"first_click", o_.token_under_click ? "token under it" : "alone"},
+          {"mIoU@1_other", number_or_null(other)},
           {"mIoU@1", number_or_null(curve_.mean_iou_after(1))},
           {"mIoU@3", number_or_null(o_.max_clicks >= 3 ? curve_.mean_iou_after(3) : kNaN)},
           {"mIoU@5", number_or_null(o_.max_clicks >= 5 ? curve_.mean_iou_after(5) : kNaN)},

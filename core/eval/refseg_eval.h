@@ -25,9 +25,12 @@ struct RefsegEvalOptions {
   std::string split = "test";  // annotations/refs_SPLIT.json and instances_SPLIT.json
   std::int64_t limit = 0;      // the first N refs (0: all)
   int max_clicks = 20;
-  bool language = true;    // score every sentence with the expression alone (skipped, with a note,
-                           // when the segmenter does not read language)
-  bool clicks = true;      // the click protocol per ref's object
+  bool language = true;  // score every sentence with the expression alone (skipped, with a note,
+                         // when the segmenter does not read language)
+  bool clicks = true;    // the click protocol per ref's object
+  // The first click starts from the SeTok token under it (SegmentQuery::token_under_click), as the
+  // tools do; false: the click alone. Either way the other first click is scored too.
+  bool token_under_click = true;
   bool best_token = true;  // the best single SeTok token per object
   // Every sentence asked in a chat too (refseg_chat.h): how often the model answers [SEG], and the
   // masks a chat's user gets. Skipped, with a note, when the model has no [SEG].
@@ -45,8 +48,9 @@ void check_refseg_split(const RefsegEvalOptions& o);
 // {"split", "images", "refs", "sentences",
 //  "referring": {"all" | "shortest" | "full" | "with_region" | "position": {"cIoU", "gIoU", "count"},
 //                "kinds"},
-//  "clicks": {"objects", "empty_objects", "mIoU@1", "mIoU@3", "mIoU@5", "NoC@85", "NoC@90",
-//             "never_reach_90", "max_clicks", "curve"},
+//  "clicks": {"objects", "empty_objects", "first_click" ("token under it" | "alone"), "mIoU@1",
+//             "mIoU@3", "mIoU@5", "NoC@85", "NoC@90", "never_reach_90", "max_clicks", "curve",
+//             "mIoU@1_other" (the first click the other way: alone, or from its token)},
 //  "best_token": {"objects", "mIoU", "tokens_per_image", "tokenizer"},
 //  "chat": {"asked", "seg_answers", "seg_rate", "gIoU", "cIoU", "by_wording"} (refseg_chat.h),
 //  "ms_per_query" (every segment call), "ms_per_expression", "ms_per_click", "ms_per_encode", "seconds"}.

@@ -9,6 +9,7 @@
 #include "core/heads/mask_decoder.h"
 #include "core/heads/prompt_batch.h"
 #include "core/heads/referring_request.h"
+#include "core/heads/token_under_click.h"
 #include "core/mllm/loaded_setokim.h"
 #include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
@@ -125,14 +126,20 @@ SegmentResult Segmenter::segment(const io::Image& image, const SegmentQuery& que
   return r;
 }
 
-SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) const {
-  const MaskDecoderConfig& cfg = impl_->decoder->config();
-  check_query(q, e.width, e.height, cfg.low_res());
-  c10::InferenceMode g;
-  const auto t0 = std::chrono::steady_clock::now();
-  SegmentResult r;
-  r.width = e.width;
-  r.height = e.height;
+namespace {
+
+bool has_text(const SegmentQuery& q) {
+  return (q.expression + q.request).find_first_not_of(" \t\n") != std::string::npos;
+}
+
+// A lone click: one click and nothing else, the one ambiguous query.
+bool lone_click(const SegmentQuery& q) {
+  return q.clicks.size() == 1 && !q.box && !has_text(q) && q.previous.empty() && q.start_mask.empty();
+}
+
+// The query's clicks, box and dense prompt (a previous mask, a start mask, or the token under a
+// lone click) as the decoder reads them; the language prompt is added by the caller.
+PromptSample geometric_prompt(const EncodedImage& e, const SegmentQuery& q, const MaskDecoderConfig& cfg) {
   PromptSample s;
   const float sx = 1.0f / static_cast<float>(e.width), sy = 1.0f / static_cast<float>(e.height);
   for (const Click& c : q.clicks) {
@@ -147,21 +154,45 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   else if (!q.start_mask.empty())
     s.dense =
         mask_to_logits(at::tensor(at::ArrayRef<std::uint8_t>(q.start_mask)).view({e.height, e.width}), cfg.low_res());
-  const bool text = (q.expression + q.request).find_first_not_of(" \t\n") != std::string::npos;
-  if (text && reads_language()) {
+  else if (lone_click(q) && q.token_under_click)
+    s.dense = token_under_click_logits(e.visual.assignment, e.visual.grid_h, e.visual.grid_w, s.points[0], s.points[1],
+                                       cfg.low_res());
+  return s;
+}
+
+// The visual tokens the decoder says the expression refers to (relevance above ½).
+void add_relevance(SegmentResult& r, const at::Tensor& relevance_logits, std::int64_t count) {
+  at::Tensor rel = at::sigmoid(relevance_logits).narrow(0, 0, count).contiguous();
+  for (std::int64_t i = 0; i < rel.numel(); ++i) {
+    r.relevance.push_back(rel[i].item<float>());
+    if (r.relevance.back() > 0.5f) r.referred_tokens.push_back(static_cast<int>(i));
+  }
+}
+
+}  // namespace
+
+SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) const {
+  const MaskDecoderConfig& cfg = impl_->decoder->config();
+  check_query(q, e.width, e.height, cfg.low_res());
+  c10::InferenceMode g;
+  const auto t0 = std::chrono::steady_clock::now();
+  SegmentResult r;
+  r.width = e.width;
+  r.height = e.height;
+  PromptSample s = geometric_prompt(e, q, cfg);
+  if (has_text(q) && !reads_language()) throw Error("this mask decoder reads clicks and boxes only, not expressions");
+  if (has_text(q)) {
     const std::string request = q.request.empty() ? mllm::referring_request(q.expression) : q.request;
     LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, request);
     s.request = ls.request;
     s.visual = ls.visual;
     s.visual_input = e.visual.embeds.to(at::kFloat);
     s.assignment = e.visual.assignment;
-  } else if (text) {
-    throw Error("this mask decoder reads clicks and boxes only, not expressions");
   }
   r.ms.language_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   MaskPrediction p = impl_->decoder->forward(e.visual.features.unsqueeze(0), collate_prompts({s}, cfg));
-  const bool ambiguous = q.clicks.size() == 1 && !q.box && !text && s.dense.defined() == false;
+  const bool ambiguous = lone_click(q) && !s.dense.defined();
   at::Tensor iou = p.iou[0];
   r.best = ambiguous && cfg.multimask > 0 ? 1 + iou.narrow(0, 1, cfg.multimask).argmax().item<int>() : 0;
   const std::int64_t m = cfg.masks();
@@ -172,13 +203,7 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   at::Tensor lr = p.low_res[0][r.best].contiguous();
   r.low_res.assign(lr.data_ptr<float>(), lr.data_ptr<float>() + lr.numel());
   r.low_res_side = static_cast<int>(cfg.low_res());
-  if (p.relevance.defined()) {
-    at::Tensor rel = at::sigmoid(p.relevance[0]).narrow(0, 0, e.visual.count()).contiguous();
-    for (std::int64_t i = 0; i < rel.numel(); ++i) {
-      r.relevance.push_back(rel[i].item<float>());
-      if (r.relevance.back() > 0.5f) r.referred_tokens.push_back(static_cast<int>(i));
-    }
-  }
+  if (p.relevance.defined()) add_relevance(r, p.relevance[0], e.visual.count());
   r.ms.decode_ms = ms_since(t1);
   r.ms.total_ms = ms_since(t0);
   return r;

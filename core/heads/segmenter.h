@@ -41,6 +41,10 @@ struct SegmentQuery {
   // A starting mask at the image's resolution (0/1, width * height), e.g. a SeTok token's mask or a
   // brushed mask, given to the decoder as its dense prompt; empty: none. Ignored when `previous` is set.
   std::vector<std::uint8_t> start_mask;
+  // A lone click (nothing else in the query) starts from the SeTok token under it: that token's mask
+  // is the decoder's dense prompt and the single mask is shown (token_under_click.h). false: the
+  // click alone, answered with three alternatives, the best by predicted IoU shown (SAM's way).
+  bool token_under_click = true;
 };
 
 struct MaskCandidate {
@@ -60,7 +64,7 @@ struct SegmentTimings {
 struct SegmentResult {
   int width = 0, height = 0;
   // The decoder's masks: [0] the single-mask output (used when a query is unambiguous), [1..3] the
-  // three alternatives it gives for an ambiguous prompt (one click). `best` is the one to show.
+  // three alternatives it gives for an ambiguous prompt (one click alone). `best` is the one to show.
   std::vector<MaskCandidate> candidates;
   int best = 0;
   // The best candidate's logits at the decoder's low resolution (low_res_side²), to pass back as

@@ -17,6 +17,7 @@ nlohmann::json SegmentTrainConfig::to_json() const {
           {"box_rate", box_rate},
           {"token_start_rate", token_start_rate},
           {"max_click_rounds", max_click_rounds},
+          {"click_token_rate", click_token_rate},
           {"out", out},
           {"seed", seed},
           {"batch_size", batch_size},
@@ -48,6 +49,7 @@ SegmentTrainConfig SegmentTrainConfig::from_json(const nlohmann::json& j) {
   get_to(j, "box_rate", c.box_rate);
   get_to(j, "token_start_rate", c.token_start_rate);
   get_to(j, "max_click_rounds", c.max_click_rounds);
+  get_to(j, "click_token_rate", c.click_token_rate);
   get_to(j, "out", c.out);
   get_to(j, "seed", c.seed);
   get_to(j, "batch_size", c.batch_size);
@@ -65,6 +67,8 @@ SegmentTrainConfig SegmentTrainConfig::from_json(const nlohmann::json& j) {
   if (c.language_rate < 0 || c.box_rate < 0 || c.token_start_rate < 0 ||
       c.language_rate + c.box_rate + c.token_start_rate > 1)
     throw Error("training config: the prompt rates must be non-negative and sum to at most 1");
+  if (!(c.click_token_rate >= 0 && c.click_token_rate <= 1))
+    throw Error("training config: \"click_token_rate\" is 0..1");
   if (c.max_click_rounds < 0 || c.max_click_rounds > 20) throw Error("training config: \"max_click_rounds\" is 0..20");
   heads::MaskDecoderConfig::from_json(c.decoder);  // validates early
   return c;

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/eval/click_simulator.h"
+#include "core/heads/token_under_click.h"
 
 namespace setok::train {
 
@@ -62,6 +63,14 @@ bool token_start(SegmentItem& it) {
   return true;
 }
 
+// The token under the first click as the dense prompt (the segmenter's lone click).
+void click_token(SegmentItem& it) {
+  const at::Tensor& a = it.image->assignment;
+  const std::int64_t g = static_cast<std::int64_t>(std::lround(std::sqrt(a.size(0))));
+  const auto& pts = it.prompt.points;
+  it.prompt.dense = heads::token_under_click_logits(a, g, g, pts[pts.size() - 2], pts.back(), 4 * g);
+}
+
 }  // namespace
 
 at::Tensor token_inside_fraction(const SegmentImage& image, const SegmentObject& object, std::int64_t count) {
@@ -100,6 +109,7 @@ SegmentBatch draw_batch(const std::vector<std::pair<const SegmentImage*, const S
       it.kind = PromptKind::kClicks;
       it.rounds = std::uniform_int_distribution<int>(0, rates.max_click_rounds)(rng);
       first_click(it, rng);
+      if (u(rng) < rates.click_token) click_token(it);
     }
     f.push_back(it.image->features);
     px.push_back(it.image->pixels.to(at::kFloat) / 255.0);

@@ -30,6 +30,9 @@ struct SegmentBatch {
 struct PromptRates {
   double language = 0.4, box = 0.1, token_start = 0.1;
   int max_click_rounds = 3;
+  // Of the clicks items, the share whose first click comes with the SeTok token under it as the
+  // dense prompt, as the segmenter asks a lone click (token_under_click.h).
+  double click_token = 0;
 };
 
 // The first prompt of each drawn object; then click_rounds() adds the simulated clicks.

@@ -81,8 +81,9 @@ StepLoss step_loss(heads::MaskDecoderImpl& decoder, const SegmentBatch& b) {
   return s;
 }
 
-// Mean IoU on held-out objects: each object's first sentence alone, and one click at its interior point.
-nlohmann::json validate(heads::MaskDecoderImpl& decoder, const ObjectList& val, std::uint64_t seed) {
+// Mean IoU on held-out objects: each object's first sentence alone, and one click at its interior point
+// (from the token under it when the decoder learns that, as the segmenter asks it).
+nlohmann::json validate(heads::MaskDecoderImpl& decoder, const ObjectList& val, std::uint64_t seed, bool click_token) {
   if (val.empty()) return nlohmann::json::object();
   at::NoGradGuard g;
   decoder.eval();
@@ -93,6 +94,7 @@ nlohmann::json validate(heads::MaskDecoderImpl& decoder, const ObjectList& val, 
     rates.language = std::string(mode) == "language" ? 1.0 : 0.0;
     rates.box = rates.token_start = 0;
     rates.max_click_rounds = 0;
+    rates.click_token = click_token ? 1.0 : 0.0;
     double sum = 0;
     std::size_t n = 0;
     for (std::size_t i = 0; i < val.size(); i += 32) {
@@ -152,7 +154,8 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
   const ObjectList val = val_set.empty() ? ObjectList{} : list_objects(val_set);
   torch::optim::AdamW opt(decoder->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
   std::mt19937_64 rng(c.seed * 7919 + static_cast<std::uint64_t>(start));
-  PromptRates rates{c.language ? c.language_rate : 0.0, c.box_rate, c.token_start_rate, c.max_click_rounds};
+  PromptRates rates{c.language ? c.language_rate : 0.0, c.box_rate, c.token_start_rate, c.max_click_rounds,
+                    c.click_token_rate};
   decoder->train();
   for (std::int64_t step = start + 1; step <= c.steps; ++step) {
     const double lr = warmup_cosine_lr(step, c.lr, c.warmup_steps, c.steps, c.min_lr_ratio);
@@ -178,7 +181,7 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
                      {"mIoU", s.mean_iou},
                      {"lr", lr}});
     if ((step % c.eval_every == 0 || step == c.steps) && !val.empty()) {
-      nlohmann::json v = validate(*decoder, val, c.seed + 1);
+      nlohmann::json v = validate(*decoder, val, c.seed + 1, c.click_token_rate > 0);
       v["event"] = "eval";
       v["step"] = step;
       progress.emit(v);

@@ -32,6 +32,9 @@ struct SegmentTrainConfig {
   nlohmann::json decoder = nlohmann::json::object();                   // MaskDecoderConfig overrides
   double language_rate = 0.4, box_rate = 0.1, token_start_rate = 0.1;  // the rest: clicks
   int max_click_rounds = 3;  // extra simulated clicks after the first, at most
+  // Of the clicks, the share whose first click starts from the SeTok token under it (the dense
+  // prompt the segmenter gives a lone click); the rest learn the click alone.
+  double click_token_rate = 0;
   std::string out = "runs/segment";
   std::uint64_t seed = 0;
   std::int64_t batch_size = 32, steps = 3000, warmup_steps = 100, log_every = 20, eval_every = 500;

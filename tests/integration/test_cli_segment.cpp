@@ -113,6 +113,45 @@ TEST(CliSegment, ClicksAndABoxNeedNoExpression) {
   expect_binary_mask(d / "spoon.png", 600, 400);
 }
 
+// A lone click starts from the SeTok token under it (the single mask is shown); --click-alone asks
+// the click by itself, answered by the best of the three alternatives.
+TEST(CliSegment, ALoneClickStartsFromTheTokenUnderItUnlessAskedAlone) {
+  SKIP_WITHOUT_DECODER();
+  TempDir d;
+  auto token = setok_cli("segment " + q(kCoffee) + " --point 290,150 --mask " + q(d / "t.png") + " --json");
+  ASSERT_EQ(token.rc, 0) << token.err;
+  auto alone =
+      setok_cli("segment " + q(kCoffee) + " --point 290,150 --click-alone --mask " + q(d / "a.png") + " --json");
+  ASSERT_EQ(alone.rc, 0) << alone.err;
+  const auto t = nlohmann::json::parse(token.out), a = nlohmann::json::parse(alone.out);
+  EXPECT_EQ(t["best"], 0);
+  EXPECT_GE(a["best"].get<int>(), 1);
+  EXPECT_EQ(expect_binary_mask(d / "t.png", 600, 400), t["area"].get<long long>());
+  EXPECT_EQ(expect_binary_mask(d / "a.png", 600, 400), a["area"].get<long long>());
+}
+
+// `setok train segment` from the shipped recipe on a tiny world: a decoder beside a copy of the
+// SeTokim, marked trained, that `setok segment` loads and answers with (clicks from their tokens too).
+TEST(CliSegment, TrainSegmentWritesADecoderThatSegments) {
+  TempDir d;
+  auto g = setok_cli("data scenes --out " + q(d / "w") + " --count 6 --split train --size 128 --no-edits");
+  ASSERT_EQ(g.rc, 0) << g.err;
+  const std::string config = (fs::path(SETOK_MODELS).parent_path() / "configs/setokim-small/09-segment.json").string();
+  auto r = setok_cli("train segment --config " + q(config) + " --data " + q(d / "w") + " --out " + q(d / "run") +
+                     " --steps 3 --progress none --set setokim=" + q(std::string(SETOK_MODELS) + "/setokim-small") +
+                     " --set max_images=6 --set val_split=train --set val_images=2 --set batch_size=4" +
+                     " --set eval_every=3 --set click_token_rate=0.5");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_TRUE(setok::heads::Segmenter::has_decoder(d / "run"));
+  const auto dec = nlohmann::json::parse(read_bytes(d / "run/mask_decoder.json"));
+  EXPECT_EQ(dec["trained"], true);
+  const std::string image = d / "w/images/train_0000000.png";
+  auto s =
+      setok_cli("segment " + q(image) + " --point 64,64 -m " + q(d / "run") + " --mask " + q(d / "m.png") + " --json");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(expect_binary_mask(d / "m.png", 128, 128), nlohmann::json::parse(s.out)["area"].get<long long>());
+}
+
 // Ours name an image under the folder ("images/scene.png"); refer's real RefCOCO refs name it
 // "COCO_train2014_<id>_<n>.jpg" for the file COCO_train2014_<id>.jpg, differently in each ref.
 TEST(CliSegment, ARefsFileGivesAMaskPerSentence) {

@@ -50,7 +50,11 @@ TEST(Segmenter, AnswersEveryPromptWithMasksAtTheImagesSize) {
   q.clicks = {{20.5f, 30.5f, true}};
   SegmentResult r = seg->segment(*enc, q);
   ASSERT_EQ(r.candidates.size(), 4u);
-  EXPECT_GE(r.best, 1);  // one lone click: the best of the alternatives
+  EXPECT_EQ(r.best, 0);  // a lone click starts from the token under it: the single mask
+  SegmentQuery alone = q;
+  alone.token_under_click = false;
+  SegmentResult ra = seg->segment(*enc, alone);
+  EXPECT_GE(ra.best, 1);  // the click alone: the best of the alternatives
   for (const auto& c : r.candidates) EXPECT_EQ(c.mask.size(), static_cast<std::size_t>(img.width * img.height));
   EXPECT_EQ(r.low_res.size(), static_cast<std::size_t>(r.low_res_side * r.low_res_side));
   SegmentQuery again = q;
