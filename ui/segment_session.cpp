@@ -161,6 +161,7 @@ void SegmentSession::hover(const QPointF& imagePos) {
 void SegmentSession::sendPreview(const QPointF& imagePos) {
   heads::SegmentQuery q;
   q.clicks.push_back({static_cast<float>(imagePos.x()), static_cast<float>(imagePos.y()), true});
+  q.best_only = true;  // the preview shows one mask
   previewId_ = bridge_->segment(image_, key_, q, true);
 }
 

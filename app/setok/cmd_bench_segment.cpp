@@ -1,6 +1,6 @@
 // setok bench segment IMAGE: what a user of the Segment tool waits for, median after warm-up: the
 // image's encoding (the first click on a new image waits for it), a click with the encoding cached,
-// a hover preview (one click, no previous mask), a refining click (three clicks and the previous
+// a hover preview (one click, no previous mask, the shown mask only), a refining click (three clicks and the previous
 // mask) and an expression (the language model over the request, then the decoder).
 #include <algorithm>
 #include <chrono>
@@ -41,11 +41,14 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
             std::shared_ptr<const heads::EncodedImage> enc;
             const double encode = median_ms([&] { enc = seg->encode(img); }, a->warmup, a->repeats);
             const float cx = img.width * 0.5f, cy = img.height * 0.5f;
-            heads::SegmentQuery hover;
-            hover.clicks = {{cx, cy, true}};
+            heads::SegmentQuery click;
+            click.clicks = {{cx, cy, true}};
             heads::SegmentResult first;
-            const double hover_ms = median_ms([&] { first = seg->segment(*enc, hover); }, a->warmup, a->repeats);
-            heads::SegmentQuery refine = hover;
+            const double click1_ms = median_ms([&] { first = seg->segment(*enc, click); }, a->warmup, a->repeats);
+            heads::SegmentQuery hover = click;
+            hover.best_only = true;  // as the studio asks a preview
+            const double hover_ms = median_ms([&] { seg->segment(*enc, hover); }, a->warmup, a->repeats);
+            heads::SegmentQuery refine = click;
             refine.clicks.push_back({cx + img.width * 0.1f, cy, true});
             refine.clicks.push_back({img.width * 0.05f, img.height * 0.05f, false});
             refine.previous = first.low_res;
@@ -68,14 +71,14 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
                              {"expression_ms", expr_ms},
                              {"peak_rss_mib", rss},
                              {"threads", intra_op_threads()},
-                             {"first_click_ms", encode + hover_ms}};
+                             {"first_click_ms", encode + click1_ms}};
             if (g.json) {
               std::printf("%s\n", j.dump(2).c_str());
             } else {
               std::printf("encode %.1f ms | hover %.1f ms | click (refine) %.1f ms | expression %.1f ms\n", encode,
                           hover_ms, click_ms, expr_ms);
               std::printf("first click on a new image %.1f ms; model load %.0f ms; peak RSS %.0f MiB\n",
-                          encode + hover_ms, load_ms, rss);
+                          encode + click1_ms, load_ms, rss);
             }
             return 0;
           },

@@ -196,10 +196,17 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   at::Tensor iou = p.iou[0];
   r.best = ambiguous && cfg.multimask > 0 ? 1 + iou.narrow(0, 1, cfg.multimask).argmax().item<int>() : 0;
   const std::int64_t m = cfg.masks();
-  at::Tensor full = impl_->decoder->refine(p.low_res[0].unsqueeze(1), e.pixels01.expand({m, -1, -1, -1}),
-                                           p.features.expand({m, -1, -1, -1}));
-  for (std::int64_t i = 0; i < m; ++i)
-    r.candidates.push_back(to_candidate(full[i], e.width, e.height, iou[i].item<float>()));
+  // best_only refines the one mask shown; the others keep their predicted IoU only.
+  at::Tensor drawn = q.best_only ? p.low_res[0].narrow(0, r.best, 1) : p.low_res[0];
+  const std::int64_t n = drawn.size(0);
+  at::Tensor full = impl_->decoder->refine(drawn.unsqueeze(1), e.pixels01.expand({n, -1, -1, -1}),
+                                           p.features.expand({n, -1, -1, -1}));
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float predicted = iou[i].item<float>();
+    if (!q.best_only) r.candidates.push_back(to_candidate(full[i], e.width, e.height, predicted));
+    else if (i == r.best) r.candidates.push_back(to_candidate(full[0], e.width, e.height, predicted));
+    else r.candidates.push_back(MaskCandidate{{}, predicted, 0, {0, 0, 0, 0}});
+  }
   at::Tensor lr = p.low_res[0][r.best].contiguous();
   r.low_res.assign(lr.data_ptr<float>(), lr.data_ptr<float>() + lr.numel());
   r.low_res_side = static_cast<int>(cfg.low_res());

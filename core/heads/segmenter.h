@@ -45,6 +45,9 @@ struct SegmentQuery {
   // is the decoder's dense prompt and the single mask is shown (token_under_click.h). false: the
   // click alone, answered with three alternatives, the best by predicted IoU shown (SAM's way).
   bool token_under_click = true;
+  // Only the mask to show (a hover preview): the other candidates keep their predicted IoU but no
+  // mask (empty), and skip the full-resolution refinement.
+  bool best_only = false;
 };
 
 struct MaskCandidate {

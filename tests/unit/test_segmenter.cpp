@@ -70,6 +70,29 @@ TEST(Segmenter, AnswersEveryPromptWithMasksAtTheImagesSize) {
   EXPECT_EQ(seg->segment(img, q).mask().mask, r.mask().mask);  // the same answer without a cached encoding
 }
 
+// A hover preview asks only the mask it shows: the same mask, the same estimates, no other masks.
+TEST(Segmenter, BestOnlyGivesTheSameShownMaskAndEveryEstimate) {
+  test::TempDir d;
+  auto seg = Segmenter::load(model_with_decoder(d));
+  auto enc = seg->encode(test::toy_chat_image());
+  for (bool token : {true, false}) {
+    SegmentQuery q;
+    q.clicks = {{40.5f, 12.5f, true}};
+    q.token_under_click = token;
+    const SegmentResult all = seg->segment(*enc, q);
+    q.best_only = true;
+    const SegmentResult one = seg->segment(*enc, q);
+    ASSERT_EQ(one.candidates.size(), all.candidates.size());
+    EXPECT_EQ(one.best, all.best);
+    EXPECT_EQ(one.mask().mask, all.mask().mask);
+    EXPECT_EQ(one.low_res, all.low_res);
+    for (std::size_t i = 0; i < all.candidates.size(); ++i) {
+      EXPECT_FLOAT_EQ(one.candidates[i].predicted_iou, all.candidates[i].predicted_iou);
+      if (static_cast<int>(i) != one.best) EXPECT_TRUE(one.candidates[i].mask.empty());
+    }
+  }
+}
+
 TEST(Segmenter, RefusesBadQueriesInOneLine) {
   test::TempDir d;
   auto seg = Segmenter::load(model_with_decoder(d));
