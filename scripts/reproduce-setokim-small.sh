@@ -143,6 +143,9 @@ scenes "$SEG" val 300
 # The bundled decoder was trained beside the model before Stage II (it reads the Stage II model as well).
 stage segment segment "$C/09-segment.json" --set "setokim=$OUT/reg7-f16" --set "data=$SEG"
 for f in mask_decoder.json mask_decoder.safetensors; do run cp "$OUT/segment/$f" "$OUT/setokim-small/$f"; done
+# The clicks-only decoder (every query without words) over the finished model, copied in as click_decoder.*.
+stage click-segment segment "$C/11-click-segment.json" --set "setokim=$OUT/setokim-small" --set "data=$SEG"
+for ext in json safetensors; do run cp "$OUT/click-segment/mask_decoder.$ext" "$OUT/setokim-small/click_decoder.$ext"; done
 
 note "evaluation"
 for split in test compositional; do

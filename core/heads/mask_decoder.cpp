@@ -97,21 +97,22 @@ at::Tensor MaskDecoderImpl::refine(const at::Tensor& low_res, const at::Tensor& 
   return logits + refine3->forward(x);
 }
 
-MaskDecoder load_mask_decoder(const std::string& dir) {
+MaskDecoder load_mask_decoder(const std::string& dir, const char* config_file, const char* weights_file) {
   namespace fs = std::filesystem;
-  const fs::path cfg = fs::path(dir) / kMaskDecoderConfigFile, weights = fs::path(dir) / kMaskDecoderWeightsFile;
-  if (!fs::exists(cfg)) throw Error(dir + " has no mask decoder (" + kMaskDecoderConfigFile + ")");
+  const fs::path cfg = fs::path(dir) / config_file, weights = fs::path(dir) / weights_file;
+  if (!fs::exists(cfg)) throw Error(dir + " has no mask decoder (" + config_file + ")");
   MaskDecoder d(MaskDecoderConfig::from_json(data::read_json_file(cfg.string())));
   nn::load_state_dict(*d, io::load_safetensors(weights.string()));
   d->eval();
   return d;
 }
 
-void save_mask_decoder(const std::string& dir, MaskDecoder& decoder) {
+void save_mask_decoder(const std::string& dir, MaskDecoder& decoder, const char* config_file,
+                       const char* weights_file) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
-  io::save_safetensors((fs::path(dir) / kMaskDecoderWeightsFile).string(), nn::state_dict(*decoder));
-  io::write_file_atomic((fs::path(dir) / kMaskDecoderConfigFile).string(), decoder->config().to_json().dump(2) + "\n");
+  io::save_safetensors((fs::path(dir) / weights_file).string(), nn::state_dict(*decoder));
+  io::write_file_atomic((fs::path(dir) / config_file).string(), decoder->config().to_json().dump(2) + "\n");
 }
 
 }  // namespace setok::heads

@@ -62,8 +62,16 @@ TORCH_MODULE(MaskDecoder);
 // mask_decoder.json + mask_decoder.safetensors in a folder (beside a SeTokim's files).
 inline constexpr const char* kMaskDecoderConfigFile = "mask_decoder.json";
 inline constexpr const char* kMaskDecoderWeightsFile = "mask_decoder.safetensors";
-MaskDecoder load_mask_decoder(const std::string& dir);
+// Optionally beside it, a decoder trained on clicks, boxes and starting masks alone (language_dim
+// 0), which answers every query without words: click_decoder.json + click_decoder.safetensors.
+inline constexpr const char* kClickDecoderConfigFile = "click_decoder.json";
+inline constexpr const char* kClickDecoderWeightsFile = "click_decoder.safetensors";
+// Reads `config_file` and `weights_file` in dir (the mask decoder's by default). Throws
+// setok::Error naming a missing or malformed file.
+MaskDecoder load_mask_decoder(const std::string& dir, const char* config_file = kMaskDecoderConfigFile,
+                              const char* weights_file = kMaskDecoderWeightsFile);
 // Writes both files atomically (f32 weights).
-void save_mask_decoder(const std::string& dir, MaskDecoder& decoder);
+void save_mask_decoder(const std::string& dir, MaskDecoder& decoder, const char* config_file = kMaskDecoderConfigFile,
+                       const char* weights_file = kMaskDecoderWeightsFile);
 
 }  // namespace setok::heads

@@ -79,6 +79,7 @@ class EncodedImage {
 struct Segmenter::Impl {
   mllm::Setokim model{nullptr};
   MaskDecoder decoder{nullptr};
+  MaskDecoder clicks{nullptr};  // click_decoder.json where the folder has one: every query without words
 };
 
 bool Segmenter::has_decoder(const std::string& dir) {
@@ -96,6 +97,13 @@ std::shared_ptr<const Segmenter> Segmenter::load(std::shared_ptr<const mllm::Loa
   s->impl_ = std::make_unique<Impl>();
   s->impl_->model = mllm::Setokim(model->model());
   s->impl_->decoder = load_mask_decoder(model->dir());
+  if (std::filesystem::exists(std::filesystem::path(model->dir()) / kClickDecoderConfigFile)) {
+    s->impl_->clicks = load_mask_decoder(model->dir(), kClickDecoderConfigFile, kClickDecoderWeightsFile);
+    const MaskDecoderConfig &a = s->impl_->decoder->config(), &b = s->impl_->clicks->config();
+    if (b.language_dim != 0 || b.low_res() != a.low_res() || b.feature_dim != a.feature_dim)
+      throw Error(model->dir() + ": " + kClickDecoderConfigFile +
+                  " is not a clicks-only decoder over the same features and mask size as " + kMaskDecoderConfigFile);
+  }
   s->model_ = std::move(model);
   return s;
 }
@@ -172,7 +180,9 @@ void add_relevance(SegmentResult& r, const at::Tensor& relevance_logits, std::in
 }  // namespace
 
 SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) const {
-  const MaskDecoderConfig& cfg = impl_->decoder->config();
+  // A query without words goes to the clicks-only decoder where there is one.
+  MaskDecoderImpl& decoder = impl_->clicks && !has_text(q) ? *impl_->clicks : *impl_->decoder;
+  const MaskDecoderConfig& cfg = decoder.config();
   check_query(q, e.width, e.height, cfg.low_res());
   c10::InferenceMode g;
   const auto t0 = std::chrono::steady_clock::now();
@@ -191,7 +201,7 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   }
   r.ms.language_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
-  MaskPrediction p = impl_->decoder->forward(e.visual.features.unsqueeze(0), collate_prompts({s}, cfg));
+  MaskPrediction p = decoder.forward(e.visual.features.unsqueeze(0), collate_prompts({s}, cfg));
   const bool ambiguous = lone_click(q) && !s.dense.defined();
   at::Tensor iou = p.iou[0];
   r.best = ambiguous && cfg.multimask > 0 ? 1 + iou.narrow(0, 1, cfg.multimask).argmax().item<int>() : 0;
@@ -199,8 +209,8 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   // best_only refines the one mask shown; the others keep their predicted IoU only.
   at::Tensor drawn = q.best_only ? p.low_res[0].narrow(0, r.best, 1) : p.low_res[0];
   const std::int64_t n = drawn.size(0);
-  at::Tensor full = impl_->decoder->refine(drawn.unsqueeze(1), e.pixels01.expand({n, -1, -1, -1}),
-                                           p.features.expand({n, -1, -1, -1}));
+  at::Tensor full =
+      decoder.refine(drawn.unsqueeze(1), e.pixels01.expand({n, -1, -1, -1}), p.features.expand({n, -1, -1, -1}));
   for (std::int64_t i = 0; i < m; ++i) {
     const float predicted = iou[i].item<float>();
     if (!q.best_only) r.candidates.push_back(to_candidate(full[i], e.width, e.height, predicted));

@@ -81,8 +81,9 @@ StepLoss step_loss(heads::MaskDecoderImpl& decoder, const SegmentBatch& b) {
   return s;
 }
 
-// Mean IoU on held-out objects: each object's first sentence alone, and one click at its interior point
-// (from the token under it when the decoder learns that, as the segmenter asks it).
+// Mean IoU on held-out objects: each object's first sentence alone (a decoder that reads language),
+// and one click at its interior point (from the token under it when the decoder learns that, as the
+// segmenter asks it).
 nlohmann::json validate(heads::MaskDecoderImpl& decoder, const ObjectList& val, std::uint64_t seed, bool click_token) {
   if (val.empty()) return nlohmann::json::object();
   at::NoGradGuard g;
@@ -90,6 +91,7 @@ nlohmann::json validate(heads::MaskDecoderImpl& decoder, const ObjectList& val, 
   std::mt19937_64 rng(seed);
   nlohmann::json out;
   for (const char* mode : {"language", "click"}) {
+    if (std::string(mode) == "language" && decoder.config().language_dim == 0) continue;  // clicks only
     PromptRates rates;
     rates.language = std::string(mode) == "language" ? 1.0 : 0.0;
     rates.box = rates.token_start = 0;

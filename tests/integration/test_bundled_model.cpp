@@ -145,6 +145,9 @@ TEST(BundledModel, MaskDecoderReachesTheFiguresOfItsCard) {
   EXPECT_NEAR(got.at("referring").at("all").at("cIoU").get<double>(), want.at("cIoU").get<double>(), tol);
   EXPECT_NEAR(got.at("clicks").at("mIoU@1").get<double>(), want.at("mIoU@1").get<double>(), tol);
   EXPECT_NEAR(got.at("clicks").at("mIoU@3").get<double>(), want.at("mIoU@3").get<double>(), tol);
+  ASSERT_EQ(got.at("clicks").at("first_click"), "token under it");  // the tools' default
+  if (want.contains("mIoU@1_click_alone"))                          // the first click by itself, SAM's way
+    EXPECT_NEAR(got.at("clicks").at("mIoU@1_other").get<double>(), want.at("mIoU@1_click_alone").get<double>(), tol);
   if (want.contains("chat_seg_rate")) {  // Stage II: the same sentences asked in a chat
     EXPECT_NEAR(got.at("chat").at("seg_rate").get<double>(), want.at("chat_seg_rate").get<double>(), tol);
     EXPECT_NEAR(got.at("chat").at("gIoU").get<double>(), want.at("chat_gIoU").get<double>(), tol);

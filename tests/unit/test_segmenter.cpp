@@ -29,6 +29,14 @@ std::string model_with_decoder(const test::TempDir& d) {
   return dir;
 }
 
+// A clicks-only decoder (language_dim 0), as `train segment` writes it with "language": false.
+MaskDecoder clicks_decoder(const MaskDecoderConfig& like) {
+  MaskDecoderConfig c = like;
+  c.language_dim = 0;
+  at::manual_seed(11);
+  return MaskDecoder(c);
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -91,6 +99,33 @@ TEST(Segmenter, BestOnlyGivesTheSameShownMaskAndEveryEstimate) {
       if (static_cast<int>(i) != one.best) EXPECT_TRUE(one.candidates[i].mask.empty());
     }
   }
+}
+
+// With click_decoder.json beside the mask decoder, a query without words is the clicks-only
+// decoder's (the same answer as a folder holding that decoder alone) and an expression stays the
+// mask decoder's.
+TEST(Segmenter, AClickDecoderBesideItAnswersTheQueriesWithoutWords) {
+  test::TempDir both, words, clicks;
+  const std::string dir = model_with_decoder(both), only_words = model_with_decoder(words);
+  const std::string only_clicks = model_with_decoder(clicks);
+  MaskDecoder c = clicks_decoder(load_mask_decoder(dir)->config());
+  save_mask_decoder(dir, c, kClickDecoderConfigFile, kClickDecoderWeightsFile);
+  save_mask_decoder(only_clicks, c);
+  auto seg = Segmenter::load(dir), seg_words = Segmenter::load(only_words), seg_clicks = Segmenter::load(only_clicks);
+  EXPECT_TRUE(seg->reads_language());
+  const io::Image img = test::toy_chat_image();
+  SegmentQuery q;
+  q.clicks = {{20.5f, 30.5f, true}, {50.5f, 8.5f, false}};
+  EXPECT_EQ(seg->segment(img, q).low_res, seg_clicks->segment(img, q).low_res);
+  EXPECT_NE(seg->segment(img, q).low_res, seg_words->segment(img, q).low_res);
+  SegmentQuery w;
+  w.expression = "the red square";
+  EXPECT_EQ(seg->segment(img, w).low_res, seg_words->segment(img, w).low_res);
+  // One that reads language is refused there, in one line naming the file.
+  MaskDecoder wrong = load_mask_decoder(dir);
+  save_mask_decoder(dir, wrong, kClickDecoderConfigFile, kClickDecoderWeightsFile);
+  EXPECT_NE(error_of([&] { Segmenter::load(dir); }).find("click_decoder.json is not a clicks-only decoder"),
+            std::string::npos);
 }
 
 TEST(Segmenter, RefusesBadQueriesInOneLine) {
