@@ -30,3 +30,16 @@ TEST(CliBench, ClusterPrintsFigures) {
     EXPECT_GT(j[k].get<double>(), 0.0) << k;
   EXPECT_GE(j["tokens_per_image"].get<double>(), 1.0);
 }
+
+// The Segment tool's figures (docs/benchmarks.md) come from one run over the bundled SeTokim: every
+// figure printed, the first click being the encoding plus a click.
+TEST(CliBench, SegmentPrintsEveryFigure) {
+  const std::string image = std::string(SETOK_SAMPLES) + "/coffee.png";
+  auto r = setok_cli("bench segment " + shell_quote(image) + " --expression 'the cup' --repeats 2 --warmup 0 --json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* k : {"encode_ms", "hover_ms", "click_ms", "expression_ms", "first_click_ms", "peak_rss_mib"})
+    EXPECT_GT(j[k].get<double>(), 0.0) << k;
+  EXPECT_GT(j["first_click_ms"].get<double>(), j["encode_ms"].get<double>());
+  EXPECT_EQ(j["width"], 600);
+}
