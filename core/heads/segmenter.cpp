@@ -140,14 +140,14 @@ bool has_text(const SegmentQuery& q) {
   return (q.expression + q.request).find_first_not_of(" \t\n") != std::string::npos;
 }
 
-// A lone click: one click and nothing else, the one ambiguous query.
-bool lone_click(const SegmentQuery& q) {
-  return q.clicks.size() == 1 && !q.box && !has_text(q) && q.previous.empty() && q.start_mask.empty();
+// A lone click: one click and nothing else (`text`: has_text(q)), the one ambiguous query.
+bool lone_click(const SegmentQuery& q, bool text) {
+  return q.clicks.size() == 1 && !q.box && !text && q.previous.empty() && q.start_mask.empty();
 }
 
 // The query's clicks, box and dense prompt (a previous mask, a start mask, or the token under a
 // lone click) as the decoder reads them; the language prompt is added by the caller.
-PromptSample geometric_prompt(const EncodedImage& e, const SegmentQuery& q, const MaskDecoderConfig& cfg) {
+PromptSample geometric_prompt(const EncodedImage& e, const SegmentQuery& q, bool lone, const MaskDecoderConfig& cfg) {
   PromptSample s;
   const float sx = 1.0f / static_cast<float>(e.width), sy = 1.0f / static_cast<float>(e.height);
   for (const Click& c : q.clicks) {
@@ -162,7 +162,7 @@ PromptSample geometric_prompt(const EncodedImage& e, const SegmentQuery& q, cons
   else if (!q.start_mask.empty())
     s.dense =
         mask_to_logits(at::tensor(at::ArrayRef<std::uint8_t>(q.start_mask)).view({e.height, e.width}), cfg.low_res());
-  else if (lone_click(q) && q.token_under_click)
+  else if (lone && q.token_under_click)
     s.dense = token_under_click_logits(e.visual.assignment, e.visual.grid_h, e.visual.grid_w, s.points[0], s.points[1],
                                        cfg.low_res());
   return s;
@@ -180,8 +180,9 @@ void add_relevance(SegmentResult& r, const at::Tensor& relevance_logits, std::in
 }  // namespace
 
 SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) const {
+  const bool text = has_text(q), lone = lone_click(q, text);
   // A query without words goes to the clicks-only decoder where there is one.
-  MaskDecoderImpl& decoder = impl_->clicks && !has_text(q) ? *impl_->clicks : *impl_->decoder;
+  MaskDecoderImpl& decoder = impl_->clicks && !text ? *impl_->clicks : *impl_->decoder;
   const MaskDecoderConfig& cfg = decoder.config();
   check_query(q, e.width, e.height, cfg.low_res());
   c10::InferenceMode g;
@@ -189,9 +190,9 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   SegmentResult r;
   r.width = e.width;
   r.height = e.height;
-  PromptSample s = geometric_prompt(e, q, cfg);
-  if (has_text(q) && !reads_language()) throw Error("this mask decoder reads clicks and boxes only, not expressions");
-  if (has_text(q)) {
+  PromptSample s = geometric_prompt(e, q, lone, cfg);
+  if (text && !reads_language()) throw Error("this mask decoder reads clicks and boxes only, not expressions");
+  if (text) {
     const std::string request = q.request.empty() ? mllm::referring_request(q.expression) : q.request;
     LanguageStates ls = language_states(*impl_->model, model_->tokenizer(), e.visual, request);
     s.request = ls.request;
@@ -202,7 +203,7 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   r.ms.language_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
   MaskPrediction p = decoder.forward(e.visual.features.unsqueeze(0), collate_prompts({s}, cfg));
-  const bool ambiguous = lone_click(q) && !s.dense.defined();
+  const bool ambiguous = lone && !s.dense.defined();
   at::Tensor iou = p.iou[0];
   r.best = ambiguous && cfg.multimask > 0 ? 1 + iou.narrow(0, 1, cfg.multimask).argmax().item<int>() : 0;
   const std::int64_t m = cfg.masks();
