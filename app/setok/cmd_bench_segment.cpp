@@ -1,11 +1,13 @@
 // setok bench segment IMAGE: what a user of the Segment tool waits for, median after warm-up: the
 // image's encoding (the first click on a new image waits for it), a click with the encoding cached,
 // a hover preview (one click, no previous mask, the shown mask only), a refining click (three clicks and the previous
-// mask) and an expression (the language model over the request, then the decoder).
+// mask; zoomed in on a crop where its mask is small enough: the crop's features cached, then a new crop,
+// then the whole image) and an expression (the language model over the request, then the decoder).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <vector>
 
 #include "app/setok/bench_timing.h"
 #include "app/setok/command.h"
@@ -50,9 +52,24 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
             const double hover_ms = median_ms([&] { seg->segment(*enc, hover); }, a->warmup, a->repeats);
             heads::SegmentQuery refine = click;
             refine.clicks.push_back({cx + img.width * 0.1f, cy, true});
-            refine.clicks.push_back({img.width * 0.05f, img.height * 0.05f, false});
+            refine.clicks.push_back({cx - img.width * 0.1f, cy - img.height * 0.1f, false});
             refine.previous = first.low_res;
-            const double click_ms = median_ms([&] { seg->segment(*enc, refine); }, a->warmup, a->repeats);
+            bool zoomed = false;  // whether the refining click looked at a crop (zoom_in.h)
+            const double click_ms =
+                median_ms([&] { zoomed = seg->segment(*enc, refine).zoom[2] > 0; }, a->warmup, a->repeats);
+            // A new crop (the mask's box moved): two refining clicks whose crops differ, in turn.
+            heads::SegmentQuery other = refine;
+            other.clicks.back() = {cx + img.width * 0.15f, cy + img.height * 0.15f, false};
+            std::vector<double> crop_ms;
+            for (int i = 0; i < 2 * (a->warmup + a->repeats); ++i) {
+              const heads::SegmentResult r = seg->segment(*enc, i % 2 ? other : refine);
+              if (r.ms.encode_ms > 0 && i >= 2 * a->warmup) crop_ms.push_back(r.ms.total_ms);
+            }
+            std::sort(crop_ms.begin(), crop_ms.end());
+            const double new_crop_ms = crop_ms.empty() ? -1 : crop_ms[crop_ms.size() / 2];
+            heads::SegmentQuery whole = refine;
+            whole.zoom = false;
+            const double whole_ms = median_ms([&] { seg->segment(*enc, whole); }, a->warmup, a->repeats);
             double expr_ms = -1;
             if (seg->reads_language()) {
               heads::SegmentQuery q;
@@ -68,6 +85,9 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
                              {"encode_ms", encode},
                              {"hover_ms", hover_ms},
                              {"click_ms", click_ms},
+                             {"click_zoomed", zoomed},
+                             {"click_new_crop_ms", new_crop_ms},
+                             {"click_whole_image_ms", whole_ms},
                              {"expression_ms", expr_ms},
                              {"peak_rss_mib", rss},
                              {"threads", intra_op_threads()},
@@ -75,8 +95,10 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
             if (g.json) {
               std::printf("%s\n", j.dump(2).c_str());
             } else {
-              std::printf("encode %.1f ms | hover %.1f ms | click (refine) %.1f ms | expression %.1f ms\n", encode,
-                          hover_ms, click_ms, expr_ms);
+              std::printf("encode %.1f ms | hover %.1f ms | click (refine%s) %.1f ms | expression %.1f ms\n", encode,
+                          hover_ms, zoomed ? ", zoomed in" : "", click_ms, expr_ms);
+              std::printf("the refining click on a new crop %.1f ms, on the whole image (no zoom) %.1f ms\n",
+                          new_crop_ms, whole_ms);
               std::printf("first click on a new image %.1f ms; model load %.0f ms; peak RSS %.0f MiB\n",
                           encode + click1_ms, load_ms, rss);
             }

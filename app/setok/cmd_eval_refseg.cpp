@@ -1,5 +1,5 @@
 // setok eval refseg [-m SETOKIM] --data DIR [--split NAME] [--limit N] [--max-clicks N] [--no-clicks]
-// [--no-language] [--no-best-token] [--no-chat] [--token-model DIR] [--json]
+// [--no-language] [--no-best-token] [--no-chat] [--token-model DIR] [--per-object FILE.jsonl] [--json]
 #include <cstdio>
 
 #include "app/setok/command.h"
@@ -72,7 +72,8 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
       "refseg", "Referring segmentation (cIoU, gIoU by kind of expression) and simulated clicks (mIoU@k, NoC)");
   struct Args {
     std::string model;
-    bool no_clicks = false, no_language = false, no_best_token = false, no_chat = false, click_alone = false;
+    bool no_clicks = false, no_language = false, no_best_token = false, no_chat = false, click_alone = false,
+         no_zoom = false;
     eval::RefsegEvalOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -87,16 +88,20 @@ Command add_eval_refseg(CLI::App& app, Globals& g) {
   sub->add_flag("--no-clicks", a->no_clicks, "Skip the simulated clicks");
   sub->add_flag("--click-alone", a->click_alone,
                 "The first click alone (three alternatives), not from the SeTok token under it");
+  sub->add_flag("--no-zoom", a->no_zoom, "Clicks after the first see the whole image, not a crop around the mask");
   sub->add_flag("--no-language", a->no_language, "Skip the referring expressions");
   sub->add_flag("--no-best-token", a->no_best_token, "Skip the best single SeTok token per object");
   sub->add_flag("--no-chat", a->no_chat, "Skip asking each sentence in a chat ([SEG] answers and their masks)");
   sub->add_option("--token-model", a->o.token_model,
                   "SeTok model folder for the best-token figure (default: the bundled SeTok)");
+  sub->add_option("--per-object", a->o.per_object,
+                  "Also write one JSON line per object (area, each sentence's and each click's IoU) to this file");
   sub->add_flag("--json", g.json, "Machine-readable output");
   auto run = [&g, a]() -> int {
     eval::RefsegEvalOptions o = a->o;
     o.clicks = !a->no_clicks;
     o.token_under_click = !a->click_alone;
+    o.zoom = !a->no_zoom;
     o.language = !a->no_language;
     o.best_token = !a->no_best_token;
     o.chat = !a->no_chat;

@@ -17,6 +17,7 @@
 #include "core/eval/expression_kind.h"
 #include "core/eval/refseg_chat.h"
 #include "core/eval/refseg_metrics.h"
+#include "core/io/atomic_file.h"
 #include "core/io/image.h"
 #include "core/runtime/error.h"
 
@@ -142,7 +143,8 @@ class RefsegRun {
     for (std::size_t a : group.objects)
       truths.push_back(data::annotation_mask(s.instances.annotations[a], img.height, img.width));
     ++images_;
-    if (o_.best_token) best_tokens(img, truths);
+    std::vector<nlohmann::json> rec = object_records(s, group, im, truths);
+    if (o_.best_token) best_tokens(img, truths, rec);
     if (!language_ && !o_.clicks && !chat_) return;
     const auto t0 = Clock::now();
     const std::shared_ptr<const heads::EncodedImage> enc = seg_.encode(img);
@@ -150,7 +152,8 @@ class RefsegRun {
     ++encode_ms_.count;
     if (language_)
       for (std::size_t i = 0; i < group.refs.size(); ++i)
-        referring(*enc, truths[group.object_of[i]], s.refs[group.refs[i]], s.scenes_world);
+        referring(*enc, truths[group.object_of[i]], s.refs[group.refs[i]], s.scenes_world,
+                  rec[group.object_of[i]]["sentences"]);
     if (chat_ && chat_->model_has_seg()) {
       std::vector<std::pair<const data::RefSentence*, const std::vector<std::uint8_t>*>> sentences;
       for (std::size_t i = 0; i < group.refs.size(); ++i)
@@ -169,8 +172,13 @@ class RefsegRun {
         }
         if (ious.empty()) ++empty_objects_;  // nothing to click on
         else curve_.add(ious);
+        rec[k]["clicks"] = ious;
       }
+    for (auto& r : rec) objects_.push_back(std::move(r));
   }
+
+  // The per-object lines (RefsegEvalOptions::per_object), in the order the objects were scored.
+  const std::vector<nlohmann::json>& objects() const { return objects_; }
 
   nlohmann::json report(const Split& s) const {
     nlohmann::json j = {{"split", o_.split},
@@ -204,8 +212,23 @@ class RefsegRun {
     return r;
   }
 
+  // One record per object of the image: where it is and how large, before any figure joins it.
+  std::vector<nlohmann::json> object_records(const Split& s, const ImageRefs& group, const data::CocoImage& im,
+                                             const std::vector<std::vector<std::uint8_t>>& truths) const {
+    std::vector<nlohmann::json> rec;
+    for (std::size_t k = 0; k < group.objects.size(); ++k) {
+      std::int64_t area = 0;
+      for (std::uint8_t v : truths[k]) area += v != 0;
+      rec.push_back({{"image", im.file_name},
+                     {"ann_id", s.instances.annotations[group.objects[k]].id},
+                     {"area", area},
+                     {"sentences", nlohmann::json::array()}});
+    }
+    return rec;
+  }
+
   void referring(const heads::EncodedImage& enc, const std::vector<std::uint8_t>& truth, const data::Ref& ref,
-                 bool with_kinds) {
+                 bool with_kinds, nlohmann::json& sentences) {
     std::vector<std::string> texts;
     for (const auto& sent : ref.sentences) texts.push_back(sent.sent);
     const auto kinds =
@@ -214,7 +237,9 @@ class RefsegRun {
       heads::SegmentQuery q;
       q.expression = texts[k];
       try {
-        referring_.add(mask_overlap(query(enc, q).mask().mask, truth), kinds[k]);
+        const MaskOverlap overlap = mask_overlap(query(enc, q).mask().mask, truth);
+        referring_.add(overlap, kinds[k]);
+        sentences.push_back({{"sent", texts[k]}, {"kinds", kinds[k]}, {"iou", overlap.iou()}});
       } catch (const Error& e) {
         throw Error("ref " + std::to_string(ref.ref_id) + ", \"" + texts[k] + "\": " + e.what());
       }
@@ -228,6 +253,7 @@ class RefsegRun {
     std::vector<double> ious;
     heads::SegmentQuery q;
     q.token_under_click = o_.token_under_click;
+    q.zoom = o_.zoom;
     std::optional<SimulatedClick> click = interior_click(truth, width, height);
     while (click && static_cast<int>(ious.size()) < o_.max_clicks) {
       q.clicks.push_back(to_query_click(*click));
@@ -245,7 +271,8 @@ class RefsegRun {
     return ious;
   }
 
-  void best_tokens(const io::Image& img, const std::vector<std::vector<std::uint8_t>>& truths) {
+  void best_tokens(const io::Image& img, const std::vector<std::vector<std::uint8_t>>& truths,
+                   std::vector<nlohmann::json>& rec) {
     engine::TokenizeRequest req;
     req.image = img;
     req.pixel_edges = true;
@@ -254,9 +281,11 @@ class RefsegRun {
     token_model_ = r.model_name;
     token_model_trained_ = r.trained;
     tokens_ += static_cast<std::int64_t>(r.tokens.size());
-    for (const auto& truth : truths) {
-      best_token_iou_ += best_token(r.map, truth).iou;
+    for (std::size_t k = 0; k < truths.size(); ++k) {
+      const double iou = best_token(r.map, truths[k]).iou;
+      best_token_iou_ += iou;
       ++best_token_objects_;
+      rec[k]["best_token"] = iou;
     }
   }
 
@@ -279,6 +308,7 @@ class RefsegRun {
   std::int64_t other_first_count_ = 0;
   std::int64_t images_ = 0, sentences_ = 0, empty_objects_ = 0, tokens_ = 0, best_token_objects_ = 0;
   double best_token_iou_ = 0;
+  std::vector<nlohmann::json> objects_;
 };
 
 nlohmann::json RefsegRun::referring_report(bool scenes_world) const {
@@ -336,6 +366,10 @@ void check_refseg_split(const RefsegEvalOptions& o) {
     if (!fs::exists(p)) throw Error(p.string() + ": no such split in " + o.data_dir);
   }
   if (o.max_clicks < 1) throw Error("max clicks must be at least 1, not " + std::to_string(o.max_clicks));
+  if (!o.per_object.empty()) {
+    const fs::path dir = fs::absolute(o.per_object).parent_path();
+    if (!fs::is_directory(dir)) throw Error(o.per_object + ": no such folder " + dir.string());
+  }
 }
 
 nlohmann::json evaluate_refseg(const heads::Segmenter& seg, const RefsegEvalOptions& o) {
@@ -345,6 +379,11 @@ nlohmann::json evaluate_refseg(const heads::Segmenter& seg, const RefsegEvalOpti
     run.run_image(s, s.images[i]);
     if (o.progress && !o.progress(static_cast<float>(i + 1) / static_cast<float>(s.images.size())))
       throw Error("cancelled");
+  }
+  if (!o.per_object.empty()) {
+    std::string lines;
+    for (const auto& r : run.objects()) lines += r.dump() + "\n";
+    io::write_file_atomic(o.per_object, lines);
   }
   return run.report(s);
 }

@@ -31,18 +31,25 @@ struct RefsegEvalOptions {
   // The first click starts from the SeTok token under it (SegmentQuery::token_under_click), as the
   // tools do; false: the click alone. Either way the other first click is scored too.
   bool token_under_click = true;
+  // Clicks after the first zoom in on the mask (SegmentQuery::zoom), as the tools do; false: never.
+  bool zoom = true;
   bool best_token = true;  // the best single SeTok token per object
   // Every sentence asked in a chat too (refseg_chat.h): how often the model answers [SEG], and the
   // masks a chat's user gets. Skipped, with a note, when the model has no [SEG].
   bool chat = true;
   // The SeTok model folder for best_token; empty: the engine's default (the bundled setok-small).
   std::string token_model;
+  // When set, one JSON line per object scored, written here (atomically) at the end: "image", "ann_id",
+  // "area" (pixels), "sentences" ([{"sent", "kinds", "iou"}]), "clicks" (the IoU after each click),
+  // "best_token" (IoU), each figure present when its part ran. For finding what a model gets wrong.
+  std::string per_object;
   // Called after each image with the fraction done; returning false cancels: evaluate_refseg then
   // throws setok::Error("cancelled") (a partial score would read as a whole one).
   std::function<bool(float)> progress;
 };
 
-// Throws setok::Error when the split's refs or instances file is missing (before a model loads).
+// Throws setok::Error when the split's refs or instances file is missing, or per_object's folder
+// does not exist (before a model loads).
 void check_refseg_split(const RefsegEvalOptions& o);
 
 // {"split", "images", "refs", "sentences",

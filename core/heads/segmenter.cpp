@@ -3,13 +3,17 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include "core/heads/mask_decoder.h"
 #include "core/heads/prompt_batch.h"
 #include "core/heads/referring_request.h"
 #include "core/heads/token_under_click.h"
+#include "core/heads/zoom_in.h"
 #include "core/mllm/loaded_setokim.h"
 #include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
@@ -72,8 +76,17 @@ MaskCandidate to_candidate(const at::Tensor& logits_full, int w, int h, float io
 class EncodedImage {
  public:
   int width = 0, height = 0;
+  io::Image source;     // the image as given, for the crops of zoom_in.h
   at::Tensor pixels01;  // [1, 3, S, S] in [0, 1]
   mllm::VisualTokens visual;
+  // The last crop a click zoomed in on and what the decoder reads of it; the next click on the same
+  // crop reuses them.
+  struct Crop {
+    ZoomRoi roi;
+    at::Tensor pixels01, features;  // [1, 3, S, S] in [0, 1]; [1, grid², d]
+  };
+  mutable std::mutex crop_mutex;
+  mutable std::optional<Crop> crop;
 };
 
 struct Segmenter::Impl {
@@ -118,6 +131,7 @@ std::shared_ptr<const EncodedImage> Segmenter::encode(const io::Image& image) co
   auto e = std::make_shared<EncodedImage>();
   e->width = image.width;
   e->height = image.height;
+  e->source = image;
   at::Tensor px = impl_->model->setok->preprocess(image);
   e->pixels01 = px * 0.5 + 0.5;
   e->visual = impl_->model->encode_image(px);
@@ -177,6 +191,82 @@ void add_relevance(SegmentResult& r, const at::Tensor& relevance_logits, std::in
   }
 }
 
+// The mask the previous logits ([low_res²], over the whole image) draw at the image's resolution.
+at::Tensor previous_at_image(const std::vector<float>& previous, std::int64_t low_res, int w, int h) {
+  at::Tensor prev = at::tensor(previous).view({1, 1, low_res, low_res});
+  return at::upsample_bilinear2d(prev, {h, w}, false)[0][0];
+}
+
+// Where a query zooms in (zoom_in.h): clicks on a mask that exists, no words.
+std::optional<ZoomRoi> query_roi(const EncodedImage& e, const SegmentQuery& q, bool text, std::int64_t low_res) {
+  if (!q.zoom || text || q.previous.empty() || q.clicks.empty()) return std::nullopt;
+  std::vector<std::array<float, 2>> clicks;
+  for (const Click& c : q.clicks) clicks.push_back({c.x, c.y});
+  ZoomOptions o;
+  o.snap = std::max(1, std::min(e.width, e.height) / 16);
+  return zoom_roi(previous_at_image(q.previous, low_res, e.width, e.height).gt(0), clicks, o);
+}
+
+// The crop's pixels and features, encoded once per crop (`fresh`: encoded by this call).
+EncodedImage::Crop crop_features(mllm::SetokimImpl& model, const EncodedImage& e, const ZoomRoi& roi, bool& fresh) {
+  std::lock_guard<std::mutex> lock(e.crop_mutex);
+  fresh = !e.crop || e.crop->roi.x0 != roi.x0 || e.crop->roi.y0 != roi.y0 || e.crop->roi.side != roi.side;
+  if (fresh) {
+    const at::Tensor px = model.setok->preprocess(crop_image(e.source, roi));
+    e.crop = EncodedImage::Crop{roi, px * 0.5 + 0.5, model.setok->encoder->patch_features(px).features};
+  }
+  return *e.crop;
+}
+
+// The query on a crop of the image: its clicks and previous mask in the crop's frame, its masks
+// pasted back over the previous mask at the image's resolution.
+SegmentResult segment_zoomed(mllm::SetokimImpl& model, MaskDecoderImpl& decoder, const EncodedImage& e,
+                             const SegmentQuery& q, const ZoomRoi& roi) {
+  const MaskDecoderConfig& cfg = decoder.config();
+  const auto t0 = std::chrono::steady_clock::now();
+  SegmentResult r;
+  r.width = e.width;
+  r.height = e.height;
+  bool fresh = false;
+  const EncodedImage::Crop crop = crop_features(model, e, roi, fresh);
+  r.ms.encode_ms = fresh ? ms_since(t0) : 0.0;
+  r.zoom = {roi.x0, roi.y0, roi.side};
+  const auto t1 = std::chrono::steady_clock::now();
+  PromptSample s;
+  const float scale = 1.0f / static_cast<float>(roi.side);
+  for (const Click& c : q.clicks) {
+    s.points.insert(s.points.end(),
+                    {(c.x - static_cast<float>(roi.x0)) * scale, (c.y - static_cast<float>(roi.y0)) * scale});
+    s.labels.push_back(c.positive ? kPositive : kNegative);
+  }
+  const at::Tensor prev = at::tensor(q.previous).view({1, 1, cfg.low_res(), cfg.low_res()});
+  s.dense = crop_logits(prev, roi, e.width, e.height, cfg.low_res());
+  MaskPrediction p = decoder.forward(crop.features, collate_prompts({s}, cfg));
+  const std::int64_t m = cfg.masks(), n = q.best_only ? 1 : m;
+  at::Tensor crops = decoder.refine(p.low_res[0].narrow(0, 0, n).unsqueeze(1), crop.pixels01.expand({n, -1, -1, -1}),
+                                    p.features.expand({n, -1, -1, -1}));
+  const at::Tensor before = previous_at_image(q.previous, cfg.low_res(), e.width, e.height);
+  at::Tensor shown;
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float predicted = p.iou[0][i].item<float>();
+    if (i >= n) {
+      r.candidates.push_back(MaskCandidate{{}, predicted, 0, {0, 0, 0, 0}});
+      continue;
+    }
+    at::Tensor full = paste_logits(before, crops[i][0], roi);
+    if (i == 0) shown = full;
+    r.candidates.push_back(to_candidate(full, e.width, e.height, predicted));
+  }
+  at::Tensor lr =
+      at::_upsample_bilinear2d_aa(shown.view({1, 1, e.height, e.width}), {cfg.low_res(), cfg.low_res()}, false);
+  lr = lr.contiguous();
+  r.low_res.assign(lr.data_ptr<float>(), lr.data_ptr<float>() + lr.numel());
+  r.low_res_side = static_cast<int>(cfg.low_res());
+  r.ms.decode_ms = ms_since(t1);
+  r.ms.total_ms = ms_since(t0);
+  return r;
+}
+
 }  // namespace
 
 SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) const {
@@ -186,6 +276,8 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   const MaskDecoderConfig& cfg = decoder.config();
   check_query(q, e.width, e.height, cfg.low_res());
   c10::InferenceMode g;
+  if (const std::optional<ZoomRoi> roi = query_roi(e, q, text, cfg.low_res()))
+    return segment_zoomed(*impl_->model, decoder, e, q, *roi);
   const auto t0 = std::chrono::steady_clock::now();
   SegmentResult r;
   r.width = e.width;

@@ -45,6 +45,9 @@ struct SegmentQuery {
   // is the decoder's dense prompt and the single mask is shown (token_under_click.h). false: the
   // click alone, answered with three alternatives, the best by predicted IoU shown (SAM's way).
   bool token_under_click = true;
+  // Clicks after the first look again at a crop around the mask and the clicks (zoom_in.h), where
+  // the query has a previous mask and no words; false: always the whole image.
+  bool zoom = true;
   // Only the mask to show (a hover preview): the other candidates keep their predicted IoU but no
   // mask (empty), and skip the full-resolution refinement.
   bool best_only = false;
@@ -58,7 +61,7 @@ struct MaskCandidate {
 };
 
 struct SegmentTimings {
-  double encode_ms = 0;    // 0 when the image was encoded before
+  double encode_ms = 0;    // 0 when the image (or the zoomed crop) was encoded before
   double language_ms = 0;  // the language model over the request (expressions only)
   double decode_ms = 0;    // prompt encoder, two-way transformer, upscaling, pixel refinement
   double total_ms = 0;
@@ -78,6 +81,9 @@ struct SegmentResult {
   // refers to, with their relevance in [0, 1]; empty without an expression.
   std::vector<int> referred_tokens;
   std::vector<float> relevance;
+  // The crop the decoder looked at (SegmentQuery::zoom): x0, y0, side in the image's pixels; side 0:
+  // the whole image.
+  std::array<int, 3> zoom{0, 0, 0};
   SegmentTimings ms;
   const MaskCandidate& mask() const { return candidates.at(static_cast<std::size_t>(best)); }
 };

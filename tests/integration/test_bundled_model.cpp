@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 
 #include "tests/support/run_process.h"
 #include "tests/support/temp_dir.h"
@@ -137,17 +139,34 @@ TEST(BundledModel, MaskDecoderReachesTheFiguresOfItsCard) {
   ASSERT_EQ(g.rc, 0) << g.err;
   auto e = setok_cli("eval refseg -m " + shell_quote(model) + " --data " + shell_quote(dir / "data") + " --split " +
                      want.at("split").get<std::string>() + " --limit " + std::to_string(want.at("limit").get<int>()) +
-                     " --max-clicks " + std::to_string(want.at("max_clicks").get<int>()) + " --no-best-token --json");
+                     " --max-clicks " + std::to_string(want.at("max_clicks").get<int>()) +
+                     " --no-best-token --json --per-object " + shell_quote(dir / "objects.jsonl"));
   ASSERT_EQ(e.rc, 0) << e.err;
   const auto got = nlohmann::json::parse(e.out);
+  // The per-object lines add up to the figures.
+  std::istringstream lines(read_bytes(dir / "objects.jsonl"));
+  std::int64_t objects = 0, sentences = 0;
+  double first = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto o = nlohmann::json::parse(line);
+    sentences += static_cast<std::int64_t>(o.at("sentences").size());
+    if (o.at("clicks").empty()) continue;  // an object hidden behind others: nothing to click on
+    EXPECT_GT(o.at("area").get<std::int64_t>(), 0);
+    first += o.at("clicks").at(0).get<double>();
+    ++objects;
+  }
+  ASSERT_EQ(objects, got.at("clicks").at("objects").get<std::int64_t>());
+  EXPECT_NEAR(first / static_cast<double>(objects), got.at("clicks").at("mIoU@1").get<double>(), 1e-9);
+  EXPECT_EQ(sentences, got.at("sentences").get<std::int64_t>());
   EXPECT_EQ(got.at("sentences"), want.at("sentences"));
   EXPECT_NEAR(got.at("referring").at("all").at("gIoU").get<double>(), want.at("gIoU").get<double>(), tol);
   EXPECT_NEAR(got.at("referring").at("all").at("cIoU").get<double>(), want.at("cIoU").get<double>(), tol);
   EXPECT_NEAR(got.at("clicks").at("mIoU@1").get<double>(), want.at("mIoU@1").get<double>(), tol);
   EXPECT_NEAR(got.at("clicks").at("mIoU@3").get<double>(), want.at("mIoU@3").get<double>(), tol);
   ASSERT_EQ(got.at("clicks").at("first_click"), "token under it");  // the tools' default
-  if (want.contains("mIoU@1_click_alone"))                          // the first click by itself, SAM's way
+  if (want.contains("mIoU@1_click_alone")) {                        // the first click by itself, SAM's way
     EXPECT_NEAR(got.at("clicks").at("mIoU@1_other").get<double>(), want.at("mIoU@1_click_alone").get<double>(), tol);
+  }
   if (want.contains("chat_seg_rate")) {  // Stage II: the same sentences asked in a chat
     EXPECT_NEAR(got.at("chat").at("seg_rate").get<double>(), want.at("chat_seg_rate").get<double>(), tol);
     EXPECT_NEAR(got.at("chat").at("gIoU").get<double>(), want.at("chat_gIoU").get<double>(), tol);

@@ -38,7 +38,8 @@ TEST(CliBench, SegmentPrintsEveryFigure) {
   auto r = setok_cli("bench segment " + shell_quote(image) + " --expression 'the cup' --repeats 2 --warmup 0 --json");
   ASSERT_EQ(r.rc, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  for (const char* k : {"encode_ms", "hover_ms", "click_ms", "expression_ms", "first_click_ms", "peak_rss_mib"})
+  for (const char* k :
+       {"encode_ms", "hover_ms", "click_ms", "click_whole_image_ms", "expression_ms", "first_click_ms", "peak_rss_mib"})
     EXPECT_GT(j[k].get<double>(), 0.0) << k;
   EXPECT_GT(j["first_click_ms"].get<double>(), j["encode_ms"].get<double>());
   EXPECT_EQ(j["width"], 600);

@@ -5,6 +5,7 @@
 
 #include "core/heads/mask_decoder.h"
 #include "core/heads/segmenter.h"
+#include "core/heads/zoom_in.h"
 #include "core/mllm/setokim.h"
 #include "core/runtime/error.h"
 #include "tests/support/toy_chat_model.h"
@@ -96,7 +97,9 @@ TEST(Segmenter, BestOnlyGivesTheSameShownMaskAndEveryEstimate) {
     EXPECT_EQ(one.low_res, all.low_res);
     for (std::size_t i = 0; i < all.candidates.size(); ++i) {
       EXPECT_FLOAT_EQ(one.candidates[i].predicted_iou, all.candidates[i].predicted_iou);
-      if (static_cast<int>(i) != one.best) EXPECT_TRUE(one.candidates[i].mask.empty());
+      if (static_cast<int>(i) != one.best) {
+        EXPECT_TRUE(one.candidates[i].mask.empty());
+      }
     }
   }
 }
@@ -126,6 +129,53 @@ TEST(Segmenter, AClickDecoderBesideItAnswersTheQueriesWithoutWords) {
   save_mask_decoder(dir, wrong, kClickDecoderConfigFile, kClickDecoderWeightsFile);
   EXPECT_NE(error_of([&] { Segmenter::load(dir); }).find("click_decoder.json is not a clicks-only decoder"),
             std::string::npos);
+}
+
+// A click on a mask that exists looks again at a crop around it: the crop is encoded, and outside
+// it every candidate is the previous mask. Words, or zoom off, keep the whole image.
+TEST(Segmenter, ClicksOnAMaskZoomInAndKeepThePreviousMaskOutsideTheCrop) {
+  test::TempDir d;
+  auto seg = Segmenter::load(model_with_decoder(d));
+  const io::Image img = test::toy_chat_image();
+  auto enc = seg->encode(img);
+  SegmentQuery first;
+  first.clicks = {{20.5f, 20.5f, true}};
+  const int side = seg->segment(*enc, first).low_res_side;
+  // The previous mask: a 10 × 10 pixel square at 15..25 (64 × 64 image), as saturated logits.
+  at::Tensor square = at::zeros({64, 64});
+  square.narrow(0, 15, 10).narrow(1, 15, 10).fill_(1);
+  at::Tensor prev = (at::_upsample_bilinear2d_aa(square.view({1, 1, 64, 64}), {side, side}, false) - 0.5) * 40;
+  prev = prev.contiguous();
+  SegmentQuery q;
+  q.clicks = {{20.5f, 20.5f, true}, {23.5f, 17.5f, false}};
+  q.previous.assign(prev.data_ptr<float>(), prev.data_ptr<float>() + prev.numel());
+  const SegmentResult z = seg->segment(*enc, q);
+  EXPECT_GT(z.ms.encode_ms, 0.0);  // the crop, encoded
+  EXPECT_GT(z.zoom[2], 0);
+  const SegmentResult again = seg->segment(*enc, q);
+  EXPECT_EQ(again.ms.encode_ms, 0.0);  // the same crop: its features were kept
+  EXPECT_EQ(again.mask().mask, z.mask().mask);
+  EXPECT_EQ(again.low_res, z.low_res);
+  ASSERT_EQ(z.candidates.size(), 4u);
+  EXPECT_EQ(z.low_res.size(), static_cast<std::size_t>(side * side));
+  const at::Tensor before = at::upsample_bilinear2d(prev.view({1, 1, side, side}), {64, 64}, false)[0][0].gt(0);
+  const std::optional<ZoomRoi> roi = ZoomRoi{z.zoom[0], z.zoom[1], z.zoom[2]};
+  ASSERT_LT(roi->side, 64);
+  ASSERT_LE(roi->x0 + roi->side, 64);
+  ASSERT_LE(roi->y0 + roi->side, 64);
+  at::Tensor outside = at::ones({64, 64}, at::kBool);
+  outside.narrow(0, roi->y0, roi->side).narrow(1, roi->x0, roi->side).fill_(false);
+  for (const MaskCandidate& c : z.candidates) {
+    ASSERT_EQ(c.mask.size(), 64u * 64u);
+    const at::Tensor m = at::tensor(at::ArrayRef<std::uint8_t>(c.mask)).view({64, 64}).gt(0);
+    EXPECT_TRUE(m.masked_select(outside).equal(before.masked_select(outside)));
+  }
+  SegmentQuery whole = q;
+  whole.zoom = false;
+  EXPECT_EQ(seg->segment(*enc, whole).zoom[2], 0);
+  SegmentQuery words = q;
+  words.expression = "the red square";
+  EXPECT_EQ(seg->segment(*enc, words).zoom[2], 0);
 }
 
 TEST(Segmenter, RefusesBadQueriesInOneLine) {
