@@ -18,6 +18,7 @@ nlohmann::json SegmentTrainConfig::to_json() const {
           {"token_start_rate", token_start_rate},
           {"max_click_rounds", max_click_rounds},
           {"click_token_rate", click_token_rate},
+          {"zoom_crops", zoom_crops},
           {"out", out},
           {"seed", seed},
           {"batch_size", batch_size},
@@ -50,6 +51,7 @@ SegmentTrainConfig SegmentTrainConfig::from_json(const nlohmann::json& j) {
   get_to(j, "token_start_rate", c.token_start_rate);
   get_to(j, "max_click_rounds", c.max_click_rounds);
   get_to(j, "click_token_rate", c.click_token_rate);
+  get_to(j, "zoom_crops", c.zoom_crops);
   get_to(j, "out", c.out);
   get_to(j, "seed", c.seed);
   get_to(j, "batch_size", c.batch_size);
@@ -70,6 +72,7 @@ SegmentTrainConfig SegmentTrainConfig::from_json(const nlohmann::json& j) {
   if (!(c.click_token_rate >= 0 && c.click_token_rate <= 1))
     throw Error("training config: \"click_token_rate\" is 0..1");
   if (c.max_click_rounds < 0 || c.max_click_rounds > 20) throw Error("training config: \"max_click_rounds\" is 0..20");
+  if (c.zoom_crops < 0 || c.zoom_crops > 16) throw Error("training config: \"zoom_crops\" is 0..16");
   heads::MaskDecoderConfig::from_json(c.decoder);  // validates early
   return c;
 }

@@ -3,9 +3,11 @@
 // while the decoder learns (the paper's end of Stage I), so every image's patch features, visual
 // tokens and the language model's states over each referring request are computed once, before the
 // first step. Objects come from COCO instances; the requests from the RefCOCO refs that point at
-// them (an object without a ref still trains clicks and boxes).
+// them (an object without a ref still trains clicks and boxes). Zoomed crops (zoom_crops) join
+// them as images of their own.
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -40,6 +42,11 @@ struct SegmentDataOptions {
   int batch = 16;               // images per pass of the vision side
   // Each sentence asked in heads::referring_wordings()[sent_id % count]; false: "Segment {}." always.
   bool vary_wording = false;
+  // Per image, this many more training images: square crops around one of its objects, as the
+  // segmenter zooms in on a mask (heads/zoom_in.h), at an expansion drawn from 1.6..3.2 (the tools
+  // use 2.4), with every object's part inside the crop. Clicks only: a crop has no sentences.
+  int zoom_crops = 0;
+  std::uint64_t seed = 0;  // which objects and expansions the crops take
 };
 
 // Throws setok::Error naming a missing or malformed file. progress(done, total) after each batch.

@@ -142,16 +142,18 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
                         io::load_safetensors((fs::path(resume_dir) / heads::kMaskDecoderWeightsFile).string()));
     start = io::read_json_file((fs::path(resume_dir) / "state.json").string()).at("step").get<std::int64_t>();
   }
-  auto cache = [&](const std::string& split, std::int64_t max_images) {
-    SegmentDataOptions o{c.data, split, max_images, c.language, 16, c.vary_wording && split == c.split};
+  auto cache = [&](const std::string& split, std::int64_t max_images, bool training) {
+    SegmentDataOptions o{c.data, split, max_images, c.language, 16, c.vary_wording && training};
+    o.zoom_crops = training ? c.zoom_crops : 0;  // validation: whole images, as before
+    o.seed = c.seed;
     return build_segment_data(model, loaded->tokenizer(), o, [&](std::size_t done, std::size_t total) {
       progress.emit({{"event", "prepare"}, {"split", split}, {"done", done}, {"total", total}});
     });
   };
-  const std::vector<SegmentImage> train_set = cache(c.split, c.max_images);
+  const std::vector<SegmentImage> train_set = cache(c.split, c.max_images, true);
   std::vector<SegmentImage> val_set;
   if (fs::exists(fs::path(c.data) / "annotations" / ("instances_" + c.val_split + ".json")))
-    val_set = cache(c.val_split, c.val_images);
+    val_set = cache(c.val_split, c.val_images, false);
   const ObjectList objects = list_objects(train_set);
   const ObjectList val = val_set.empty() ? ObjectList{} : list_objects(val_set);
   torch::optim::AdamW opt(decoder->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));

@@ -35,6 +35,9 @@ struct SegmentTrainConfig {
   // Of the clicks, the share whose first click starts from the SeTok token under it (the dense
   // prompt the segmenter gives a lone click); the rest learn the click alone.
   double click_token_rate = 0;
+  // Per training image, this many zoomed crops around its objects as images of their own
+  // (SegmentDataOptions::zoom_crops): the decoder learns what a click's zoomed view looks like.
+  int zoom_crops = 0;
   std::string out = "runs/segment";
   std::uint64_t seed = 0;
   std::int64_t batch_size = 32, steps = 3000, warmup_steps = 100, log_every = 20, eval_every = 500;

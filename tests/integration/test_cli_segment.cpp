@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/heads/segmenter.h"
 #include "core/io/image.h"
@@ -138,10 +140,22 @@ TEST(CliSegment, TrainSegmentWritesADecoderThatSegments) {
   ASSERT_EQ(g.rc, 0) << g.err;
   const std::string config = (fs::path(SETOK_MODELS).parent_path() / "configs/setokim-small/09-segment.json").string();
   auto r = setok_cli("train segment --config " + q(config) + " --data " + q(d / "w") + " --out " + q(d / "run") +
-                     " --steps 3 --progress none --set setokim=" + q(std::string(SETOK_MODELS) + "/setokim-small") +
+                     " --steps 3 --progress jsonl --set setokim=" + q(std::string(SETOK_MODELS) + "/setokim-small") +
                      " --set max_images=6 --set val_split=train --set val_images=2 --set batch_size=4" +
-                     " --set eval_every=3 --set click_token_rate=0.5");
+                     " --set eval_every=3 --set click_token_rate=0.5 --set zoom_crops=1");
   ASSERT_EQ(r.rc, 0) << r.err;
+  // The six images and a zoomed crop of each (fewer where an object nearly fills its image); the
+  // validation images stay whole.
+  std::vector<std::int64_t> totals;  // of each "prepare" line: the training set's, then validation's
+  std::istringstream lines(r.out + r.err);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("\"prepare\"") != std::string::npos)
+      totals.push_back(nlohmann::json::parse(line)["total"].get<std::int64_t>());
+  ASSERT_FALSE(totals.empty());
+  const std::int64_t train_total = totals.front(), val_total = totals.back();
+  EXPECT_GT(train_total, 6);
+  EXPECT_LE(train_total, 12);
+  EXPECT_EQ(val_total, 2);
   ASSERT_TRUE(setok::heads::Segmenter::has_decoder(d / "run"));
   const auto dec = nlohmann::json::parse(read_bytes(d / "run/mask_decoder.json"));
   EXPECT_EQ(dec["trained"], true);
