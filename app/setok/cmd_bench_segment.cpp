@@ -86,7 +86,7 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
                              {"hover_ms", hover_ms},
                              {"click_ms", click_ms},
                              {"click_zoomed", zoomed},
-                             {"click_new_crop_ms", new_crop_ms},
+                             {"click_new_crop_ms", new_crop_ms < 0 ? nlohmann::json() : nlohmann::json(new_crop_ms)},
                              {"click_whole_image_ms", whole_ms},
                              {"expression_ms", expr_ms},
                              {"peak_rss_mib", rss},
@@ -97,8 +97,14 @@ Command add_bench_segment(CLI::App& app, Globals& g) {
             } else {
               std::printf("encode %.1f ms | hover %.1f ms | click (refine%s) %.1f ms | expression %.1f ms\n", encode,
                           hover_ms, zoomed ? ", zoomed in" : "", click_ms, expr_ms);
-              std::printf("the refining click on a new crop %.1f ms, on the whole image (no zoom) %.1f ms\n",
-                          new_crop_ms, whole_ms);
+              if (new_crop_ms < 0)
+                std::printf(
+                    "the refining click did not zoom in (its mask and clicks fill most of the image); "
+                    "on the whole image %.1f ms\n",
+                    whole_ms);
+              else
+                std::printf("the refining click on a new crop %.1f ms, on the whole image (no zoom) %.1f ms\n",
+                            new_crop_ms, whole_ms);
               std::printf("first click on a new image %.1f ms; model load %.0f ms; peak RSS %.0f MiB\n",
                           encode + click1_ms, load_ms, rss);
             }
