@@ -237,9 +237,11 @@ class RefsegRun {
       heads::SegmentQuery q;
       q.expression = texts[k];
       try {
-        const MaskOverlap overlap = mask_overlap(query(enc, q).mask().mask, truth);
+        const heads::SegmentResult r = query(enc, q);
+        const MaskOverlap overlap = mask_overlap(r.mask().mask, truth);
         referring_.add(overlap, kinds[k]);
-        sentences.push_back({{"sent", texts[k]}, {"kinds", kinds[k]}, {"iou", overlap.iou()}});
+        sentences.push_back(
+            {{"sent", texts[k]}, {"kinds", kinds[k]}, {"iou", overlap.iou()}, {"mask_area", r.mask().area}});
       } catch (const Error& e) {
         throw Error("ref " + std::to_string(ref.ref_id) + ", \"" + texts[k] + "\": " + e.what());
       }

@@ -40,7 +40,7 @@ struct RefsegEvalOptions {
   // The SeTok model folder for best_token; empty: the engine's default (the bundled setok-small).
   std::string token_model;
   // When set, one JSON line per object scored, written here (atomically) at the end: "image", "ann_id",
-  // "area" (pixels), "sentences" ([{"sent", "kinds", "iou"}]), "clicks" (the IoU after each click),
+  // "area" (pixels), "sentences" ([{"sent", "kinds", "iou", "mask_area"}]), "clicks" (the IoU after each click),
   // "best_token" (IoU), each figure present when its part ran. For finding what a model gets wrong.
   std::string per_object;
   // Called after each image with the fraction done; returning false cancels: evaluate_refseg then

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "core/heads/main_region.h"
 #include "core/heads/mask_decoder.h"
 #include "core/heads/prompt_batch.h"
 #include "core/heads/referring_request.h"
@@ -50,7 +51,22 @@ void check_query(const SegmentQuery& q, int w, int h, std::int64_t low_res) {
     throw Error("the start mask is not the image's size (" + size + ")");
 }
 
-MaskCandidate to_candidate(const at::Tensor& logits_full, int w, int h, float iou) {
+// The candidate's area and box from its mask.
+void measure(MaskCandidate& c, int w, int h) {
+  c.area = 0;
+  c.bbox = {0, 0, 0, 0};
+  int x0 = w, y0 = h, x1 = -1, y1 = -1;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      if (c.mask[static_cast<std::size_t>(y) * w + x]) {
+        ++c.area;
+        x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+      }
+  if (c.area > 0) c.bbox = {x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+}
+
+// `main_only`: an expression's mask keeps its main region (main_region.h).
+MaskCandidate to_candidate(const at::Tensor& logits_full, int w, int h, float iou, bool main_only) {
   at::Tensor m =
       at::upsample_bilinear2d(logits_full.view({1, 1, logits_full.size(-2), logits_full.size(-1)}), {h, w}, false)
           .view({h, w})
@@ -60,14 +76,8 @@ MaskCandidate to_candidate(const at::Tensor& logits_full, int w, int h, float io
   MaskCandidate c;
   c.predicted_iou = iou;
   c.mask.assign(m.data_ptr<std::uint8_t>(), m.data_ptr<std::uint8_t>() + m.numel());
-  int x0 = w, y0 = h, x1 = -1, y1 = -1;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      if (c.mask[static_cast<std::size_t>(y) * w + x]) {
-        ++c.area;
-        x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
-      }
-  if (c.area > 0) c.bbox = {x0, y0, x1 - x0 + 1, y1 - y0 + 1};
+  if (main_only) keep_main_region(c.mask, w, h);
+  measure(c, w, h);
   return c;
 }
 
@@ -255,7 +265,7 @@ SegmentResult segment_zoomed(mllm::SetokimImpl& model, MaskDecoderImpl& decoder,
     }
     at::Tensor full = paste_logits(before, crops[i][0], roi);
     if (i == 0) shown = full;
-    r.candidates.push_back(to_candidate(full, e.width, e.height, predicted));
+    r.candidates.push_back(to_candidate(full, e.width, e.height, predicted, false));
   }
   at::Tensor lr =
       at::_upsample_bilinear2d_aa(shown.view({1, 1, e.height, e.width}), {cfg.low_res(), cfg.low_res()}, false);
@@ -306,8 +316,8 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
       decoder.refine(drawn.unsqueeze(1), e.pixels01.expand({n, -1, -1, -1}), p.features.expand({n, -1, -1, -1}));
   for (std::int64_t i = 0; i < m; ++i) {
     const float predicted = iou[i].item<float>();
-    if (!q.best_only) r.candidates.push_back(to_candidate(full[i], e.width, e.height, predicted));
-    else if (i == r.best) r.candidates.push_back(to_candidate(full[0], e.width, e.height, predicted));
+    if (!q.best_only) r.candidates.push_back(to_candidate(full[i], e.width, e.height, predicted, text));
+    else if (i == r.best) r.candidates.push_back(to_candidate(full[0], e.width, e.height, predicted, text));
     else r.candidates.push_back(MaskCandidate{{}, predicted, 0, {0, 0, 0, 0}});
   }
   at::Tensor lr = p.low_res[0][r.best].contiguous();
