@@ -66,7 +66,7 @@ QWidget* candidate_row(const QString& text, float iou, bool used) {
   bar->setValue(qRound(std::clamp(iou, 0.0f, 1.0f) * 100));
   bar->setTextVisible(false);
   bar->setMaximumHeight(10);
-  bar->setMaximumWidth(90);
+  bar->setMaximumWidth(60);  // the label's "single mask · IoU 0.71 · 6.8%" fits a narrow dock
   h->addWidget(label, 1);
   h->addWidget(bar);
   return w;
@@ -517,6 +517,7 @@ void SegmentPanel::showResultStatus(const SegmentPtr& r, quint32 maskId) {
                   .arg(res.mask().area)
                   .arg(res.ms.decode_ms, 0, 'f', 0);
   if (res.ms.language_ms > 0) s += tr(" · language %1 ms").arg(res.ms.language_ms, 0, 'f', 0);
+  if (res.zoom[2] > 0) s += tr(" · zoomed in on %1 × %1 px").arg(res.zoom[2]);
   if (res.ms.encode_ms > 0) s += tr(" · encode %1 ms").arg(res.ms.encode_ms, 0, 'f', 0);
   s += tr(" · total %1 ms").arg(res.ms.total_ms, 0, 'f', 0);
   if (r->load_model_ms > 0) s += tr(" · model loaded in %1 ms").arg(r->load_model_ms, 0, 'f', 0);
