@@ -171,13 +171,18 @@ bool lone_click(const SegmentQuery& q, bool text) {
 
 // The query's clicks, box and dense prompt (a previous mask, a start mask, or the token under a
 // lone click) as the decoder reads them; the language prompt is added by the caller.
+// The clicks in the decoder's [0, 1] frame: (x − x0)·sx, (y − y0)·sy (a pixel's centre is x + 0.5).
+void add_clicks(PromptSample& s, const std::vector<Click>& clicks, float x0, float y0, float sx, float sy) {
+  for (const Click& c : clicks) {
+    s.points.insert(s.points.end(), {(c.x - x0) * sx, (c.y - y0) * sy});
+    s.labels.push_back(c.positive ? kPositive : kNegative);
+  }
+}
+
 PromptSample geometric_prompt(const EncodedImage& e, const SegmentQuery& q, bool lone, const MaskDecoderConfig& cfg) {
   PromptSample s;
   const float sx = 1.0f / static_cast<float>(e.width), sy = 1.0f / static_cast<float>(e.height);
-  for (const Click& c : q.clicks) {
-    s.points.insert(s.points.end(), {c.x * sx, c.y * sy});  // a pixel's centre is x + 0.5
-    s.labels.push_back(c.positive ? kPositive : kNegative);
-  }
+  add_clicks(s, q.clicks, 0.0f, 0.0f, sx, sy);
   if (q.box) {
     s.points.insert(s.points.end(), {q.box->x0 * sx, q.box->y0 * sy, q.box->x1 * sx, q.box->y1 * sy});
     s.labels.insert(s.labels.end(), {kBoxTopLeft, kBoxBottomRight});
@@ -201,20 +206,19 @@ void add_relevance(SegmentResult& r, const at::Tensor& relevance_logits, std::in
   }
 }
 
-// The mask the previous logits ([low_res²], over the whole image) draw at the image's resolution.
-at::Tensor previous_at_image(const std::vector<float>& previous, std::int64_t low_res, int w, int h) {
-  at::Tensor prev = at::tensor(previous).view({1, 1, low_res, low_res});
-  return at::upsample_bilinear2d(prev, {h, w}, false)[0][0];
-}
+// The previous logits as given ([1, 1, low_res, low_res], over the whole image) and at the image's
+// resolution.
+struct PreviousLogits {
+  at::Tensor low, at_image;
+};
 
-// Where a query zooms in (zoom_in.h): clicks on a mask that exists, no words.
-std::optional<ZoomRoi> query_roi(const EncodedImage& e, const SegmentQuery& q, bool text, std::int64_t low_res) {
-  if (!q.zoom || text || q.previous.empty() || q.clicks.empty()) return std::nullopt;
+// Where a query zooms in (zoom_in.h): clicks on a mask that exists, no words; none otherwise.
+std::optional<ZoomRoi> query_roi(const EncodedImage& e, const SegmentQuery& q, const at::Tensor& before) {
   std::vector<std::array<float, 2>> clicks;
   for (const Click& c : q.clicks) clicks.push_back({c.x, c.y});
   ZoomOptions o;
   o.snap = std::max(1, std::min(e.width, e.height) / 16);
-  return zoom_roi(previous_at_image(q.previous, low_res, e.width, e.height).gt(0), clicks, o);
+  return zoom_roi(before.gt(0), clicks, o);
 }
 
 // The crop's pixels and features, encoded once per crop (`fresh`: encoded by this call).
@@ -231,7 +235,7 @@ EncodedImage::Crop crop_features(mllm::SetokimImpl& model, const EncodedImage& e
 // The query on a crop of the image: its clicks and previous mask in the crop's frame, its masks
 // pasted back over the previous mask at the image's resolution.
 SegmentResult segment_zoomed(mllm::SetokimImpl& model, MaskDecoderImpl& decoder, const EncodedImage& e,
-                             const SegmentQuery& q, const ZoomRoi& roi) {
+                             const SegmentQuery& q, const PreviousLogits& prev, const ZoomRoi& roi) {
   const MaskDecoderConfig& cfg = decoder.config();
   const auto t0 = std::chrono::steady_clock::now();
   SegmentResult r;
@@ -244,18 +248,12 @@ SegmentResult segment_zoomed(mllm::SetokimImpl& model, MaskDecoderImpl& decoder,
   const auto t1 = std::chrono::steady_clock::now();
   PromptSample s;
   const float scale = 1.0f / static_cast<float>(roi.side);
-  for (const Click& c : q.clicks) {
-    s.points.insert(s.points.end(),
-                    {(c.x - static_cast<float>(roi.x0)) * scale, (c.y - static_cast<float>(roi.y0)) * scale});
-    s.labels.push_back(c.positive ? kPositive : kNegative);
-  }
-  const at::Tensor prev = at::tensor(q.previous).view({1, 1, cfg.low_res(), cfg.low_res()});
-  s.dense = crop_logits(prev, roi, e.width, e.height, cfg.low_res());
+  add_clicks(s, q.clicks, static_cast<float>(roi.x0), static_cast<float>(roi.y0), scale, scale);
+  s.dense = crop_logits(prev.low, roi, e.width, e.height, cfg.low_res());
   MaskPrediction p = decoder.forward(crop.features, collate_prompts({s}, cfg));
   const std::int64_t m = cfg.masks(), n = q.best_only ? 1 : m;
   at::Tensor crops = decoder.refine(p.low_res[0].narrow(0, 0, n).unsqueeze(1), crop.pixels01.expand({n, -1, -1, -1}),
                                     p.features.expand({n, -1, -1, -1}));
-  const at::Tensor before = previous_at_image(q.previous, cfg.low_res(), e.width, e.height);
   at::Tensor shown;
   for (std::int64_t i = 0; i < m; ++i) {
     const float predicted = p.iou[0][i].item<float>();
@@ -263,7 +261,7 @@ SegmentResult segment_zoomed(mllm::SetokimImpl& model, MaskDecoderImpl& decoder,
       r.candidates.push_back(MaskCandidate{{}, predicted, 0, {0, 0, 0, 0}});
       continue;
     }
-    at::Tensor full = paste_logits(before, crops[i][0], roi);
+    at::Tensor full = paste_logits(prev.at_image, crops[i][0], roi);
     if (i == 0) shown = full;
     r.candidates.push_back(to_candidate(full, e.width, e.height, predicted, false));
   }
@@ -286,8 +284,13 @@ SegmentResult Segmenter::segment(const EncodedImage& e, const SegmentQuery& q) c
   const MaskDecoderConfig& cfg = decoder.config();
   check_query(q, e.width, e.height, cfg.low_res());
   c10::InferenceMode g;
-  if (const std::optional<ZoomRoi> roi = query_roi(e, q, text, cfg.low_res()))
-    return segment_zoomed(*impl_->model, decoder, e, q, *roi);
+  if (q.zoom && !text && !q.previous.empty() && !q.clicks.empty()) {
+    PreviousLogits prev;
+    prev.low = at::tensor(q.previous).view({1, 1, cfg.low_res(), cfg.low_res()});
+    prev.at_image = at::upsample_bilinear2d(prev.low, {e.height, e.width}, false)[0][0];
+    if (const std::optional<ZoomRoi> roi = query_roi(e, q, prev.at_image))
+      return segment_zoomed(*impl_->model, decoder, e, q, prev, *roi);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   SegmentResult r;
   r.width = e.width;
