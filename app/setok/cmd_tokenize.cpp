@@ -10,6 +10,7 @@
 #include "core/io/image.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/token_overlay.h"
+#include "core/tokenizer/token_set.h"
 
 namespace setok::cli {
 namespace {
@@ -25,7 +26,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 struct Args {
-  std::string image, model, overlay, masks, reconstruction;
+  std::string image, model, overlay, masks, reconstruction, tokens;
   float opacity = 0.5f;
   bool no_outline = false;
   bool pixel_edges = false;
@@ -35,6 +36,7 @@ void write_outputs(const Args& a, const io::Image& img, const engine::TokenizeRe
   if (!a.reconstruction.empty()) io::save_png(a.reconstruction, r.reconstruction);
   if (!a.overlay.empty()) io::save_png(a.overlay, tokenizer::render_overlay(img, r.map, a.opacity, !a.no_outline));
   if (!a.masks.empty()) io::save_index_png(a.masks, r.width, r.height, r.map);
+  if (!a.tokens.empty()) tokenizer::save_token_set(a.tokens, *r.token_set);
 }
 
 nlohmann::json result_json(const Args& a, const engine::TokenizeResult& r, double image_ms) {
@@ -54,6 +56,13 @@ nlohmann::json result_json(const Args& a, const engine::TokenizeResult& r, doubl
   if (!a.reconstruction.empty()) {
     j["reconstruction"] = {{"path", a.reconstruction}, {"psnr_db", r.reconstruction_psnr_db}};
     j["ms"]["reconstruct"] = r.ms.reconstruct_ms;
+  }
+  if (!a.tokens.empty()) {
+    const tokenizer::TokenSet& s = *r.token_set;
+    j["token_set"] = {{"path", a.tokens},
+                      {"count", s.count()},
+                      {"numbers_per_token", {{"vector", s.token_dim()}, {"descriptor", s.descriptor_dims()}}},
+                      {"bytes_per_token_f16", 2 * s.width()}};
   }
   const double total = static_cast<double>(r.width) * r.height;
   nlohmann::json list = nlohmann::json::array();
@@ -79,6 +88,10 @@ void print_table(const Args& a, const engine::TokenizeResult& r) {
   if (!a.reconstruction.empty())
     std::printf("  reconstruction: %s, PSNR %.2f dB against the input at %dx%d (%.0f ms)\n", a.reconstruction.c_str(),
                 r.reconstruction_psnr_db, r.reconstruction.width, r.reconstruction.height, r.ms.reconstruct_ms);
+  if (!a.tokens.empty())
+    std::printf("  token set: %s, %lld tokens of %lld numbers (%lld bytes each in f16)\n", a.tokens.c_str(),
+                static_cast<long long>(r.token_set->count()), static_cast<long long>(r.token_set->width()),
+                static_cast<long long>(2 * r.token_set->width()));
   std::printf("  token  colour    area   bbox (x y w h)        centroid\n");
   const double total = static_cast<double>(r.width) * r.height;
   for (const engine::TokenInfo& t : r.tokens) {
@@ -100,6 +113,9 @@ Command add_tokenize(CLI::App& app, Globals& g) {
   sub->add_option("--reconstruction", a->reconstruction,
                   "Write the image the detokenizer draws from the tokens (PNG, at the model's input size) and "
                   "report its PSNR against the input as the model sees it");
+  sub->add_option("--tokens", a->tokens,
+                  "Write the token set: each token's vector and region descriptor, all the detokenizer and SeTokim "
+                  "read (.safetensors, f16; `setok detokenize` draws it)");
   sub->add_option("--opacity", a->opacity, "Overlay opacity")->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--no-outline", a->no_outline, "Overlay without token boundaries");
   sub->add_flag("--pixel-edges", a->pixel_edges,
@@ -119,6 +135,7 @@ Command add_tokenize(CLI::App& app, Globals& g) {
             req.params = flags->resolve(engine::model_cluster_params(a->model), *sub);
             req.pixel_edges = a->pixel_edges;
             req.reconstruct = !a->reconstruction.empty();
+            req.token_set = !a->tokens.empty();
             engine::EngineOptions eo;
             eo.model_dir = a->model;
             eo.background_priority = false;

@@ -20,6 +20,10 @@
 #include "core/tokenizer/cluster_options.h"
 #include "core/tokenizer/token_overlay.h"
 
+namespace setok::tokenizer {
+struct TokenSet;
+}
+
 namespace setok::engine {
 
 struct Timings {
@@ -40,6 +44,9 @@ struct TokenizeRequest {
   // Also the detokenizer's picture of the tokens (the merger, then the detokenizer with the
   // tokens' region descriptors), as `setok tokenize --reconstruction` draws it.
   bool reconstruct = false;
+  // Also the token set (tokenizer/token_set.h: each token's vector and region descriptor, all a
+  // detokenizer or SeTokim reads), as `setok tokenize --tokens` saves it.
+  bool token_set = false;
   std::uint64_t id = 0;  // the caller's tag, returned in the result
 };
 
@@ -67,6 +74,8 @@ struct TokenizeResult {
   // resized to it), and its PSNR against that resized input (as `setok eval setok` scores it).
   io::Image reconstruction;
   double reconstruction_psnr_db = 0;
+  // With reconstruct or token_set: the set the reconstruction is drawn from (nothing else is read).
+  std::shared_ptr<const tokenizer::TokenSet> token_set;
   Timings ms;
   std::string model_name;
   bool trained = false;

@@ -12,6 +12,7 @@
 #include "core/runtime/error.h"
 #include "core/tokenizer/dpc_knn.h"
 #include "core/tokenizer/setok_model.h"
+#include "core/tokenizer/token_set.h"
 
 namespace setok::engine {
 
@@ -118,8 +119,9 @@ struct SetokLane::State {
     }
   }
 
-  // The merger, then the detokenizer with the tokens' region descriptors.
-  void reconstruct(TokenizeResult& r, const io::Image& image, const tokenizer::ClusterResult& cr) {
+  // The merger and the tokens' region descriptors make the token set; the detokenizer draws the
+  // set alone.
+  void token_set(TokenizeResult& r, const io::Image& image, const tokenizer::ClusterResult& cr, bool draw) {
     auto t0 = Clock::now();
     const at::Tensor pixels = model->preprocess(image);
     tokenizer::Tokenized t;
@@ -128,9 +130,13 @@ struct SetokLane::State {
     t.grid_w = grid_w;
     t.clusters = cr;
     t.tokens = model->merger->forward(t.features, cr.masks, cr.token_valid, grid_h, grid_w);
-    const at::Tensor recon = model->reconstruct(pixels, t).clamp(-1, 1);
-    r.reconstruction = eval::to_image(recon[0]);
-    r.reconstruction_psnr_db = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
+    auto set = std::make_shared<tokenizer::TokenSet>(tokenizer::make_token_set(*model, pixels, t));
+    if (draw) {
+      const at::Tensor recon = tokenizer::draw_token_set(*model, *set).clamp(-1, 1);
+      r.reconstruction = eval::to_image(recon[0]);
+      r.reconstruction_psnr_db = eval::psnr((recon + 1) / 2, (pixels + 1) / 2)[0].item<double>();
+    }
+    r.token_set = std::move(set);
     r.ms.reconstruct_ms = ms_since(t0);
   }
 };
@@ -181,9 +187,9 @@ void SetokLane::tokenize(WorkerLane::Job& job, TokenizeRequest& req, const Done<
     stage(0.9f);
     s.describe_tokens(r, cr, c);
     r.ms.post_ms = ms_since(t1);
-    if (req.reconstruct) {
+    if (req.reconstruct || req.token_set) {
       stage(0.92f);
-      s.reconstruct(r, req.image, cr);
+      s.token_set(r, req.image, cr, req.reconstruct);
     }
     r.model_name = s.model_name;
     r.trained = s.trained;

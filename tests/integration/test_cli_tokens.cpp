@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
@@ -75,6 +76,36 @@ TEST(CliTokenize, WritesTheReconstructionAndItsPsnr) {
   EXPECT_NE(text.out.find("reconstruction: "), std::string::npos) << text.out;
   expect_one_line_error(
       setok_cli("tokenize " + shell_quote(img) + " --reconstruction " + shell_quote(d / "no/such/dir/r.png")));
+}
+
+// The token set stands alone: `setok detokenize` draws from the file what tokenize drew from the
+// image (up to the file's f16), and refuses what is not a token set.
+TEST(CliTokenize, TokenSetFileDrawsTheReconstructionWithoutTheImage) {
+  TempDir d;
+  std::string img = std::string(SETOK_SAMPLES) + "/chelsea.png";
+  auto r = setok_cli("tokenize " + shell_quote(img) + " --json --reconstruction " + shell_quote(d / "r.png") +
+                     " --tokens " + shell_quote(d / "t.safetensors"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("token_set"));
+  EXPECT_EQ(j["token_set"]["count"], j["tokens"]);
+  const int per_token = j["token_set"]["numbers_per_token"]["vector"].get<int>() +
+                        j["token_set"]["numbers_per_token"]["descriptor"].get<int>();
+  EXPECT_EQ(j["token_set"]["bytes_per_token_f16"], 2 * per_token);
+  auto drawn =
+      setok_cli("detokenize " + shell_quote(d / "t.safetensors") + " -o " + shell_quote(d / "d.png") + " --json");
+  ASSERT_EQ(drawn.rc, 0) << drawn.err;
+  EXPECT_EQ(nlohmann::json::parse(drawn.out)["numbers_per_token"], per_token);
+  cv::Mat a = cv::imread(d / "r.png"), b = cv::imread(d / "d.png");
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  EXPECT_LT(cv::mean(diff)[0], 2.0) << "the file's f16 tokens draw another picture";
+  expect_one_line_error(setok_cli("detokenize " + shell_quote(img) + " -o " + shell_quote(d / "x.png")));
+  expect_one_line_error(
+      setok_cli("detokenize " + shell_quote(d / "none.safetensors") + " -o " + shell_quote(d / "x.png")));
+  EXPECT_FALSE(std::filesystem::exists(d / "x.png"));
 }
 
 TEST(CliTokenize, PixelEdgesMoveOnlyBoundaryPixels) {
