@@ -4,7 +4,12 @@
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <filesystem>
 
+#include "core/data/json_file.h"
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
+#include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
 
 namespace setok::heads {
@@ -125,6 +130,34 @@ void DiffusionHeadImpl::fit_normalisation(const at::Tensor& tokens) {
 std::pair<at::Tensor, at::Tensor> DiffusionHeadImpl::normalised_bounds() const {
   at::Tensor lo = normalise(token_min), hi = normalise(token_max), pad = 0.1 * (hi - lo);
   return {lo - pad, hi + pad};
+}
+
+bool has_diffusion_head(const std::string& dir) {
+  return std::filesystem::exists(std::filesystem::path(dir) / kDiffusionHeadConfigFile);
+}
+
+DiffusionHead load_diffusion_head(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path cfg = fs::path(dir) / kDiffusionHeadConfigFile, weights = fs::path(dir) / kDiffusionHeadWeightsFile;
+  if (!fs::exists(cfg))
+    throw Error(dir + " has no diffusion head (" + kDiffusionHeadConfigFile + "): it cannot write images");
+  DiffusionHead h(DiffusionHeadConfig::from_json(data::read_json_file(cfg.string())));
+  try {
+    nn::load_state_dict(*h, io::load_safetensors(weights.string()));
+  } catch (const Error& e) {
+    throw Error(weights.string() + ": " + e.what());
+  }
+  h->eval();
+  return h;
+}
+
+void save_diffusion_head(const std::string& dir, DiffusionHeadImpl& head) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  io::TensorMap w = nn::state_dict(head);
+  for (auto& [name, t] : w) t = t.detach().to(at::kCPU, at::kFloat);
+  io::save_safetensors((fs::path(dir) / kDiffusionHeadWeightsFile).string(), w);
+  io::write_file_atomic((fs::path(dir) / kDiffusionHeadConfigFile).string(), head.config().to_json().dump(2) + "\n");
 }
 
 }  // namespace setok::heads

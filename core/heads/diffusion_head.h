@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "core/heads/diffusion_schedule.h"
@@ -73,6 +74,16 @@ class DiffusionHeadImpl : public torch::nn::Module {
   DiffusionSchedule schedule_;
 };
 TORCH_MODULE(DiffusionHead);
+
+// diffusion_head.json + diffusion_head.safetensors beside a SeTokim's files: the head that lets it
+// write visual tokens (generation, editing).
+inline constexpr const char* kDiffusionHeadConfigFile = "diffusion_head.json";
+inline constexpr const char* kDiffusionHeadWeightsFile = "diffusion_head.safetensors";
+bool has_diffusion_head(const std::string& dir);
+// Throws setok::Error naming a missing or malformed file.
+DiffusionHead load_diffusion_head(const std::string& dir);
+// Writes both files atomically (f32 weights).
+void save_diffusion_head(const std::string& dir, DiffusionHeadImpl& head);
 
 // The sinusoidal embedding of timesteps t [N] with `frequencies` numbers (half cos, half sin;
 // max period 10 000), as DiT and MAR embed them.

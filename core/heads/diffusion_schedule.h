@@ -38,7 +38,7 @@ class DiffusionSchedule {
 
   // Improved DDPM's hybrid loss per row: ‖ε - ε̂‖² (mean over numbers) plus the variational bound
   // term in bits per number, its mean detached so that it teaches the variance only. At t = 0 the
-  // bound is the Gaussian negative log-likelihood of x0 (continuous tokens, not 8-bit pixels).
+  // bound's term (the likelihood of x0 itself) is left out: for continuous tokens it is unbounded.
   at::Tensor loss(const at::Tensor& head_out, const at::Tensor& x0, const at::Tensor& x_t, const at::Tensor& noise,
                   const at::Tensor& t) const;
 

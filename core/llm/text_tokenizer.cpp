@@ -162,13 +162,13 @@ std::vector<std::int64_t> TextTokenizer::encode(const std::string& text, bool ad
     out.insert(out.end(), ids, ids + n);
     s.release(ids);
   };
-  const std::string marks[3] = {kImgBegin, kImgEnd, kSeg};
-  const std::int64_t mark_ids[3] = {img_begin_, img_end_, seg_id()};
+  const std::string marks[4] = {kImgBegin, kImgEnd, kSeg, kNull};
+  const std::int64_t mark_ids[4] = {img_begin_, img_end_, seg_id(), null_id()};
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t next = std::string::npos;
     int which = -1;
-    for (int k = 0; k < 3; ++k) {
+    for (int k = 0; k < 4; ++k) {
       const std::size_t p = text.find(marks[k], pos);
       if (p < next) next = p, which = k;
     }

@@ -5,7 +5,10 @@
 // added tokens are, and the language model's embedding table must grow to match.
 // The segmentation token `[SEG]` (paper §2.2, LISA) comes after those: id vocab_size(). It is not
 // counted in vocab_size(): a language model has it only once its tables have grown a row for it
-// (has_seg_token), which Stage II's referring training does.
+// (has_seg_token), which Stage II's referring training does. The null prompt `[Null]` (id
+// vocab_size() + 1) stands where a generation request's description would: the learned null
+// condition of classifier-free guidance (core/mllm/generation_request.h); generation training grows
+// the tables for it.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +19,7 @@ namespace setok::llm {
 inline constexpr const char* kImgBegin = "[Img]";
 inline constexpr const char* kImgEnd = "[/Img]";
 inline constexpr const char* kSeg = "[SEG]";
+inline constexpr const char* kNull = "[Null]";
 
 class TextTokenizer {
  public:
@@ -31,7 +35,7 @@ class TextTokenizer {
   TextTokenizer& operator=(TextTokenizer&&) noexcept;
   ~TextTokenizer();
 
-  // [Img] / [/Img] / [SEG] in the text become their ids; the rest is SentencePiece's encoding.
+  // [Img] / [/Img] / [SEG] / [Null] in the text become their ids; the rest is SentencePiece's encoding.
   std::vector<std::int64_t> encode(const std::string& text, bool add_bos = false) const;
   // Special and control tokens (BOS, EOS, image delimiters) are dropped from the text.
   std::string decode(const std::vector<std::int64_t>& ids) const;
@@ -44,6 +48,8 @@ class TextTokenizer {
   std::int64_t seg_id() const { return vocab_size(); }
   // Whether a language model with this many rows in its embedding table has [SEG].
   bool has_seg_token(std::int64_t model_vocab) const { return model_vocab > seg_id(); }
+  std::int64_t null_id() const { return vocab_size() + 1; }
+  bool has_null_token(std::int64_t model_vocab) const { return model_vocab > null_id(); }
 
  private:
   TextTokenizer();

@@ -1,6 +1,7 @@
 #include "core/train/mllm_trainer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -12,8 +13,10 @@
 #include <random>
 
 #include "core/data/coco.h"
+#include "core/data/generation_prompts.h"
 #include "core/data/llava.h"
 #include "core/data/refcoco.h"
+#include "core/heads/diffusion_head.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image.h"
@@ -21,6 +24,7 @@
 #include "core/llm/lora.h"
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/chat_template.h"
+#include "core/mllm/generation_request.h"
 #include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
 #include "core/nn/state_dict.h"
@@ -29,6 +33,7 @@
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
 #include "core/train/config_keys.h"
+#include "core/train/generation_task.h"
 #include "core/train/schedule.h"
 
 namespace fs = std::filesystem;
@@ -42,6 +47,7 @@ struct Example {
   std::vector<mllm::ChatMessage> chat;
   bool text_only = false;  // language modelling: every token is a target
   bool referring = false;  // chat[0].text is an expression, asked in a wording drawn per step
+  bool generate = false;   // chat[0].text is a prompt; the answer is images[0] as visual tokens
 };
 
 fs::path dataset_root(const std::string& annotation_file) {
@@ -129,6 +135,19 @@ std::vector<Example> referring_examples(const std::string& path) {
   return out;
 }
 
+// One example per prompt: the request, and its image as the answer's visual tokens.
+std::vector<Example> generation_examples(const std::string& path) {
+  std::vector<Example> out;
+  for (const data::GenerationPrompt& p : data::read_generation_prompts(path)) {
+    Example e;
+    e.images = {p.image};
+    e.chat = {{"user", p.prompt, 0}, {"assistant", mllm::generation_answer(), 0}};
+    e.generate = true;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::vector<Example> caption_examples(const std::string& path) {
   std::vector<Example> out;
   const fs::path root = dataset_root(path);
@@ -181,10 +200,11 @@ void set_frozen(mllm::Setokim& m, const std::vector<std::string>& names) {
   }
 }
 
-void save_dir(const fs::path& dir, mllm::Setokim& m, const fs::path& tokenizer_model, torch::optim::Optimizer* opt,
-              const nlohmann::json& state) {
+void save_dir(const fs::path& dir, mllm::Setokim& m, heads::DiffusionHeadImpl* head, const fs::path& tokenizer_model,
+              torch::optim::Optimizer* opt, const nlohmann::json& state) {
   const fs::path tmp = io::begin_folder_swap(dir.string());
   mllm::save_setokim(tmp.string(), m);
+  if (head) heads::save_diffusion_head(tmp.string(), *head);
   // A checkpoint keeps LoRA adapters beside the (unmerged) base weights.
   io::TensorMap adapters = llm::lora_tensors(m->language_model);
   if (!adapters.empty()) {
@@ -240,6 +260,14 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "question_rewrite_rate", c.question_rewrite_rate);
     get_to(j, "referring", c.referring);
     get_to(j, "referring_rate", c.referring_rate);
+    get_to(j, "generation", c.generation);
+    get_to(j, "generation_rate", c.generation_rate);
+    get_to(j, "generation_null_rate", c.generation_null_rate);
+    get_to(j, "diffusion_head", c.diffusion_head);
+    get_to(j, "diffusion_weight", c.diffusion_weight);
+    get_to(j, "stop_weight", c.stop_weight);
+    get_to(j, "diffusion_repeats", c.diffusion_repeats);
+    get_to(j, "diffusion_lr_scale", c.diffusion_lr_scale);
     get_to(j, "freeze", c.freeze);
     for (const auto& n : c.freeze)
       if (std::find(std::begin(kFreezable), std::end(kFreezable), n) == std::end(kFreezable)) throw unknown_module(n);
@@ -278,6 +306,14 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     throw Error("training config: referring_rate must be in [0, 1]");
   if (c.referring_rate > 0 && c.referring.empty())
     throw Error("training config: referring_rate needs a refs file (referring)");
+  if (!(c.generation_rate >= 0 && c.generation_rate <= 1) ||
+      !(c.generation_null_rate >= 0 && c.generation_null_rate < 1))
+    throw Error("training config: generation_rate must be in [0, 1] and generation_null_rate in [0, 1)");
+  if (c.generation_rate > 0 && c.generation.empty())
+    throw Error("training config: generation_rate needs a prompts file (generation)");
+  if (!(c.diffusion_weight >= 0) || !(c.stop_weight >= 0) || c.diffusion_repeats < 1 || !(c.diffusion_lr_scale > 0))
+    throw Error("training config: diffusion_weight and stop_weight must not be negative, diffusion_repeats >= 1");
+  if (!c.diffusion_head.is_object()) throw Error("training config: diffusion_head must be an object");
   if (c.token_appearance != 0 && (c.token_appearance < 4 || c.token_appearance > 32))
     throw Error("training config: token_appearance must be 0 (off) or 4 to 32");
   if (c.token_appearance != 0 && c.init.empty() && !c.token_geometry)
@@ -311,6 +347,14 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"question_rewrite_rate", question_rewrite_rate},
           {"referring", referring},
           {"referring_rate", referring_rate},
+          {"generation", generation},
+          {"generation_rate", generation_rate},
+          {"generation_null_rate", generation_null_rate},
+          {"diffusion_head", diffusion_head},
+          {"diffusion_weight", diffusion_weight},
+          {"stop_weight", stop_weight},
+          {"diffusion_repeats", diffusion_repeats},
+          {"diffusion_lr_scale", diffusion_lr_scale},
           {"freeze", freeze},
           {"lora", lora},
           {"out", out},
@@ -336,7 +380,7 @@ namespace {
 // The stage's examples: captions (stage 1, with text-only conversations beside them when
 // language_ratio > 0) or instruction conversations (stage 2).
 struct MllmData {
-  std::vector<Example> vision, text, referring;
+  std::vector<Example> vision, text, referring, generation;
 };
 
 MllmData read_examples(const MllmTrainConfig& cfg) {
@@ -348,6 +392,7 @@ MllmData read_examples(const MllmTrainConfig& cfg) {
     d.vision = conversation_examples(cfg.conversations, false, cfg.split_turns);
     if (!cfg.referring.empty() && cfg.referring_rate > 0) d.referring = referring_examples(cfg.referring);
   }
+  if (!cfg.generation.empty() && cfg.generation_rate > 0) d.generation = generation_examples(cfg.generation);
   if (d.vision.empty()) throw Error("training data has no examples");
   return d;
 }
@@ -422,14 +467,17 @@ struct MllmOptimiser {
   std::unique_ptr<torch::optim::AdamW> opt;
   std::vector<double> group_scale;
   std::vector<at::Tensor> params, geometry_params;  // params: the clipped ones
+  std::vector<at::Tensor> head_params;              // the diffusion head's, clipped on their own
 };
 
-// Two parameter groups: everything, and the token-geometry and -appearance layers at
-// geometry_lr_scale × the rate (a layer added at zero to a trained model must grow to the size of
-// its neighbours' signal).
-MllmOptimiser make_optimiser(mllm::Setokim& model, const io::TensorMap& adapters, const MllmTrainConfig& cfg,
-                             const std::string& resume_dir) {
+// Parameter groups: everything, the token-geometry and -appearance layers at geometry_lr_scale × the
+// rate (a layer added at zero to a trained model must grow to the size of its neighbours' signal),
+// and the diffusion head at diffusion_lr_scale × (a new head beside a language model that is only
+// fine-tuned).
+MllmOptimiser make_optimiser(mllm::Setokim& model, const heads::DiffusionHead& head, const io::TensorMap& adapters,
+                             const MllmTrainConfig& cfg, const std::string& resume_dir) {
   MllmOptimiser o;
+  if (head) o.head_params = head->parameters();
   for (auto& item : model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
     const bool added = item.key().rfind("multi_modal_projector.geometry.", 0) == 0 ||
@@ -440,7 +488,8 @@ MllmOptimiser make_optimiser(mllm::Setokim& model, const io::TensorMap& adapters
   if (o.params.empty() && o.geometry_params.empty()) throw Error("every module is frozen: nothing to train");
   const auto adamw = torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay).betas({0.9, 0.95});
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  for (auto [ps, scale] : {std::pair{&o.params, 1.0}, std::pair{&o.geometry_params, cfg.geometry_lr_scale}}) {
+  for (auto [ps, scale] : {std::pair{&o.params, 1.0}, std::pair{&o.geometry_params, cfg.geometry_lr_scale},
+                           std::pair{&o.head_params, cfg.diffusion_lr_scale}}) {
     if (ps->empty()) continue;
     groups.emplace_back(*ps, std::make_unique<torch::optim::AdamWOptions>(adamw));
     o.group_scale.push_back(scale);
@@ -499,6 +548,7 @@ class VisualSource {
 struct Sequence {
   at::Tensor embeds, labels;
   std::int64_t visual = 0;  // visual tokens in it
+  GenerationTarget gen;     // a generation example's answer tokens
 };
 
 // Drawn only when an option is on, so configs without it keep their random stream: the user turn's
@@ -508,6 +558,12 @@ std::vector<mllm::ChatMessage> varied_chat(const Example& ex, const MllmTrainCon
   if (ex.referring) {
     std::vector<mllm::ChatMessage> chat = ex.chat;
     chat[0].text = mllm::referring_request(ex.chat[0].text, rng() % mllm::referring_wordings().size());
+    return chat;
+  }
+  if (ex.generate) {
+    std::vector<mllm::ChatMessage> chat = ex.chat;
+    chat[0].text =
+        u(rng) < cfg.generation_null_rate ? mllm::null_generation_request() : mllm::generation_request(ex.chat[0].text);
     return chat;
   }
   const bool drop =
@@ -525,11 +581,14 @@ Sequence to_sequence(mllm::Setokim& model, const llm::TextTokenizer& tok, const 
                      const std::vector<mllm::ChatMessage>& chat, const std::vector<mllm::VisualTokens>& imgs,
                      std::int64_t max_length) {
   mllm::EncodedChat enc = mllm::encode_chat(tok, chat, false);
-  if (static_cast<std::size_t>(enc.images) != imgs.size())
-    throw Error("an example has " + std::to_string(enc.images) + " [Img] markers and " + std::to_string(imgs.size()) +
+  const auto markers = std::count(enc.ids.begin(), enc.ids.end(), tok.img_begin_id());  // the answer's too
+  if (static_cast<std::size_t>(markers) != imgs.size())
+    throw Error("an example has " + std::to_string(markers) + " [Img] markers and " + std::to_string(imgs.size()) +
                 " images");
-  at::Tensor emb = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), imgs)[0];  // [T, D]
+  std::vector<mllm::ImageSpan> spans;
+  at::Tensor emb = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), imgs, &spans)[0];  // [T, D]
   Sequence s;
+  if (ex.generate) s.gen.start = spans.back().start;
   std::vector<std::int64_t> lab;
   std::size_t img = 0;
   for (std::size_t i = 0; i < enc.ids.size(); ++i) {
@@ -552,6 +611,7 @@ Sequence to_sequence(mllm::Setokim& model, const llm::TextTokenizer& tok, const 
 struct MllmBatch {
   at::Tensor x, y, valid;
   std::int64_t length = 0, visual = 0;
+  GenerationBatch gen;
 };
 
 MllmBatch pad_batch(const std::vector<Sequence>& seqs, std::int64_t D, const at::Device& device) {
@@ -573,6 +633,9 @@ MllmBatch pad_batch(const std::vector<Sequence>& seqs, std::int64_t D, const at:
   }
   b.x = at::stack(rows);
   b.y = y.to(device);
+  std::vector<GenerationTarget> gen;
+  for (const auto& s : seqs) gen.push_back(s.gen);
+  b.gen = generation_batch(gen, b.length, device);
   return b;
 }
 
@@ -586,7 +649,8 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
   for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
     const bool text = !d.text.empty() && u(rng) < cfg.language_ratio;
     const bool refer = !text && !d.referring.empty() && u(rng) < cfg.referring_rate;
-    const auto& pool = text ? d.text : refer ? d.referring : d.vision;
+    const bool gen = !text && !refer && !d.generation.empty() && u(rng) < cfg.generation_rate;
+    const auto& pool = text ? d.text : refer ? d.referring : gen ? d.generation : d.vision;
     batch.push_back(&pool[rng() % pool.size()]);
   }
   std::vector<mllm::VisualTokens> learned;  // when the vision side learns: the batch's images in order
@@ -601,9 +665,17 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
   for (const Example* ex : batch) {
     const std::vector<mllm::ChatMessage> chat = varied_chat(*ex, cfg, rng, u);
     std::vector<mllm::VisualTokens> imgs;
-    for (const auto& path : ex->images)
-      imgs.push_back(model->project(source.frozen() ? source.cached(path) : learned[next_learned++]));
+    at::Tensor answer;  // a generation example's target tokens
+    for (const auto& path : ex->images) {
+      mllm::VisualTokens raw = source.frozen() ? source.cached(path) : learned[next_learned++];
+      if (ex->generate) {
+        raw = in_generation_order(raw);
+        answer = packed_tokens(raw).detach();
+      }
+      imgs.push_back(model->project(raw));
+    }
     seqs.push_back(to_sequence(model, tok, *ex, chat, imgs, cfg.max_length));
+    seqs.back().gen.tokens = answer;
   }
   return pad_batch(seqs, model->config().text.hidden_size, device);
 }
@@ -611,25 +683,46 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
 // Next-token cross-entropy over the targets. The projector and the embeddings stay f32 (they are
 // small); the language model's matmuls run in bf16 (CUDA: mixed_precision, CPU: cpu_bf16), and the
 // loss casts the logits back to f32.
-at::Tensor next_token_loss(mllm::Setokim& model, const MllmBatch& b, const MllmTrainConfig& cfg,
-                           const at::Device& device, std::int64_t* target_tokens) {
-  at::Tensor logits;
+// The step's losses: the text's, and with generation examples in the batch L_vis and the stop loss
+// (core/train/generation_task.h), weighted into `total`.
+struct StepLoss {
+  at::Tensor total, text, vis, stop;
+  std::int64_t target_tokens = 0;
+};
+
+StepLoss step_loss(mllm::Setokim& model, heads::DiffusionHeadImpl* head, const MllmBatch& b, const MllmTrainConfig& cfg,
+                   const at::Device& device, std::int64_t img_end, std::int64_t step) {
+  StepLoss l;
+  at::Tensor logits, h;
   {
     AutocastScope amp(device.type(), device.is_cuda() ? cfg.mixed_precision : cfg.cpu_bf16);
-    at::Tensor h = model->language_model->hidden(b.x, nullptr, b.valid.to(device));
+    h = model->language_model->hidden(b.x, nullptr, b.valid.to(device));
     logits = model->language_model->logits(h.narrow(1, 0, b.length - 1));
   }
   at::Tensor tgt = b.y.narrow(1, 1, b.length - 1);
-  *target_tokens = (tgt != -100).sum().item<std::int64_t>();
-  return *target_tokens > 0 ? at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat),
-                                                     tgt.reshape({-1}), {}, at::Reduction::Mean, -100)
-                            : logits.sum() * 0.0;
+  l.target_tokens = (tgt != -100).sum().item<std::int64_t>();
+  l.text = l.target_tokens > 0 ? at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat),
+                                                        tgt.reshape({-1}), {}, at::Reduction::Mean, -100)
+                               : logits.sum() * 0.0;
+  l.total = l.text;
+  if (head && !b.gen.empty()) {
+    // The diffusion noise of step n is drawn from (seed, n), so a resumed run draws what it would have.
+    const at::Generator noise =
+        at::detail::createCPUGenerator(cfg.seed * 1000003ULL + static_cast<std::uint64_t>(step));
+    GenerationLosses g = generation_losses(*model->language_model, *head, h.to(at::kFloat), b.gen, img_end,
+                                           cfg.diffusion_repeats, noise);
+    l.vis = g.vis;
+    l.stop = g.stop;
+    l.total = l.total + cfg.diffusion_weight * g.vis + cfg.stop_weight * g.stop;
+  }
+  return l;
 }
 
 // The model to train and its tokenizer file: the init or checkpoint folder's (adapted to the
 // config), or a new one; the step the run starts at.
 struct MllmStart {
   mllm::Setokim model{nullptr};
+  heads::DiffusionHead head{nullptr};  // with generation
   fs::path tok_path;
   std::int64_t step = 0;
 };
@@ -655,6 +748,9 @@ void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const Mllm
   for (auto& p : s.model->parameters()) n_params += p.numel();
   for (const auto* group : {&o.params, &o.geometry_params})
     for (auto& p : *group) trainable += p.numel();
+  std::int64_t head_params = 0;
+  if (s.head)
+    for (auto& p : s.head->parameters()) head_params += p.numel();
   progress.emit({{"event", "start"},
                  {"step", s.step},
                  {"total_steps", cfg.steps},
@@ -662,6 +758,8 @@ void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const Mllm
                  {"examples", d.vision.size()},
                  {"text_examples", d.text.size()},
                  {"referring_examples", d.referring.size()},
+                 {"generation_examples", d.generation.size()},
+                 {"diffusion_head_parameters", head_params},
                  {"parameters", n_params},
                  {"trainable", trainable},
                  {"device", cfg.device},
@@ -674,7 +772,8 @@ TrainSummary finish(MllmStart& s, const MllmTrainConfig& cfg, std::int64_t first
   const fs::path model_dir = fs::path(cfg.out) / "model";
   llm::merge_lora(s.model->language_model);
   s.model->set_trained(true);
-  save_dir(model_dir, s.model, s.tok_path, nullptr, {});
+  if (s.head) s.head->set_trained(true);
+  save_dir(model_dir, s.model, s.head ? s.head.get() : nullptr, s.tok_path, nullptr, {});
   TrainSummary sum;
   sum.steps_done = s.step - first;
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -685,6 +784,41 @@ TrainSummary finish(MllmStart& s, const MllmTrainConfig& cfg, std::int64_t first
                  {"model", sum.model_dir},
                  {"peak_memory_mb", peak_resident_bytes() / 1048576.0}});
   return sum;
+}
+
+// The diffusion head: the checkpoint's or the init's when it has one, else a new one whose token
+// normalisation is fitted on the answers of up to 512 generation examples.
+heads::DiffusionHead start_head(MllmStart& s, const MllmTrainConfig& cfg, const std::string& resume_dir,
+                                const MllmData& d, VisualSource& source, const at::Device& device) {
+  const std::string from = !resume_dir.empty() ? resume_dir : cfg.init;
+  heads::DiffusionHead head{nullptr};
+  if (!from.empty() && heads::has_diffusion_head(from)) {
+    head = heads::load_diffusion_head(from);
+  } else {
+    heads::DiffusionHeadConfig hc;
+    nlohmann::json j = hc.to_json();
+    reject_unknown_keys(cfg.diffusion_head, j);
+    j.update(cfg.diffusion_head);
+    const int n = s.model->config().token_appearance;
+    j["token_dim"] = s.model->setok->config().merger.dim_out() + mllm::kGeometryDims + n * n;
+    j["condition_dim"] = s.model->config().text.hidden_size;
+    at::manual_seed(cfg.seed);  // the new head's weights depend on the seed alone
+    head = heads::DiffusionHead(heads::DiffusionHeadConfig::from_json(j));
+    std::vector<at::Tensor> rows;
+    at::NoGradGuard ng;
+    for (std::size_t i = 0; i < std::min<std::size_t>(512, d.generation.size()); ++i) {
+      const std::string& path = d.generation[i].images[0];
+      rows.push_back(
+          packed_tokens(source.frozen() ? source.cached(path) : s.model->visual_tokens(source.pixels(path).to(device)))
+              .cpu());
+    }
+    head->fit_normalisation(at::cat(rows, 0));
+  }
+  if (head->config().condition_dim != s.model->config().text.hidden_size)
+    throw Error("the diffusion head reads states of another width than the language model's");
+  head->to(device);
+  head->train();
+  return head;
 }
 
 }  // namespace
@@ -702,13 +836,20 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
                 std::to_string(s.model->config().text.vocab_size));
   if (!data.referring.empty() && !tok.has_seg_token(s.model->config().text.vocab_size))
     s.model->grow_vocabulary(tok.seg_id() + 1);
+  if (!data.generation.empty() && !tok.has_null_token(s.model->config().text.vocab_size))
+    s.model->grow_vocabulary(tok.null_id() + 1);
   s.model->to(device);
   s.model->train();
   s.model->setok->eval();  // its clustering is the same in both modes; no dropout anywhere
   set_frozen(s.model, cfg.freeze);
   const io::TensorMap adapters = add_adapters(s.model, cfg, resume_dir);
-  MllmOptimiser o = make_optimiser(s.model, adapters, cfg, resume_dir);
   VisualSource source(s.model, std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end(), device);
+  if (!data.generation.empty() && !s.model->config().token_geometry)
+    throw Error(
+        "generation needs token geometry (set token_geometry=true): a written token carries its region "
+        "descriptor");
+  if (!data.generation.empty()) s.head = start_head(s, cfg, resume_dir, data, source, device);
+  MllmOptimiser o = make_optimiser(s.model, s.head, adapters, cfg, resume_dir);
   emit_start(progress, cfg, s, data, o, !resume_dir.empty());
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t first = s.step;
@@ -716,8 +857,9 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
   std::int64_t window_tokens = 0;
   while (s.step < cfg.steps) {
     const MllmBatch b = make_batch(s.step, cfg, data, s.model, tok, source, device);
-    std::int64_t target_tokens = 0;
-    at::Tensor loss = next_token_loss(s.model, b, cfg, device, &target_tokens);
+    const StepLoss sl = step_loss(s.model, s.head ? s.head.get() : nullptr, b, cfg, device, tok.img_end_id(), s.step);
+    const at::Tensor& loss = sl.total;
+    const std::int64_t target_tokens = sl.target_tokens;
     const double lr = warmup_cosine_lr(s.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
     for (std::size_t i = 0; i < o.opt->param_groups().size(); ++i)
       static_cast<torch::optim::AdamWOptions&>(o.opt->param_groups()[i].options()).lr(lr * o.group_scale[i]);
@@ -726,6 +868,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     o.opt->zero_grad();
     loss.backward();
     const double gnorm = torch::nn::utils::clip_grad_norm_(o.params, cfg.clip_grad_norm);
+    if (!o.head_params.empty()) torch::nn::utils::clip_grad_norm_(o.head_params, cfg.clip_grad_norm);
     stop_if_not_finite(gnorm, "gradient", s.step, ckpt_dir.string(), progress);
     o.opt->step();
     ++s.step;
@@ -739,6 +882,9 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
                      {"total_steps", cfg.steps},
                      {"loss", loss_v},
                      {"target_tokens", target_tokens},
+                     {"loss_text", sl.text.item<double>()},
+                     {"loss_vis", sl.vis.defined() ? sl.vis.item<double>() : 0.0},
+                     {"loss_stop", sl.stop.defined() ? sl.stop.item<double>() : 0.0},
                      {"visual_tokens_per_sample", static_cast<double>(b.visual) / cfg.batch_size},
                      {"grad_norm", gnorm},
                      {"lr", lr},
@@ -750,7 +896,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     }
     const bool pause = s.step < cfg.steps && ((cfg.stop_at > 0 && s.step >= cfg.stop_at) || take_pause_request());
     if ((cfg.checkpoint_every > 0 && s.step % cfg.checkpoint_every == 0) || s.step == cfg.steps || pause) {
-      save_dir(ckpt_dir, s.model, s.tok_path, o.opt.get(), {{"step", s.step}, {"train_config", cfg.to_json()}});
+      save_dir(ckpt_dir, s.model, s.head ? s.head.get() : nullptr, s.tok_path, o.opt.get(),
+               {{"step", s.step}, {"train_config", cfg.to_json()}});
       progress.emit({{"event", "checkpoint"}, {"step", s.step}, {"path", ckpt_dir.string()}});
     }
     if (pause) {

@@ -50,7 +50,23 @@ struct MllmTrainConfig {
   // [SEG] gets it (its vocabulary grows by one row, the mean of the others).
   std::string referring;
   double referring_rate = 0;
-  std::vector<std::string> freeze{"setok"};  // any of: setok, multi_modal_projector, language_model
+  // Generation (§2.2, L_vis): text-to-image requests mixed in at generation_rate (of the examples
+  // that are neither text-only nor referring), from a prompts file (prompts_SPLIT.jsonl, as `setok
+  // data scenes` writes it). The answer is the prompt's image as visual tokens, which the diffusion
+  // head learns to write (diffusion_head.json/.safetensors beside the model; core/train/
+  // generation_task.h). generation_null_rate of them are asked with the null prompt [Null] (the
+  // learned null condition of guidance). A model without [Null] gets it (its vocabulary grows).
+  std::string generation;
+  double generation_rate = 0;
+  double generation_null_rate = 0.1;
+  // The new head's sizes (heads::DiffusionHeadConfig keys width, depth, frequencies, train_steps,
+  // sample_steps; token and condition widths come from the model). Ignored when the init or the
+  // checkpoint has a head.
+  nlohmann::json diffusion_head = nlohmann::json::object();
+  double diffusion_weight = 1.0, stop_weight = 1.0;  // L_vis and the stop loss beside the text loss
+  std::int64_t diffusion_repeats = 4;                // noise draws per target token (MAR: 4)
+  double diffusion_lr_scale = 10;                    // the head's learning rate, as a multiple of lr
+  std::vector<std::string> freeze{"setok"};          // any of: setok, multi_modal_projector, language_model
   // LoRA on the language model ({"rank", "alpha", "targets"}; empty: off): its base weights are
   // frozen and only the adapters train; the final model has them merged (a plain SeTokim).
   nlohmann::json lora = nlohmann::json::object();

@@ -421,6 +421,42 @@ void another_setok_under_stage_one(const TempDir& dir) {
   EXPECT_EQ(c6["setok_config"]["cluster"], ct["cluster"]);
 }
 
+// Another SeTok's detokenizer in a SeTokim's copy (`setok convert --detokenizer-from`): every other
+// tensor is kept to the bit, the detokenizer's tensors and settings are the other SeTok's.
+void detokenizer_swap_keeps_what_is_read(const TempDir& dir) {
+  auto r = setok_cli("convert -m " + shell_quote(dir / "s1/model") + " --out " + shell_quote(dir / "sw") +
+                     " --detokenizer-from " + shell_quote(dir / "tok2/model") + " --json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto s1 = setok::io::load_safetensors(dir / "s1/model/model.safetensors");
+  const auto sw = setok::io::load_safetensors(dir / "sw/model.safetensors");
+  const auto tok2 = setok::io::load_safetensors(dir / "tok2/model/model.safetensors");
+  int kept = 0, swapped = 0;
+  for (const auto& [name, t] : sw) {
+    if (name.rfind("setok.detokenizer.", 0) == 0) {
+      ASSERT_TRUE(tok2.count(name.substr(6))) << name;
+      EXPECT_TRUE(t.equal(tok2.at(name.substr(6)))) << name;
+      ++swapped;
+    } else {
+      ASSERT_TRUE(s1.count(name)) << name;
+      EXPECT_TRUE(t.equal(s1.at(name))) << name;
+      ++kept;
+    }
+  }
+  EXPECT_GT(kept, 10);
+  EXPECT_GT(swapped, 10);
+  auto cw = nlohmann::json::parse(read_bytes(dir / "sw/config.json"));
+  auto ct = nlohmann::json::parse(read_bytes(dir / "tok2/model/config.json"));
+  EXPECT_EQ(cw["setok_config"]["detokenizer"], ct["detokenizer"]);
+  EXPECT_TRUE(std::filesystem::exists(dir / "sw/tokenizer.model"));
+  for (const std::string& bad : {"convert -m " + shell_quote(dir / "s1/model") + " --out " + shell_quote(dir / "sw2"),
+                                 "convert -m " + shell_quote(dir / "s1/model") + " --out " + shell_quote(dir / "sw3") +
+                                     " --detokenizer-from " + shell_quote(dir / "s1/model")}) {
+    auto e = setok_cli(bad);
+    EXPECT_EQ(e.rc, 1) << bad;
+    EXPECT_EQ(count_lines(e.err), 1) << e.err;
+  }
+}
+
 // A SeTok whose tokens have another width is a one-line error.
 void setok_of_another_width_is_one_line(const TempDir& dir) {
   auto wide =
@@ -509,6 +545,75 @@ void referring_requests_teach_seg(const TempDir& dir) {
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
 }
 
+// Generation requests (L_vis): the vocabulary grows by [SEG] and [Null], the diffusion head is saved
+// beside the model, the answer's text is learnt, a stopped run resumes to the same head, and
+// `setok generate` draws the same image for the same seed.
+void generation_requests_teach_writing(const TempDir& dir) {
+  const std::string common = "train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") +
+                             " --set init=" + shell_quote(dir / "s1/model") +
+                             " --set generation=" + shell_quote(dir / "data/annotations/prompts_train.jsonl") +
+                             " --set generation_rate=1 --set token_geometry=true --set " +
+                             shell_quote(
+                                 "diffusion_head={\"width\": 32, \"depth\": 1, \"train_steps\": 50, "
+                                 "\"sample_steps\": 5}") +
+                             " ";
+  auto r = setok_cli(common + "--out " + shell_quote(dir / "g1") + " --steps 30 --progress jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto events = json_lines(r.out);
+  EXPECT_EQ(events.front()["generation_examples"].get<int>(), 16);
+  EXPECT_GT(events.front()["diffusion_head_parameters"].get<int>(), 1000);
+  std::vector<double> text, vis;
+  for (const auto& e : events)
+    if (e["event"] == "step") text.push_back(e["loss_text"].get<double>()), vis.push_back(e["loss_vis"].get<double>());
+  ASSERT_EQ(text.size(), 30u);
+  EXPECT_LT(text[29], 0.6 * text[0]) << "the answer [Img] [/Img] </s> is not learnt";
+  for (double v : vis) EXPECT_GT(v, 0.0);
+  for (const char* f : {"diffusion_head.json", "diffusion_head.safetensors"})
+    EXPECT_TRUE(std::filesystem::exists(dir / ("g1/model/" + std::string(f)))) << f;
+  const auto vocab = [&](const char* m) {
+    return nlohmann::json::parse(read_bytes(dir / (std::string(m) + "/model/config.json")))["text_config"]["vocab_size"]
+        .get<int>();
+  };
+  EXPECT_EQ(vocab("g1"), vocab("s1") + 2);
+  // Stopped at 2 and resumed: the same head and model as 4 steps straight.
+  ASSERT_EQ(setok_cli(common + "--out " + shell_quote(dir / "g2") + " --steps 4 --progress none").rc, 0);
+  ASSERT_EQ(setok_cli(common + "--out " + shell_quote(dir / "g3") + " --steps 4 --stop-at 2 --progress none").rc, 0);
+  auto resumed = setok_cli(common + "--out " + shell_quote(dir / "g3") + " --steps 4 --resume " +
+                           shell_quote(dir / "g3/checkpoint") + " --progress none");
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  for (const char* f : {"model.safetensors", "diffusion_head.safetensors"})
+    EXPECT_TRUE(read_bytes(dir / ("g3/model/" + std::string(f))) == read_bytes(dir / ("g2/model/" + std::string(f))))
+        << f << " differs after resuming";
+  // Same seed, same picture; each image has between 1 and --max-tokens tokens.
+  const std::string gen = "generate " + shell_quote("a red circle") + " -m " + shell_quote(dir / "g1/model") +
+                          " --max-tokens 4 --steps 3 --json -o ";
+  auto a = setok_cli(gen + shell_quote(dir / "a.png") + " --seed 3");
+  ASSERT_EQ(a.rc, 0) << a.err;
+  const int tokens = nlohmann::json::parse(a.out)["tokens"].get<int>();
+  EXPECT_GE(tokens, 1);
+  EXPECT_LE(tokens, 4);
+  ASSERT_EQ(setok_cli(gen + shell_quote(dir / "b.png") + " --seed 3").rc, 0);
+  EXPECT_TRUE(read_bytes(dir / "a.png") == read_bytes(dir / "b.png")) << "the same seed drew another image";
+  // Batch: one image per prompt, named after its image field.
+  auto batch = setok_cli("generate --prompts " + shell_quote(dir / "data/annotations/prompts_train.jsonl") + " -m " +
+                         shell_quote(dir / "g1/model") + " --max-tokens 2 --steps 2 --out " + shell_quote(dir / "gb"));
+  ASSERT_EQ(batch.rc, 0) << batch.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "gb/train_0000000.png"));
+  // Errors: a model without a head, an empty prompt, generation without token geometry.
+  for (const std::string& bad :
+       {"generate x -m " + shell_quote(dir / "s1/model") + " -o " + shell_quote(dir / "c.png"),
+        "generate '' -m " + shell_quote(dir / "g1/model") + " -o " + shell_quote(dir / "c.png")}) {
+    auto e = setok_cli(bad);
+    EXPECT_EQ(e.rc, 1) << bad;
+    EXPECT_EQ(count_lines(e.err), 1) << e.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "c.png"));
+  auto no_geometry =
+      setok_cli(common + "--out " + shell_quote(dir / "g4") + " --set token_geometry=false --steps 1 --progress none");
+  EXPECT_EQ(no_geometry.rc, 1);
+  EXPECT_NE(no_geometry.err.find("token geometry"), std::string::npos) << no_geometry.err;
+}
+
 // Bad configs are one line.
 void bad_stage_is_one_line(const TempDir& dir) {
   write_bytes(dir / "bad.json", "{\"stage\": 3}");
@@ -525,6 +630,7 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   nlohmann::json whole;  // stage II's start event: its examples and trainable parameters
   ASSERT_NO_FATAL_FAILURE(stage_two_learns(*dir, &whole));
   ASSERT_NO_FATAL_FAILURE(split_turns_gives_more_examples(*dir, whole));
+  ASSERT_NO_FATAL_FAILURE(generation_requests_teach_writing(*dir));
   ASSERT_NO_FATAL_FAILURE(referring_requests_teach_seg(*dir));
   ASSERT_NO_FATAL_FAILURE(lora_resumes_exactly_and_merges(*dir));
   ASSERT_NO_FATAL_FAILURE(freezing_part_of_setok_trains_the_rest(*dir, whole));
@@ -533,6 +639,7 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   ASSERT_NO_FATAL_FAILURE(token_appearance_learns(*dir));
   ASSERT_NO_FATAL_FAILURE(unknown_frozen_part_is_one_line(*dir));
   ASSERT_NO_FATAL_FAILURE(another_setok_under_stage_one(*dir));
+  ASSERT_NO_FATAL_FAILURE(detokenizer_swap_keeps_what_is_read(*dir));
   ASSERT_NO_FATAL_FAILURE(setok_of_another_width_is_one_line(*dir));
   ASSERT_NO_FATAL_FAILURE(question_rules_train_and_travel(*dir));
   ASSERT_NO_FATAL_FAILURE(bad_question_rules_are_one_line(*dir));

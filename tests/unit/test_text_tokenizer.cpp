@@ -79,4 +79,11 @@ TEST(TextTokenizer, SegTokenComesAfterTheVocabularyAndIsOneId) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), t.img_begin_id()), 1);
   EXPECT_EQ(t.decode(ids), "a red star  and ");  // decode drops specials; answers keep [SEG] (mllm/answer.h)
   EXPECT_EQ(mllm::decode_with_seg(t, ids), "a red star [SEG] and ");
+  // The null prompt of guidance comes right after [SEG], one id, and never reaches the text.
+  EXPECT_EQ(t.null_id(), t.seg_id() + 1);
+  EXPECT_FALSE(t.has_null_token(t.vocab_size() + 1));
+  EXPECT_TRUE(t.has_null_token(t.vocab_size() + 2));
+  auto nul = t.encode("Generate an image: [Null]");
+  EXPECT_EQ(std::count(nul.begin(), nul.end(), t.null_id()), 1);
+  EXPECT_EQ(t.decode(nul).find("Null"), std::string::npos);
 }

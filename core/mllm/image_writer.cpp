@@ -1,0 +1,78 @@
+#include "core/mllm/image_writer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "core/heads/token_diffusion.h"
+#include "core/mllm/chat_template.h"
+#include "core/runtime/error.h"
+
+namespace setok::mllm {
+namespace {
+
+// The request's embeddings up to and including the answer's [Img]: [1, T, D].
+at::Tensor request_embeds(SetokimImpl& model, const llm::TextTokenizer& tok, const std::string& request) {
+  EncodedChat enc = encode_chat(tok, {{"user", request, 0}}, true);
+  std::vector<std::int64_t> ids = enc.ids;
+  for (std::int64_t id : tok.encode(" ")) ids.push_back(id);
+  at::Tensor text = model.embed_sequence(ids, tok.img_begin_id(), tok.img_end_id(), {});
+  const auto dev = text.device();
+  at::Tensor img = model.language_model->embed(at::full({1, 1}, tok.img_begin_id(), at::kLong).to(dev));
+  return at::cat({text, img.to(text.scalar_type())}, 1);
+}
+
+// A written token [1, width] as the language model reads it next: [1, 1, D].
+at::Tensor token_embed(SetokimImpl& model, const at::Tensor& packed, std::int64_t token_dim) {
+  VisualTokens raw;
+  raw.embeds = packed.narrow(1, 0, token_dim);
+  raw.geometry = packed.narrow(1, token_dim, packed.size(1) - token_dim);
+  return model.project(raw).embeds.unsqueeze(0);
+}
+
+}  // namespace
+
+WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                         const std::string& request, const std::string& null_request, const ImageWriting& o,
+                         const std::function<bool(std::int64_t)>& progress) {
+  if (o.max_tokens < 1) throw Error("max_tokens must be at least 1");
+  if (!tok.has_null_token(model.config().text.vocab_size) && o.cfg != 1.0)
+    throw Error("this SeTokim has no null prompt ([Null]): guidance needs a model trained to generate");
+  const std::int64_t token_dim = model.setok->config().detokenizer.token_dim();
+  if (head.config().token_dim <= token_dim) throw Error("the diffusion head writes tokens narrower than SeTok's");
+  c10::InferenceMode guard;
+  at::Generator gen = at::detail::createCPUGenerator(o.seed);
+  const bool guided = o.cfg != 1.0;
+  at::Tensor seq = request_embeds(model, tok, request);
+  at::Tensor null_seq = guided ? request_embeds(model, tok, null_request) : at::Tensor();
+  std::vector<at::Tensor> rows;
+  WrittenImage out;
+  heads::DiffusionSampling ds;
+  ds.steps = o.steps;
+  ds.temperature = o.temperature;
+  ds.cfg = o.cfg;
+  for (std::int64_t k = 0; k < o.max_tokens; ++k) {
+    at::Tensor h = model.language_model->hidden(seq).select(1, -1);  // [1, D]
+    if (k > 0) {
+      const double p = at::softmax(model.language_model->logits(h.unsqueeze(1)).to(at::kFloat), -1)
+                           .select(-1, tok.img_end_id())
+                           .item<double>();
+      out.stop.push_back(p);
+      if (p >= o.stop_probability) {
+        out.finished = true;
+        break;
+      }
+    }
+    at::Tensor hn = guided ? model.language_model->hidden(null_seq).select(1, -1) : at::Tensor();
+    at::Tensor tok_k = heads::sample_tokens(head, h.to(at::kFloat), guided ? hn.to(at::kFloat) : hn, ds, gen);
+    rows.push_back(tok_k.cpu());
+    at::Tensor e = token_embed(model, tok_k, token_dim).to(seq.scalar_type());
+    seq = at::cat({seq, e}, 1);
+    if (guided) null_seq = at::cat({null_seq, e}, 1);
+    if (progress && !progress(k + 1)) throw Error("cancelled");
+  }
+  out.tokens = tokenizer::TokenSet::unpack(at::cat(rows, 0), token_dim, model.setok->config().vision.image_size);
+  out.pixels = tokenizer::draw_token_set(*model.setok, out.tokens);
+  return out;
+}
+
+}  // namespace setok::mllm

@@ -1,0 +1,43 @@
+#pragma once
+// SeTokim writes an image (§2.2): after the request it emits [Img], then one visual token at a
+// time — the diffusion head samples each token from the language model's state at the position
+// before it, and the sampled token goes back in through the projector as the next input — until
+// the language model itself says [/Img] (or max_tokens). The detokenizer then draws the set, which
+// holds every number it reads: no pixel of any image is involved.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/heads/diffusion_head.h"
+#include "core/llm/text_tokenizer.h"
+#include "core/mllm/setokim.h"
+#include "core/tokenizer/token_set.h"
+
+namespace setok::mllm {
+
+struct ImageWriting {
+  std::uint64_t seed = 0;
+  double cfg = 3.0;          // classifier-free guidance against the null request (1: none)
+  std::int64_t steps = 0;    // diffusion steps per token (0: the head's default)
+  double temperature = 1.0;  // the diffusion noise's scale
+  std::int64_t max_tokens = 16;
+  double stop_probability = 0.5;  // [/Img] once the model gives it at least this
+};
+
+struct WrittenImage {
+  tokenizer::TokenSet tokens;  // in the order written
+  at::Tensor pixels;           // [1, 3, S, S] the detokenizer's picture, about [-1, 1]
+  bool finished = false;       // the model wrote [/Img] (not cut at max_tokens)
+  std::vector<double> stop;    // p([/Img]) after each token
+};
+
+// `request` and `null_request`: the user turns (generation_request(prompt), null_generation_request()).
+// progress(tokens written) may return false to stop (throws setok::Error "cancelled").
+WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                         const std::string& request, const std::string& null_request, const ImageWriting& options,
+                         const std::function<bool(std::int64_t)>& progress = nullptr);
+
+}  // namespace setok::mllm
