@@ -38,6 +38,9 @@ Command add_eval_caption(CLI::App& app, Globals& g);
 Command add_eval_pope(CLI::App& app, Globals& g);
 // Referring segmentation and clicks, under `eval` (after add_eval).
 Command add_eval_refseg(CLI::App& app, Globals& g);
+// Generation (GenEval-style) under `eval`, and the judge it uses under `train`.
+Command add_eval_generate(CLI::App& app, Globals& g);
+Command add_train_judge(CLI::App& app, Globals& g);
 Command add_convert(CLI::App& app, Globals& g);
 Command add_chat(CLI::App& app, Globals& g);
 Command add_segment(CLI::App& app, Globals& g);
