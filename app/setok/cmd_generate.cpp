@@ -76,7 +76,21 @@ int run_batch(Generator& g, const Args& a) {
   }
   std::fprintf(stderr, "\n");
   const double ms = ms_since(t0);
-  if (a.json) print_json({{"count", prompts.size()}, {"ms_per_image", ms / prompts.size()}, {"images", items}});
+  double lm = 0, head = 0, draw = 0, tokens = 0;
+  for (const auto& it : items) {
+    lm += it["ms_parts"]["language_model"].get<double>();
+    head += it["ms_parts"]["diffusion_head"].get<double>();
+    draw += it["ms_parts"]["detokenizer"].get<double>();
+    tokens += it["tokens"].get<double>();
+  }
+  const double n = static_cast<double>(prompts.size());
+  if (a.json)
+    print_json(
+        {{"count", prompts.size()},
+         {"ms_per_image", ms / n},
+         {"ms_per_image_parts", {{"language_model", lm / n}, {"diffusion_head", head / n}, {"detokenizer", draw / n}}},
+         {"tokens_per_image", tokens / n},
+         {"images", items}});
   else std::printf("%zu images in %s (%.0f ms each)\n", prompts.size(), a.out_dir.c_str(), ms / prompts.size());
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "core/mllm/image_writer.h"
 
+#include <chrono>
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -9,6 +11,9 @@
 
 namespace setok::mllm {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 // The request's embeddings up to and including the answer's [Img]: [1, T, D].
 at::Tensor request_embeds(SetokimImpl& model, const llm::TextTokenizer& tok, const std::string& request) {
@@ -51,6 +56,7 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
   ds.temperature = o.temperature;
   ds.cfg = o.cfg;
   for (std::int64_t k = 0; k < o.max_tokens; ++k) {
+    auto t0 = Clock::now();
     at::Tensor h = model.language_model->hidden(seq).select(1, -1);  // [1, D]
     if (k > 0) {
       const double p = at::softmax(model.language_model->logits(h.unsqueeze(1)).to(at::kFloat), -1)
@@ -59,11 +65,15 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
       out.stop.push_back(p);
       if (p >= o.stop_probability) {
         out.finished = true;
+        out.lm_ms += ms_since(t0);
         break;
       }
     }
     at::Tensor hn = guided ? model.language_model->hidden(null_seq).select(1, -1) : at::Tensor();
+    out.lm_ms += ms_since(t0);
+    t0 = Clock::now();
     at::Tensor tok_k = heads::sample_tokens(head, h.to(at::kFloat), guided ? hn.to(at::kFloat) : hn, ds, gen);
+    out.head_ms += ms_since(t0);
     rows.push_back(tok_k.cpu());
     at::Tensor e = token_embed(model, tok_k, token_dim).to(seq.scalar_type());
     seq = at::cat({seq, e}, 1);
@@ -71,7 +81,9 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
     if (progress && !progress(k + 1)) throw Error("cancelled");
   }
   out.tokens = tokenizer::TokenSet::unpack(at::cat(rows, 0), token_dim, model.setok->config().vision.image_size);
+  const auto t0 = Clock::now();
   out.pixels = tokenizer::draw_token_set(*model.setok, out.tokens);
+  out.draw_ms = ms_since(t0);
   return out;
 }
 

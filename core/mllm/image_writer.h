@@ -28,10 +28,11 @@ struct ImageWriting {
 };
 
 struct WrittenImage {
-  tokenizer::TokenSet tokens;  // in the order written
-  at::Tensor pixels;           // [1, 3, S, S] the detokenizer's picture, about [-1, 1]
-  bool finished = false;       // the model wrote [/Img] (not cut at max_tokens)
-  std::vector<double> stop;    // p([/Img]) after each token
+  tokenizer::TokenSet tokens;                  // in the order written
+  at::Tensor pixels;                           // [1, 3, S, S] the detokenizer's picture, about [-1, 1]
+  bool finished = false;                       // the model wrote [/Img] (not cut at max_tokens)
+  std::vector<double> stop;                    // p([/Img]) after each token
+  double lm_ms = 0, head_ms = 0, draw_ms = 0;  // the language model's passes, the sampling, the drawing
 };
 
 // `request` and `null_request`: the user turns (generation_request(prompt), null_generation_request()).
