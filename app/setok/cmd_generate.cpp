@@ -60,8 +60,10 @@ nlohmann::json write_one(Generator& g, const std::string& prompt, const std::str
   const double ms = ms_since(t0);
   io::save_png(out, eval::to_image(img.pixels.clamp(-1, 1)[0]));
   if (!tokens.empty()) tokenizer::save_token_set(tokens, img.tokens);
-  return {{"prompt", prompt},         {"out", out},     {"tokens", img.tokens.count()},
-          {"finished", img.finished}, {"seed", w.seed}, {"ms", ms}};
+  nlohmann::json r = {{"prompt", prompt},         {"out", out},     {"tokens", img.tokens.count()},
+                      {"finished", img.finished}, {"seed", w.seed}, {"ms", ms}};
+  r["ms_parts"] = {{"language_model", img.lm_ms}, {"diffusion_head", img.head_ms}, {"detokenizer", img.draw_ms}};
+  return r;
 }
 
 int run_batch(Generator& g, const Args& a) {
