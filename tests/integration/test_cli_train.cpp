@@ -595,10 +595,18 @@ void generation_requests_teach_writing(const TempDir& dir) {
   ASSERT_EQ(setok_cli(gen + shell_quote(dir / "b.png") + " --seed 3").rc, 0);
   EXPECT_TRUE(read_bytes(dir / "a.png") == read_bytes(dir / "b.png")) << "the same seed drew another image";
   // Batch: one image per prompt, named after its image field.
-  auto batch = setok_cli("generate --prompts " + shell_quote(dir / "data/annotations/prompts_train.jsonl") + " -m " +
-                         shell_quote(dir / "g1/model") + " --max-tokens 2 --steps 2 --out " + shell_quote(dir / "gb"));
+  auto batch =
+      setok_cli("generate --prompts " + shell_quote(dir / "data/annotations/prompts_train.jsonl") + " -m " +
+                shell_quote(dir / "g1/model") + " --max-tokens 2 --steps 2 --json --out " + shell_quote(dir / "gb"));
   ASSERT_EQ(batch.rc, 0) << batch.err;
   EXPECT_TRUE(std::filesystem::exists(dir / "gb/train_0000000.png"));
+  const auto bj = nlohmann::json::parse(batch.out);
+  EXPECT_EQ(bj["count"], 16);
+  const auto& parts = bj["ms_per_image_parts"];
+  EXPECT_LE(parts["language_model"].get<double>() + parts["diffusion_head"].get<double>() +
+                parts["detokenizer"].get<double>(),
+            bj["ms_per_image"].get<double>());
+  EXPECT_GT(parts["diffusion_head"].get<double>(), 0.0);
   // Errors: a model without a head, an empty prompt, generation without token geometry.
   for (const std::string& bad :
        {"generate x -m " + shell_quote(dir / "s1/model") + " -o " + shell_quote(dir / "c.png"),
