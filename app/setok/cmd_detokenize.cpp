@@ -6,7 +6,9 @@
 
 #include "app/setok/command.h"
 #include "core/eval/label_maps.h"
+#include "core/io/checkpoint.h"
 #include "core/io/image.h"
+#include "core/mllm/setokim.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/token_set.h"
 
@@ -21,7 +23,7 @@ Command add_detokenize(CLI::App& app, Globals& g) {
   sub->add_option("TOKENS", a->tokens, "A token set (.safetensors, as `setok tokenize --tokens` writes it)")
       ->required();
   sub->add_option("-o,--out", a->out, "Output PNG (at the model's input size)")->required();
-  sub->add_option("-m,--model", a->model, "SeTok model folder (default: the bundled model)");
+  sub->add_option("-m,--model", a->model, "SeTok or SeTokim model folder (default: the bundled SeTok)");
   sub->add_flag("--json", g.json, "Machine-readable output");
   return {sub,
           [&g, a]() {
@@ -29,7 +31,11 @@ Command add_detokenize(CLI::App& app, Globals& g) {
             const tokenizer::TokenSet set = tokenizer::load_token_set(a->tokens);
             const std::string dir = a->model.empty() ? tokenizer::default_setok_model() : a->model;
             if (dir.empty()) throw Error("no model given and no bundled SeTok model found (use -m MODEL)");
-            tokenizer::SetokModel model = tokenizer::load_setok(dir);
+            // A SeTokim folder draws with its own copy of SeTok (what its generator's tokens are for).
+            const bool setokim =
+                io::read_json_file((std::filesystem::path(dir) / "config.json").string()).value("model_type", "") ==
+                "setokim";
+            tokenizer::SetokModel model = setokim ? mllm::load_setokim(dir)->setok : tokenizer::load_setok(dir);
             const at::Tensor pixels = tokenizer::draw_token_set(*model, set).clamp(-1, 1);
             const io::Image img = eval::to_image(pixels[0]);
             io::save_png(a->out, img);

@@ -592,8 +592,14 @@ void generation_requests_teach_writing(const TempDir& dir) {
   const int tokens = nlohmann::json::parse(a.out)["tokens"].get<int>();
   EXPECT_GE(tokens, 1);
   EXPECT_LE(tokens, 4);
-  ASSERT_EQ(setok_cli(gen + shell_quote(dir / "b.png") + " --seed 3").rc, 0);
+  ASSERT_EQ(setok_cli(gen + shell_quote(dir / "b.png") + " --seed 3 --tokens " + shell_quote(dir / "b.safetensors")).rc,
+            0);
   EXPECT_TRUE(read_bytes(dir / "a.png") == read_bytes(dir / "b.png")) << "the same seed drew another image";
+  // The written set, drawn by the model's own SeTok from the file alone, is the same picture (f16).
+  auto drawn = setok_cli("detokenize " + shell_quote(dir / "b.safetensors") + " -m " + shell_quote(dir / "g1/model") +
+                         " -o " + shell_quote(dir / "c2.png") + " --json");
+  ASSERT_EQ(drawn.rc, 0) << drawn.err;
+  EXPECT_EQ(nlohmann::json::parse(drawn.out)["count"], tokens);
   // Batch: one image per prompt, named after its image field.
   auto batch =
       setok_cli("generate --prompts " + shell_quote(dir / "data/annotations/prompts_train.jsonl") + " -m " +
