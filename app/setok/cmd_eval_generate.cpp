@@ -26,6 +26,8 @@ Command add_eval_generate(CLI::App& app, Globals& g) {
   sub->add_option("--judge", o->judge, "Object judge folder (default: the bundled judge-small)");
   sub->add_option("--out", o->out, "Also write every picture drawn here");
   sub->add_option("--seed", o->writing.seed, "Seed of every picture");
+  sub->add_flag("--teacher-forced", o->teacher_forced,
+                "Also draw each picture reading the true earlier tokens (the head's fidelity apart from drift)");
   sub->add_option("--cfg", o->writing.cfg, "Guidance scale")->check(CLI::Range(0.0, 20.0));
   sub->add_option("--steps", o->writing.steps, "Diffusion steps per token")->check(CLI::Range(1, 1000));
   sub->add_option("--temperature", o->writing.temperature, "Diffusion noise scale")->check(CLI::Range(0.0, 5.0));

@@ -11,6 +11,7 @@
 
 #include "core/data/coco.h"
 #include "core/data/generation_prompts.h"
+#include "core/eval/image_metrics.h"
 #include "core/eval/label_maps.h"
 #include "core/eval/picture_objects.h"
 #include "core/heads/diffusion_head.h"
@@ -105,7 +106,8 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
   if (!o.out.empty()) fs::create_directories(o.out);
   c10::InferenceMode guard;
   mllm::SetokimImpl& model = *loaded->model();
-  Tally gen, reference, through_tokens;
+  Tally gen, reference, through_tokens, forced;
+  double forced_psnr = 0;
   double ms = 0, tokens = 0, finished = 0;
   const std::int64_t total = o.limit > 0 ? std::min<std::int64_t>(o.limit, prompts.size()) : prompts.size();
   for (std::int64_t i = 0; i < total; ++i) {
@@ -128,23 +130,37 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
     const tokenizer::TokenSet set = tokenizer::make_token_set(*model.setok, px, model.setok->tokenize(px));
     const io::Image drawn = to_image(tokenizer::draw_token_set(*model.setok, set).clamp(-1, 1)[0]);
     through_tokens.add(score(it->second, picture_objects(*finder, *judge, drawn)));
+    if (o.teacher_forced) {
+      mllm::ImageWriting tf = o.writing;
+      at::Tensor order = mllm::generation_order(set.descriptors);
+      tf.teacher = set.select(order).packed();
+      mllm::WrittenImage f = mllm::write_image(model, *head, loaded->tokenizer(), mllm::generation_request(p.prompt),
+                                               mllm::null_generation_request(), tf);
+      forced.add(score(it->second, picture_objects(*finder, *judge, to_image(f.pixels.clamp(-1, 1)[0]))));
+      forced_psnr += psnr((f.pixels.clamp(-1, 1) + 1) / 2, (px.clamp(-1, 1) + 1) / 2)[0].item<double>();
+    }
     if (progress && !progress(i + 1, total)) break;
   }
   const double n = std::max<std::int64_t>(1, gen.pictures);
-  return {{"model", o.model},
-          {"data", o.data},
-          {"split", o.split},
-          {"judge", o.judge},
-          {"seed", o.writing.seed},
-          {"cfg", o.writing.cfg},
-          {"steps", o.writing.steps},
-          {"temperature", o.writing.temperature},
-          {"generated", gen.json()},
-          {"reference_pictures", reference.json()},
-          {"reference_through_tokens", through_tokens.json()},
-          {"tokens_per_picture", tokens / n},
-          {"finished_share", finished / n},
-          {"ms_per_picture", ms / n}};
+  nlohmann::json r = {{"model", o.model},
+                      {"data", o.data},
+                      {"split", o.split},
+                      {"judge", o.judge},
+                      {"seed", o.writing.seed},
+                      {"cfg", o.writing.cfg},
+                      {"steps", o.writing.steps},
+                      {"temperature", o.writing.temperature},
+                      {"generated", gen.json()},
+                      {"reference_pictures", reference.json()},
+                      {"reference_through_tokens", through_tokens.json()},
+                      {"tokens_per_picture", tokens / n},
+                      {"finished_share", finished / n},
+                      {"ms_per_picture", ms / n}};
+  if (o.teacher_forced) {
+    r["teacher_forced"] = forced.json();
+    r["teacher_forced"]["psnr_db"] = forced_psnr / n;
+  }
+  return r;
 }
 
 }  // namespace setok::eval

@@ -23,6 +23,9 @@ struct GenerationEvalOptions {
   std::int64_t limit = 0;
   mllm::ImageWriting writing;
   std::string out;  // when set, every picture drawn goes here (OUT/<image file name>)
+  // Also draw each picture with every earlier token the true one (the prompt's picture's tokens in
+  // writing order): the head's fidelity apart from the drift of writing ("teacher_forced").
+  bool teacher_forced = false;
 };
 
 // progress(done, total) may return false to stop early (the figures then cover what was done).

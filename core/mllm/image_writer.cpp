@@ -40,6 +40,9 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
                          const std::string& request, const std::string& null_request, const ImageWriting& o,
                          const std::function<bool(std::int64_t)>& progress) {
   if (o.max_tokens < 1) throw Error("max_tokens must be at least 1");
+  if (o.teacher.defined() &&
+      (o.teacher.dim() != 2 || o.teacher.size(0) < 1 || o.teacher.size(1) != head.config().token_dim))
+    throw Error("teacher tokens must be rows of the head's width");
   if (!tok.has_null_token(model.config().text.vocab_size) && o.cfg != 1.0)
     throw Error("this SeTokim has no null prompt ([Null]): guidance needs a model trained to generate");
   const std::int64_t token_dim = model.setok->config().detokenizer.token_dim();
@@ -55,10 +58,12 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
   ds.steps = o.steps;
   ds.temperature = o.temperature;
   ds.cfg = o.cfg;
-  for (std::int64_t k = 0; k < o.max_tokens; ++k) {
+  const bool forced = o.teacher.defined();
+  const std::int64_t cap = forced ? o.teacher.size(0) : o.max_tokens;
+  for (std::int64_t k = 0; k < cap; ++k) {
     auto t0 = Clock::now();
     at::Tensor h = model.language_model->hidden(seq).select(1, -1);  // [1, D]
-    if (k > 0) {
+    if (k > 0 && !forced) {
       const double p = at::softmax(model.language_model->logits(h.unsqueeze(1)).to(at::kFloat), -1)
                            .select(-1, tok.img_end_id())
                            .item<double>();
@@ -75,7 +80,8 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
     at::Tensor tok_k = heads::sample_tokens(head, h.to(at::kFloat), guided ? hn.to(at::kFloat) : hn, ds, gen);
     out.head_ms += ms_since(t0);
     rows.push_back(tok_k.cpu());
-    at::Tensor e = token_embed(model, tok_k, token_dim).to(seq.scalar_type());
+    const at::Tensor read = forced ? o.teacher.narrow(0, k, 1).to(tok_k.device(), at::kFloat) : tok_k;
+    at::Tensor e = token_embed(model, read, token_dim).to(seq.scalar_type());
     seq = at::cat({seq, e}, 1);
     if (guided) null_seq = at::cat({null_seq, e}, 1);
     if (progress && !progress(k + 1)) throw Error("cancelled");

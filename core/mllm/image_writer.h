@@ -25,6 +25,10 @@ struct ImageWriting {
   double temperature = 1.0;  // the diffusion noise's scale
   std::int64_t max_tokens = 16;
   double stop_probability = 0.5;  // [/Img] once the model gives it at least this
+  // Teacher forcing, to tell the head's fidelity from the drift of writing: when set ([C, width],
+  // in writing order), the model reads these tokens instead of the ones it samples, and writes
+  // exactly C of them (the stop is not asked).
+  at::Tensor teacher;
 };
 
 struct WrittenImage {

@@ -622,6 +622,30 @@ void generation_requests_teach_writing(const TempDir& dir) {
     EXPECT_EQ(count_lines(e.err), 1) << e.err;
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "c.png"));
+  // The judge learns the world's objects, and judges the pictures g1 draws against their prompts.
+  auto judge = setok_cli("train judge --data " + shell_quote(dir / "data") + " --val-split train --out " +
+                         shell_quote(dir / "judge") + " --steps 30 --json");
+  ASSERT_EQ(judge.rc, 0) << judge.err;
+  const auto jm = nlohmann::json::parse(judge.out);
+  EXPECT_GT(jm["held_out"]["objects"].get<int>(), 16);
+  EXPECT_GT(jm["train"]["colour_top1"].get<double>(), 0.3);  // 8 colours: chance is 0.125
+  EXPECT_TRUE(std::filesystem::exists(dir / "judge/judge.safetensors"));
+  auto ev = setok_cli("eval generate -m " + shell_quote(dir / "g1/model") + " --data " + shell_quote(dir / "data") +
+                      " --split train --limit 3 --steps 2 --teacher-forced --judge " + shell_quote(dir / "judge") +
+                      " --out " + shell_quote(dir / "drawn") + " --json");
+  ASSERT_EQ(ev.rc, 0) << ev.err;
+  const auto em = nlohmann::json::parse(ev.out);
+  for (const char* k : {"generated", "reference_pictures", "reference_through_tokens", "teacher_forced"}) {
+    EXPECT_EQ(em[k]["pictures"], 3) << k;
+    EXPECT_GE(em[k]["accuracy"].get<double>(), 0.0) << k;
+    EXPECT_LE(em[k]["objects_in_place"].get<double>(), em[k]["objects_found"].get<double>()) << k;
+  }
+  EXPECT_GT(em["teacher_forced"]["psnr_db"].get<double>(), 0.0);
+  EXPECT_TRUE(std::filesystem::exists(dir / "drawn/train_0000002.png"));
+  auto no_data = setok_cli("eval generate -m " + shell_quote(dir / "g1/model") + " --data " +
+                           shell_quote(dir / "nowhere") + " --judge " + shell_quote(dir / "judge"));
+  EXPECT_EQ(no_data.rc, 1);
+  EXPECT_EQ(count_lines(no_data.err), 1) << no_data.err;
   auto no_geometry =
       setok_cli(common + "--out " + shell_quote(dir / "g4") + " --set token_geometry=false --steps 1 --progress none");
   EXPECT_EQ(no_geometry.rc, 1);
