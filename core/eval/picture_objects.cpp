@@ -3,30 +3,36 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
-#include "core/tokenizer/token_overlay.h"
+#include "core/eval/label_maps.h"
 
 namespace setok::eval {
 
 int third(double v, int size) { return v < size / 3.0 ? 0 : (v < 2.0 * size / 3.0 ? 1 : 2); }
 
-std::vector<PictureObject> picture_objects(tokenizer::SetokModelImpl& setok, ObjectJudgeImpl& judge,
-                                           const io::Image& picture, double min_probability, std::int64_t min_area) {
+at::Tensor picture_pixels(const io::Image& picture) {
+  return at::from_blob(const_cast<std::uint8_t*>(picture.rgb.data()), {picture.height, picture.width, 3}, at::kByte)
+             .permute({2, 0, 1})
+             .to(at::kFloat) /
+         255.0;
+}
+
+at::Tensor picture_regions(tokenizer::SetokModelImpl& setok, const io::Image& picture) {
   c10::InferenceMode guard;
   const tokenizer::Tokenized t = setok.tokenize(setok.preprocess(picture));
   at::Tensor valid = t.clusters.token_valid[0].to(at::kBool);
-  at::Tensor assign = t.clusters.masks[0].masked_fill(at::logical_not(valid).unsqueeze(0), -1).argmax(1).to(at::kInt);
-  std::vector<std::int32_t> grid(assign.data_ptr<std::int32_t>(), assign.data_ptr<std::int32_t>() + assign.numel());
-  const std::vector<std::int32_t> map =
-      tokenizer::refine_token_map(picture, grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w));
+  at::Tensor assign = t.clusters.masks[0].masked_fill(at::logical_not(valid).unsqueeze(0), -1).argmax(1);
+  return pixel_edge_labels(picture, assign, t.grid_h, t.grid_w).view({picture.height, picture.width});
+}
+
+std::vector<PictureObject> picture_objects(tokenizer::SetokModelImpl& setok, ObjectJudgeImpl& judge,
+                                           const io::Image& picture, double min_probability, std::int64_t min_area) {
+  c10::InferenceMode guard;
+  const at::Tensor labels = picture_regions(setok, picture);
+  const at::Tensor px = picture_pixels(picture);
   const int h = picture.height, w = picture.width;
-  at::Tensor labels = at::from_blob(const_cast<std::int32_t*>(map.data()), {h, w}, at::kInt).clone();
-  at::Tensor px = at::from_blob(const_cast<std::uint8_t*>(picture.rgb.data()), {h, w, 3}, at::kByte)
-                      .permute({2, 0, 1})
-                      .to(at::kFloat) /
-                  255.0;
   std::vector<at::Tensor> crops;
   std::vector<PictureObject> regions;
-  const std::int64_t tokens = t.tokens.size(1);
+  const std::int64_t tokens = labels.max().item<std::int64_t>() + 1;
   for (std::int64_t k = 0; k < tokens; ++k) {
     at::Tensor mask = labels == k;
     const std::int64_t area = mask.sum().item<std::int64_t>();

@@ -26,6 +26,11 @@ std::vector<PictureObject> picture_objects(tokenizer::SetokModelImpl& setok, Obj
                                            const io::Image& picture, double min_probability = 0.5,
                                            std::int64_t min_area = 12);
 
+// A picture's RGB as [3, H, W] floats in [0, 1] (what judge_crop reads).
+at::Tensor picture_pixels(const io::Image& picture);
+// The token of every pixel, [H, W] long: `setok`'s tokens of the picture at pixel edges.
+at::Tensor picture_regions(tokenizer::SetokModelImpl& setok, const io::Image& picture);
+
 // The third of a side `size` a coordinate falls in (0, 1, 2).
 int third(double v, int size);
 

@@ -26,12 +26,13 @@ at::Tensor generation_order(const at::Tensor& descriptors) {
   std::vector<std::int64_t> idx(static_cast<std::size_t>(c));
   std::iota(idx.begin(), idx.end(), 0);
   if (c == 0) return at::zeros({0}, at::kLong);
-  auto area = [&](std::int64_t i) { return d[i][13].item<float>(); };
+  const auto a = d.accessor<float, 2>();
+  auto area = [&](std::int64_t i) { return a[i][13]; };
   auto third = [&](std::int64_t i) {
-    const float y = (d[i][tokenizer::kGeometryCentre + 1].item<float>() + 1) / 2;  // [0, 1]
+    const float y = (a[i][tokenizer::kGeometryCentre + 1] + 1) / 2;  // [0, 1]
     return std::min(2, std::max(0, static_cast<int>(std::floor(y * 3))));
   };
-  auto x = [&](std::int64_t i) { return d[i][tokenizer::kGeometryCentre].item<float>(); };
+  auto x = [&](std::int64_t i) { return a[i][tokenizer::kGeometryCentre]; };
   const auto largest = std::max_element(idx.begin(), idx.end(), [&](auto a, auto b) { return area(a) < area(b); });
   std::iter_swap(idx.begin(), largest);
   std::stable_sort(idx.begin() + 1, idx.end(), [&](std::int64_t a, std::int64_t b) {

@@ -12,11 +12,11 @@
 
 #include "core/data/coco.h"
 #include "core/eval/object_judge.h"
+#include "core/eval/picture_objects.h"
 #include "core/io/atomic_file.h"
 #include "core/io/image.h"
 #include "core/runtime/error.h"
 #include "core/tokenizer/setok_model.h"
-#include "core/tokenizer/token_overlay.h"
 
 namespace fs = std::filesystem;
 
@@ -28,11 +28,6 @@ struct JudgeData {
   at::Tensor crops, cls, colour;
 };
 
-at::Tensor image_tensor(const io::Image& img) {
-  at::Tensor t = at::from_blob(const_cast<std::uint8_t*>(img.rgb.data()), {img.height, img.width, 3}, at::kByte);
-  return t.permute({2, 0, 1}).to(at::kFloat) / 255.0;
-}
-
 // SeTok's token regions of the picture (pixel edges), as picture_objects shows them to the judge:
 // one that covers an object well (IoU ≥ 0.5) is that object, one that covers little of any object
 // (under a fifth of its pixels) is "no object", others (parts, merges) are left out.
@@ -41,15 +36,11 @@ void token_region_crops(tokenizer::SetokModelImpl& setok, const io::Image& img, 
                         const eval::ObjectJudgeConfig& jc, std::vector<at::Tensor>& crops,
                         std::vector<std::int64_t>& cls, std::vector<std::int64_t>& colour) {
   c10::InferenceMode guard;
-  const tokenizer::Tokenized t = setok.tokenize(setok.preprocess(img));
-  at::Tensor valid = t.clusters.token_valid[0].to(at::kBool);
-  at::Tensor assign = t.clusters.masks[0].masked_fill(at::logical_not(valid).unsqueeze(0), -1).argmax(1).to(at::kInt);
-  std::vector<std::int32_t> grid(assign.data_ptr<std::int32_t>(), assign.data_ptr<std::int32_t>() + assign.numel());
-  const auto map = tokenizer::refine_token_map(img, grid, static_cast<int>(t.grid_h), static_cast<int>(t.grid_w));
-  at::Tensor labels = at::from_blob(const_cast<std::int32_t*>(map.data()), {img.height, img.width}, at::kInt).clone();
+  const at::Tensor labels = eval::picture_regions(setok, img);
   at::Tensor any = at::zeros({img.height, img.width}, at::kBool);
   for (const auto& o : objects) any |= o.first;
-  for (std::int64_t k = 0; k < t.tokens.size(1); ++k) {
+  const std::int64_t tokens = labels.max().item<std::int64_t>() + 1;
+  for (std::int64_t k = 0; k < tokens; ++k) {
     at::Tensor region = labels == k;
     const double area = region.sum().item<double>();
     if (area < 12) continue;
@@ -87,7 +78,7 @@ JudgeData judge_data(const std::string& instances, const eval::ObjectJudgeConfig
   for (const auto& im : coco.images) {
     if (n++ >= max_images) break;
     const io::Image img = io::load_image((root / im.file_name).string());
-    const at::Tensor px = image_tensor(img);
+    const at::Tensor px = eval::picture_pixels(img);
     at::Tensor any = at::zeros({img.height, img.width}, at::kBool);
     std::vector<std::pair<at::Tensor, std::pair<std::int64_t, std::int64_t>>> objects;
     for (const data::CocoAnnotation* a : by_image[im.id]) {
