@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "app/setok/command.h"
+#include "app/setok/writer_options.h"
 #include "core/eval/generation_eval.h"
 #include "core/eval/object_judge.h"
 #include "core/runtime/error.h"
@@ -25,26 +26,15 @@ Command add_eval_generate(CLI::App& app, Globals& g) {
   sub->add_option("--limit", o->limit, "The first N prompts only")->check(CLI::PositiveNumber);
   sub->add_option("--judge", o->judge, "Object judge folder (default: the bundled judge-small)");
   sub->add_option("--out", o->out, "Also write every picture drawn here");
-  sub->add_option("--seed", o->writing.seed, "Seed of every picture");
   sub->add_flag("--teacher-forced", o->teacher_forced,
                 "Also draw each picture reading the true earlier tokens (the head's fidelity apart from drift)");
-  sub->add_option("--cfg", o->writing.cfg, "Guidance scale")->check(CLI::Range(0.0, 20.0));
-  sub->add_option("--steps", o->writing.steps, "Diffusion steps per token")->check(CLI::Range(1, 1000));
-  sub->add_option("--temperature", o->writing.temperature, "Diffusion noise scale")->check(CLI::Range(0.0, 5.0));
+  add_writing_options(sub, o->writing);
   sub->add_flag("--json", g.json, "Machine-readable output");
   return {sub,
           [&g, o]() {
             eval::GenerationEvalOptions opt = *o;
-            if (opt.model.empty()) opt.model = tokenizer::default_setokim_model();
-            if (opt.judge.empty()) opt.judge = eval::default_judge_model();
-            opt.setok = tokenizer::default_setok_model();
-            if (opt.model.empty() || opt.judge.empty() || opt.setok.empty())
-              throw Error("a SeTokim (-m), an object judge (--judge) and the bundled SeTok are needed");
-            if (!fs::is_directory(opt.data)) throw Error(opt.data + ": no such dataset folder");
-            const nlohmann::json r = eval::evaluate_generation(opt, [](std::int64_t done, std::int64_t total) {
-              std::fprintf(stderr, "\r%lld/%lld", static_cast<long long>(done), static_cast<long long>(total));
-              return true;
-            });
+            resolve_judged_models(opt.model, opt.judge, opt.setok, opt.data);
+            const nlohmann::json r = eval::evaluate_generation(opt, print_progress);
             std::fprintf(stderr, "\n");
             if (g.json) {
               print_json(r);

@@ -7,13 +7,14 @@
 #include <filesystem>
 
 #include "app/setok/command.h"
+#include "app/setok/writer_options.h"
 #include "core/data/generation_prompts.h"
 #include "core/eval/label_maps.h"
 #include "core/heads/diffusion_head.h"
 #include "core/io/image.h"
 #include "core/mllm/generation_request.h"
 #include "core/mllm/image_writer.h"
-#include "core/mllm/loaded_setokim.h"
+#include "core/mllm/writer_model.h"
 #include "core/runtime/error.h"
 
 namespace fs = std::filesystem;
@@ -32,21 +33,13 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 struct Generator {
-  std::shared_ptr<const mllm::LoadedSetokim> loaded;
-  heads::DiffusionHead head{nullptr};
+  mllm::WriterModel m;
   double load_ms = 0;
 };
 
 Generator load_generator(const std::string& model) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string dir = model.empty() ? tokenizer::default_setokim_model() : model;
-  if (dir.empty()) throw Error("no SeTokim model given and none bundled (use -m MODEL)");
-  if (!fs::is_directory(dir)) throw Error(dir + ": no such model folder");
-  if (!heads::has_diffusion_head(dir))
-    throw Error(dir + ": no diffusion head (diffusion_head.json); train one with `setok train mllm` and generation");
-  Generator g;
-  g.loaded = mllm::LoadedSetokim::load(dir);
-  g.head = heads::load_diffusion_head(dir);
+  Generator g{mllm::load_writer_model(model)};
   g.load_ms = ms_since(t0);
   return g;
 }
@@ -55,7 +48,7 @@ nlohmann::json write_one(Generator& g, const std::string& prompt, const std::str
                          const mllm::ImageWriting& w) {
   if (prompt.find_first_not_of(" \t\n") == std::string::npos) throw Error("the prompt is empty");
   const auto t0 = std::chrono::steady_clock::now();
-  mllm::WrittenImage img = mllm::write_image(*g.loaded->model(), *g.head, g.loaded->tokenizer(),
+  mllm::WrittenImage img = mllm::write_image(*g.m.loaded->model(), *g.m.head, g.m.loaded->tokenizer(),
                                              mllm::generation_request(prompt), mllm::null_generation_request(), w);
   const double ms = ms_since(t0);
   io::save_png(out, eval::to_image(img.pixels.clamp(-1, 1)[0]));
@@ -109,11 +102,7 @@ Command add_generate(CLI::App& app, Globals& g) {
   sub->add_option("--out", a->out_dir, "Output folder for --prompts: OUT/<file name of each line's image>");
   sub->add_option("--tokens", a->tokens,
                   "Also write the written token set (.safetensors; `setok detokenize` draws it)");
-  sub->add_option("--seed", a->w.seed, "Seed: the same seed draws the same image");
-  sub->add_option("--cfg", a->w.cfg, "Classifier-free guidance scale (1: none)")->check(CLI::Range(0.0, 20.0));
-  sub->add_option("--steps", a->w.steps, "Diffusion steps per token (default: the head's)")->check(CLI::Range(1, 1000));
-  sub->add_option("--temperature", a->w.temperature, "Diffusion noise scale")->check(CLI::Range(0.0, 5.0));
-  sub->add_option("--max-tokens", a->w.max_tokens, "Tokens at most")->check(CLI::Range(1, 256));
+  add_writing_options(sub, a->w, "Tokens at most");
   sub->add_flag("--json", g.json, "Machine-readable output");
   return {sub,
           [&g, a, sub]() {

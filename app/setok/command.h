@@ -27,6 +27,7 @@ Command add_bench(CLI::App& app, Globals& g);
 Command add_tokenize(CLI::App& app, Globals& g);
 Command add_detokenize(CLI::App& app, Globals& g);
 Command add_generate(CLI::App& app, Globals& g);
+Command add_edit(CLI::App& app, Globals& g);
 Command add_train(CLI::App& app, Globals& g);
 Command add_train_mllm(CLI::App& app, Globals& g);     // after add_train
 Command add_train_segment(CLI::App& app, Globals& g);  // after add_train
@@ -40,6 +41,7 @@ Command add_eval_pope(CLI::App& app, Globals& g);
 Command add_eval_refseg(CLI::App& app, Globals& g);
 // Generation (GenEval-style) under `eval`, and the judge it uses under `train`.
 Command add_eval_generate(CLI::App& app, Globals& g);
+Command add_eval_edit(CLI::App& app, Globals& g);
 Command add_train_judge(CLI::App& app, Globals& g);
 Command add_convert(CLI::App& app, Globals& g);
 Command add_chat(CLI::App& app, Globals& g);

@@ -40,13 +40,13 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
 
   const Command commands[] = {
-      add_doctor(app, g),        add_inspect(app, g),      add_cluster(app, g),       add_tokenize(app, g),
-      add_detokenize(app, g),    add_generate(app, g),     add_data(app, g),          add_data_pack(app, g),
-      add_train(app, g),         add_train_mllm(app, g),   add_train_segment(app, g), add_eval(app, g),
-      add_eval_vqa(app, g),      add_eval_caption(app, g), add_eval_pope(app, g),     add_eval_refseg(app, g),
-      add_eval_generate(app, g), add_train_judge(app, g),  add_calibrate(app, g),     add_convert(app, g),
-      add_chat(app, g),          add_segment(app, g),      add_domain(app, g),        add_bench(app, g),
-      add_bench_llm(app, g),     add_bench_segment(app, g)};
+      add_doctor(app, g),      add_inspect(app, g),       add_cluster(app, g),      add_tokenize(app, g),
+      add_detokenize(app, g),  add_generate(app, g),      add_edit(app, g),         add_data(app, g),
+      add_data_pack(app, g),   add_train(app, g),         add_train_mllm(app, g),   add_train_segment(app, g),
+      add_eval(app, g),        add_eval_vqa(app, g),      add_eval_caption(app, g), add_eval_pope(app, g),
+      add_eval_refseg(app, g), add_eval_generate(app, g), add_eval_edit(app, g),    add_train_judge(app, g),
+      add_calibrate(app, g),   add_convert(app, g),       add_chat(app, g),         add_segment(app, g),
+      add_domain(app, g),      add_bench(app, g),         add_bench_llm(app, g),    add_bench_segment(app, g)};
 
   try {
     app.parse(argc, argv);

@@ -8,7 +8,7 @@
 namespace setok::data {
 namespace fs = std::filesystem;
 
-std::vector<EditTriplet> read_edit_triplets(const std::string& path) {
+std::vector<EditTriplet> read_edit_triplets(const std::string& path, const std::string& images_root) {
   std::vector<EditTriplet> out;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -38,7 +38,7 @@ std::vector<EditTriplet> read_edit_triplets(const std::string& path) {
     }
     return out;
   }
-  const fs::path root = fs::path(path).parent_path().parent_path();
+  const fs::path root = images_root.empty() ? fs::path(path).parent_path().parent_path() : fs::path(images_root);
   const auto lines = read_jsonl_file(path);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string at = "line " + std::to_string(i + 1);

@@ -18,6 +18,7 @@ struct EditTriplet {
 };
 
 // A .jsonl file or a folder in the paper's layout. Throws setok::Error naming file and fault.
-std::vector<EditTriplet> read_edit_triplets(const std::string& path);
+// images_root, when given, is the folder a .jsonl file's image paths are relative to.
+std::vector<EditTriplet> read_edit_triplets(const std::string& path, const std::string& images_root = "");
 
 }  // namespace setok::data

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/engine/chat_job.h"
+#include "core/engine/edit_job.h"
 #include "core/engine/segment_job.h"
 #include "core/engine/setok_lane.h"
 #include "core/engine/setokim_lane.h"
@@ -14,7 +15,7 @@ namespace setok::engine {
 namespace {
 
 // The kinds of request a worker tells apart for superseding.
-enum Kind : int { kTokenize, kCompare, kSetokModel, kSegment, kChat };
+enum Kind : int { kTokenize, kCompare, kSetokModel, kSegment, kChat, kEdit };
 
 }  // namespace
 
@@ -85,6 +86,16 @@ Engine::Ticket Engine::submit(SegmentRequest r, Done<SegmentOutcome> done, Progr
   impl_->setokim_worker.submit(t, kSegment, supersede,
                                [this, req, done = std::move(done), progress = std::move(progress)](
                                    WorkerLane::Job& job) { run_segment(impl_->setokim, job, *req, done, progress); });
+  return t;
+}
+
+Engine::Ticket Engine::submit(EditRequest r, Done<EditOutcome> done, Progress progress) {
+  auto req = std::make_shared<EditRequest>(std::move(r));
+  const Ticket t = impl_->next();
+  impl_->setokim_worker.submit(
+      t, kEdit, false, [this, req, done = std::move(done), progress = std::move(progress)](WorkerLane::Job& job) {
+        run_edit(impl_->setokim, job, *req, done, progress);
+      });
   return t;
 }
 

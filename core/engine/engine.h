@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/engine/chat_request.h"
+#include "core/engine/edit_request.h"
 #include "core/engine/request_status.h"
 #include "core/engine/segment_request.h"
 #include "core/io/image.h"
@@ -140,6 +141,9 @@ class Engine {
                 bool supersede = false);
   // On the SeTokim worker. Hover previews use supersede.
   Ticket submit(SegmentRequest r, Done<SegmentOutcome> done, Progress progress = {}, bool supersede = false);
+  // On the SeTokim worker: an edit of a picture, or a new one drawn from a prompt; cancellable
+  // after every token written.
+  Ticket submit(EditRequest r, Done<EditOutcome> done, Progress progress = {});
   // On the SeTokim worker; `stream` gets an answer's pieces there (see core/engine/chat_job.h for
   // what cancelling a chat request does).
   Ticket submit(ChatRequest r, Done<ChatOutcome> done, ChatStream stream = {});

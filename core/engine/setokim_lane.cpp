@@ -46,6 +46,20 @@ const heads::Segmenter& SetokimLane::segmenter(double* load_ms) {
   return *segmenter_;
 }
 
+mllm::WriterModel& SetokimLane::writer(double* load_ms) {
+  if (writer_) return *writer_;
+  const std::string d = dir();
+  if (!heads::has_diffusion_head(d))
+    throw Error(d + " has no diffusion head: it cannot edit or draw (train one with `setok train mllm`)");
+  auto w = std::make_unique<mllm::WriterModel>();
+  w->loaded = model(d, load_ms);
+  const auto t0 = detail::Clock::now();
+  w->head = heads::load_diffusion_head(d);
+  if (load_ms) *load_ms += detail::ms_since(t0);
+  writer_ = std::move(w);
+  return *writer_;
+}
+
 mllm::ChatSession* SetokimLane::conversation(std::uint64_t id) {
   auto it = conversations_.find(id);
   return it == conversations_.end() ? nullptr : it->second.get();
@@ -61,6 +75,7 @@ void SetokimLane::release() {
   conversations_.clear();
   encoded_.clear();
   segmenter_.reset();
+  writer_.reset();
   loaded_.clear();
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The SeTokim lane's state: each SeTokim folder loaded once and shared by everything that uses it
-// (chat conversations, the segmenter), the segmenter over the engine's SeTokim with the images it
+// (chat conversations, the segmenter, the writer), the segmenter over the engine's SeTokim with the images it
 // encoded last, and the conversations by id, each with its own ChatSession (images, KV cache).
 // Worker-thread only; internal to core/engine.
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include "core/heads/segmenter.h"
 #include "core/mllm/chat_session.h"
 #include "core/mllm/loaded_setokim.h"
+#include "core/mllm/writer_model.h"
 
 namespace setok::engine {
 
@@ -32,6 +33,9 @@ class SetokimLane {
   // when the folder has none.
   const heads::Segmenter& segmenter(double* load_ms);
   EncodedImages& encoded() { return encoded_; }
+  // The engine's SeTokim with its diffusion head (editing, generation). Throws setok::Error
+  // "<folder> has no diffusion head …" when the folder has none.
+  mllm::WriterModel& writer(double* load_ms);
 
   // The conversation's session, or null when it has none yet.
   mllm::ChatSession* conversation(std::uint64_t id);
@@ -44,6 +48,7 @@ class SetokimLane {
   std::string setokim_dir_;
   std::map<std::string, std::weak_ptr<const mllm::LoadedSetokim>> loaded_;  // by canonical folder
   std::shared_ptr<const heads::Segmenter> segmenter_;
+  std::unique_ptr<mllm::WriterModel> writer_;
   EncodedImages encoded_;
   std::map<std::uint64_t, std::unique_ptr<mllm::ChatSession>> conversations_;
 };

@@ -15,17 +15,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// The request's embeddings up to and including the answer's [Img]: [1, T, D].
-at::Tensor request_embeds(SetokimImpl& model, const llm::TextTokenizer& tok, const std::string& request) {
-  EncodedChat enc = encode_chat(tok, {{"user", request, 0}}, true);
-  std::vector<std::int64_t> ids = enc.ids;
-  for (std::int64_t id : tok.encode(" ")) ids.push_back(id);
-  at::Tensor text = model.embed_sequence(ids, tok.img_begin_id(), tok.img_end_id(), {});
-  const auto dev = text.device();
-  at::Tensor img = model.language_model->embed(at::full({1, 1}, tok.img_begin_id(), at::kLong).to(dev));
-  return at::cat({text, img.to(text.scalar_type())}, 1);
-}
-
 // A written token [1, width] as the language model reads it next: [1, 1, D].
 at::Tensor token_embed(SetokimImpl& model, const at::Tensor& packed, std::int64_t token_dim) {
   VisualTokens raw;
@@ -36,10 +25,26 @@ at::Tensor token_embed(SetokimImpl& model, const at::Tensor& packed, std::int64_
 
 }  // namespace
 
-WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
-                         const std::string& request, const std::string& null_request, const ImageWriting& o,
-                         const std::function<bool(std::int64_t)>& progress) {
-  if (o.max_tokens < 1) throw Error("max_tokens must be at least 1");
+at::Tensor answer_prefix(SetokimImpl& model, const llm::TextTokenizer& tok, const std::string& request,
+                         const std::vector<VisualTokens>& images, const std::string& answer_text) {
+  EncodedChat enc = encode_chat(tok, {{"user", request, static_cast<int>(images.size())}}, true);
+  std::vector<std::int64_t> ids = enc.ids;
+  // The answer as training encodes it (" " + text + "[Img][/Img]"), cut before its [Img].
+  std::vector<std::int64_t> answer = tok.encode(" " + answer_text + "[Img][/Img]");
+  if (answer.size() < 2 || answer[answer.size() - 2] != tok.img_begin_id() || answer.back() != tok.img_end_id())
+    throw Error("the answer's text does not end where its image starts");
+  ids.insert(ids.end(), answer.begin(), answer.end() - 2);
+  at::Tensor text = model.embed_sequence(ids, tok.img_begin_id(), tok.img_end_id(), images);
+  const auto dev = text.device();
+  at::Tensor img = model.language_model->embed(at::full({1, 1}, tok.img_begin_id(), at::kLong).to(dev));
+  return at::cat({text, img.to(text.scalar_type())}, 1);
+}
+
+WrittenImage write_tokens(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                          at::Tensor seq, at::Tensor null_seq, const ImageWriting& o,
+                          const std::function<bool(std::int64_t)>& progress) {
+  if (o.max_tokens < 1 || o.min_tokens < 0 || o.min_tokens > o.max_tokens)
+    throw Error("max_tokens must be at least 1, and min_tokens between 0 and max_tokens");
   if (o.teacher.defined() &&
       (o.teacher.dim() != 2 || o.teacher.size(0) < 1 || o.teacher.size(1) != head.config().token_dim))
     throw Error("teacher tokens must be rows of the head's width");
@@ -50,8 +55,7 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
   c10::InferenceMode guard;
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
   const bool guided = o.cfg != 1.0;
-  at::Tensor seq = request_embeds(model, tok, request);
-  at::Tensor null_seq = guided ? request_embeds(model, tok, null_request) : at::Tensor();
+  if (guided && !null_seq.defined()) throw Error("guidance needs the null request's sequence");
   std::vector<at::Tensor> rows;
   WrittenImage out;
   heads::DiffusionSampling ds;
@@ -63,7 +67,7 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
   for (std::int64_t k = 0; k < cap; ++k) {
     auto t0 = Clock::now();
     at::Tensor h = model.language_model->hidden(seq).select(1, -1);  // [1, D]
-    if (k > 0 && !forced) {
+    if (k >= o.min_tokens && !forced) {
       const double p = at::softmax(model.language_model->logits(h.unsqueeze(1)).to(at::kFloat), -1)
                            .select(-1, tok.img_end_id())
                            .item<double>();
@@ -86,7 +90,18 @@ WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, con
     if (guided) null_seq = at::cat({null_seq, e}, 1);
     if (progress && !progress(k + 1)) throw Error("cancelled");
   }
-  out.tokens = tokenizer::TokenSet::unpack(at::cat(rows, 0), token_dim, model.setok->config().vision.image_size);
+  const at::Tensor packed = rows.empty() ? at::zeros({0, head.config().token_dim}) : at::cat(rows, 0);
+  out.tokens = tokenizer::TokenSet::unpack(packed, token_dim, model.setok->config().vision.image_size);
+  return out;
+}
+
+WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                         const std::string& request, const std::string& null_request, const ImageWriting& o,
+                         const std::function<bool(std::int64_t)>& progress) {
+  c10::InferenceMode guard;
+  at::Tensor seq = answer_prefix(model, tok, request);
+  at::Tensor null_seq = o.cfg != 1.0 ? answer_prefix(model, tok, null_request) : at::Tensor();
+  WrittenImage out = write_tokens(model, head, tok, seq, null_seq, o, progress);
   const auto t0 = Clock::now();
   out.pixels = tokenizer::draw_token_set(*model.setok, out.tokens);
   out.draw_ms = ms_since(t0);

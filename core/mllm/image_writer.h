@@ -24,6 +24,7 @@ struct ImageWriting {
   std::int64_t steps = 0;    // diffusion steps per token (0: the head's default)
   double temperature = 1.0;  // the diffusion noise's scale
   std::int64_t max_tokens = 16;
+  std::int64_t min_tokens = 1;    // the stop is asked only after this many (an edit may write none)
   double stop_probability = 0.5;  // [/Img] once the model gives it at least this
   // Teacher forcing, to tell the head's fidelity from the drift of writing: when set ([C, width],
   // in writing order), the model reads these tokens instead of the ones it samples, and writes
@@ -41,6 +42,18 @@ struct WrittenImage {
 
 // `request` and `null_request`: the user turns (generation_request(prompt), null_generation_request()).
 // progress(tokens written) may return false to stop (throws setok::Error "cancelled").
+// The writing loop alone, from prepared inputs: `seq` [1, T, D] ends with the answer's [Img] (and
+// `null_seq`, the null request's, likewise; undefined when options.cfg is 1). The tokens only:
+// `pixels` and `draw_ms` stay empty.
+WrittenImage write_tokens(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                          at::Tensor seq, at::Tensor null_seq, const ImageWriting& options,
+                          const std::function<bool(std::int64_t)>& progress = nullptr);
+
+// `request`'s answer embeddings up to and including its [Img]: [1, T, D]. `images` are the
+// request's own images (projected), one per [Img][/Img] pair in it.
+at::Tensor answer_prefix(SetokimImpl& model, const llm::TextTokenizer& tok, const std::string& request,
+                         const std::vector<VisualTokens>& images = {}, const std::string& answer_text = "");
+
 WrittenImage write_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
                          const std::string& request, const std::string& null_request, const ImageWriting& options,
                          const std::function<bool(std::int64_t)>& progress = nullptr);

@@ -232,7 +232,8 @@ at::Tensor SetokimImpl::embed_sequence(const std::vector<std::int64_t>& ids, std
       parts.push_back(text.narrow(0, pos, end - pos));
       out_len += end - pos;
       const VisualTokens& v = images[image];
-      if (v.count() < 1) throw Error("image " + std::to_string(image) + " has no visual tokens");
+      // An answer's image may be empty (an edit that writes no new token); an input's never is.
+      if (!v.embeds.defined()) throw Error("image " + std::to_string(image) + " has no visual tokens");
       parts.push_back(v.embeds.to(text.scalar_type()));
       if (spans) spans->push_back({out_len, v.count(), image});
       out_len += v.count();

@@ -7,22 +7,6 @@
 
 namespace setok::train {
 
-mllm::VisualTokens in_generation_order(const mllm::VisualTokens& raw) {
-  const at::Tensor order = mllm::generation_order(raw.geometry).to(raw.embeds.device());
-  mllm::VisualTokens out = raw;
-  out.embeds = raw.embeds.index_select(0, order);
-  out.geometry = raw.geometry.index_select(0, order.to(raw.geometry.device()));
-  // The patches follow their tokens' new indices.
-  at::Tensor rank = at::empty_like(order);
-  rank.index_put_({order}, at::arange(order.size(0), order.options()));
-  out.assignment = rank.to(raw.assignment.device()).index_select(0, raw.assignment.clamp_min(0));
-  return out;
-}
-
-at::Tensor packed_tokens(const mllm::VisualTokens& raw) {
-  return at::cat({raw.embeds.to(at::kFloat), raw.geometry.to(raw.embeds.device(), at::kFloat)}, 1);
-}
-
 GenerationBatch generation_batch(const std::vector<GenerationTarget>& targets, std::int64_t length,
                                  const at::Device& device) {
   std::vector<std::int64_t> cond, cont;
@@ -33,6 +17,7 @@ GenerationBatch generation_batch(const std::vector<GenerationTarget>& targets, s
     const std::int64_t base = static_cast<std::int64_t>(b) * length;
     const std::int64_t c = std::min<std::int64_t>(t.tokens.size(0), length - t.start);
     if (t.start < 1 || c < 1) continue;
+    cont.push_back(base + t.start - 1);  // the answer's [Img]: the image has at least this one token
     for (std::int64_t j = 0; j < c; ++j) {
       cond.push_back(base + t.start + j - 1);
       if (j + 1 < t.tokens.size(0) && t.start + j + 1 < length) cont.push_back(base + t.start + j);

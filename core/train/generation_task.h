@@ -2,8 +2,9 @@
 // Generation in SeTokim's training (§2.2: L_vis beside the text loss): a request whose answer is
 // an image, [Img] t1 … tC [/Img], the tokens in generation order. The text loss covers [Img] and
 // [/Img]; this adds, for each answer token, the diffusion loss of the token given the language
-// model's state one position before it, and, at every visual token but the last, a loss against
-// stopping there (-log(1 - p([/Img]))), so that the model itself decides when the image is whole.
+// model's state one position before it, and, at the answer's [Img] and every visual token but the
+// last, a loss against stopping there (-log(1 - p([/Img]))), so that the model itself decides when
+// the image is whole (an edit's answer may have no token: then [/Img] follows [Img] in the text loss).
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
@@ -13,6 +14,7 @@
 #include "core/heads/diffusion_head.h"
 #include "core/llm/llama_model.h"
 #include "core/mllm/setokim.h"
+#include "core/mllm/token_order.h"
 
 namespace setok::train {
 
@@ -22,16 +24,15 @@ struct GenerationTarget {
   at::Tensor tokens;       // [C, width]: vector then region descriptor, in generation order
 };
 
-// An image's raw visual tokens (before the projector) in generation order.
-mllm::VisualTokens in_generation_order(const mllm::VisualTokens& raw);
-// Vector then descriptor of each token: [C, token_dim + descriptor dims].
-at::Tensor packed_tokens(const mllm::VisualTokens& raw);
+using mllm::in_generation_order;  // core/mllm/token_order.h
+using mllm::packed_tokens;
 
 // A batch's targets in flat [B · T] positions.
 struct GenerationBatch {
   at::Tensor condition_index;  // [K] the state that writes each token
   at::Tensor targets;          // [K, width]
-  at::Tensor continue_index;   // [S] visual tokens followed by another one
+  at::Tensor
+      continue_index;  // [S] states that must not end the image: its [Img], and visual tokens followed by another
   bool empty() const { return !targets.defined() || targets.size(0) == 0; }
 };
 // targets[b] for sequence b (undefined tokens: not a generation example), sequences padded to

@@ -14,6 +14,7 @@
 
 #include "core/data/coco.h"
 #include "core/data/generation_prompts.h"
+#include "core/data/instruct_pix2pix.h"
 #include "core/data/llava.h"
 #include "core/data/refcoco.h"
 #include "core/heads/diffusion_head.h"
@@ -24,6 +25,7 @@
 #include "core/llm/lora.h"
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/chat_template.h"
+#include "core/mllm/edit_request.h"
 #include "core/mllm/generation_request.h"
 #include "core/mllm/referring_wording.h"
 #include "core/mllm/setokim.h"
@@ -33,6 +35,7 @@
 #include "core/tokenizer/setok_model.h"
 #include "core/train/autocast.h"
 #include "core/train/config_keys.h"
+#include "core/train/edit_task.h"
 #include "core/train/generation_task.h"
 #include "core/train/schedule.h"
 
@@ -48,6 +51,7 @@ struct Example {
   bool text_only = false;  // language modelling: every token is a target
   bool referring = false;  // chat[0].text is an expression, asked in a wording drawn per step
   bool generate = false;   // chat[0].text is a prompt; the answer is images[0] as visual tokens
+  bool edit = false;       // chat[0].text is an instruction on images[0]; the answer writes images[1]'s new tokens
 };
 
 fs::path dataset_root(const std::string& annotation_file) {
@@ -145,6 +149,20 @@ std::vector<Example> generation_examples(const std::string& path) {
     e.generate = true;
     out.push_back(std::move(e));
   }
+  return out;
+}
+
+// One example per triplet: the input image and the instruction; the answer is planned per step.
+std::vector<Example> edit_examples(const std::string& path) {
+  std::vector<Example> out;
+  for (const data::EditTriplet& t : data::read_edit_triplets(path)) {
+    Example e;
+    e.images = {t.input_image, t.edited_image};
+    e.chat = {{"user", t.instruction, 1}, {"assistant", "", 0}};
+    e.edit = true;
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) throw Error(path + ": no edits");
   return out;
 }
 
@@ -263,6 +281,9 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "generation", c.generation);
     get_to(j, "generation_rate", c.generation_rate);
     get_to(j, "generation_null_rate", c.generation_null_rate);
+    get_to(j, "edits", c.edits);
+    get_to(j, "edit_rate", c.edit_rate);
+    get_to(j, "edit_change_share", c.edit_change_share);
     get_to(j, "diffusion_head", c.diffusion_head);
     get_to(j, "diffusion_weight", c.diffusion_weight);
     get_to(j, "stop_weight", c.stop_weight);
@@ -311,6 +332,9 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     throw Error("training config: generation_rate must be in [0, 1] and generation_null_rate in [0, 1)");
   if (c.generation_rate > 0 && c.generation.empty())
     throw Error("training config: generation_rate needs a prompts file (generation)");
+  if (!(c.edit_rate >= 0 && c.edit_rate <= 1) || !(c.edit_change_share > 0 && c.edit_change_share <= 1))
+    throw Error("training config: edit_rate must be in [0, 1] and edit_change_share in (0, 1]");
+  if (c.edit_rate > 0 && c.edits.empty()) throw Error("training config: edit_rate needs an edits file (edits)");
   if (!(c.diffusion_weight >= 0) || !(c.stop_weight >= 0) || c.diffusion_repeats < 1 || !(c.diffusion_lr_scale > 0))
     throw Error("training config: diffusion_weight and stop_weight must not be negative, diffusion_repeats >= 1");
   if (!c.diffusion_head.is_object()) throw Error("training config: diffusion_head must be an object");
@@ -350,6 +374,9 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"generation", generation},
           {"generation_rate", generation_rate},
           {"generation_null_rate", generation_null_rate},
+          {"edits", edits},
+          {"edit_rate", edit_rate},
+          {"edit_change_share", edit_change_share},
           {"diffusion_head", diffusion_head},
           {"diffusion_weight", diffusion_weight},
           {"stop_weight", stop_weight},
@@ -380,7 +407,8 @@ namespace {
 // The stage's examples: captions (stage 1, with text-only conversations beside them when
 // language_ratio > 0) or instruction conversations (stage 2).
 struct MllmData {
-  std::vector<Example> vision, text, referring, generation;
+  std::vector<Example> vision, text, referring, generation, edits;
+  bool writes_images() const { return !generation.empty() || !edits.empty(); }
 };
 
 MllmData read_examples(const MllmTrainConfig& cfg) {
@@ -393,6 +421,7 @@ MllmData read_examples(const MllmTrainConfig& cfg) {
     if (!cfg.referring.empty() && cfg.referring_rate > 0) d.referring = referring_examples(cfg.referring);
   }
   if (!cfg.generation.empty() && cfg.generation_rate > 0) d.generation = generation_examples(cfg.generation);
+  if (!cfg.edits.empty() && cfg.edit_rate > 0) d.edits = edit_examples(cfg.edits);
   if (d.vision.empty()) throw Error("training data has no examples");
   return d;
 }
@@ -560,6 +589,11 @@ std::vector<mllm::ChatMessage> varied_chat(const Example& ex, const MllmTrainCon
     chat[0].text = mllm::referring_request(ex.chat[0].text, rng() % mllm::referring_wordings().size());
     return chat;
   }
+  if (ex.edit) {
+    std::vector<mllm::ChatMessage> chat = ex.chat;
+    chat[0].text = u(rng) < cfg.generation_null_rate ? mllm::null_edit_request() : mllm::edit_request(ex.chat[0].text);
+    return chat;
+  }
   if (ex.generate) {
     std::vector<mllm::ChatMessage> chat = ex.chat;
     chat[0].text =
@@ -588,7 +622,7 @@ Sequence to_sequence(mllm::Setokim& model, const llm::TextTokenizer& tok, const 
   std::vector<mllm::ImageSpan> spans;
   at::Tensor emb = model->embed_sequence(enc.ids, tok.img_begin_id(), tok.img_end_id(), imgs, &spans)[0];  // [T, D]
   Sequence s;
-  if (ex.generate) s.gen.start = spans.back().start;
+  if (ex.generate || ex.edit) s.gen.start = spans.back().start;
   std::vector<std::int64_t> lab;
   std::size_t img = 0;
   for (std::size_t i = 0; i < enc.ids.size(); ++i) {
@@ -650,7 +684,8 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
     const bool text = !d.text.empty() && u(rng) < cfg.language_ratio;
     const bool refer = !text && !d.referring.empty() && u(rng) < cfg.referring_rate;
     const bool gen = !text && !refer && !d.generation.empty() && u(rng) < cfg.generation_rate;
-    const auto& pool = text ? d.text : refer ? d.referring : gen ? d.generation : d.vision;
+    const bool edit = !text && !refer && !gen && !d.edits.empty() && u(rng) < cfg.edit_rate;
+    const auto& pool = text ? d.text : refer ? d.referring : gen ? d.generation : edit ? d.edits : d.vision;
     batch.push_back(&pool[rng() % pool.size()]);
   }
   std::vector<mllm::VisualTokens> learned;  // when the vision side learns: the batch's images in order
@@ -663,17 +698,25 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
   }
   std::vector<Sequence> seqs;
   for (const Example* ex : batch) {
-    const std::vector<mllm::ChatMessage> chat = varied_chat(*ex, cfg, rng, u);
+    std::vector<mllm::ChatMessage> chat = varied_chat(*ex, cfg, rng, u);
+    std::vector<mllm::VisualTokens> raws;
+    for (const auto& path : ex->images) raws.push_back(source.frozen() ? source.cached(path) : learned[next_learned++]);
     std::vector<mllm::VisualTokens> imgs;
-    at::Tensor answer;  // a generation example's target tokens
-    for (const auto& path : ex->images) {
-      mllm::VisualTokens raw = source.frozen() ? source.cached(path) : learned[next_learned++];
-      if (ex->generate) {
-        raw = in_generation_order(raw);
-        answer = packed_tokens(raw).detach();
-      }
-      imgs.push_back(model->project(raw));
+    at::Tensor answer;  // a generation or edit example's target tokens
+    if (ex->generate) {
+      raws[0] = in_generation_order(raws[0]);
+      answer = packed_tokens(raws[0]).detach();
+    } else if (ex->edit) {
+      raws[0] = in_generation_order(raws[0]);
+      const mllm::VisualTokens out = in_generation_order(raws[1]);
+      const EditPlan plan =
+          plan_edit(raws[0], out, changed_pixels(source.pixels(ex->images[0]), source.pixels(ex->images[1])),
+                    cfg.edit_change_share);
+      chat[1].text = mllm::edit_answer(plan.status);
+      raws[1] = mllm::select_tokens(out, plan.written.to(out.embeds.device()));
+      answer = packed_tokens(raws[1]).detach();
     }
+    for (const auto& raw : raws) imgs.push_back(model->project(raw));
     seqs.push_back(to_sequence(model, tok, *ex, chat, imgs, cfg.max_length));
     seqs.back().gen.tokens = answer;
   }
@@ -742,8 +785,24 @@ MllmStart start_model(const MllmTrainConfig& cfg, const std::string& resume_dir,
   return s;
 }
 
+// What the edit plans of the first 64 triplets say (core/train/edit_task.h): how many input tokens
+// are kept, changed and removed, and how many are written. A check on the data, in the start event.
+nlohmann::json edit_plan_summary(const MllmTrainConfig& cfg, const MllmData& d, VisualSource& source) {
+  if (!source.frozen()) return nullptr;  // the tokens change as the vision side learns
+  std::int64_t n[mllm::kTokenEdits] = {0, 0, 0}, written = 0, edits = 0;
+  for (std::size_t i = 0; i < std::min<std::size_t>(64, d.edits.size()); ++i, ++edits) {
+    const Example& e = d.edits[i];
+    const EditPlan p =
+        plan_edit(in_generation_order(source.cached(e.images[0])), in_generation_order(source.cached(e.images[1])),
+                  changed_pixels(source.pixels(e.images[0]), source.pixels(e.images[1])), cfg.edit_change_share);
+    for (mllm::TokenEdit t : p.status) ++n[static_cast<int>(t)];
+    written += p.written.numel();
+  }
+  return {{"edits", edits}, {"keep", n[0]}, {"change", n[1]}, {"remove", n[2]}, {"written", written}};
+}
+
 void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const MllmStart& s, const MllmData& d,
-                const MllmOptimiser& o, bool resumed) {
+                const MllmOptimiser& o, bool resumed, VisualSource& source) {
   std::int64_t n_params = 0, trainable = 0;
   for (auto& p : s.model->parameters()) n_params += p.numel();
   for (const auto* group : {&o.params, &o.geometry_params})
@@ -759,6 +818,8 @@ void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const Mllm
                  {"text_examples", d.text.size()},
                  {"referring_examples", d.referring.size()},
                  {"generation_examples", d.generation.size()},
+                 {"edit_examples", d.edits.size()},
+                 {"edit_plans", d.edits.empty() ? nlohmann::json() : edit_plan_summary(cfg, d, source)},
                  {"diffusion_head_parameters", head_params},
                  {"parameters", n_params},
                  {"trainable", trainable},
@@ -787,7 +848,7 @@ TrainSummary finish(MllmStart& s, const MllmTrainConfig& cfg, std::int64_t first
 }
 
 // The diffusion head: the checkpoint's or the init's when it has one, else a new one whose token
-// normalisation is fitted on the answers of up to 512 generation examples.
+// normalisation is fitted on the answers of up to 512 generation examples (or edited images).
 heads::DiffusionHead start_head(MllmStart& s, const MllmTrainConfig& cfg, const std::string& resume_dir,
                                 const MllmData& d, VisualSource& source, const at::Device& device) {
   const std::string from = !resume_dir.empty() ? resume_dir : cfg.init;
@@ -806,8 +867,9 @@ heads::DiffusionHead start_head(MllmStart& s, const MllmTrainConfig& cfg, const 
     head = heads::DiffusionHead(heads::DiffusionHeadConfig::from_json(j));
     std::vector<at::Tensor> rows;
     at::NoGradGuard ng;
-    for (std::size_t i = 0; i < std::min<std::size_t>(512, d.generation.size()); ++i) {
-      const std::string& path = d.generation[i].images[0];
+    const bool gen = !d.generation.empty();
+    for (std::size_t i = 0; i < std::min<std::size_t>(512, gen ? d.generation.size() : d.edits.size()); ++i) {
+      const std::string& path = gen ? d.generation[i].images[0] : d.edits[i].images[1];
       rows.push_back(
           packed_tokens(source.frozen() ? source.cached(path) : s.model->visual_tokens(source.pixels(path).to(device)))
               .cpu());
@@ -836,7 +898,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
                 std::to_string(s.model->config().text.vocab_size));
   if (!data.referring.empty() && !tok.has_seg_token(s.model->config().text.vocab_size))
     s.model->grow_vocabulary(tok.seg_id() + 1);
-  if (!data.generation.empty() && !tok.has_null_token(s.model->config().text.vocab_size))
+  if (data.writes_images() && !tok.has_null_token(s.model->config().text.vocab_size))
     s.model->grow_vocabulary(tok.null_id() + 1);
   s.model->to(device);
   s.model->train();
@@ -844,13 +906,13 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
   set_frozen(s.model, cfg.freeze);
   const io::TensorMap adapters = add_adapters(s.model, cfg, resume_dir);
   VisualSource source(s.model, std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end(), device);
-  if (!data.generation.empty() && !s.model->config().token_geometry)
+  if (data.writes_images() && !s.model->config().token_geometry)
     throw Error(
         "generation needs token geometry (set token_geometry=true): a written token carries its region "
         "descriptor");
-  if (!data.generation.empty()) s.head = start_head(s, cfg, resume_dir, data, source, device);
+  if (data.writes_images()) s.head = start_head(s, cfg, resume_dir, data, source, device);
   MllmOptimiser o = make_optimiser(s.model, s.head, adapters, cfg, resume_dir);
-  emit_start(progress, cfg, s, data, o, !resume_dir.empty());
+  emit_start(progress, cfg, s, data, o, !resume_dir.empty(), source);
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t first = s.step;
   auto t_window = t0;

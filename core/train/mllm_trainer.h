@@ -59,6 +59,15 @@ struct MllmTrainConfig {
   std::string generation;
   double generation_rate = 0;
   double generation_null_rate = 0.1;
+  // Editing (core/mllm/edit_request.h): InstructPix2Pix-format triplets (edits_SPLIT.jsonl, as `setok
+  // data scenes` writes it) mixed in at edit_rate (of the examples that are neither text-only,
+  // referring nor generation). The answer says, per input token, keep / change / remove (decided by
+  // the pixels the edit changes: edit_change_share of a token's region; core/train/edit_task.h), then
+  // writes the edited image's new tokens with the diffusion head. generation_null_rate of them are
+  // asked with the null instruction.
+  std::string edits;
+  double edit_rate = 0;
+  double edit_change_share = 0.2;
   // The new head's sizes (heads::DiffusionHeadConfig keys width, depth, frequencies, train_steps,
   // sample_steps; token and condition widths come from the model). Ignored when the init or the
   // checkpoint has a head.

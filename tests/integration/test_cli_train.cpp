@@ -652,6 +652,75 @@ void generation_requests_teach_writing(const TempDir& dir) {
   EXPECT_NE(no_geometry.err.find("token geometry"), std::string::npos) << no_geometry.err;
 }
 
+// Edit requests: the answer's words (keep / change / remove per input token) are learnt beside the
+// new tokens' L_vis; `setok edit` keeps the tokens it does not change, and bad input is one line.
+void edit_requests_teach_editing(const TempDir& dir) {
+  auto data =
+      setok_cli("data scenes --out " + shell_quote(dir / "edata") + " --count 8 --seed 5 --split train --size 64");
+  ASSERT_EQ(data.rc, 0) << data.err;
+  const std::string edits = dir / "edata/annotations/edits_train.jsonl";
+  const std::string common = "train mllm --stage 2 --config " + shell_quote(dir / "mllm.json") +
+                             " --set init=" + shell_quote(dir / "s1/model") + " --set edits=" + shell_quote(edits) +
+                             " --set edit_rate=1 --set token_geometry=true --set " +
+                             shell_quote("diffusion_head={\"width\": 32, \"depth\": 1, \"sample_steps\": 3}") + " ";
+  auto r = setok_cli(common + "--out " + shell_quote(dir / "e1") + " --steps 40 --progress jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto events = json_lines(r.out);
+  EXPECT_EQ(events.front()["edit_examples"].get<int>(), count_lines(read_bytes(edits)));
+  std::vector<double> text;
+  for (const auto& e : events)
+    if (e["event"] == "step") text.push_back(e["loss_text"].get<double>());
+  ASSERT_EQ(text.size(), 40u);
+  EXPECT_LT(text[39], 0.6 * text[0]) << "the answer's words are not learnt";
+  EXPECT_TRUE(std::filesystem::exists(dir / "e1/model/diffusion_head.safetensors"));
+  // Every triplet of the file, each edit's output named after its edited image.
+  auto batch =
+      setok_cli("edit --edits " + shell_quote(edits) + " --images " + shell_quote(dir / "edata") + " -m " +
+                shell_quote(dir / "e1/model") + " --steps 2 --max-tokens 3 --json --out " + shell_quote(dir / "eb"));
+  ASSERT_TRUE(batch.rc == 0 || batch.rc == 1) << batch.err;
+  const auto bj = nlohmann::json::parse(batch.out);
+  int done = 0;
+  std::string first_image, first_instruction;
+  for (const auto& it : bj["edits"]) {
+    if (it.contains("error")) {  // the only refusal: an edit the model says changes nothing
+      EXPECT_NE(it["error"].get<std::string>().find("changes nothing"), std::string::npos) << it.dump();
+      continue;
+    }
+    ++done;
+    if (first_image.empty()) first_image = it["image"], first_instruction = it["instruction"];
+    EXPECT_EQ(it["kept"].size() + it["changed"].size() + it["removed"].size(), it["tokens_in"].get<std::size_t>());
+    EXPECT_EQ(it["tokens_out"].get<std::size_t>(), it["kept"].size() + it["written"].get<std::size_t>());
+    EXPECT_TRUE(std::filesystem::exists(it["out"].get<std::string>()));
+  }
+  EXPECT_EQ(bj["failed"].get<int>() + done, bj["count"].get<int>());
+  EXPECT_EQ(batch.rc, bj["failed"].get<int>() > 0 ? 1 : 0);
+  ASSERT_GT(done, 0) << "the trained model changed nothing in any training image";
+  // One edit: the same seed gives the same picture.
+  const std::string one = "edit " + shell_quote(first_image) + " " + shell_quote(first_instruction) + " -m " +
+                          shell_quote(dir / "e1/model") + " --steps 2 --max-tokens 3 --seed 4 -o ";
+  ASSERT_EQ(setok_cli(one + shell_quote(dir / "x1.png")).rc, 0);
+  ASSERT_EQ(setok_cli(one + shell_quote(dir / "x2.png")).rc, 0);
+  EXPECT_TRUE(read_bytes(dir / "x1.png") == read_bytes(dir / "x2.png")) << "the same seed edited differently";
+  // Bad input: an empty instruction, an unreadable image, a region mask of the wrong size, a model
+  // without a diffusion head. One line, exit 1, no output.
+  write_bytes(dir / "junk.png", "not an image");
+  ASSERT_EQ(
+      setok_cli("data scenes --out " + shell_quote(dir / "small") + " --count 1 --split train --size 32 --no-edits").rc,
+      0);
+  const std::string small_png = dir / "small/images/train_0000000.png";
+  const std::string e1 = " -m " + shell_quote(dir / "e1/model") + " -o " + shell_quote(dir / "bad.png");
+  for (const std::string& bad :
+       {"edit " + shell_quote(first_image) + " ''" + e1, "edit " + shell_quote(dir / "junk.png") + " 'Remove it.'" + e1,
+        "edit " + shell_quote(first_image) + " 'Remove it.' --region " + shell_quote(small_png) + e1,
+        "edit " + shell_quote(first_image) + " 'Remove it.' -m " + shell_quote(dir / "s1/model") + " -o " +
+            shell_quote(dir / "bad.png")}) {
+    auto e = setok_cli(bad);
+    EXPECT_EQ(e.rc, 1) << bad;
+    EXPECT_EQ(count_lines(e.err), 1) << e.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.png"));
+}
+
 // Bad configs are one line.
 void bad_stage_is_one_line(const TempDir& dir) {
   write_bytes(dir / "bad.json", "{\"stage\": 3}");
@@ -669,6 +738,7 @@ TEST_F(TrainCli, SetokimStagesTrainResumeExactlyAndLearn) {
   ASSERT_NO_FATAL_FAILURE(stage_two_learns(*dir, &whole));
   ASSERT_NO_FATAL_FAILURE(split_turns_gives_more_examples(*dir, whole));
   ASSERT_NO_FATAL_FAILURE(generation_requests_teach_writing(*dir));
+  ASSERT_NO_FATAL_FAILURE(edit_requests_teach_editing(*dir));
   ASSERT_NO_FATAL_FAILURE(referring_requests_teach_seg(*dir));
   ASSERT_NO_FATAL_FAILURE(lora_resumes_exactly_and_merges(*dir));
   ASSERT_NO_FATAL_FAILURE(freezing_part_of_setok_trains_the_rest(*dir, whole));

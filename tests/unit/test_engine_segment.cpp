@@ -13,6 +13,7 @@
 #include "core/engine/engine.h"
 #include "core/heads/segmenter.h"
 #include "core/tokenizer/setok_model.h"
+#include "tests/support/halves_image.h"
 #include "tests/support/temp_dir.h"
 
 using namespace setok;
@@ -21,16 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Two flat halves, so there is something to segment.
-io::Image test_image(int w = 64, int h = 48) {
-  io::Image img{w, h, std::vector<std::uint8_t>(static_cast<std::size_t>(w) * h * 3)};
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      std::uint8_t* p = &img.rgb[(static_cast<std::size_t>(y) * w + x) * 3];
-      p[0] = x < w / 2 ? 220 : 20, p[1] = static_cast<std::uint8_t>(y * 5), p[2] = 90;
-    }
-  return img;
-}
+using test::halves_image;
 
 // The bundled SeTokim's files without any mask decoder, in DIR/name; empty when none is bundled.
 std::string setokim_without_decoder(const test::TempDir& d) {
@@ -63,7 +55,7 @@ TEST(EngineSegment, AModelWithoutAMaskDecoderSaysSoInOneLine) {
   o.setokim_dir = dir;
   Engine e(o);
   SegmentRequest r = click(3, 7, 10, 10);
-  r.image = test_image();
+  r.image = halves_image();
   const SegmentOutcome out = e.run(r);
   EXPECT_EQ(out.status, Status::kError);
   EXPECT_EQ(out.id, 3u);
@@ -72,7 +64,7 @@ TEST(EngineSegment, AModelWithoutAMaskDecoderSaysSoInOneLine) {
   EXPECT_EQ(out.error.find('\n'), std::string::npos) << "one line";
   EXPECT_TRUE(out.result.candidates.empty());
   SegmentRequest enc;
-  enc.image = test_image();
+  enc.image = halves_image();
   enc.image_key = 8;
   enc.encode_only = true;
   EXPECT_EQ(e.run(enc).status, Status::kError) << "encoding needs the decoder's model too";
@@ -102,7 +94,7 @@ TEST(EngineSegment, NewerPreviewsSupersedeQueuedOnes) {
     return true;
   };
   SegmentRequest first = click(1, 1, 5, 5);
-  first.image = test_image();
+  first.image = halves_image();
   e.submit(first, sink, gate, true);
   {
     std::unique_lock<std::mutex> l(mu);
@@ -130,7 +122,7 @@ TEST(EngineSegment, AnImageEncodedOnceServesLaterQueriesByItsKey) {
   const std::string dir = tokenizer::default_setokim_model();
   if (dir.empty() || !heads::Segmenter::has_decoder(dir)) GTEST_SKIP() << "the bundled SeTokim has no mask decoder yet";
   Engine e;
-  const io::Image img = test_image();
+  const io::Image img = halves_image();
   SegmentRequest enc;
   enc.image = img;
   enc.image_key = 42;

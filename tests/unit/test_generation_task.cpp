@@ -57,8 +57,8 @@ TEST(GenerationBatch, EachTokenIsWrittenByTheStateBeforeIt) {
     return std::vector<int64_t>(x.data_ptr<int64_t>(), x.data_ptr<int64_t>() + x.numel());
   };
   EXPECT_EQ(v(b.condition_index), (std::vector<int64_t>{4, 5, 6, 27, 28}));
-  // Every visual token but each image's last says "go on" (none past the sequence's end).
-  EXPECT_EQ(v(b.continue_index), (std::vector<int64_t>{5, 6, 28}));
+  // [Img] and every visual token but each image's last say "go on" (none past the sequence's end).
+  EXPECT_EQ(v(b.continue_index), (std::vector<int64_t>{4, 5, 6, 27, 28}));
   EXPECT_EQ(b.targets.sizes().vec(), (std::vector<int64_t>{5, 4}));
   EXPECT_TRUE(at::equal(b.targets.narrow(0, 0, 3), t[0].tokens));
   EXPECT_TRUE(train::generation_batch(std::vector<train::GenerationTarget>(2), 10, at::kCPU).empty());
