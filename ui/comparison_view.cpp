@@ -1,4 +1,5 @@
 #include "ui/comparison_view.h"
+#include "ui/qimage_convert.h"
 
 #include <QPainter>
 #include <algorithm>
@@ -6,17 +7,7 @@
 #include <cstring>
 
 namespace setok::ui {
-namespace {
-
-QImage to_qimage(const io::Image& img) {
-  QImage q(img.width, img.height, QImage::Format_RGB888);
-  for (int y = 0; y < img.height; ++y)
-    std::memcpy(q.scanLine(y), img.rgb.data() + static_cast<std::size_t>(y) * img.width * 3,
-                static_cast<std::size_t>(img.width) * 3);
-  return q;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ComparisonView::ComparisonView(QWidget* parent) : QWidget(parent) {
   setObjectName("ComparisonView");

@@ -112,6 +112,19 @@ quint64 EngineBridge::submitSegment(engine::SegmentRequest r, bool supersede) {
   return id;
 }
 
+quint64 EngineBridge::edit(engine::EditRequest r) {
+  r.id = next_request_id();
+  const quint64 id = r.id;
+  pending_[id].ticket = impl_->engine.submit(std::move(r),
+                                             post_result<engine::EditOutcome>(this,
+                                                                              [this](EditPtr p) {
+                                                                                delivered(p->id);
+                                                                                Q_EMIT edited(p);
+                                                                              }),
+                                             beginRequest(id));
+  return id;
+}
+
 quint64 EngineBridge::segment(const io::Image& image, quint64 imageKey, const heads::SegmentQuery& query,
                               bool preview) {
   engine::SegmentRequest r;

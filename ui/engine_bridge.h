@@ -16,6 +16,7 @@ using TokenizePtr = std::shared_ptr<const engine::TokenizeResult>;
 using ComparePtr = std::shared_ptr<const engine::ClusterCompareResult>;
 using SegmentPtr = std::shared_ptr<const engine::SegmentOutcome>;
 using ChatPtr = std::shared_ptr<const engine::ChatOutcome>;
+using EditPtr = std::shared_ptr<const engine::EditOutcome>;
 
 class EngineBridge : public QObject {
   Q_OBJECT
@@ -32,6 +33,9 @@ class EngineBridge : public QObject {
   // On the SeTokim worker, beside chat. imageKey: the caller's name for the image (same key = same
   // image, its encoding reused; the image may then be empty). preview: superseded by newer previews.
   quint64 segment(const io::Image& image, quint64 imageKey, const heads::SegmentQuery& query, bool preview = false);
+  // An edit of request.image, or a new picture from request.prompt (request.id is set here), on the
+  // SeTokim worker; the result comes as edited. Cancelled by cancel(id) and cancelAll().
+  quint64 edit(engine::EditRequest request);
   // Encodes the image for later segment() calls with its key (as soon as an image opens).
   quint64 encodeForSegment(const io::Image& image, quint64 imageKey);
   // One step of a conversation kept in the engine (request.id is set here): the answer's pieces come
@@ -62,6 +66,7 @@ class EngineBridge : public QObject {
   void tokenized(setok::ui::TokenizePtr result);
   void compared(setok::ui::ComparePtr result);
   void segmented(setok::ui::SegmentPtr result);
+  void edited(setok::ui::EditPtr result);
   void chatPiece(quint64 id, const QString& piece);
   void chatted(setok::ui::ChatPtr result);
   void progress(quint64 id, float fraction);

@@ -1,7 +1,9 @@
 #include "ui/main_window.h"
 
 #include "ui/chat_panel.h"
+#include "ui/edit_panel.h"
 #include "ui/models_panel.h"
+#include "ui/qimage_convert.h"
 #include "ui/segment_panel.h"
 #include "ui/train_panel.h"
 
@@ -27,6 +29,7 @@
 #include <QTimer>
 #include <QUndoCommand>
 #include <QUndoStack>
+#include <QVBoxLayout>
 #include <algorithm>
 #include <cstring>
 
@@ -57,6 +60,21 @@ class SelectionCommand : public QUndoCommand {
   QSet<int> before_, after_;
 };
 
+// An accepted edit: undo puts the picture before it back, redo the edited one.
+class ImageEditCommand : public QUndoCommand {
+ public:
+  ImageEditCommand(MainWindow* w, io::Image before, io::Image after)
+      : w_(w), before_(std::move(before)), after_(std::move(after)) {
+    setText(QObject::tr("Edit Image"));
+  }
+  void undo() override { w_->showImage(before_, w_->imageName()); }
+  void redo() override { w_->showImage(after_, w_->imageName()); }
+
+ private:
+  MainWindow* w_;
+  io::Image before_, after_;
+};
+
 namespace {
 
 constexpr int kMaxRecent = 10;
@@ -80,14 +98,6 @@ constexpr PanelSpec kPanels[] = {
     {"Models", "Model manager: bundled and user models, their size and parameters, load and unload.",
      Qt::BottomDockWidgetArea},
 };
-
-QImage to_qimage(const io::Image& img) {
-  QImage q(img.width, img.height, QImage::Format_RGB888);
-  for (int y = 0; y < img.height; ++y)
-    std::memcpy(q.scanLine(y), img.rgb.data() + static_cast<std::size_t>(y) * img.width * 3,
-                static_cast<std::size_t>(img.width) * 3);
-  return q;
-}
 
 }  // namespace
 
@@ -303,17 +313,30 @@ void MainWindow::buildPanels() {
       if (!model.isEmpty()) chat_->loadModel(model);
       dock->setWidget(chat_);
     } else if (QString(spec.name) == "Edit") {
-      segment_ = new SegmentPanel(canvas_, dock);
+      auto* tools = new QWidget(dock);
+      auto* column = new QVBoxLayout(tools);
+      column->setContentsMargins(0, 0, 0, 0);
+      segment_ = new SegmentPanel(canvas_, tools);
       segment_->setBridge(bridge_);
+      edit_ = new EditPanel(canvas_, tools);
+      edit_->setBridge(bridge_);
+      edit_->setSelectionSource([this] { return editSelection(); });
+      column->addWidget(segment_);
+      column->addWidget(edit_);
       // The tool has the canvas's pointer while its tab is the one showing.
       connect(dock, &QDockWidget::visibilityChanged, segment_, &SegmentPanel::setActive);
+      connect(edit_, &EditPanel::accepted, this, [this](const io::Image& before, const io::Image& after) {
+        undo_->push(new ImageEditCommand(this, before, after));
+      });
+      connect(edit_, &EditPanel::drawn, this,
+              [this](const io::Image& picture, const QString& prompt) { openPicture(picture, prompt); });
       auto* scroll = new QScrollArea(dock);
       scroll->setObjectName("segmentScroll");
-      scroll->setWidget(segment_);
+      scroll->setWidget(tools);
       scroll->setWidgetResizable(true);
       scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
       scroll->setFrameShape(QFrame::NoFrame);
-      scroll->setMinimumWidth(segment_->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+      scroll->setMinimumWidth(tools->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
       dock->setWidget(scroll);
     } else if (QString(spec.name) == "Train") {
       train_ = new TrainPanel(dock);
@@ -533,28 +556,53 @@ bool MainWindow::loadImage(const QString& path, QString* error) {
     if (error) *error = path + ": " + QString::fromStdString(e.what());
     return false;
   }
-  image_ = std::move(img);
-  canvas_->setImage(to_qimage(image_));
-  canvas_->setHighlight({}, 0, 0);
-  if (chat_) chat_->setCanvasImage(image_, QFileInfo(path).fileName());
-  shown_.reset();
   undo_->clear();
-  tokens_->setResult(nullptr);
-  compare_->setResult(nullptr);
-  pendingShown_ = false;
   currentPath_ = path;
   QFileInfo fi(path);
   setWindowTitle(tr("%1 — SeTok Studio").arg(fi.fileName()));
-  imageLabel_->setText(tr("%1  %2×%3").arg(fi.fileName()).arg(image_.width).arg(image_.height));
   addRecent(fi.absoluteFilePath());
-  bridge_->cancelAll();              // whatever ran for the previous image is no longer wanted
-  segment_->setImage(image_, path);  // no masks yet; the encoder starts in the background
+  showImage(std::move(img), fi.fileName());
+  return true;
+}
+
+void MainWindow::showImage(io::Image img, const QString& name) {
+  image_ = std::move(img);
+  canvas_->setImage(to_qimage(image_));
+  canvas_->setHighlight({}, 0, 0);
+  if (chat_) chat_->setCanvasImage(image_, name);
+  shown_.reset();
+  tokens_->setResult(nullptr);
+  compare_->setResult(nullptr);
+  pendingShown_ = false;
+  imageLabel_->setText(tr("%1  %2×%3").arg(name).arg(image_.width).arg(image_.height));
+  bridge_->cancelAll();                      // whatever ran for the previous image is no longer wanted
+  segment_->setImage(image_, currentPath_);  // no masks yet; the encoder starts in the background
+  edit_->setImage(image_);
   firstIdForImage_ = lastTokenizeId_ = bridge_->tokenize(image_, params_);
   if (comparing()) {
     compare_->setPending(true);
     lastCompareId_ = bridge_->compare(image_, params_);
   }
-  return true;
+}
+
+QString MainWindow::imageName() const {
+  return currentPath_.isEmpty() ? tr("drawn") : QFileInfo(currentPath_).fileName();
+}
+
+void MainWindow::openPicture(const io::Image& picture, const QString& name) {
+  undo_->clear();
+  currentPath_.clear();
+  setWindowTitle(tr("%1 (not saved) — SeTok Studio").arg(name));
+  showImage(picture, name);
+}
+
+std::vector<std::uint8_t> MainWindow::editSelection() const {
+  if (const auto* m = segment_->document().current_mask()) return m->bits;
+  const QSet<int>& tokens = canvas_->selection();
+  if (tokens.isEmpty() || !shown_ || shown_->width != image_.width || shown_->height != image_.height) return {};
+  std::vector<std::uint8_t> bits(shown_->map.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = tokens.contains(shown_->map[i]) ? 1 : 0;
+  return bits;
 }
 
 bool MainWindow::openImage(const QString& path) {

@@ -30,6 +30,7 @@ class TrainPanel;
 class ModelsPanel;
 class ChatPanel;
 class SegmentPanel;
+class EditPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -42,6 +43,16 @@ class MainWindow : public QMainWindow {
   bool loadImage(const QString& path, QString* error);
   // As loadImage, but tells the user in a dialog when it fails.
   bool openImage(const QString& path);
+  // A picture made here (drawn from a prompt) becomes the image, not yet saved anywhere.
+  void openPicture(const io::Image& picture, const QString& name);
+  // The window's image becomes `img` (an accepted edit, its undo): the canvas, the tools and a new
+  // tokenization follow; the file and the undo history stay.
+  void showImage(io::Image img, const QString& name);
+  // The name the image goes by (its file's, or "drawn" for a picture not saved).
+  QString imageName() const;
+  // What the Edit tool's "Only the selection" confines an edit to: the Segment tool's current mask,
+  // else the selected tokens' pixels; empty when neither.
+  std::vector<std::uint8_t> editSelection() const;
   QString currentPath() const { return currentPath_; }
   ImageCanvas* canvas() const { return canvas_; }
   TokensPanel* tokensPanel() const { return tokens_; }
@@ -124,6 +135,7 @@ class MainWindow : public QMainWindow {
   ChatPanel* chat_ = nullptr;
   ModelsPanel* models_ = nullptr;
   SegmentPanel* segment_ = nullptr;  // the Segment tool, in the Edit dock
+  EditPanel* edit_ = nullptr;        // the Edit tool, below it
   QString modelDir_;
   bool dockSizesSet_ = false;  // restored from the settings, or set on first show
 
@@ -132,6 +144,7 @@ class MainWindow : public QMainWindow {
   TrainPanel* trainPanel() const { return train_; }
   ChatPanel* chatPanel() const { return chat_; }
   SegmentPanel* segmentPanel() const { return segment_; }
+  EditPanel* editPanel() const { return edit_; }
   QString modelDir() const { return modelDir_; }
 
  private:

@@ -1,6 +1,6 @@
 // setok-studio: the desktop application.
 // `setok-studio [IMAGE] [--screenshot PATH [--view tokens|reconstruction|compare]] [--bench-open IMAGE]
-// [--bench-segment IMAGE]`.
+// [--bench-segment IMAGE] [--segment EXPRESSION] [--edit INSTRUCTION]`.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDockWidget>
@@ -24,6 +24,7 @@
 #include "core/runtime/openmp_policy.h"
 #include "core/runtime/threads.h"
 #include "ui/chat_panel.h"
+#include "ui/edit_panel.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
 #include "ui/segment_panel.h"
@@ -252,6 +253,10 @@ struct Options {
                              "For --screenshot: segment EXPRESSION with the Segment tool (the Edit dock) and show "
                              "the mask, its alternatives and their predicted IoU.",
                              "EXPRESSION"};
+  QCommandLineOption edit{"edit",
+                          "For --screenshot: preview INSTRUCTION with the Edit tool (the Edit dock) and show it "
+                          "half before, half after.",
+                          "INSTRUCTION"};
   QCommandLineOption pixelEdges{"pixel-edges", "Token masks with pixel edges (the Tokens panel's setting)."};
 };
 
@@ -278,7 +283,8 @@ void parse_command_line(QCommandLineParser& cli, const Options& o, QCoreApplicat
   cli.addHelpOption();
   cli.addVersionOption();
   cli.addPositionalArgument("image", "Image to open");
-  cli.addOptions({o.screenshot, o.threads, o.size, o.view, o.bench, o.benchSegment, o.ask, o.segment, o.pixelEdges});
+  cli.addOptions(
+      {o.screenshot, o.threads, o.size, o.view, o.bench, o.benchSegment, o.ask, o.segment, o.edit, o.pixelEdges});
   cli.process(app);
 }
 
@@ -354,6 +360,18 @@ int segment_expression(setok::ui::MainWindow& w, const QString& expression) {
   return 0;
 }
 
+// --edit: the Edit tool's preview of an instruction, wiped half before, half after on the canvas.
+int edit_instruction(setok::ui::MainWindow& w, const QString& instruction) {
+  setok::ui::EditPanel* panel = w.editPanel();
+  if (QDockWidget* d = w.panel("Edit")) d->raise();
+  panel->instructionField()->setText(instruction);
+  QTimer::singleShot(0, panel, [panel] { panel->preview(); });
+  if (!wait_for(panel, &setok::ui::EditPanel::finished, 120000))
+    return fail("--edit: no preview after 120 s (" + panel->statusText() + ")");
+  if (panel->hasPreview()) panel->setWipe(50);
+  return 0;
+}
+
 // The window, once the engine's result is on screen (and the chat's answer, with --ask), as a PNG.
 int take_screenshot(QCoreApplication& app, setok::ui::MainWindow& w, const QCommandLineParser& cli, const Options& o,
                     bool has_image) {
@@ -369,6 +387,9 @@ int take_screenshot(QCoreApplication& app, setok::ui::MainWindow& w, const QComm
   }
   if (cli.isSet(o.segment)) {
     if (const int done = segment_expression(w, cli.value(o.segment))) return done;
+  }
+  if (cli.isSet(o.edit)) {
+    if (const int done = edit_instruction(w, cli.value(o.edit))) return done;
   }
   QTimer::singleShot(300, &w, [&] {
     QImage img = w.grab().toImage();
