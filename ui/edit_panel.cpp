@@ -107,6 +107,7 @@ EditPanel::EditPanel(ImageCanvas* canvas, QWidget* parent) : QWidget(parent), ca
   outer->addWidget(box);
   outer->addWidget(drawBox);
   outer->addWidget(status_);
+  outer->addStretch(1);
   connect(instruction_, &QLineEdit::returnPressed, this, &EditPanel::preview);
   connect(preview_, &QPushButton::clicked, this, &EditPanel::preview);
   connect(cancel_, &QPushButton::clicked, this, &EditPanel::cancel);
@@ -227,7 +228,7 @@ void EditPanel::showWipe() {
   p.setPen(QPen(Qt::white, 1));
   if (x > 0 && x < before_.width) p.drawLine(x, 0, x, before_.height - 1);
   p.end();
-  canvas_->setImage(shown);
+  canvas_->showPixels(shown);
 }
 
 void EditPanel::accept() {
@@ -241,7 +242,7 @@ void EditPanel::accept() {
 void EditPanel::discard() {
   if (after_.empty()) return;
   after_ = {};
-  canvas_->setImage(to_qimage(before_));
+  canvas_->showPixels(to_qimage(before_));
   setStatus(tr("Discarded"), false);
   updateButtons();
 }

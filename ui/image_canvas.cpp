@@ -84,6 +84,12 @@ void ImageCanvas::setImage(const QImage& image) {
   fitToWindow();
 }
 
+void ImageCanvas::showPixels(const QImage& pixels) {
+  if (pixels.size() != image_.size()) return;
+  image_ = pixels;
+  update();
+}
+
 void ImageCanvas::setTool(CanvasTool* tool) {
   if (tool == tool_) return;
   tool_ = tool;

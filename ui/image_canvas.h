@@ -27,6 +27,9 @@ class ImageCanvas : public QOpenGLWidget {
   ~ImageCanvas() override;
 
   void setImage(const QImage& image);
+  // Other pixels of the same size in the image's place (an edit's preview): the tokens, the selection
+  // and the view stay. Ignored when the size differs.
+  void showPixels(const QImage& pixels);
   const QImage& image() const { return image_; }
   double zoom() const { return zoom_; }
   QPointF offset() const { return offset_; }

@@ -26,12 +26,14 @@
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTimer>
 #include <QUndoCommand>
 #include <QUndoStack>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "core/io/image.h"
 #include "core/runtime/error.h"
@@ -98,6 +100,18 @@ constexpr PanelSpec kPanels[] = {
     {"Models", "Model manager: bundled and user models, their size and parameters, load and unload.",
      Qt::BottomDockWidgetArea},
 };
+
+// A panel in a scroll area that never scrolls sideways, as wide as the panel needs.
+QScrollArea* scrolled(QWidget* panel, const QString& name) {
+  auto* scroll = new QScrollArea;
+  scroll->setObjectName(name);
+  scroll->setWidget(panel);
+  scroll->setWidgetResizable(true);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setMinimumWidth(panel->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+  return scroll;
+}
 
 }  // namespace
 
@@ -293,14 +307,7 @@ void MainWindow::buildPanels() {
       tokens_->setPixelEdges(bridge_->pixelEdges());
       // It scrolls up and down: its settings and token list would otherwise set the window's least
       // height (a first-run window came out taller than asked).
-      auto* scroll = new QScrollArea(dock);
-      scroll->setObjectName("tokensScroll");
-      scroll->setWidget(tokens_);
-      scroll->setWidgetResizable(true);
-      scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-      scroll->setFrameShape(QFrame::NoFrame);
-      scroll->setMinimumWidth(tokens_->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
-      dock->setWidget(scroll);
+      dock->setWidget(scrolled(tokens_, "tokensScroll"));
     } else if (QString(spec.name) == "Models") {
       models_ = new ModelsPanel(dock);
       connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::openModel);
@@ -313,31 +320,7 @@ void MainWindow::buildPanels() {
       if (!model.isEmpty()) chat_->loadModel(model);
       dock->setWidget(chat_);
     } else if (QString(spec.name) == "Edit") {
-      auto* tools = new QWidget(dock);
-      auto* column = new QVBoxLayout(tools);
-      column->setContentsMargins(0, 0, 0, 0);
-      segment_ = new SegmentPanel(canvas_, tools);
-      segment_->setBridge(bridge_);
-      edit_ = new EditPanel(canvas_, tools);
-      edit_->setBridge(bridge_);
-      edit_->setSelectionSource([this] { return editSelection(); });
-      column->addWidget(segment_);
-      column->addWidget(edit_);
-      // The tool has the canvas's pointer while its tab is the one showing.
-      connect(dock, &QDockWidget::visibilityChanged, segment_, &SegmentPanel::setActive);
-      connect(edit_, &EditPanel::accepted, this, [this](const io::Image& before, const io::Image& after) {
-        undo_->push(new ImageEditCommand(this, before, after));
-      });
-      connect(edit_, &EditPanel::drawn, this,
-              [this](const io::Image& picture, const QString& prompt) { openPicture(picture, prompt); });
-      auto* scroll = new QScrollArea(dock);
-      scroll->setObjectName("segmentScroll");
-      scroll->setWidget(tools);
-      scroll->setWidgetResizable(true);
-      scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-      scroll->setFrameShape(QFrame::NoFrame);
-      scroll->setMinimumWidth(tools->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
-      dock->setWidget(scroll);
+      dock->setWidget(buildEditTools(dock));
     } else if (QString(spec.name) == "Train") {
       train_ = new TrainPanel(dock);
       connect(train_, &TrainPanel::openModelRequested, this, &MainWindow::openModel);
@@ -362,6 +345,31 @@ void MainWindow::buildPanels() {
   setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
   panel("Tokens")->raise();
   panel("Train")->raise();
+}
+
+QWidget* MainWindow::buildEditTools(QDockWidget* dock) {
+  auto* tabs = new QTabWidget(dock);
+  tabs->setObjectName("editTools");
+  segment_ = new SegmentPanel(canvas_);
+  segment_->setBridge(bridge_);
+  edit_ = new EditPanel(canvas_);
+  edit_->setBridge(bridge_);
+  edit_->setSelectionSource([this] { return editSelection(); });
+  tabs->addTab(scrolled(segment_, "segmentScroll"), tr("Segment"));
+  tabs->addTab(scrolled(edit_, "editScroll"), tr("Edit && draw"));
+  // The Segment tool has the canvas's pointer while the dock's tab and its own tab are the ones showing.
+  auto shown = std::make_shared<bool>(false);
+  connect(dock, &QDockWidget::visibilityChanged, this, [this, shown, tabs](bool visible) {
+    *shown = visible;
+    segment_->setActive(visible && tabs->currentIndex() == 0);
+  });
+  connect(tabs, &QTabWidget::currentChanged, this, [this, shown](int tab) { segment_->setActive(*shown && tab == 0); });
+  connect(edit_, &EditPanel::accepted, this, [this](const io::Image& before, const io::Image& after) {
+    undo_->push(new ImageEditCommand(this, before, after));
+  });
+  connect(edit_, &EditPanel::drawn, this,
+          [this](const io::Image& picture, const QString& prompt) { openPicture(picture, prompt); });
+  return tabs;
 }
 
 void MainWindow::connectBridge() {

@@ -104,7 +104,8 @@ class MainWindow : public QMainWindow {
   void buildCentralArea();                     // the canvas and comparison view, stacked
   void applyViewSettings(const QSettings& s);  // the overlay settings the user saved
   void buildPanels();
-  void buildMenus();  // File, Edit, View, Tokens
+  QWidget* buildEditTools(QDockWidget* dock);  // the Segment tool and the Edit tool, one tab each
+  void buildMenus();                           // File, Edit, View, Tokens
   void buildFileMenu();
   void buildEditMenu();
   void buildViewMenu();

@@ -9,6 +9,7 @@
 #include <QLineEdit>
 #include <QSaveFile>
 #include <QSettings>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -364,6 +365,7 @@ int segment_expression(setok::ui::MainWindow& w, const QString& expression) {
 int edit_instruction(setok::ui::MainWindow& w, const QString& instruction) {
   setok::ui::EditPanel* panel = w.editPanel();
   if (QDockWidget* d = w.panel("Edit")) d->raise();
+  if (auto* tabs = w.findChild<QTabWidget*>("editTools")) tabs->setCurrentIndex(1);
   panel->instructionField()->setText(instruction);
   QTimer::singleShot(0, panel, [panel] { panel->preview(); });
   if (!wait_for(panel, &setok::ui::EditPanel::finished, 120000))

@@ -13,6 +13,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QTabWidget>
 #include <QTest>
 #include <QUndoStack>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "ui/edit_panel.h"
 #include "ui/image_canvas.h"
 #include "ui/main_window.h"
+#include "ui/segment_panel.h"
 
 using setok::ui::EditPanel;
 using setok::ui::MainWindow;
@@ -59,6 +61,10 @@ struct EditTool : ::testing::Test {
     panel = w->editPanel();
     ASSERT_NE(panel, nullptr);
     w->panel("Edit")->raise();
+    auto* tabs = w->findChild<QTabWidget*>("editTools");
+    ASSERT_NE(tabs, nullptr);
+    tabs->setCurrentIndex(1);  // "Edit & draw": the Segment tool lets go of the canvas
+    ASSERT_TRUE(QTest::qWaitFor([&] { return !w->segmentPanel()->isActive(); }, 5000));
   }
   void TearDown() override {
     w.reset();
