@@ -11,6 +11,7 @@
 
 #include "core/data/coco.h"
 #include "core/data/generation_prompts.h"
+#include "core/eval/fid_setok.h"
 #include "core/eval/image_metrics.h"
 #include "core/eval/label_maps.h"
 #include "core/eval/picture_objects.h"
@@ -107,6 +108,7 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
   c10::InferenceMode guard;
   mllm::SetokimImpl& model = *loaded->model();
   Tally gen, reference, through_tokens, forced;
+  std::vector<at::Tensor> features[3];  // FID-setok: generated, the prompts' pictures, those through the tokens
   double forced_psnr = 0;
   double ms = 0, tokens = 0, finished = 0;
   const std::int64_t total = o.limit > 0 ? std::min<std::int64_t>(o.limit, prompts.size()) : prompts.size();
@@ -123,13 +125,16 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
     const io::Image picture = to_image(w.pixels.clamp(-1, 1)[0]);
     if (!o.out.empty()) io::save_png((fs::path(o.out) / fs::path(p.relative).filename()).string(), picture);
     gen.add(score(it->second, picture_objects(*finder, *judge, picture)));
+    features[0].push_back(setok_feature(*finder, picture));
     // The ceilings: the prompt's own picture, and that picture through SeTokim's tokens.
     const io::Image ref = io::load_image(p.image);
     reference.add(score(it->second, picture_objects(*finder, *judge, ref)));
+    features[1].push_back(setok_feature(*finder, ref));
     const at::Tensor px = model.setok->preprocess(ref);
     const tokenizer::TokenSet set = tokenizer::make_token_set(*model.setok, px, model.setok->tokenize(px));
     const io::Image drawn = to_image(tokenizer::draw_token_set(*model.setok, set).clamp(-1, 1)[0]);
     through_tokens.add(score(it->second, picture_objects(*finder, *judge, drawn)));
+    features[2].push_back(setok_feature(*finder, drawn));
     if (o.teacher_forced) {
       mllm::ImageWriting tf = o.writing;
       at::Tensor order = mllm::generation_order(set.descriptors);
@@ -156,6 +161,13 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
                       {"tokens_per_picture", tokens / n},
                       {"finished_share", finished / n},
                       {"ms_per_picture", ms / n}};
+  if (features[0].size() >= 2) {
+    const at::Tensor ref = at::stack(features[1]);
+    r["fid_setok"] = {{"generated", frechet_distance(at::stack(features[0]), ref)},
+                      {"reference_through_tokens", frechet_distance(at::stack(features[2]), ref)},
+                      {"pictures", features[0].size()},
+                      {"feature_dims", ref.size(1)}};
+  }
   if (o.teacher_forced) {
     r["teacher_forced"] = forced.json();
     r["teacher_forced"]["psnr_db"] = forced_psnr / n;

@@ -1,4 +1,4 @@
-// Editing's bookkeeping and mechanics: the request and answer texts, which tokens an exact edit
+// Editing's bookkeeping, mechanics and FID-setok: the request and answer texts, which tokens an exact edit
 // concerns (train::plan_edit), the tokens a selection covers, and SeTokim's editor on a tiny
 // untrained model: kept tokens are copied bit for bit, a region confines the edit, same seed same
 // picture.
@@ -8,6 +8,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "core/eval/edit_eval.h"
+#include "core/eval/fid_setok.h"
 #include "core/heads/diffusion_head.h"
 #include "core/llm/text_tokenizer.h"
 #include "core/mllm/edit_request.h"
@@ -140,4 +141,16 @@ TEST(ImageEditor, KeepsTokensBitForBitAndHonoursTheRegion) {
   mllm::ImageEditing wrong = o;
   wrong.region = at::ones({c + 1}, at::kBool);
   EXPECT_THROW(mllm::edit_image(*model, *head, tok, in, "x", wrong), Error);
+}
+
+TEST(FidSetok, ZeroForOneSetAndTheMeanShiftForAShiftedOne) {
+  at::manual_seed(0);
+  const at::Tensor a = at::randn({400, 3}, at::kDouble);
+  EXPECT_NEAR(eval::frechet_distance(a, a), 0.0, 1e-6);
+  // The same spread moved by (1, 2, 2): the distance is the squared shift, 9.
+  EXPECT_NEAR(eval::frechet_distance(a, a + at::tensor({1.0, 2.0, 2.0}, at::kDouble)), 9.0, 1e-6);
+  // Twice the spread (and the mean): Tr(Σ + 4Σ − 2·2Σ) = Tr(Σ), plus ‖μ‖².
+  EXPECT_NEAR(eval::frechet_distance(a, 2 * a),
+              (at::trace(at::cov(a.t())) + a.mean(0).square().sum()).item<double>(), 1e-6);
+  EXPECT_THROW(eval::frechet_distance(a, at::zeros({5, 4}, at::kDouble)), Error);
 }
