@@ -29,6 +29,8 @@ Command add_eval_generate(CLI::App& app, Globals& g) {
   sub->add_flag("--teacher-forced", o->teacher_forced,
                 "Also draw each picture reading the true earlier tokens (the head's fidelity apart from drift)");
   add_writing_options(sub, o->writing);
+  sub->add_option("--seeds", o->seeds, "Also draw each prompt with the next N-1 seeds: diversity across seeds")
+      ->check(CLI::Range(1, 64));
   sub->add_flag("--json", g.json, "Machine-readable output");
   return {sub,
           [&g, o]() {

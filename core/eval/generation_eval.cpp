@@ -93,6 +93,28 @@ struct Tally {
   }
 };
 
+// The mean of 1 − cosine over the pairs of rows of x [n ≥ 2, d].
+double mean_cosine_distance(const at::Tensor& x) {
+  const at::Tensor u = x / x.norm(2, 1, true).clamp_min(1e-12);
+  const double n = static_cast<double>(x.size(0));
+  return (n * n - u.matmul(u.t()).sum().item<double>()) / (n * (n - 1));  // the diagonal's 1s drop out
+}
+
+// The mean of 1 − cosine between the features of a prompt's pictures: `first` (drawn with w.seed)
+// and seeds-1 more drawn with the seeds after it.
+double seed_spread(mllm::SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                   tokenizer::SetokModelImpl& finder, const std::string& prompt, mllm::ImageWriting w,
+                   std::int64_t seeds, const at::Tensor& first) {
+  std::vector<at::Tensor> f{first};
+  for (std::int64_t k = 1; k < seeds; ++k) {
+    w.seed += 1;
+    const mllm::WrittenImage img =
+        mllm::write_image(model, head, tok, mllm::generation_request(prompt), mllm::null_generation_request(), w);
+    f.push_back(setok_feature(finder, to_image(img.pixels.clamp(-1, 1)[0])));
+  }
+  return mean_cosine_distance(at::stack(f));
+}
+
 }  // namespace
 
 nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
@@ -108,7 +130,9 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
   c10::InferenceMode guard;
   mllm::SetokimImpl& model = *loaded->model();
   Tally gen, reference, through_tokens, forced;
-  std::vector<at::Tensor> features[3];  // FID-setok: generated, the prompts' pictures, those through the tokens
+  std::vector<at::Tensor> features[3];
+  double spread = 0;  // diversity across seeds, summed over prompts  // FID-setok: generated, the prompts' pictures,
+                      // those through the tokens
   double forced_psnr = 0;
   double ms = 0, tokens = 0, finished = 0;
   const std::int64_t total = o.limit > 0 ? std::min<std::int64_t>(o.limit, prompts.size()) : prompts.size();
@@ -126,6 +150,9 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
     if (!o.out.empty()) io::save_png((fs::path(o.out) / fs::path(p.relative).filename()).string(), picture);
     gen.add(score(it->second, picture_objects(*finder, *judge, picture)));
     features[0].push_back(setok_feature(*finder, picture));
+    if (o.seeds > 1)
+      spread +=
+          seed_spread(model, *head, loaded->tokenizer(), *finder, p.prompt, o.writing, o.seeds, features[0].back());
     // The ceilings: the prompt's own picture, and that picture through SeTokim's tokens.
     const io::Image ref = io::load_image(p.image);
     reference.add(score(it->second, picture_objects(*finder, *judge, ref)));
@@ -168,6 +195,13 @@ nlohmann::json evaluate_generation(const GenerationEvalOptions& o,
                       {"pictures", features[0].size()},
                       {"feature_dims", ref.size(1)}};
   }
+  if (o.seeds > 1)
+    r["diversity"] = {
+        {"seeds", o.seeds},
+        {"prompts", gen.pictures},
+        {"feature_distance", spread / n},
+        // For scale: the same between different prompts' own pictures.
+        {"between_prompts_pictures", features[1].size() >= 2 ? mean_cosine_distance(at::stack(features[1])) : 0.0}};
   if (o.teacher_forced) {
     r["teacher_forced"] = forced.json();
     r["teacher_forced"]["psnr_db"] = forced_psnr / n;

@@ -26,6 +26,9 @@ struct GenerationEvalOptions {
   // Also draw each picture with every earlier token the true one (the prompt's picture's tokens in
   // writing order): the head's fidelity apart from the drift of writing ("teacher_forced").
   bool teacher_forced = false;
+  // Diversity: each prompt is also drawn with the next seeds-1 seeds, and the pictures of one prompt
+  // are compared in the encoder's feature space (FID-setok's): the mean of 1 − cosine over pairs.
+  std::int64_t seeds = 1;
 };
 
 // progress(done, total) may return false to stop early (the figures then cover what was done).

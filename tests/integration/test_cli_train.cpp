@@ -631,8 +631,8 @@ void generation_requests_teach_writing(const TempDir& dir) {
   EXPECT_GT(jm["train"]["colour_top1"].get<double>(), 0.3);  // 8 colours: chance is 0.125
   EXPECT_TRUE(std::filesystem::exists(dir / "judge/judge.safetensors"));
   auto ev = setok_cli("eval generate -m " + shell_quote(dir / "g1/model") + " --data " + shell_quote(dir / "data") +
-                      " --split train --limit 3 --steps 2 --teacher-forced --judge " + shell_quote(dir / "judge") +
-                      " --out " + shell_quote(dir / "drawn") + " --json");
+                      " --split train --limit 3 --steps 2 --teacher-forced --seeds 2 --judge " +
+                      shell_quote(dir / "judge") + " --out " + shell_quote(dir / "drawn") + " --json");
   ASSERT_EQ(ev.rc, 0) << ev.err;
   const auto em = nlohmann::json::parse(ev.out);
   for (const char* k : {"generated", "reference_pictures", "reference_through_tokens", "teacher_forced"}) {
@@ -641,6 +641,12 @@ void generation_requests_teach_writing(const TempDir& dir) {
     EXPECT_LE(em[k]["objects_in_place"].get<double>(), em[k]["objects_found"].get<double>()) << k;
   }
   EXPECT_GT(em["teacher_forced"]["psnr_db"].get<double>(), 0.0);
+  // FID-setok against the prompts' pictures, and the spread of two seeds' pictures of each prompt.
+  EXPECT_GE(em["fid_setok"]["generated"].get<double>(), 0.0);
+  EXPECT_EQ(em["fid_setok"]["pictures"], 3);
+  EXPECT_EQ(em["diversity"]["seeds"], 2);
+  EXPECT_GE(em["diversity"]["feature_distance"].get<double>(), 0.0);
+  EXPECT_LE(em["diversity"]["feature_distance"].get<double>(), 2.0);
   EXPECT_TRUE(std::filesystem::exists(dir / "drawn/train_0000002.png"));
   auto no_data = setok_cli("eval generate -m " + shell_quote(dir / "g1/model") + " --data " +
                            shell_quote(dir / "nowhere") + " --judge " + shell_quote(dir / "judge"));

@@ -150,7 +150,7 @@ TEST(FidSetok, ZeroForOneSetAndTheMeanShiftForAShiftedOne) {
   // The same spread moved by (1, 2, 2): the distance is the squared shift, 9.
   EXPECT_NEAR(eval::frechet_distance(a, a + at::tensor({1.0, 2.0, 2.0}, at::kDouble)), 9.0, 1e-6);
   // Twice the spread (and the mean): Tr(Σ + 4Σ − 2·2Σ) = Tr(Σ), plus ‖μ‖².
-  EXPECT_NEAR(eval::frechet_distance(a, 2 * a),
-              (at::trace(at::cov(a.t())) + a.mean(0).square().sum()).item<double>(), 1e-6);
+  EXPECT_NEAR(eval::frechet_distance(a, 2 * a), (at::trace(at::cov(a.t())) + a.mean(0).square().sum()).item<double>(),
+              1e-6);
   EXPECT_THROW(eval::frechet_distance(a, at::zeros({5, 4}, at::kDouble)), Error);
 }
