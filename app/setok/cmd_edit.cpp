@@ -2,7 +2,6 @@
 // reads the image's tokens and the instruction, keeps the tokens the edit does not concern (bit
 // for bit), writes the new ones (core/mllm/image_editor.h), and the detokenizer draws the set.
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,7 +13,6 @@
 #include "core/eval/picture_objects.h"
 #include "core/io/image.h"
 #include "core/mllm/image_editor.h"
-#include "core/mllm/token_order.h"
 #include "core/mllm/writer_model.h"
 #include "core/runtime/error.h"
 
@@ -47,16 +45,10 @@ nlohmann::json edit_one(mllm::WriterModel& w, const std::string& image_path, con
                         const std::string& out, const Args& a) {
   if (instruction.find_first_not_of(" \t\n") == std::string::npos) throw Error("the instruction is empty");
   const io::Image image = io::load_image(image_path);
-  mllm::SetokimImpl& model = *w.loaded->model();
-  c10::InferenceMode guard;
+  const at::Tensor region = a.region.empty() ? at::Tensor() : read_region(a.region, image);
   const auto t0 = std::chrono::steady_clock::now();
-  const mllm::VisualTokens raw = mllm::in_generation_order(model.visual_tokens(model.setok->preprocess(image)));
-  mllm::ImageEditing e = a.e;
-  if (!a.region.empty()) e.region = mllm::tokens_under_mask(raw, read_region(a.region, image));
-  const mllm::EditedImage ed = mllm::edit_image(model, *w.head, w.loaded->tokenizer(), raw, instruction, e);
-  if (ed.changes_nothing())
-    throw Error("the instruction changes nothing in this image" +
-                std::string(a.region.empty() ? "" : " (inside the region)"));
+  const mllm::EditedImage ed =
+      mllm::edit_picture(*w.loaded->model(), *w.head, w.loaded->tokenizer(), image, instruction, a.e, region);
   const io::Image picture = mllm::edited_picture(ed, image.width, image.height);
   const double ms = ms_since(t0);
   io::save_png(out, picture);

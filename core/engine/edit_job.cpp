@@ -10,7 +10,6 @@
 #include "core/mllm/edit_request.h"
 #include "core/mllm/generation_request.h"
 #include "core/mllm/image_editor.h"
-#include "core/mllm/token_order.h"
 #include "core/runtime/error.h"
 
 namespace setok::engine {
@@ -29,21 +28,16 @@ at::Tensor region_mask(const EditRequest& req) {
 }
 
 void edit(mllm::WriterModel& w, const EditRequest& req, const std::function<void(float)>& stage, EditOutcome& r) {
-  mllm::SetokimImpl& model = *w.loaded->model();
-  const mllm::VisualTokens raw = mllm::in_generation_order(model.visual_tokens(model.setok->preprocess(req.image)));
   mllm::ImageEditing e;
   e.writing.seed = req.seed, e.writing.cfg = req.cfg, e.writing.steps = req.steps;
   e.writing.temperature = req.temperature;
-  if (!req.region.empty()) e.region = mllm::tokens_under_mask(raw, region_mask(req));
-  stage(0.3f);
-  const mllm::EditedImage ed =
-      mllm::edit_image(model, *w.head, w.loaded->tokenizer(), raw, req.instruction, e, [&](std::int64_t k) {
-        stage(0.3f + 0.6f * static_cast<float>(k) / e.writing.max_tokens);
-        return true;
-      });
-  if (ed.changes_nothing())
-    throw Error(std::string("the instruction changes nothing in this picture") +
-                (req.region.empty() ? "" : " (inside the selection)"));
+  const at::Tensor mask = req.region.empty() ? at::Tensor() : region_mask(req);
+  stage(0.1f);
+  const mllm::EditedImage ed = mllm::edit_picture(*w.loaded->model(), *w.head, w.loaded->tokenizer(), req.image,
+                                                  req.instruction, e, mask, [&](std::int64_t k) {
+                                                    stage(0.3f + 0.6f * static_cast<float>(k) / e.writing.max_tokens);
+                                                    return true;
+                                                  });
   r.picture = mllm::edited_picture(ed, req.image.width, req.image.height);
   r.kept = ed.indices(mllm::TokenEdit::kKeep);
   r.changed = ed.indices(mllm::TokenEdit::kChange);

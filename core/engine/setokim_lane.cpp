@@ -48,15 +48,11 @@ const heads::Segmenter& SetokimLane::segmenter(double* load_ms) {
 
 mllm::WriterModel& SetokimLane::writer(double* load_ms) {
   if (writer_) return *writer_;
-  const std::string d = dir();
-  if (!heads::has_diffusion_head(d))
-    throw Error(d + " has no diffusion head: it cannot edit or draw (train one with `setok train mllm`)");
-  auto w = std::make_unique<mllm::WriterModel>();
-  w->loaded = model(d, load_ms);
   const auto t0 = detail::Clock::now();
-  w->head = heads::load_diffusion_head(d);
+  double model_ms = 0;  // loading the SeTokim, which model() counts itself
+  writer_ = std::make_unique<mllm::WriterModel>(
+      mllm::load_writer_model(dir(), [&](const std::string& d) { return model(d, &model_ms); }));
   if (load_ms) *load_ms += detail::ms_since(t0);
-  writer_ = std::move(w);
   return *writer_;
 }
 

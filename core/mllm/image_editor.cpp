@@ -114,6 +114,19 @@ EditedImage edit_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const
   return out;
 }
 
+EditedImage edit_picture(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                         const io::Image& picture, const std::string& instruction, ImageEditing options,
+                         const at::Tensor& mask, const std::function<bool(std::int64_t)>& progress) {
+  c10::InferenceMode guard;
+  const VisualTokens raw = in_generation_order(model.visual_tokens(model.setok->preprocess(picture)));
+  if (mask.defined()) options.region = tokens_under_mask(raw, mask);
+  EditedImage ed = edit_image(model, head, tok, raw, instruction, options, progress);
+  if (ed.changes_nothing())
+    throw Error(std::string("the instruction changes nothing in this picture") +
+                (mask.defined() ? " (inside the selection)" : ""));
+  return ed;
+}
+
 io::Image edited_picture(const EditedImage& e, int width, int height) {
   at::Tensor px = e.pixels.detach().to(at::kCPU, at::kFloat).clamp(-1, 1);
   if (px.size(2) != height || px.size(3) != width) px = at::upsample_bilinear2d(px, {height, width}, false);

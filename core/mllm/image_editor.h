@@ -44,6 +44,14 @@ EditedImage edit_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const
                        const VisualTokens& input, const std::string& instruction, const ImageEditing& options,
                        const std::function<bool(std::int64_t)>& progress = nullptr);
 
+// An edit of a picture as the tools run it (`setok edit`, the engine): its tokens in writing order,
+// the selection `mask` ([H, W] bool at the picture's size; undefined: none) turned into the tokens
+// under it, then edit_image. An edit that keeps every token and writes none is refused: throws
+// setok::Error "the instruction changes nothing in this picture".
+EditedImage edit_picture(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+                         const io::Image& picture, const std::string& instruction, ImageEditing options,
+                         const at::Tensor& mask = {}, const std::function<bool(std::int64_t)>& progress = nullptr);
+
 // The edited picture at a size (the input image's): the detokenizer's picture, resized bilinearly
 // when it was drawn at another.
 io::Image edited_picture(const EditedImage& e, int width, int height);

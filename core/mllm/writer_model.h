@@ -1,6 +1,7 @@
 #pragma once
 // A SeTokim that writes images (generation and editing): the model and its diffusion head, loaded
 // once and read by any number of requests.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,7 +16,9 @@ struct WriterModel {
 };
 
 // `dir` empty: the bundled SeTokim. Throws setok::Error with a one-line reason when there is no such
-// folder or it has no diffusion head.
-WriterModel load_writer_model(const std::string& dir);
+// folder or it has no diffusion head (checked before anything loads). `loaded`, when given, is that
+// folder's SeTokim already loaded (shared, not loaded again).
+WriterModel load_writer_model(
+    const std::string& dir, const std::function<std::shared_ptr<const LoadedSetokim>(const std::string&)>& loaded = {});
 
 }  // namespace setok::mllm
