@@ -47,11 +47,11 @@ nlohmann::json edit_one(mllm::WriterModel& w, const std::string& image_path, con
   const io::Image image = io::load_image(image_path);
   const at::Tensor region = a.region.empty() ? at::Tensor() : read_region(a.region, image);
   const auto t0 = std::chrono::steady_clock::now();
-  const mllm::EditedImage ed =
+  const mllm::PictureEdit pe =
       mllm::edit_picture(*w.loaded->model(), *w.head, w.loaded->tokenizer(), image, instruction, a.e, region);
-  const io::Image picture = mllm::edited_picture(ed, image.width, image.height);
+  const mllm::EditedImage& ed = pe.edit;
   const double ms = ms_since(t0);
-  io::save_png(out, picture);
+  io::save_png(out, pe.picture);
   if (!a.tokens.empty()) tokenizer::save_token_set(a.tokens, ed.tokens);
   nlohmann::json r = {{"image", image_path},
                       {"instruction", instruction},
@@ -64,6 +64,7 @@ nlohmann::json edit_one(mllm::WriterModel& w, const std::string& image_path, con
                       {"tokens_in", ed.status.size()},
                       {"tokens_out", ed.tokens.count()},
                       {"finished", ed.finished},
+                      {"drawn_share", pe.drawn_share},
                       {"seed", a.e.writing.seed},
                       {"ms", ms}};
   r["ms_parts"] = {{"language_model", ed.lm_ms}, {"diffusion_head", ed.head_ms}, {"detokenizer", ed.draw_ms}};
@@ -108,6 +109,9 @@ Command add_edit(CLI::App& app, Globals& g) {
   sub->add_option("--images", a->images, "The folder --edits' image paths are relative to");
   sub->add_option("--out", a->out_dir, "Output folder for --edits: OUT/<file name of each line's edited_image>");
   sub->add_option("--tokens", a->tokens, "Also save the edited token set (safetensors)");
+  sub->add_flag("--whole-picture", a->e.whole_picture,
+                "Draw the whole picture from the edited tokens (default: the input's own pixels wherever the edit "
+                "drew nothing)");
   add_writing_options(sub, a->e.writing, "New tokens at most");
   sub->add_flag("--json", g.json, "Machine-readable output");
   return {sub,

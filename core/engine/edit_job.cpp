@@ -33,12 +33,13 @@ void edit(mllm::WriterModel& w, const EditRequest& req, const std::function<void
   e.writing.temperature = req.temperature;
   const at::Tensor mask = req.region.empty() ? at::Tensor() : region_mask(req);
   stage(0.1f);
-  const mllm::EditedImage ed = mllm::edit_picture(*w.loaded->model(), *w.head, w.loaded->tokenizer(), req.image,
+  const mllm::PictureEdit pe = mllm::edit_picture(*w.loaded->model(), *w.head, w.loaded->tokenizer(), req.image,
                                                   req.instruction, e, mask, [&](std::int64_t k) {
                                                     stage(0.3f + 0.6f * static_cast<float>(k) / e.writing.max_tokens);
                                                     return true;
                                                   });
-  r.picture = mllm::edited_picture(ed, req.image.width, req.image.height);
+  const mllm::EditedImage& ed = pe.edit;
+  r.picture = pe.picture;
   r.kept = ed.indices(mllm::TokenEdit::kKeep);
   r.changed = ed.indices(mllm::TokenEdit::kChange);
   r.removed = ed.indices(mllm::TokenEdit::kRemove);

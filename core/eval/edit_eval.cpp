@@ -12,6 +12,7 @@
 #include "core/data/instruct_pix2pix.h"
 #include "core/eval/picture_objects.h"
 #include "core/heads/diffusion_head.h"
+#include "core/mllm/edit_composite.h"
 #include "core/mllm/loaded_setokim.h"
 #include "core/mllm/token_order.h"
 #include "core/runtime/error.h"
@@ -80,8 +81,8 @@ nlohmann::json evaluate_editing(const EditEvalOptions& o,
   c10::InferenceMode guard;
   mllm::SetokimImpl& model = *loaded->model();
   std::map<std::string, Tally> model_by_kind;
-  Tally edit, identity, regenerate, ceiling;
-  double ms = 0, kept = 0, tokens = 0, written = 0;
+  Tally edit, whole, identity, regenerate, ceiling;
+  double ms = 0, kept = 0, tokens = 0, written = 0, drawn = 0;
   std::int64_t failed = 0;  // edits that could not be drawn (every token removed, nothing written)
   const std::int64_t total = o.limit > 0 ? std::min<std::int64_t>(o.limit, edits.size()) : edits.size();
   for (std::int64_t i = 0; i < total; ++i) {
@@ -94,14 +95,17 @@ nlohmann::json evaluate_editing(const EditEvalOptions& o,
     const at::Tensor px = model.setok->preprocess(input);
     const mllm::VisualTokens raw = mllm::in_generation_order(model.visual_tokens(px));
     const auto t0 = std::chrono::steady_clock::now();
-    io::Image out = input;  // an edit that fails counts as the identity edit, and as no success
+    io::Image out = input, out_whole = input;  // a failed edit counts as the identity edit, and as no success
     bool made = false;
     try {
       const mllm::EditedImage ed = mllm::edit_image(model, *head, loaded->tokenizer(), raw, e.instruction, o.editing);
       kept += static_cast<double>(ed.indices(mllm::TokenEdit::kKeep).size());
       tokens += static_cast<double>(ed.status.size());
       written += static_cast<double>(ed.written.count());
-      out = mllm::edited_picture(ed, target.width, target.height);
+      out_whole = mllm::edited_picture(ed, target.width, target.height);
+      mllm::EditComposite c = mllm::composite_edit(input, raw, ed);
+      drawn += c.drawn_share();
+      out = o.editing.whole_picture ? out_whole : std::move(c.picture);
       made = true;
     } catch (const Error&) {
       ++failed;
@@ -110,6 +114,7 @@ nlohmann::json evaluate_editing(const EditEvalOptions& o,
     if (!o.out.empty()) io::save_png((fs::path(o.out) / fs::path(e.edited_image).filename()).string(), out);
     const bool ok = made && j.of(out) == want;
     edit.add(picture_pixels(out), tgt_px, region, ok);
+    whole.add(picture_pixels(out_whole), tgt_px, region, made && j.of(out_whole) == want);
     model_by_kind[edit_kind(e.edited_image)].add(picture_pixels(out), tgt_px, region, ok);
     if (o.baselines) {
       identity.add(in_px, tgt_px, region, j.of(input) == want);
@@ -131,6 +136,8 @@ nlohmann::json evaluate_editing(const EditEvalOptions& o,
   nlohmann::json r = {{"model", o.model},
                       {"split", o.split},
                       {"edit", edit.json()},
+                      {"edit_whole_picture", whole.json()},
+                      {"drawn_share", drawn / n},
                       {"ms_per_edit", ms / n},
                       {"tokens_kept", kept / std::max(1.0, tokens)},
                       {"tokens_written_per_edit", written / n},

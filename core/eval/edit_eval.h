@@ -4,7 +4,9 @@
 // target (MagicBrush's; L2 is the mean squared difference), L1 inside and outside the edited region
 // (the pixels where input and target differ; outside is preservation), and success: the objects the
 // judge finds in the edited picture (picture_objects.h: class, colour, third) are exactly those it
-// finds in the target — the asked change is there and nothing else changed. Beside the model:
+// finds in the target — the asked change is there and nothing else changed. The model's picture is
+// the tools' (the input's pixels wherever the edit drew nothing, mllm::composite_edit); the same
+// edits drawn whole from their tokens are scored beside it. Beside the model:
 // the identity edit (output = input), regenerating every token instead of only the concerned ones,
 // and the target through SeTokim's tokenizer and detokenizer (the ceiling the tokens allow).
 #include <cstdint>

@@ -7,6 +7,7 @@
 
 #include "core/eval/label_maps.h"
 #include "core/mllm/chat_template.h"
+#include "core/mllm/edit_composite.h"
 #include "core/mllm/token_order.h"
 #include "core/runtime/error.h"
 
@@ -109,22 +110,32 @@ EditedImage edit_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const
   const std::int64_t token_dim = input.embeds.size(1);
   out.tokens = tokenizer::TokenSet::unpack(rows, token_dim, model.setok->config().vision.image_size);
   t0 = Clock::now();
-  out.pixels = tokenizer::draw_token_set(*model.setok, out.tokens);
+  at::Tensor place_logits;
+  out.pixels = tokenizer::draw_token_set(*model.setok, out.tokens, &place_logits);
+  if (place_logits.defined()) out.place_owner = place_logits.argmax(-1).cpu();
   out.draw_ms = ms_since(t0);
   return out;
 }
 
-EditedImage edit_picture(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+PictureEdit edit_picture(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
                          const io::Image& picture, const std::string& instruction, ImageEditing options,
                          const at::Tensor& mask, const std::function<bool(std::int64_t)>& progress) {
   c10::InferenceMode guard;
   const VisualTokens raw = in_generation_order(model.visual_tokens(model.setok->preprocess(picture)));
   if (mask.defined()) options.region = tokens_under_mask(raw, mask);
-  EditedImage ed = edit_image(model, head, tok, raw, instruction, options, progress);
-  if (ed.changes_nothing())
+  PictureEdit out;
+  out.edit = edit_image(model, head, tok, raw, instruction, options, progress);
+  if (out.edit.changes_nothing())
     throw Error(std::string("the instruction changes nothing in this picture") +
                 (mask.defined() ? " (inside the selection)" : ""));
-  return ed;
+  if (options.whole_picture) {
+    out.picture = edited_picture(out.edit, picture.width, picture.height);
+    return out;
+  }
+  EditComposite c = composite_edit(picture, raw, out.edit);
+  out.picture = std::move(c.picture);
+  out.drawn_share = c.drawn_share();
+  return out;
 }
 
 io::Image edited_picture(const EditedImage& e, int width, int height) {

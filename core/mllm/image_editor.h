@@ -23,6 +23,9 @@ struct ImageEditing {
   at::Tensor region;
   // A baseline, not an edit: every token is regenerated (none is copied).
   bool regenerate_all = false;
+  // edit_picture: the whole picture as the detokenizer draws the edited set, instead of the input's
+  // own pixels wherever the edit drew nothing (edit_composite.h).
+  bool whole_picture = false;
 };
 
 struct EditedImage {
@@ -30,6 +33,7 @@ struct EditedImage {
   tokenizer::TokenSet written;    // the new tokens, in the order written
   tokenizer::TokenSet tokens;     // the edited set: the kept input tokens (in order), then the written ones
   at::Tensor pixels;              // [1, 3, S, S] the detokenizer's picture of `tokens`, about [-1, 1]
+  at::Tensor place_owner;         // [G²] long: the token of `tokens` each of the detokenizer's places weighs most
   bool finished = false;          // the model ended the new tokens itself
   double lm_ms = 0, head_ms = 0, draw_ms = 0;
   std::vector<std::int64_t> indices(TokenEdit e) const;  // input tokens with that status
@@ -44,11 +48,18 @@ EditedImage edit_image(SetokimImpl& model, heads::DiffusionHeadImpl& head, const
                        const VisualTokens& input, const std::string& instruction, const ImageEditing& options,
                        const std::function<bool(std::int64_t)>& progress = nullptr);
 
+struct PictureEdit {
+  EditedImage edit;
+  io::Image picture;         // at the input's size
+  double drawn_share = 1.0;  // of its pixels, the detokenizer's (the others are the input's own)
+};
+
 // An edit of a picture as the tools run it (`setok edit`, the engine): its tokens in writing order,
 // the selection `mask` ([H, W] bool at the picture's size; undefined: none) turned into the tokens
-// under it, then edit_image. An edit that keeps every token and writes none is refused: throws
-// setok::Error "the instruction changes nothing in this picture".
-EditedImage edit_picture(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
+// under it, then edit_image, then the picture: the input's pixels wherever the edit drew nothing
+// (composite_edit), or the whole drawing with options.whole_picture. An edit that keeps every token
+// and writes none is refused: throws setok::Error "the instruction changes nothing in this picture".
+PictureEdit edit_picture(SetokimImpl& model, heads::DiffusionHeadImpl& head, const llm::TextTokenizer& tok,
                          const io::Image& picture, const std::string& instruction, ImageEditing options,
                          const at::Tensor& mask = {}, const std::function<bool(std::int64_t)>& progress = nullptr);
 

@@ -57,7 +57,7 @@ TokenSet make_token_set(const SetokModelImpl& model, const at::Tensor& pixels, c
   return s;
 }
 
-at::Tensor draw_token_set(SetokModelImpl& model, const TokenSet& set) {
+at::Tensor draw_token_set(SetokModelImpl& model, const TokenSet& set, at::Tensor* place_logits) {
   const auto& o = model.detokenizer->options;
   if (set.count() == 0) throw Error("the token set is empty");
   if (set.token_dim() != o.token_dim())
@@ -76,7 +76,10 @@ at::Tensor draw_token_set(SetokModelImpl& model, const TokenSet& set) {
   }
   at::Tensor tokens = set.vectors.unsqueeze(0).to(dev, at::kFloat);
   at::Tensor valid = at::ones({1, set.count()}, at::TensorOptions().dtype(at::kBool).device(dev));
-  return model.detokenizer->forward(tokens, valid, nullptr, regions);
+  at::Tensor logits;
+  at::Tensor pixels = model.detokenizer->forward(tokens, valid, o.broadcast() ? &logits : nullptr, regions);
+  if (place_logits) *place_logits = logits.defined() ? logits[0] : at::Tensor();
+  return pixels;
 }
 
 void save_token_set(const std::string& path, const TokenSet& set) {

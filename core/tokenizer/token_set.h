@@ -42,8 +42,9 @@ TokenSet make_token_set(const SetokModelImpl& model, const at::Tensor& pixels, c
 
 // The detokenizer's picture of a set, [1, 3, S, S] in the encoder's input space (about [-1, 1]).
 // Reads the set only. Throws setok::Error when the set does not fit the model (token width,
-// descriptor size) or is empty.
-at::Tensor draw_token_set(SetokModelImpl& model, const TokenSet& set);
+// descriptor size) or is empty. `place_logits`, when given, receives each of the detokenizer's
+// places' logits over the tokens, [G², C] (a broadcasting detokenizer's; undefined otherwise).
+at::Tensor draw_token_set(SetokModelImpl& model, const TokenSet& set, at::Tensor* place_logits = nullptr);
 
 // Files: safetensors with "vectors" and "descriptors" in f16 (2 bytes a number) and metadata
 // format = "setok-tokens", image_size, token_dim, descriptor ("token_geometry"). Written atomically.

@@ -1,16 +1,18 @@
 // Editing's bookkeeping, mechanics and FID-setok: the request and answer texts, which tokens an exact edit
 // concerns (train::plan_edit), the tokens a selection covers, and SeTokim's editor on a tiny
 // untrained model: kept tokens are copied bit for bit, a region confines the edit, same seed same
-// picture.
+// picture; the edited picture keeps the input's pixels wherever the edit drew nothing.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
+#include <array>
 
 #include "core/eval/edit_eval.h"
 #include "core/eval/fid_setok.h"
 #include "core/heads/diffusion_head.h"
 #include "core/llm/text_tokenizer.h"
+#include "core/mllm/edit_composite.h"
 #include "core/mllm/edit_request.h"
 #include "core/mllm/image_editor.h"
 #include "core/mllm/token_order.h"
@@ -88,6 +90,57 @@ TEST(EditRegion, TokensUnderAMask) {
   dot[3][1] = true;  // one pixel of token 1: an eighth of it, but all of the mask
   EXPECT_EQ(values(mllm::tokens_under_mask(t, dot)), (std::vector<std::int64_t>{0, 1}));
   EXPECT_THROW(mllm::tokens_under_mask(t, at::zeros({1, 4, 4}, at::kBool)), Error);
+}
+
+// An 8 × 8 picture, red above and blue below, read as two tokens of 2 × 2 patches of 4 × 4 pixels
+// (token 0 the top row), and an edit of it drawn all grey.
+struct TwoHalves {
+  io::Image input;
+  mllm::VisualTokens read = tokens(2, {0, 0, 1, 1}, 2);
+  mllm::EditedImage edit;
+  TwoHalves(TokenEdit second, std::int64_t written) {
+    input.width = input.height = 8;
+    for (int p = 0; p < 64; ++p) {
+      const bool top = p < 32;
+      input.rgb.insert(input.rgb.end(), {std::uint8_t(top ? 255 : 0), 0, std::uint8_t(top ? 0 : 255)});
+    }
+    edit.status = {TokenEdit::kKeep, second};
+    const std::int64_t kept = second == TokenEdit::kKeep ? 2 : 1;
+    edit.tokens.vectors = at::zeros({kept + written, 4});
+    if (written > 0) edit.written.vectors = at::zeros({written, 4});
+    edit.pixels = at::zeros({1, 3, 8, 8});
+    edit.place_owner = at::tensor(std::vector<std::int64_t>{0, 0, kept, kept}, at::kLong);
+  }
+  std::array<int, 3> at_pixel(const io::Image& im, int x, int y) const {
+    const std::size_t i = 3 * static_cast<std::size_t>(y * im.width + x);
+    return {im.rgb[i], im.rgb[i + 1], im.rgb[i + 2]};
+  }
+};
+
+TEST(EditComposite, TheInputsPixelsWhereverTheEditDrewNothing) {
+  // The second token removed: its half is drawn, grown by one pixel; the rest is the input's own.
+  TwoHalves removed(TokenEdit::kRemove, 0);
+  const mllm::EditComposite c = mllm::composite_edit(removed.input, removed.read, removed.edit);
+  for (int y = 0; y < 8; ++y) {
+    const std::array<int, 3> want = y < 3 ? std::array<int, 3>{255, 0, 0} : std::array<int, 3>{128, 128, 128};
+    EXPECT_EQ(removed.at_pixel(c.picture, 5, y), want) << "row " << y;
+  }
+  EXPECT_DOUBLE_EQ(c.drawn_share(), 5.0 / 8);
+  // The second token changed and a token written where the detokenizer's places give it the lower
+  // half: drawn there; kept above.
+  TwoHalves changed(TokenEdit::kChange, 1);
+  const mllm::EditComposite d = mllm::composite_edit(changed.input, changed.read, changed.edit);
+  EXPECT_EQ(changed.at_pixel(d.picture, 0, 0), (std::array<int, 3>{255, 0, 0}));
+  EXPECT_EQ(changed.at_pixel(d.picture, 7, 7), (std::array<int, 3>{128, 128, 128}));
+  // Nothing dropped, nothing written: the input itself.
+  TwoHalves kept(TokenEdit::kKeep, 0);
+  const mllm::EditComposite k = mllm::composite_edit(kept.input, kept.read, kept.edit);
+  EXPECT_EQ(k.picture.rgb, kept.input.rgb);
+  EXPECT_DOUBLE_EQ(k.drawn_share(), 0.0);
+  // An edit of other tokens is refused.
+  TwoHalves other(TokenEdit::kRemove, 0);
+  other.edit.status.push_back(TokenEdit::kKeep);
+  EXPECT_THROW(mllm::composite_edit(other.input, other.read, other.edit), Error);
 }
 
 TEST(ImageEditor, KeepsTokensBitForBitAndHonoursTheRegion) {
