@@ -12,6 +12,20 @@ else()
   set(SETOK_TORCH_CUDA OFF)
 endif()
 
+# c10d's Gloo from C++ (data-parallel training, core/dist): Debian's libtorch-dev has it with
+# libgloo-dev's headers. A LibTorch without gloo's headers (the Python package's) builds without it,
+# and trains on one process only.
+include(CheckIncludeFileCXX)
+set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS})
+set(CMAKE_REQUIRED_DEFINITIONS -DUSE_DISTRIBUTED -DUSE_C10D_GLOO ${SETOK_TORCH_CXX_FLAGS})
+set(CMAKE_REQUIRED_QUIET ON)
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)  # compiles the header; nothing to link
+check_include_file_cxx("torch/csrc/distributed/c10d/ProcessGroupGloo.hpp" SETOK_HAVE_C10D_GLOO "-std=c++17")
+unset(CMAKE_REQUIRED_INCLUDES)
+unset(CMAKE_REQUIRED_DEFINITIONS)
+unset(CMAKE_REQUIRED_QUIET)
+unset(CMAKE_TRY_COMPILE_TARGET_TYPE)
+
 # A machine without Debian's -dev packages (the GPU machine) can be handed the header-only
 # libraries and GoogleTest's source in one folder: see packaging/gpu-deps.sh.
 set(SETOK_DEPS_DIR "" CACHE PATH "Folder with include/ (nlohmann, CLI) and googletest/ for machines without them")

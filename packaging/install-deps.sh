@@ -14,6 +14,8 @@ PKGS=(
   # core
   libtorch-dev libopenblas0-pthread libopenblas-dev libopencv-dev nlohmann-json3-dev
   libsentencepiece-dev libcli11-dev zlib1g-dev
+  # distributed training on PyTorch's c10d (ProcessGroupGloo's headers include gloo's)
+  libgloo-dev
   # the scenes world's real ingredients (core/data/assets.cpp): Fashion-MNIST items, photo backgrounds
   dataset-fashion-mnist opencv-doc
   # ui

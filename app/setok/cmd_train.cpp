@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "app/setok/command.h"
+#include "core/dist/run_environment.h"
+#include "core/dist/world_group.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
 #include "core/train/mllm_trainer.h"
@@ -36,6 +38,11 @@ void apply_override(nlohmann::json& cfg, const std::string& kv) {
     if (node->is_null()) *node = nlohmann::json::object();
     start = dot + 1;
   }
+}
+
+// Progress as asked on rank 0 (or one process); none from the other ranks.
+train::ProgressMode rank_progress(const std::string& asked) {
+  return dist::is_writer() ? train::parse_progress_mode(asked) : train::ProgressMode::kNone;
 }
 
 }  // namespace
@@ -71,14 +78,17 @@ Command add_train(CLI::App& app, Globals& g) {
             if (!a->out.empty()) cfg.out = a->out;
             if (!a->data.empty()) cfg.train_data = a->data;
             if (!a->device.empty()) cfg.device = a->device;
+            cfg.device = dist::device_for_rank(cfg.device, dist::read_run_environment());
             if (a->steps > 0) cfg.steps = a->steps;
             if (a->stop_at > 0) cfg.stop_at = a->stop_at;
             if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
               throw Error(a->resume + ": no such checkpoint folder");
-            train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+            dist::join_world();  // several ranks (setok launch, torchrun, srun): meet the others
+            train::ProgressWriter progress(rank_progress(a->progress));
             // SIGUSR1: checkpoint after the current step and exit 0 (the studio's Pause).
             std::signal(SIGUSR1, [](int) { train::request_pause(); });
             train::TrainSummary s = train::train_setok(cfg, a->resume, progress);
+            if (!dist::is_writer()) return 0;
             std::fprintf(stderr, "setok: trained %lld steps in %.0f s (%.1f images/s); model in %s\n",
                          static_cast<long long>(s.steps_done), s.seconds, s.images_per_s, s.model_dir.c_str());
             return 0;
@@ -113,11 +123,14 @@ Command add_train_mllm(CLI::App& app, Globals& g) {
             if (a->steps > 0) raw["steps"] = a->steps;
             if (a->stop_at > 0) raw["stop_at"] = a->stop_at;
             train::MllmTrainConfig cfg = train::MllmTrainConfig::from_json(raw);
+            cfg.device = dist::device_for_rank(cfg.device, dist::read_run_environment());
             if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
               throw Error(a->resume + ": no such checkpoint folder");
-            train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+            dist::join_world();
+            train::ProgressWriter progress(rank_progress(a->progress));
             std::signal(SIGUSR1, [](int) { train::request_pause(); });
             train::TrainSummary s = train::train_mllm(cfg, a->resume, progress);
+            if (!dist::is_writer()) return 0;
             std::fprintf(stderr, "setok: trained %lld steps in %.0f s; model in %s\n",
                          static_cast<long long>(s.steps_done), s.seconds, s.model_dir.c_str());
             return 0;

@@ -12,10 +12,17 @@
 namespace setok::train {
 
 BatchLoader::BatchLoader(const SetokDataset& data, int batch_size, std::uint64_t seed, std::int64_t first_step,
-                         int prefetch)
-    : data_(data), batch_size_(batch_size), prefetch_(prefetch), seed_(seed), next_step_(first_step) {
+                         int prefetch, int rank, int world)
+    : data_(data),
+      batch_size_(batch_size),
+      prefetch_(prefetch),
+      rank_(rank),
+      world_(world),
+      seed_(seed),
+      next_step_(first_step) {
   if (data.size() == 0) throw Error("the training data is empty");
   if (batch_size < 1) throw Error("batch size must be at least 1");
+  if (world < 1 || rank < 0 || rank >= world) throw Error("batch loader: rank must be below the world size");
   worker_ = std::thread([this] { run(); });
 }
 
@@ -29,7 +36,8 @@ std::vector<std::size_t> BatchLoader::indices_for(std::int64_t step) {
   const std::size_t n = data_.size();
   std::vector<std::size_t> out;
   for (int i = 0; i < batch_size_; ++i) {
-    const std::uint64_t pos = static_cast<std::uint64_t>(step) * batch_size_ + i;
+    const std::uint64_t pos =
+        (static_cast<std::uint64_t>(step) * world_ + static_cast<std::uint64_t>(rank_)) * batch_size_ + i;
     const std::int64_t epoch = static_cast<std::int64_t>(pos / n);
     if (epoch != cached_epoch_) {
       perm_.resize(n);

@@ -17,6 +17,8 @@
 #include "core/data/instruct_pix2pix.h"
 #include "core/data/llava.h"
 #include "core/data/refcoco.h"
+#include "core/dist/gradient_sync.h"
+#include "core/dist/world_group.h"
 #include "core/heads/diffusion_head.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
@@ -679,15 +681,19 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
                      const llm::TextTokenizer& tok, VisualSource& source, const at::Device& device) {
   std::mt19937_64 rng(cfg.seed * 1000003ULL + static_cast<std::uint64_t>(step));
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::vector<const Example*> batch;
-  for (std::int64_t b = 0; b < cfg.batch_size; ++b) {
+  // Several ranks: the batch a single process at batch_size × ranks would draw, this rank's share.
+  const dist::ProcessGroup* world = dist::world();
+  const std::int64_t ranks = world ? world->size() : 1, first = world ? world->rank() * cfg.batch_size : 0;
+  std::vector<const Example*> all, batch;
+  for (std::int64_t b = 0; b < cfg.batch_size * ranks; ++b) {
     const bool text = !d.text.empty() && u(rng) < cfg.language_ratio;
     const bool refer = !text && !d.referring.empty() && u(rng) < cfg.referring_rate;
     const bool gen = !text && !refer && !d.generation.empty() && u(rng) < cfg.generation_rate;
     const bool edit = !text && !refer && !gen && !d.edits.empty() && u(rng) < cfg.edit_rate;
     const auto& pool = text ? d.text : refer ? d.referring : gen ? d.generation : edit ? d.edits : d.vision;
-    batch.push_back(&pool[rng() % pool.size()]);
+    all.push_back(&pool[rng() % pool.size()]);
   }
+  batch.assign(all.begin() + first, all.begin() + first + cfg.batch_size);
   std::vector<mllm::VisualTokens> learned;  // when the vision side learns: the batch's images in order
   std::size_t next_learned = 0;
   if (!source.frozen()) {
@@ -697,6 +703,7 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
     if (!px.empty()) learned = model->visual_tokens_batch(at::cat(px, 0).to(device));
   }
   std::vector<Sequence> seqs;
+  for (std::int64_t k = 0; k < first; ++k) varied_chat(*all[k], cfg, rng, u);  // the draws before this share
   for (const Example* ex : batch) {
     std::vector<mllm::ChatMessage> chat = varied_chat(*ex, cfg, rng, u);
     std::vector<mllm::VisualTokens> raws;
@@ -744,8 +751,10 @@ StepLoss step_loss(mllm::Setokim& model, heads::DiffusionHeadImpl* head, const M
   }
   at::Tensor tgt = b.y.narrow(1, 1, b.length - 1);
   l.target_tokens = (tgt != -100).sum().item<std::int64_t>();
-  l.text = l.target_tokens > 0 ? at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat),
-                                                        tgt.reshape({-1}), {}, at::Reduction::Mean, -100)
+  // Several ranks: this rank's share of the mean over all ranks' target tokens.
+  const double share = dist::share_of_items(l.target_tokens);
+  l.text = l.target_tokens > 0 ? share * at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat),
+                                                                tgt.reshape({-1}), {}, at::Reduction::Mean, -100)
                                : logits.sum() * 0.0;
   l.total = l.text;
   if (head && !b.gen.empty()) {
@@ -831,6 +840,12 @@ void emit_start(ProgressWriter& progress, const MllmTrainConfig& cfg, const Mllm
 TrainSummary finish(MllmStart& s, const MllmTrainConfig& cfg, std::int64_t first,
                     std::chrono::steady_clock::time_point t0, ProgressWriter& progress) {
   const fs::path model_dir = fs::path(cfg.out) / "model";
+  if (!dist::is_writer()) {
+    TrainSummary sum;
+    sum.steps_done = s.step - first;
+    sum.model_dir = model_dir.string();
+    return sum;
+  }
   llm::merge_lora(s.model->language_model);
   s.model->set_trained(true);
   if (s.head) s.head->set_trained(true);
@@ -883,6 +898,18 @@ heads::DiffusionHead start_head(MllmStart& s, const MllmTrainConfig& cfg, const 
   return head;
 }
 
+// In a run of several ranks: rank 0's weights in every rank, and the gradients' exchange.
+std::unique_ptr<dist::GradientSync> data_parallel(MllmOptimiser& o) {
+  dist::ProcessGroup* world = dist::world();
+  if (!world) return nullptr;
+  std::vector<at::Tensor> params;
+  for (auto& g : o.opt->param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  at::NoGradGuard ng;
+  world->broadcast(params);
+  return std::make_unique<dist::GradientSync>(*world, params);
+}
+
 }  // namespace
 
 TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_dir, ProgressWriter& progress) {
@@ -912,6 +939,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
         "descriptor");
   if (data.writes_images()) s.head = start_head(s, cfg, resume_dir, data, source, device);
   MllmOptimiser o = make_optimiser(s.model, s.head, adapters, cfg, resume_dir);
+  const std::unique_ptr<dist::GradientSync> sync = data_parallel(o);
   emit_start(progress, cfg, s, data, o, !resume_dir.empty(), source);
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t first = s.step;
@@ -925,10 +953,13 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     const double lr = warmup_cosine_lr(s.step, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio);
     for (std::size_t i = 0; i < o.opt->param_groups().size(); ++i)
       static_cast<torch::optim::AdamWOptions&>(o.opt->param_groups()[i].options()).lr(lr * o.group_scale[i]);
-    const double loss_v = loss.item<double>();
+    const dist::StepAgreement agreed = dist::agree_on_step(s.step, loss.item<double>(), take_pause_request());
+    const double loss_v = agreed.loss;  // the mean over the ranks
     stop_if_not_finite(loss_v, "loss", s.step, ckpt_dir.string(), progress);
     o.opt->zero_grad();
+    if (sync) sync->begin();
     loss.backward();
+    if (sync) sync->finish();
     const double gnorm = torch::nn::utils::clip_grad_norm_(o.params, cfg.clip_grad_norm);
     if (!o.head_params.empty()) torch::nn::utils::clip_grad_norm_(o.head_params, cfg.clip_grad_norm);
     stop_if_not_finite(gnorm, "gradient", s.step, ckpt_dir.string(), progress);
@@ -956,8 +987,9 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
       t_window = now;
       window_tokens = 0;
     }
-    const bool pause = s.step < cfg.steps && ((cfg.stop_at > 0 && s.step >= cfg.stop_at) || take_pause_request());
-    if ((cfg.checkpoint_every > 0 && s.step % cfg.checkpoint_every == 0) || s.step == cfg.steps || pause) {
+    const bool pause = s.step < cfg.steps && ((cfg.stop_at > 0 && s.step >= cfg.stop_at) || agreed.pause);
+    const bool save = (cfg.checkpoint_every > 0 && s.step % cfg.checkpoint_every == 0) || s.step == cfg.steps;
+    if ((save || pause) && dist::is_writer()) {
       save_dir(ckpt_dir, s.model, s.head ? s.head.get() : nullptr, s.tok_path, o.opt.get(),
                {{"step", s.step}, {"train_config", cfg.to_json()}});
       progress.emit({{"event", "checkpoint"}, {"step", s.step}, {"path", ckpt_dir.string()}});

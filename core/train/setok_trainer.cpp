@@ -16,6 +16,8 @@
 #include <random>
 #include <set>
 
+#include "core/dist/gradient_sync.h"
+#include "core/dist/world_group.h"
 #include "core/eval/setok_calibrate.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
@@ -603,12 +605,17 @@ at::Tensor semantic_labels(const SetokRun& r, const SetokBatch& batch, int64_t p
 void patch_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, const SetokBatch& batch,
                   const tokenizer::Tokenized& tk, const at::Device& device) {
   const int64_t n = tk.features.size(1);
-  if (cfg.extras.grouping_weight > 0) l.grouping = grouping_loss(tk.features, grouping_labels(batch, n).to(device));
+  if (cfg.extras.grouping_weight > 0) {
+    std::int64_t items = 0;  // several ranks: this rank's share of the mean over all their patches
+    l.grouping = grouping_loss(tk.features, grouping_labels(batch, n).to(device), 0.1, &items);
+    l.grouping = l.grouping * dist::share_of_items(items);
+  }
   if (!r.semantic) return;
   const int64_t bg = static_cast<int64_t>(r.st.labels.size());
   at::Tensor target = semantic_labels(r, batch, n).to(device).reshape({-1});
   at::Tensor logits = r.semantic->forward(tk.features.reshape({-1, tk.features.size(2)}));
-  l.semantic = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -1);
+  l.semantic = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -1) *
+               dist::share_of_items((target != -1).sum().item<std::int64_t>());
   at::Tensor objects = (target >= 0) & (target != bg);
   l.semantic_acc =
       objects.any().item<bool>()
@@ -675,7 +682,8 @@ struct Clocks {
 };
 
 void emit_step(ProgressWriter& progress, Clocks& c, SetokRun& r, const SetokTrainConfig& cfg, const SetokDataset& data,
-               const BatchLoader& loader, const StepLosses& l, const Forward& f, double gnorm, double lr) {
+               const BatchLoader& loader, const StepLosses& l, const Forward& f, double loss, double gnorm, double lr) {
+  const int ranks = dist::world() ? dist::world()->size() : 1;
   auto now = std::chrono::steady_clock::now();
   const double win = std::chrono::duration<double>(now - c.window).count();
   const double elapsed = std::chrono::duration<double>(now - c.start).count();
@@ -684,8 +692,8 @@ void emit_step(ProgressWriter& progress, Clocks& c, SetokRun& r, const SetokTrai
       {{"event", "step"},
        {"step", r.st.step},
        {"total_steps", cfg.steps},
-       {"epoch", static_cast<double>(r.st.step) * cfg.batch_size / data.size()},
-       {"loss", l.total.item<double>()},
+       {"epoch", static_cast<double>(r.st.step) * cfg.batch_size * ranks / data.size()},
+       {"loss", loss},  // the mean over the ranks; the parts below are rank 0's
        {"loss_rec", l.rec.item<double>()},
        {"loss_perceptual", l.perceptual.item<double>()},
        {"loss_concept", l.concept.item<double>()},
@@ -699,7 +707,7 @@ void emit_step(ProgressWriter& progress, Clocks& c, SetokRun& r, const SetokTrai
        {"temperature", 1.0 / r.logit_scale.exp().item<double>()},
        {"grad_norm", gnorm},
        {"lr", lr},
-       {"images_per_s", c.window_images / std::max(win, 1e-9)},
+       {"images_per_s", c.window_images * ranks / std::max(win, 1e-9)},
        {"data_wait_s", loader.wait_seconds()},
        {"memory_mb", resident_bytes() / 1048576.0},
        {"eta_s", eta}});
@@ -711,7 +719,8 @@ TrainSummary summary_of(const Clocks& c, const SetokRun& r, const SetokTrainConf
   TrainSummary sum;
   sum.steps_done = r.st.step - c.first_step;
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
-  sum.images_per_s = sum.steps_done * cfg.batch_size / std::max(sum.seconds, 1e-9);
+  sum.images_per_s =
+      sum.steps_done * cfg.batch_size * (dist::world() ? dist::world()->size() : 1) / std::max(sum.seconds, 1e-9);
   sum.model_dir = dir;
   return sum;
 }
@@ -740,6 +749,7 @@ void check_config(const SetokTrainConfig& cfg) {
 // a validation split, its clustering σ and β calibrated on it.
 TrainSummary finish_run(SetokRun& r, const SetokTrainConfig& cfg, tokenizer::SetokConfig saved_config,
                         const Clocks& clocks, const BatchLoader& loader, ProgressWriter& progress) {
+  if (!dist::is_writer()) return summary_of(clocks, r, cfg, (fs::path(cfg.out) / "model").string());
   saved_config.trained = true;
   const fs::path model_dir = fs::path(cfg.out) / "model";
   save_checkpoint_dir(model_dir, r.model, saved_config, r.text, r.logit_scale, nullptr, r.head_ptr(), nullptr, cfg,
@@ -767,6 +777,18 @@ TrainSummary finish_run(SetokRun& r, const SetokTrainConfig& cfg, tokenizer::Set
   return sum;
 }
 
+// In a run of several ranks: rank 0's weights in every rank, and the gradients' exchange.
+std::unique_ptr<dist::GradientSync> data_parallel(Optimiser& o) {
+  dist::ProcessGroup* world = dist::world();
+  if (!world) return nullptr;
+  std::vector<at::Tensor> params;
+  for (auto& g : o.opt->param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  at::NoGradGuard ng;
+  world->broadcast(params);
+  return std::make_unique<dist::GradientSync>(*world, params);
+}
+
 }  // namespace
 
 TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resume_dir, ProgressWriter& progress,
@@ -787,7 +809,10 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   Optimiser o = make_optimiser(r, cfg, resume_dir);
   fs::create_directories(cfg.out);
   const fs::path ckpt_dir = fs::path(cfg.out) / "checkpoint";
-  BatchLoader loader(data, cfg.batch_size, cfg.seed, r.st.step);
+  dist::ProcessGroup* world = dist::world();
+  BatchLoader loader(data, cfg.batch_size, cfg.seed, r.st.step, 4, world ? world->rank() : 0,
+                     world ? world->size() : 1);
+  const std::unique_ptr<dist::GradientSync> sync = data_parallel(o);
   std::int64_t parameters = 0;
   for (auto& p : r.model->parameters()) parameters += p.numel();
   progress.emit({{"event", "start"},
@@ -811,19 +836,23 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
     const Forward f = forward_step(r, cfg, batch, pixels, amp);
     if (cfg.extras.object_bandwidth) saved_config.cluster.bandwidth = f.bandwidth;
     const StepLosses l = step_losses(r, cfg, batch, pixels, f);
-    stop_if_not_finite(l.total.item<double>(), "loss", r.st.step, ckpt_dir.string(), progress);
+    const dist::StepAgreement agreed =
+        dist::agree_on_step(r.st.step, l.total.item<double>(), g_pause_requested.exchange(false));
+    stop_if_not_finite(agreed.loss, "loss", r.st.step, ckpt_dir.string(), progress);
     o.opt->zero_grad();
+    if (sync) sync->begin();
     l.total.backward();
+    if (sync) sync->finish();
     const double gnorm = torch::nn::utils::clip_grad_norm_(o.clipped, cfg.clip_grad_norm);
     stop_if_not_finite(gnorm, "gradient", r.st.step, ckpt_dir.string(), progress);
     o.opt->step();
     ++r.st.step;
     clocks.window_images += cfg.batch_size;
     if (r.st.step % cfg.log_every == 0 || r.st.step == cfg.steps)
-      emit_step(progress, clocks, r, cfg, data, loader, l, f, gnorm, lr);
-    const bool pause =
-        r.st.step < cfg.steps && ((cfg.stop_at > 0 && r.st.step >= cfg.stop_at) || g_pause_requested.exchange(false));
-    if ((cfg.checkpoint_every > 0 && r.st.step % cfg.checkpoint_every == 0) || r.st.step == cfg.steps || pause) {
+      emit_step(progress, clocks, r, cfg, data, loader, l, f, agreed.loss, gnorm, lr);
+    const bool pause = r.st.step < cfg.steps && ((cfg.stop_at > 0 && r.st.step >= cfg.stop_at) || agreed.pause);
+    const bool save = (cfg.checkpoint_every > 0 && r.st.step % cfg.checkpoint_every == 0) || r.st.step == cfg.steps;
+    if ((save || pause) && dist::is_writer()) {
       save_checkpoint_dir(ckpt_dir, r.model, saved_config, r.text, r.logit_scale, r.semantic_ptr(), r.head_ptr(),
                           o.opt.get(), cfg, r.st);
       progress.emit({{"event", "checkpoint"}, {"step", r.st.step}, {"path", ckpt_dir.string()}});

@@ -1,0 +1,88 @@
+#include "core/dist/gradient_sync.h"
+
+#include <ATen/ATen.h>
+
+#include "core/runtime/error.h"
+
+namespace setok::dist {
+
+GradientSync::GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, std::int64_t bucket_bytes)
+    : group_(group), params_(std::move(params)), bucket_of_(params_.size(), 0) {
+  std::int64_t bytes = 0;
+  for (std::size_t k = params_.size(); k-- > 0;) {  // last parameters first
+    const at::Tensor& p = params_[k];
+    if (!p.requires_grad()) throw Error("gradient sync: a parameter that does not learn was given");
+    const bool fresh = buckets_.empty() || bytes + p.nbytes() > static_cast<std::size_t>(bucket_bytes) ||
+                       buckets_.back().flat.scalar_type() != p.scalar_type() ||
+                       buckets_.back().flat.device() != p.device();
+    if (fresh) {
+      buckets_.emplace_back();
+      buckets_.back().flat = at::empty({0}, p.options().requires_grad(false));
+      bytes = 0;
+    }
+    Bucket& b = buckets_.back();
+    b.offset.push_back(b.flat.numel());
+    b.members.push_back(k);
+    b.flat = at::empty({b.flat.numel() + p.numel()}, b.flat.options());
+    bytes += static_cast<std::int64_t>(p.nbytes());
+    bucket_of_[k] = buckets_.size() - 1;
+  }
+  for (Bucket& b : buckets_)  // the gradients, then the flags
+    b.flat = at::zeros({b.flat.numel() + static_cast<std::int64_t>(b.members.size())}, b.flat.options());
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    hooks_.push_back(params_[k].register_hook([this, k](const at::Tensor& g) { on_gradient(k, g); }));
+}
+
+GradientSync::~GradientSync() {
+  for (std::size_t k = 0; k < params_.size(); ++k) params_[k].remove_hook(hooks_[k]);
+}
+
+void GradientSync::begin() {
+  for (Bucket& b : buckets_) {
+    b.flat.zero_();
+    b.ready = 0;
+    b.pending.reset();
+  }
+  next_ = 0;
+  armed_ = true;
+}
+
+void GradientSync::on_gradient(std::size_t k, const at::Tensor& grad) {
+  if (!armed_) return;
+  Bucket& b = buckets_[bucket_of_[k]];
+  std::size_t m = 0;
+  while (b.members[m] != k) ++m;
+  const std::int64_t n = params_[k].numel(), flags = b.flat.numel() - static_cast<std::int64_t>(b.members.size());
+  b.flat.narrow(0, b.offset[m], n).copy_(grad.detach().reshape({-1}));
+  b.flat[flags + static_cast<std::int64_t>(m)].fill_(1);
+  if (++b.ready == b.members.size()) launch_ready();
+}
+
+// Starts the full buckets from the first not started, in order, up to the first that is not full.
+void GradientSync::launch_ready() {
+  while (next_ < buckets_.size() && buckets_[next_].ready == buckets_[next_].members.size()) {
+    Bucket& b = buckets_[next_++];
+    b.pending = group_.all_reduce_sum_async(b.flat);
+  }
+}
+
+void GradientSync::finish() {
+  if (!armed_) throw Error("gradient sync: finish() without begin()");
+  armed_ = false;
+  for (Bucket& b : buckets_) b.ready = b.members.size();  // a parameter without a gradient here counts as 0
+  launch_ready();
+  const double ranks = static_cast<double>(group_.size());
+  for (Bucket& b : buckets_) {
+    group_.wait(*b.pending);
+    const std::int64_t flags = b.flat.numel() - static_cast<std::int64_t>(b.members.size());
+    for (std::size_t m = 0; m < b.members.size(); ++m) {
+      at::Tensor& p = params_[b.members[m]];
+      if (b.flat[flags + static_cast<std::int64_t>(m)].item<double>() == 0) continue;  // no rank had one
+      const at::Tensor mean = b.flat.narrow(0, b.offset[m], p.numel()).view(p.sizes()) / ranks;
+      if (p.grad().defined()) p.mutable_grad().copy_(mean);
+      else p.mutable_grad() = mean.clone();
+    }
+  }
+}
+
+}  // namespace setok::dist
