@@ -27,6 +27,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -137,6 +138,11 @@ TrainPanel::TrainPanel(QWidget* parent) : QWidget(parent) {
   auto* stateRow = new QHBoxLayout;
   stateRow->addWidget(status_, 1);
   stateRow->addWidget(formError_, 1);
+  ranks_ = new QLabel;
+  ranks_->setObjectName("trainRanks");
+  ranks_->setToolTip(tr("Each process of a data-parallel run; the charts are rank 0's"));
+  ranks_->hide();
+  stateRow->addWidget(ranks_);
   top->addLayout(stateRow);
   top->addWidget(split_, 1);
   arrange(false);
@@ -173,6 +179,11 @@ void TrainPanel::buildFields() {
   ckptEvery_->setSpecialValueText(tr("only at the end"));
   seed_ = int_box(0, 1 << 30, 0);
   maxTokens_ = int_box(1, 256, 16);
+  processes_ = int_box(1, 256, 1);
+  processes_->setObjectName("trainProcesses");
+  processes_->setToolTip(
+      tr("Data-parallel processes on this machine (setok launch): the batch size is each one's, rank 0 writes "
+         "the run; each gets cores / processes threads. On CUDA each takes its own GPU."));
   lr_ = real_box(1e-6, 1.0, 1e-3, 6, 1e-4);
   recW_ = real_box(0, 100, 1, 3, 0.1);
   conceptW_ = real_box(0, 100, 1, 3, 0.1);
@@ -221,6 +232,7 @@ QWidget* TrainPanel::buildForm() {
                                                {tr("Output folder"), browse(out_)},
                                                {tr("Device"), device_},
                                                {tr("Precision"), bf16_},
+                                               {tr("Processes"), processes_},
                                                {tr("Steps"), steps_},
                                                {tr("Batch size"), batch_},
                                                {tr("Learning rate"), lr_},
@@ -613,7 +625,10 @@ void TrainPanel::launch(const QStringList& extra) {
   connect(proc_, &QProcess::readyReadStandardOutput, this, &TrainPanel::onStdout);
   connect(proc_, &QProcess::readyReadStandardError, this, [this] {
     for (const QByteArray& l : proc_->readAllStandardError().split('\n'))
-      if (!l.trimmed().isEmpty()) appendLog(QString::fromUtf8(l));
+      if (!l.trimmed().isEmpty()) {
+        appendLog(QString::fromUtf8(l));
+        noteRankLine(QString::fromUtf8(l));
+      }
   });
   connect(proc_, &QProcess::finished, this, &TrainPanel::onFinished);
   connect(proc_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
@@ -624,6 +639,15 @@ void TrainPanel::launch(const QStringList& extra) {
   });
   QStringList args = {"train", "setok", "--config", cfgPath, "--progress", "jsonl"};
   args += extra;
+  const int ranks = processes_->value();
+  rankStates_.clear();
+  ranks_->setVisible(ranks > 1);
+  if (ranks > 1) {  // the launcher starts the ranks; "setok" there is this very program
+    if (device_->currentData().toString().startsWith("cuda")) args += {"--device", "cuda"};  // one GPU a rank
+    args = QStringList{"launch", "--nproc", QString::number(ranks), "--", "setok"} + args;
+    for (int r = 0; r < ranks; ++r) rankStates_[r] = tr("starting");
+    noteRankLine({});
+  }
   appendLog("$ setok " + args.join(' '));
   started_ = false;
   status_->setText(tr("Starting…"));
@@ -688,6 +712,18 @@ void TrainPanel::onEvent(const QJsonObject& e) {
   } else {
     appendLog(QString::fromUtf8(QJsonDocument(e).toJson(QJsonDocument::Compact)));
   }
+}
+
+void TrainPanel::noteRankLine(const QString& line) {
+  static const QRegularExpression launcher("^setok launch: rank (\\d+) (.*)$"),
+      rank("^setok: rank (\\d+) of \\d+: (.*)$");
+  QRegularExpressionMatch m = launcher.match(line);
+  if (!m.hasMatch()) m = rank.match(line);
+  if (m.hasMatch()) rankStates_[m.captured(1).toInt()] = m.captured(2).section(';', 0, 0);
+  QStringList parts;
+  for (auto it = rankStates_.begin(); it != rankStates_.end(); ++it)
+    parts << tr("rank %1: %2").arg(it.key()).arg(it.value());
+  ranks_->setText(parts.join(QStringLiteral(" · ")));
 }
 
 void TrainPanel::pause() {

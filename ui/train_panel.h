@@ -91,9 +91,13 @@ class TrainPanel : public QWidget {
   void runEvaluation();
   void setRunning(bool running);
   void appendLog(const QString& line);
+  void noteRankLine(const QString& line);  // "setok launch: rank R …" or "setok: rank R of N: …"
 
   QLineEdit *data_, *valData_, *out_;
   QSpinBox *steps_, *batch_, *warmup_, *ckptEvery_, *seed_, *maxTokens_;
+  QSpinBox* processes_;      // data-parallel ranks on this machine (`setok launch --nproc N`)
+  QLabel* ranks_ = nullptr;  // each rank's state, from the launcher's lines
+  QMap<int, QString> rankStates_;
   QDoubleSpinBox *lr_, *recW_, *conceptW_, *groupW_;
   QComboBox* device_;
   QCheckBox* bf16_;  // bf16 autocast: `mixed_precision` on CUDA, `cpu_bf16` on the CPU

@@ -2,17 +2,21 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
+
 #include "core/runtime/error.h"
 
 namespace setok::dist {
 
-GradientSync::GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, std::int64_t bucket_bytes)
+GradientSync::GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, std::int64_t bucket_bytes,
+                           std::int64_t first_bucket_bytes)
     : group_(group), params_(std::move(params)), bucket_of_(params_.size(), 0) {
   std::int64_t bytes = 0;
   for (std::size_t k = params_.size(); k-- > 0;) {  // last parameters first
     const at::Tensor& p = params_[k];
     if (!p.requires_grad()) throw Error("gradient sync: a parameter that does not learn was given");
-    const bool fresh = buckets_.empty() || bytes + p.nbytes() > static_cast<std::size_t>(bucket_bytes) ||
+    const std::int64_t cap = buckets_.size() <= 1 ? first_bucket_bytes : bucket_bytes;
+    const bool fresh = buckets_.empty() || bytes + static_cast<std::int64_t>(p.nbytes()) > cap ||
                        buckets_.back().flat.scalar_type() != p.scalar_type() ||
                        buckets_.back().flat.device() != p.device();
     if (fresh) {
@@ -69,6 +73,7 @@ void GradientSync::launch_ready() {
 void GradientSync::finish() {
   if (!armed_) throw Error("gradient sync: finish() without begin()");
   armed_ = false;
+  const auto t0 = std::chrono::steady_clock::now();
   for (Bucket& b : buckets_) b.ready = b.members.size();  // a parameter without a gradient here counts as 0
   launch_ready();
   const double ranks = static_cast<double>(group_.size());
@@ -83,6 +88,7 @@ void GradientSync::finish() {
       else p.mutable_grad() = mean.clone();
     }
   }
+  wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace setok::dist

@@ -1,6 +1,7 @@
 #pragma once
 // Data parallelism's gradient exchange, as DDP's Reducer does it: the trained parameters are laid
-// out in buckets of about 25 MB, last parameters first (the order backward produces their
+// out in buckets of about 25 MB (the first 1 MB, so that the exchange starts early), last
+// parameters first (the order backward produces their
 // gradients); a hook on each parameter copies its gradient into its bucket as backward makes it,
 // and a full bucket is all-reduced at once, while backward goes on — in bucket order, since every
 // rank must start the same collectives in the same order (a rank that skipped a parameter fills its
@@ -21,7 +22,8 @@ namespace setok::dist {
 class GradientSync {
  public:
   // `params`: the parameters the optimiser steps (requires_grad), on one device.
-  GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, std::int64_t bucket_bytes = 25 << 20);
+  GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, std::int64_t bucket_bytes = 25 << 20,
+               std::int64_t first_bucket_bytes = 1 << 20);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -31,6 +33,9 @@ class GradientSync {
   // After backward: every .grad is the mean over the ranks.
   void finish();
   std::size_t buckets() const { return buckets_.size(); }
+  // Seconds finish() has waited for the all-reduces, over the run: what the exchange costs beyond
+  // what backward hid.
+  double wait_seconds() const { return wait_s_; }
 
  private:
   struct Bucket {
@@ -49,6 +54,7 @@ class GradientSync {
   std::vector<unsigned> hooks_;
   std::size_t next_ = 0;  // the first bucket not started yet
   bool armed_ = false;
+  double wait_s_ = 0;
 };
 
 }  // namespace setok::dist

@@ -78,12 +78,15 @@ int supervise(std::vector<Rank>& ranks, const LaunchOptions& o, const std::funct
       r.done = true;
       --left;
       const int code = exit_code(status);
-      if (code == 0 || result != 0) break;
+      if (code == 0 || result != 0) {
+        say("rank " + std::to_string(r.rank) + (code == 0 ? " finished" : " stopped"));
+        break;
+      }
       result = code;
-      say("rank " + std::to_string(r.rank) + " (pid " + std::to_string(pid) + ") " +
+      say("rank " + std::to_string(r.rank) + " " +
           (WIFEXITED(status) ? "exited with " + std::to_string(code)
                              : "was killed by signal " + std::to_string(code - 128)) +
-          (left > 0 ? "; stopping the other ranks" : ""));
+          " (pid " + std::to_string(pid) + ")" + (left > 0 ? "; stopping the other ranks" : ""));
       signal_all(ranks, SIGTERM);
       kill_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.grace_s));
     }
@@ -129,6 +132,7 @@ int launch(const LaunchOptions& o, const std::function<void(const std::string&)>
       exec_rank(o, addr, port, local);
     }
     ranks.push_back({pid, o.node_rank * o.nproc + local, false});
+    say("rank " + std::to_string(ranks.back().rank) + " running (pid " + std::to_string(pid) + ")");
   }
   return supervise(ranks, o, say);
 }

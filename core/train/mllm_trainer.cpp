@@ -965,7 +965,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     stop_if_not_finite(gnorm, "gradient", s.step, ckpt_dir.string(), progress);
     o.opt->step();
     ++s.step;
-    window_tokens += cfg.batch_size * b.length;
+    window_tokens += cfg.batch_size * b.length * (dist::world() ? dist::world()->size() : 1);  // every rank's
     if (s.step % cfg.log_every == 0 || s.step == cfg.steps) {
       auto now = std::chrono::steady_clock::now();
       const double win = std::chrono::duration<double>(now - t_window).count();

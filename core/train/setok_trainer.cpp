@@ -862,6 +862,11 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
       return summary_of(clocks, r, cfg, ckpt_dir.string());
     }
   }
+  if (sync)
+    progress.emit({{"event", "data_parallel"},
+                   {"ranks", world->size()},
+                   {"buckets", sync->buckets()},
+                   {"allreduce_wait_s", sync->wait_seconds()}});
   return finish_run(r, cfg, saved_config, clocks, loader, progress);
 }
 

@@ -12,6 +12,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTest>
@@ -119,6 +120,28 @@ TEST_F(TrainPanelTest, FinishedRunIsEvaluatedAndCanBeOpened) {
   openBtn->click();
   ASSERT_EQ(open.count(), 1);
   EXPECT_EQ(open.takeFirst().at(0).toString(), panel.lastModelDir());
+}
+
+// Processes: 2 runs the same training as two data-parallel ranks through `setok launch`; the
+// charts are rank 0's, and the state line names every rank's.
+TEST_F(TrainPanelTest, TwoProcessesTrainTogetherAndEveryRankIsShown) {
+  TrainPanel panel;
+  panel.setConfig(config("ranks", 6));
+  auto* processes = panel.findChild<QSpinBox*>("trainProcesses");
+  ASSERT_NE(processes, nullptr);
+  processes->setValue(2);
+  QSignalSpy done(&panel, &TrainPanel::finished);
+  panel.show();
+  panel.start();
+  auto* ranks = panel.findChild<QLabel*>("trainRanks");
+  ASSERT_NE(ranks, nullptr);
+  EXPECT_TRUE(ranks->isVisible());
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 180000);
+  EXPECT_EQ(done.takeFirst().at(0).toInt(), 0);
+  EXPECT_EQ(panel.pointCount("loss"), 6);  // rank 0's progress only
+  EXPECT_TRUE(ranks->text().contains("rank 0: finished")) << ranks->text().toStdString();
+  EXPECT_TRUE(ranks->text().contains("rank 1: finished")) << ranks->text().toStdString();
+  EXPECT_TRUE(std::filesystem::exists(panel.lastModelDir().toStdString() + "/model.safetensors"));
 }
 
 TEST_F(TrainPanelTest, PauseKeepsACheckpointAndResumeContinues) {

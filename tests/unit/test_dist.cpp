@@ -78,7 +78,7 @@ TEST(GradientSync, MeanOverTwoRanksWhileBackwardRuns) {
       torch::nn::Linear main(3, 2), spare(3, 2), unused(3, 2);
       fixed(main, 0.1), fixed(spare, -0.2), fixed(unused, 0.3);
       std::vector<at::Tensor> params{main->weight, main->bias, spare->weight, unused->weight};
-      dist::GradientSync sync(g, params, /*bucket_bytes=*/32);  // several buckets
+      dist::GradientSync sync(g, params, /*bucket_bytes=*/32, /*first_bucket_bytes=*/32);  // several buckets
       const at::Tensor x = at::full({4, 3}, r + 1.0);
       at::Tensor loss = main(x).square().sum();
       if (r == 0) loss = loss + spare(x).sum();
