@@ -4,41 +4,18 @@
 #include <filesystem>
 
 #include "app/setok/command.h"
+#include "app/setok/config_overrides.h"
 #include "core/dist/run_environment.h"
 #include "core/dist/world_group.h"
 #include "core/io/checkpoint.h"
 #include "core/runtime/error.h"
+#include "core/train/memory_plan.h"
 #include "core/train/mllm_trainer.h"
 #include "core/train/segment_trainer.h"
 #include "core/train/setok_trainer.h"
 
 namespace setok::cli {
 namespace {
-
-// "merger.use_position=false" -> config["model"]["merger"]["use_position"] = false. The value is
-// read as JSON when it parses (numbers, true/false, null, arrays), else taken as a string.
-void apply_override(nlohmann::json& cfg, const std::string& kv) {
-  const auto eq = kv.find('=');
-  if (eq == std::string::npos || eq == 0) throw Error("--set " + kv + ": expected KEY=VALUE");
-  const std::string key = kv.substr(0, eq), text = kv.substr(eq + 1);
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
-  nlohmann::json* node = &cfg;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = key.find('.', start);
-    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (part.empty()) throw Error("--set " + kv + ": empty key part");
-    if (!node->is_object()) throw Error("--set " + kv + ": '" + part + "' is inside a value that is not an object");
-    if (dot == std::string::npos) {
-      (*node)[part] = value;
-      return;
-    }
-    node = &(*node)[part];
-    if (node->is_null()) *node = nlohmann::json::object();
-    start = dot + 1;
-  }
-}
 
 // Progress as asked on rank 0 (or one process); none from the other ranks.
 train::ProgressMode rank_progress(const std::string& asked) {
@@ -79,6 +56,7 @@ Command add_train(CLI::App& app, Globals& g) {
             if (!a->data.empty()) cfg.train_data = a->data;
             if (!a->device.empty()) cfg.device = a->device;
             cfg.device = dist::device_for_rank(cfg.device, dist::read_run_environment());
+            train::refuse_if_it_cannot_fit(raw, cfg.device);  // before anything loads
             if (a->steps > 0) cfg.steps = a->steps;
             if (a->stop_at > 0) cfg.stop_at = a->stop_at;
             if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
@@ -124,6 +102,7 @@ Command add_train_mllm(CLI::App& app, Globals& g) {
             if (a->stop_at > 0) raw["stop_at"] = a->stop_at;
             train::MllmTrainConfig cfg = train::MllmTrainConfig::from_json(raw);
             cfg.device = dist::device_for_rank(cfg.device, dist::read_run_environment());
+            train::refuse_if_it_cannot_fit(raw, cfg.device);  // before anything loads
             if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
               throw Error(a->resume + ": no such checkpoint folder");
             dist::join_world();

@@ -29,6 +29,7 @@ Command add_detokenize(CLI::App& app, Globals& g);
 Command add_generate(CLI::App& app, Globals& g);
 Command add_edit(CLI::App& app, Globals& g);
 Command add_launch(CLI::App& app, Globals& g);
+Command add_plan(CLI::App& app, Globals& g);
 Command add_train(CLI::App& app, Globals& g);
 Command add_train_mllm(CLI::App& app, Globals& g);     // after add_train
 Command add_train_segment(CLI::App& app, Globals& g);  // after add_train

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
       add_eval_refseg(app, g), add_eval_generate(app, g), add_eval_edit(app, g),    add_train_judge(app, g),
       add_calibrate(app, g),   add_convert(app, g),       add_chat(app, g),         add_segment(app, g),
       add_domain(app, g),      add_bench(app, g),         add_bench_llm(app, g),    add_bench_segment(app, g),
-      add_launch(app, g)};
+      add_launch(app, g),      add_plan(app, g)};
 
   try {
     app.parse(argc, argv);

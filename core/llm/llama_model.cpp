@@ -1,5 +1,7 @@
 #include "core/llm/llama_model.h"
 
+#include "core/nn/activation_checkpoint.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -210,8 +212,15 @@ at::Tensor LlamaForCausalLMImpl::hidden(const at::Tensor& embeds, KVCache* cache
   at::Tensor positions = at::arange(past, past + T, at::TensorOptions().dtype(at::kLong).device(embeds.device()));
   RotaryTable rope = rotary_table(config_, positions, embeds.options());
   at::Tensor h = embeds;
-  for (std::size_t i = 0; i < model->layers->size(); ++i)
-    h = model->layers[i]->as<LlamaDecoderLayer>()->forward(h, rope, cache, i, key_valid);
+  const bool recompute = checkpointing && !cache && at::GradMode::is_enabled();
+  for (std::size_t i = 0; i < model->layers->size(); ++i) {
+    auto* layer = model->layers[i]->as<LlamaDecoderLayer>();
+    if (recompute)
+      h = nn::checkpointed(
+          [layer, rope, key_valid, i](const at::Tensor& x) { return layer->forward(x, rope, nullptr, i, key_valid); },
+          h);
+    else h = layer->forward(h, rope, cache, i, key_valid);
+  }
   if (cache) cache->length += T;
   return model->norm(h);
 }

@@ -121,6 +121,10 @@ class LlamaForCausalLMImpl : public torch::nn::Module {
   void grow_vocabulary(std::int64_t vocab);
   LlamaModel model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // absent when tie_word_embeddings
+  // Training with gradient checkpointing of every decoder layer (nn/activation_checkpoint.h): with
+  // gradients on and no KV cache, each layer's activations are recomputed in backward instead of
+  // kept (set by the trainers only).
+  bool checkpointing = false;
 
  private:
   LlamaConfig config_;

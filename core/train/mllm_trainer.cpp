@@ -299,6 +299,7 @@ MllmTrainConfig MllmTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "device", c.device);
     get_to(j, "mixed_precision", c.mixed_precision);
     get_to(j, "cpu_bf16", c.cpu_bf16);
+    get_to(j, "checkpointing", c.checkpointing);
     get_to(j, "seed", c.seed);
     get_to(j, "batch_size", c.batch_size);
     get_to(j, "steps", c.steps);
@@ -390,6 +391,7 @@ nlohmann::json MllmTrainConfig::to_json() const {
           {"device", device},
           {"mixed_precision", mixed_precision},
           {"cpu_bf16", cpu_bf16},
+          {"checkpointing", checkpointing},
           {"seed", seed},
           {"batch_size", batch_size},
           {"steps", steps},
@@ -930,6 +932,8 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
   s.model->to(device);
   s.model->train();
   s.model->setok->eval();  // its clustering is the same in both modes; no dropout anywhere
+  s.model->language_model->checkpointing = cfg.checkpointing;
+  s.model->setok->encoder->checkpointing = cfg.checkpointing;  // when it trains (in eval mode it never recomputes)
   set_frozen(s.model, cfg.freeze);
   const io::TensorMap adapters = add_adapters(s.model, cfg, resume_dir);
   VisualSource source(s.model, std::find(cfg.freeze.begin(), cfg.freeze.end(), "setok") != cfg.freeze.end(), device);

@@ -86,6 +86,9 @@ struct MllmTrainConfig {
   bool mixed_precision = true;
   // The same on the CPU, for the language model's forward (core/train/autocast.h).
   bool cpu_bf16 = false;
+  // Gradient checkpointing of the transformer blocks that train (nn/activation_checkpoint.h): less
+  // memory for one more forward pass.
+  bool checkpointing = false;
   std::uint64_t seed = 0;
   std::int64_t batch_size = 16, steps = 1000, warmup_steps = 50, checkpoint_every = 200, log_every = 10, stop_at = 0;
   std::int64_t max_length = 256;  // tokens per sample, visual tokens included (longer ones are cut)

@@ -172,6 +172,7 @@ SetokTrainConfig SetokTrainConfig::from_json(const nlohmann::json& j) {
     get_to(j, "object_bandwidth", c.extras.object_bandwidth);
     get_to(j, "mixed_precision", c.mixed_precision);
     get_to(j, "cpu_bf16", c.cpu_bf16);
+    get_to(j, "checkpointing", c.checkpointing);
     if (j.contains("text_encoder")) {
       const auto& t = j["text_encoder"];
       c.text.dim(t.value("dim", c.text.dim()))
@@ -244,7 +245,8 @@ nlohmann::json SetokTrainConfig::to_json() const {
           {"calibrate", calibrate},
           {"freeze", finetune.freeze},
           {"mixed_precision", mixed_precision},
-          {"cpu_bf16", cpu_bf16}};
+          {"cpu_bf16", cpu_bf16},
+          {"checkpointing", checkpointing}};
 }
 
 namespace {
@@ -437,6 +439,7 @@ void prepare_modules(SetokRun& r, const SetokTrainConfig& cfg, const at::Device&
       m->train();
     }
   r.model->train();
+  r.model->encoder->checkpointing = cfg.checkpointing;
   r.text->train();
   r.logit_scale = r.logit_scale.to(device).detach().set_requires_grad(true);
   if (cfg.finetune.freeze_text)

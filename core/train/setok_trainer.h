@@ -89,6 +89,9 @@ struct SetokTrainConfig {
   bool calibrate = true;
   bool mixed_precision = true;  // bf16 autocast on CUDA; f32 master weights
   bool cpu_bf16 = false;        // bf16 autocast on the CPU (core/train/autocast.h)
+  // Gradient checkpointing of the transformer blocks that train (nn/activation_checkpoint.h): less
+  // memory for one more forward pass.
+  bool checkpointing = false;
 
   static SetokTrainConfig from_json(const nlohmann::json& j);  // throws setok::Error
   nlohmann::json to_json() const;

@@ -1,6 +1,7 @@
 #include "core/vision/siglip_encoder.h"
 
 #include "core/io/checkpoint.h"
+#include "core/nn/activation_checkpoint.h"
 #include "core/nn/precision.h"
 #include "core/nn/state_dict.h"
 #include "core/runtime/error.h"
@@ -21,12 +22,18 @@ SiglipOutput SiglipVisionEncoderImpl::forward(const at::Tensor& pixels, bool out
   SiglipOutput out;
   at::Tensor x = embeddings(pixels);
   for (std::size_t i = 0; i < encoder->size(); ++i) {
-    x = encoder->layer(i).forward(x);
+    x = run_layer(i, x);
     if (output_hidden_states) out.hidden_states.push_back(x);
   }
   out.last_hidden_state = post_layernorm(nn::autocast_f32(x));
   if (head) out.pooled = head(out.last_hidden_state);
   return out;
+}
+
+at::Tensor SiglipVisionEncoderImpl::run_layer(std::size_t i, const at::Tensor& x) {
+  SiglipEncoderLayerImpl* layer = &encoder->layer(i);
+  if (!checkpointing || !at::GradMode::is_enabled()) return layer->forward(x);
+  return nn::checkpointed([layer](const at::Tensor& in) { return layer->forward(in); }, x);
 }
 
 PatchFeatures SiglipVisionEncoderImpl::patch_features(const at::Tensor& pixels, std::int64_t layer) {
@@ -40,7 +47,7 @@ PatchFeatures SiglipVisionEncoderImpl::patch_features(const at::Tensor& pixels, 
   // -1 is the post-norm output; -m (m >= 2) is HF's hidden_states[-m], the output of layer L - m.
   const std::int64_t last = layer == -1 ? L - 1 : (layer < 0 ? L + layer : layer);
   at::Tensor x = embeddings(pixels);
-  for (std::int64_t i = 0; i <= last; ++i) x = encoder->layer(static_cast<std::size_t>(i)).forward(x);
+  for (std::int64_t i = 0; i <= last; ++i) x = run_layer(static_cast<std::size_t>(i), x);
   f.features = layer == -1 ? post_layernorm(nn::autocast_f32(x)) : x;
   return f;
 }

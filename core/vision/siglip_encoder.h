@@ -53,8 +53,12 @@ struct SiglipVisionEncoderImpl : torch::nn::Module {
   SiglipEncoder encoder{nullptr};
   torch::nn::LayerNorm post_layernorm{nullptr};
   SiglipAttentionPoolingHead head{nullptr};  // null unless config.use_head
+  // Training with gradient checkpointing of every encoder layer (nn/activation_checkpoint.h): with
+  // gradients on, each layer's activations are recomputed in backward (set by the trainers only).
+  bool checkpointing = false;
 
  private:
+  at::Tensor run_layer(std::size_t i, const at::Tensor& x);
   SiglipVisionConfig config_;
 };
 TORCH_MODULE(SiglipVisionEncoder);

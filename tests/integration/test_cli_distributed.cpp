@@ -202,6 +202,26 @@ TEST_F(Distributed, AKilledRankEndsTheOtherNamingIt) { other_rank_ends("KILL", 3
 // A frozen rank (SIGSTOP: alive, silent) ends the other after the timeout.
 TEST_F(Distributed, AFrozenRankEndsTheOtherAfterTheTimeout) { other_rank_ends("STOP", 5, 15); }
 
+// setok plan reads the same config as the trainer; a run its device cannot hold is refused before
+// anything loads, with the plan's figures, in one line, leaving nothing behind.
+TEST_F(Distributed, PlanSaysWhatARunNeedsAndATooLargeRunIsRefused) {
+  const ProcessResult plan = run_command(cli() + " plan --config " + shell_quote(*dir / "cfg.json") + " --json", 120);
+  ASSERT_EQ(plan.rc, 0) << plan.err;
+  const auto j = nlohmann::json::parse(plan.out);
+  EXPECT_EQ(j["kind"], "setok");
+  EXPECT_EQ(j["fits"], true);
+  EXPECT_GT(j["total_bytes"].get<double>(), 0);
+  const ProcessResult huge = run_command(cli() + train("huge", 4000000), 120);
+  EXPECT_EQ(huge.rc, 1) << huge.err;
+  EXPECT_NE(huge.err.find("the run needs"), std::string::npos) << huge.err;
+  EXPECT_EQ(std::count(huge.err.begin(), huge.err.end(), '\n'), 1) << huge.err;
+  EXPECT_FALSE(std::filesystem::exists(*dir / "huge"));
+  const ProcessResult big =
+      run_command(cli() + " plan --config " + shell_quote(*dir / "cfg.json") + " --set batch_size=4000000", 120);
+  EXPECT_EQ(big.rc, 1) << "does not fit";
+  EXPECT_NE(big.out.find("DOES NOT FIT"), std::string::npos) << big.out;
+}
+
 TEST(Launch, GivesEveryRankTheContractAndStopsThemWhenOneFails) {
   const ProcessResult env = run_command(
       cli() + " launch --nproc 2 -- sh -c 'echo $RANK/$WORLD_SIZE/$LOCAL_RANK/$LOCAL_WORLD_SIZE/$MASTER_ADDR'", 60);
