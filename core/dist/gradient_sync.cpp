@@ -1,9 +1,11 @@
 #include "core/dist/gradient_sync.h"
 
 #include <ATen/ATen.h>
+#include <torch/optim/optimizer.h>
 
 #include <chrono>
 
+#include "core/dist/world_group.h"
 #include "core/runtime/error.h"
 
 namespace setok::dist {
@@ -89,6 +91,17 @@ void GradientSync::finish() {
     }
   }
   wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::unique_ptr<GradientSync> data_parallel(torch::optim::Optimizer& optimiser) {
+  ProcessGroup* world = dist::world();
+  if (!world) return nullptr;
+  std::vector<at::Tensor> params;
+  for (auto& g : optimiser.param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  at::NoGradGuard ng;
+  world->broadcast(params);
+  return std::make_unique<GradientSync>(*world, params);
 }
 
 }  // namespace setok::dist

@@ -17,6 +17,10 @@
 
 #include "core/dist/process_group.h"
 
+namespace torch::optim {
+class Optimizer;
+}
+
 namespace setok::dist {
 
 class GradientSync {
@@ -56,5 +60,9 @@ class GradientSync {
   bool armed_ = false;
   double wait_s_ = 0;
 };
+
+// A trainer's data parallelism: in a run of several ranks (world_group.h), rank 0's values of the
+// optimiser's parameters broadcast to every rank, and their gradients' exchange; null for one process.
+std::unique_ptr<GradientSync> data_parallel(torch::optim::Optimizer& optimiser);
 
 }  // namespace setok::dist

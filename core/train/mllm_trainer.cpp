@@ -900,18 +900,6 @@ heads::DiffusionHead start_head(MllmStart& s, const MllmTrainConfig& cfg, const 
   return head;
 }
 
-// In a run of several ranks: rank 0's weights in every rank, and the gradients' exchange.
-std::unique_ptr<dist::GradientSync> data_parallel(MllmOptimiser& o) {
-  dist::ProcessGroup* world = dist::world();
-  if (!world) return nullptr;
-  std::vector<at::Tensor> params;
-  for (auto& g : o.opt->param_groups())
-    for (auto& p : g.params()) params.push_back(p);
-  at::NoGradGuard ng;
-  world->broadcast(params);
-  return std::make_unique<dist::GradientSync>(*world, params);
-}
-
 }  // namespace
 
 TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_dir, ProgressWriter& progress) {
@@ -943,7 +931,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
         "descriptor");
   if (data.writes_images()) s.head = start_head(s, cfg, resume_dir, data, source, device);
   MllmOptimiser o = make_optimiser(s.model, s.head, adapters, cfg, resume_dir);
-  const std::unique_ptr<dist::GradientSync> sync = data_parallel(o);
+  const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(*o.opt);
   emit_start(progress, cfg, s, data, o, !resume_dir.empty(), source);
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t first = s.step;

@@ -780,18 +780,6 @@ TrainSummary finish_run(SetokRun& r, const SetokTrainConfig& cfg, tokenizer::Set
   return sum;
 }
 
-// In a run of several ranks: rank 0's weights in every rank, and the gradients' exchange.
-std::unique_ptr<dist::GradientSync> data_parallel(Optimiser& o) {
-  dist::ProcessGroup* world = dist::world();
-  if (!world) return nullptr;
-  std::vector<at::Tensor> params;
-  for (auto& g : o.opt->param_groups())
-    for (auto& p : g.params()) params.push_back(p);
-  at::NoGradGuard ng;
-  world->broadcast(params);
-  return std::make_unique<dist::GradientSync>(*world, params);
-}
-
 }  // namespace
 
 TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resume_dir, ProgressWriter& progress,
@@ -815,7 +803,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   dist::ProcessGroup* world = dist::world();
   BatchLoader loader(data, cfg.batch_size, cfg.seed, r.st.step, 4, world ? world->rank() : 0,
                      world ? world->size() : 1);
-  const std::unique_ptr<dist::GradientSync> sync = data_parallel(o);
+  const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(*o.opt);
   std::int64_t parameters = 0;
   for (auto& p : r.model->parameters()) parameters += p.numel();
   progress.emit({{"event", "start"},

@@ -205,12 +205,7 @@ void write_setokim_config(const TempDir& dir) {
                      " --steps 2 --progress none");
   ASSERT_EQ(s.rc, 0) << s.err;
   nlohmann::json cfg = {{"setok_model", dir / "tok/model"},
-                        {"text_config",
-                         {{"hidden_size", 32},
-                          {"intermediate_size", 64},
-                          {"num_hidden_layers", 1},
-                          {"num_attention_heads", 4},
-                          {"num_key_value_heads", 2}}},
+                        {"text_config", ToyScenes::tiny_text_config()},
                         {"tokenizer_vocab", 400},
                         {"captions", dir / "data/annotations/captions_train.json"},
                         {"conversations", dir / "data/annotations/llava_train.json"},

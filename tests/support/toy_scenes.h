@@ -2,6 +2,7 @@
 // A tiny in-memory world for training tests: 1–3 coloured squares on grey, 64×64, patch 8.
 #include <ATen/ATen.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/data/setok_data.h"
@@ -42,6 +43,15 @@ class ToyScenes : public train::SetokDataset {
     s.instance_map = inst;
     if (kinds_) s.background = index % 3 == 0 ? "photo" : "plain";
     return s;
+  }
+
+  // A language model small enough for a test's SeTokim (HF LlamaConfig keys).
+  static nlohmann::json tiny_text_config() {
+    return {{"hidden_size", 32},
+            {"intermediate_size", 64},
+            {"num_hidden_layers", 1},
+            {"num_attention_heads", 4},
+            {"num_key_value_heads", 2}};
   }
 
   static tokenizer::SetokConfig tiny_model() {
