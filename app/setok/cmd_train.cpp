@@ -143,9 +143,11 @@ Command add_train_segment(CLI::App& app, Globals&) {
             train::SegmentTrainConfig cfg = train::SegmentTrainConfig::from_json(raw);
             if (!a->resume.empty() && !std::filesystem::is_directory(a->resume))
               throw Error(a->resume + ": no such checkpoint folder");
-            train::ProgressWriter progress(train::parse_progress_mode(a->progress));
+            dist::join_world();
+            train::ProgressWriter progress(rank_progress(a->progress));
             std::signal(SIGUSR1, [](int) { train::request_pause(); });
             train::TrainSummary s = train::train_segment(cfg, a->resume, progress);
+            if (!dist::is_writer()) return 0;
             std::fprintf(stderr, "setok: trained %lld steps in %.0f s; model in %s\n",
                          static_cast<long long>(s.steps_done), s.seconds, s.model_dir.c_str());
             return 0;

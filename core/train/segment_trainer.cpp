@@ -7,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/dist/gradient_sync.h"
+#include "core/dist/world_group.h"
 #include "core/heads/mask_loss.h"
 #include "core/io/atomic_file.h"
 #include "core/io/checkpoint.h"
@@ -157,7 +159,11 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
   const ObjectList objects = list_objects(train_set);
   const ObjectList val = val_set.empty() ? ObjectList{} : list_objects(val_set);
   torch::optim::AdamW opt(decoder->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
-  std::mt19937_64 rng(c.seed * 7919 + static_cast<std::uint64_t>(start));
+  // Several ranks: each draws its own objects, from (seed, rank, the step it starts at).
+  const dist::ProcessGroup* world = dist::world();
+  const std::uint64_t rank = world ? static_cast<std::uint64_t>(world->rank()) : 0;
+  std::mt19937_64 rng(c.seed * 7919 + static_cast<std::uint64_t>(start) + rank * 0x9E3779B97F4A7C15ull);
+  const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(opt);
   PromptRates rates{c.language ? c.language_rate : 0.0, c.box_rate, c.token_start_rate, c.max_click_rounds,
                     c.click_token_rate};
   decoder->train();
@@ -167,38 +173,42 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
     SegmentBatch b = draw_batch(objects, c.batch_size, rates, rng);
     click_rounds(*decoder, b);
     StepLoss s = step_loss(*decoder, b);
+    const dist::StepAgreement agreed = dist::agree_on_step(step, s.total.item<double>(), take_pause_request());
+    stop_if_not_finite(agreed.loss, "loss", step, c.out + "/checkpoint", progress);
     opt.zero_grad();
+    if (sync) sync->begin();
     s.total.backward();
+    if (sync) sync->finish();
     const double gn = torch::nn::utils::clip_grad_norm_(decoder->parameters(), c.clip_grad_norm);
-    stop_if_not_finite(s.total.item<double>(), "loss", step, c.out + "/checkpoint", progress);
     stop_if_not_finite(gn, "gradient", step, c.out + "/checkpoint", progress);
     opt.step();
     if (step % c.log_every == 0 || step == c.steps)
       progress.emit({{"event", "step"},
                      {"step", step},
                      {"steps", c.steps},
-                     {"loss", s.total.item<double>()},
+                     {"loss", agreed.loss},  // the mean over the ranks; the parts below are rank 0's
                      {"loss_full", s.full},
                      {"loss_low", s.low},
                      {"loss_iou", s.iou},
                      {"loss_relevance", s.relevance},
                      {"mIoU", s.mean_iou},
                      {"lr", lr}});
-    if ((step % c.eval_every == 0 || step == c.steps) && !val.empty()) {
+    if ((step % c.eval_every == 0 || step == c.steps) && !val.empty() && dist::is_writer()) {
       nlohmann::json v = validate(*decoder, val, c.seed + 1, c.click_token_rate > 0);
       v["event"] = "eval";
       v["step"] = step;
       progress.emit(v);
     }
-    const bool pause = take_pause_request();
-    if (step % c.checkpoint_every == 0 || pause) {
+    const bool pause = agreed.pause;
+    if ((step % c.checkpoint_every == 0 || pause) && dist::is_writer()) {
       const std::string ck = c.out + "/checkpoint";
       save_mask_decoder(ck, decoder);
       io::write_file_atomic(ck + "/state.json", nlohmann::json{{"step", step}}.dump() + "\n");
       progress.emit({{"event", "checkpoint"}, {"step", step}, {"dir", ck}});
-      if (pause) return {step, 0, 0, 0, c.out};
     }
+    if (pause) return {step, 0, 0, 0, c.out};
   }
+  if (!dist::is_writer()) return {c.steps, 0, 0, 0, c.out};
   copy_setokim(src, c.out);
   decoder->set_trained(true);
   save_mask_decoder(c.out, decoder);

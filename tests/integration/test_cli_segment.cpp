@@ -166,6 +166,27 @@ TEST(CliSegment, TrainSegmentWritesADecoderThatSegments) {
   EXPECT_EQ(expect_binary_mask(d / "m.png", 128, 128), nlohmann::json::parse(s.out)["area"].get<long long>());
 }
 
+// The same on two data-parallel ranks (`setok launch`): rank 0 writes the one decoder.
+TEST(CliSegment, TrainSegmentOnTwoRanks) {
+  TempDir d;
+  auto g = setok_cli("data scenes --out " + q(d / "w") + " --count 4 --split train --size 128 --no-edits");
+  ASSERT_EQ(g.rc, 0) << g.err;
+  const std::string config = (fs::path(SETOK_MODELS).parent_path() / "configs/setokim-small/09-segment.json").string();
+  auto r = setok_cli("launch --nproc 2 -- " + q(SETOK_CLI) + " train segment --config " + q(config) + " --data " +
+                     q(d / "w") + " --out " + q(d / "run") +
+                     " --steps 3 --progress jsonl --set setokim=" + q(std::string(SETOK_MODELS) + "/setokim-small") +
+                     " --set max_images=4 --set val_split=train --set val_images=1 --set batch_size=2 --set "
+                     "eval_every=3 --set log_every=1");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  int steps = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("\"event\":\"step\"") != std::string::npos) ++steps;
+  EXPECT_EQ(steps, 3) << "rank 0 alone reports";
+  ASSERT_TRUE(setok::heads::Segmenter::has_decoder(d / "run"));
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(d / "run/mask_decoder.json"))["trained"], true);
+}
+
 // Ours name an image under the folder ("images/scene.png"); refer's real RefCOCO refs name it
 // "COCO_train2014_<id>_<n>.jpg" for the file COCO_train2014_<id>.jpg, differently in each ref.
 TEST(CliSegment, ARefsFileGivesAMaskPerSentence) {
