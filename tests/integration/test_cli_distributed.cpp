@@ -161,40 +161,49 @@ TEST_F(Distributed, SetokimTrainerFollowsOneProcess) {
 }
 
 namespace {
-// Rank 1 gets `signal` once rank 0 has done a step; rank 0 must end, exit 1, within `limit_s`, with
-// one line naming rank 1.
-void other_rank_ends(const std::string& signal, int timeout_s, int limit_s) {
+// Rank `victim` gets `signal` once rank 0 has done a step; the other must end, exit 1, within
+// `limit_s`, with one line naming the victim ("gone" when rank 0, whose store goes with it).
+void other_rank_ends(int victim, const std::string& signal, int timeout_s, int limit_s) {
   TempDir* dir = Distributed::dir;
+  const int survivor = 1 - victim;
+  const std::string tag = std::to_string(victim) + signal;
+  auto file = [&](int rank, const char* ext) {
+    return shell_quote(*dir / ("r" + std::to_string(rank) + "-" + tag + ext));
+  };
   // The torchrun variables set by hand, as torchrun would.
   const std::string env =
       "MASTER_ADDR=127.0.0.1 MASTER_PORT=$(( 20000 + RANDOM % 20000 )) WORLD_SIZE=2 "
       "SETOK_DIST_TIMEOUT=" +
       std::to_string(timeout_s) + " SETOK_THREADS=1";
-  const std::string script =
-      "export " + env + "; " + "RANK=1 LOCAL_RANK=1 " + cli() + Distributed::train("dead", 8) +
-      " --set steps=100000 >/dev/null 2>&1 & p1=$!; " + "RANK=0 LOCAL_RANK=0 " + cli() + Distributed::train("dead", 8) +
-      " --set steps=100000 > " + shell_quote(*dir / ("r0-" + signal + ".out")) + " 2> " +
-      shell_quote(*dir / ("r0-" + signal + ".err")) + " & p0=$!; " +
-      "for i in $(seq 600); do grep -q '\"event\":\"step\"' " + shell_quote(*dir / ("r0-" + signal + ".out")) +
-      " 2>/dev/null && break; sleep 0.1; done; kill -" + signal +
-      " $p1; t=$(date +%s); wait $p0; "
-      "rc=$?; kill -9 $p1 2>/dev/null; echo rc=$rc seconds=$(( $(date +%s) - t ))";
+  std::string script = "export " + env + "; ";
+  for (int r : {1, 0})
+    script += "RANK=" + std::to_string(r) + " LOCAL_RANK=" + std::to_string(r) + " " + cli() +
+              Distributed::train("dead" + tag, 8) + " --set steps=100000 > " + file(r, ".out") + " 2> " +
+              file(r, ".err") + " & p" + std::to_string(r) + "=$!; ";
+  script += "for i in $(seq 600); do grep -q '\"event\":\"step\"' " + file(0, ".out") +
+            " 2>/dev/null && break; sleep 0.1; done; kill -" + signal + " $p" + std::to_string(victim) +
+            "; t=$(date +%s); wait $p" + std::to_string(survivor) + "; rc=$?; kill -9 $p" + std::to_string(victim) +
+            " 2>/dev/null; echo rc=$rc seconds=$(( $(date +%s) - t ))";
   const ProcessResult r = run_command("bash -c " + shell_quote(script), 300);
   EXPECT_NE(r.out.find("rc=1 "), std::string::npos) << r.out << r.err;
   const auto at = r.out.find("seconds=");
   ASSERT_NE(at, std::string::npos) << r.out;
-  EXPECT_LE(std::stoi(r.out.substr(at + 8)), limit_s) << "rank 0 must end within the timeout";
-  const std::string err = read_bytes(*dir / ("r0-" + signal + ".err"));
-  EXPECT_NE(err.find("rank 0 of 2"), std::string::npos) << err;
-  EXPECT_NE(err.find("missing: rank 1 (not responding"), std::string::npos) << err;
+  EXPECT_LE(std::stoi(r.out.substr(at + 8)), limit_s) << "the survivor must end within the timeout";
+  const std::string err = read_bytes(*dir / ("r" + std::to_string(survivor) + "-" + tag + ".err"));
+  EXPECT_NE(err.find("rank " + std::to_string(survivor) + " of 2"), std::string::npos) << err;
+  const std::string named = "missing: rank " + std::to_string(victim) + (victim == 0 ? " (gone" : " (not responding");
+  EXPECT_NE(err.find(named), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line: " << err;
 }
 }  // namespace
 
-TEST_F(Distributed, AKilledRankEndsTheOtherNamingIt) { other_rank_ends("KILL", 30, 10); }
+TEST_F(Distributed, AKilledRankEndsTheOtherNamingIt) { other_rank_ends(1, "KILL", 30, 10); }
+
+// Rank 0 serves the store: when it dies, the others say so.
+TEST_F(Distributed, AKilledRankZeroEndsTheOthers) { other_rank_ends(0, "KILL", 30, 10); }
 
 // A frozen rank (SIGSTOP: alive, silent) ends the other after the timeout.
-TEST_F(Distributed, AFrozenRankEndsTheOtherAfterTheTimeout) { other_rank_ends("STOP", 5, 15); }
+TEST_F(Distributed, AFrozenRankEndsTheOtherAfterTheTimeout) { other_rank_ends(1, "STOP", 5, 15); }
 
 // setok plan reads the same config as the trainer; a run its device cannot hold is refused before
 // anything loads, with the plan's figures, in one line, leaving nothing behind.
