@@ -5,6 +5,7 @@
 
 #include "app/setok/command.h"
 #include "app/setok/writer_options.h"
+#include "core/dist/world_group.h"
 #include "core/eval/generation_eval.h"
 #include "core/eval/object_judge.h"
 #include "core/runtime/error.h"
@@ -83,7 +84,9 @@ Command add_train_judge(CLI::App& app, Globals& g) {
             };
             a->c.train_instances = inst(a->data, a->split);
             a->c.val_instances = inst(a->val_data.empty() ? a->data : a->val_data, a->val_split);
+            dist::join_world();  // several ranks (setok launch, torchrun, srun)
             const nlohmann::json m = train::train_judge(a->c);
+            if (!dist::is_writer()) return 0;
             if (g.json) print_json(m);
             else
               std::printf("%s: held out class %.3f, colour %.3f, both %.3f, no object %.3f\n", a->c.out.c_str(),

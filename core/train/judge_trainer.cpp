@@ -11,6 +11,8 @@
 #include <map>
 
 #include "core/data/coco.h"
+#include "core/dist/gradient_sync.h"
+#include "core/dist/world_group.h"
 #include "core/eval/object_judge.h"
 #include "core/eval/picture_objects.h"
 #include "core/io/atomic_file.h"
@@ -147,22 +149,34 @@ nlohmann::json train_judge(const JudgeTrainConfig& cfg) {
   eval::ObjectJudge judge(jc);
   torch::optim::Adam opt(judge->parameters(), torch::optim::AdamOptions(cfg.lr));
   at::Generator gen = at::detail::createCPUGenerator(cfg.seed);
+  // Several ranks: step n's draw of batch_size × ranks crops, as one process would draw it, and this
+  // rank's share (each rank's batch norm sees its own share, as in DDP without synchronised norms).
+  const dist::ProcessGroup* world = dist::world();
+  const std::int64_t ranks = world ? world->size() : 1, first = world ? world->rank() * cfg.batch_size : 0;
+  const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(opt);
   for (std::int64_t step = 1; step <= cfg.steps; ++step) {
     judge->train();
-    at::Tensor idx = at::randint(train.crops.size(0), {cfg.batch_size}, gen, at::TensorOptions().dtype(at::kLong));
+    at::Tensor idx =
+        at::randint(train.crops.size(0), {cfg.batch_size * ranks}, gen, at::TensorOptions().dtype(at::kLong))
+            .narrow(0, first, cfg.batch_size);
     at::Tensor x = train.crops.index_select(0, idx);
     if (step % 2 == 0) x = x.flip({3});  // a mirrored object is the same object
     eval::JudgeLogits l = judge->forward(x);
-    at::Tensor loss =
-        at::cross_entropy_loss(l.cls, train.cls.index_select(0, idx)) +
-        at::cross_entropy_loss(l.colour, train.colour.index_select(0, idx), {}, at::Reduction::Mean, -100);
+    const at::Tensor colour = train.colour.index_select(0, idx);  // -100: no colour to learn
+    at::Tensor loss = at::cross_entropy_loss(l.cls, train.cls.index_select(0, idx)) +
+                      dist::share_of_items((colour != -100).sum().item<std::int64_t>()) *
+                          at::cross_entropy_loss(l.colour, colour, {}, at::Reduction::Mean, -100);
+    const dist::StepAgreement agreed = dist::agree_on_step(step, loss.item<double>(), false);
     opt.zero_grad();
+    if (sync) sync->begin();
     loss.backward();
+    if (sync) sync->finish();
     opt.step();
-    if (step % 100 == 0 || step == cfg.steps)
+    if ((step % 100 == 0 || step == cfg.steps) && dist::is_writer())
       std::fprintf(stderr, "judge: step %lld/%lld loss %.4f\n", static_cast<long long>(step),
-                   static_cast<long long>(cfg.steps), loss.item<double>());
+                   static_cast<long long>(cfg.steps), agreed.loss);
   }
+  if (!dist::is_writer()) return nlohmann::json::object();  // rank 0 evaluates and writes
   judge->set_trained(true);
   nlohmann::json m = {{"train", accuracy(*judge, train)},
                       {"held_out", accuracy(*judge, val)},

@@ -225,6 +225,19 @@ TEST_F(Distributed, PlanSaysWhatARunNeedsAndATooLargeRunIsRefused) {
   EXPECT_NE(big.out.find("DOES NOT FIT"), std::string::npos) << big.out;
 }
 
+// The object judge's trainer on two ranks: rank 0 alone evaluates, prints and writes it.
+TEST_F(Distributed, TheJudgeTrainsOnTwoRanks) {
+  const ProcessResult r =
+      run_command(cli() + " launch --nproc 2 -- " + cli() + " train judge --data " + shell_quote(*dir / "data") +
+                      " --val-split train --out " + shell_quote(*dir / "judge") + " --steps 20 --json",
+                  600);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto m = nlohmann::json::parse(r.out);  // one document: rank 0's
+  EXPECT_GT(m["held_out"]["objects"].get<int>(), 0);
+  EXPECT_TRUE(std::filesystem::exists(*dir / "judge/judge.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(*dir / "judge/metrics.json"));
+}
+
 TEST(Launch, GivesEveryRankTheContractAndStopsThemWhenOneFails) {
   const ProcessResult env = run_command(
       cli() + " launch --nproc 2 -- sh -c 'echo $RANK/$WORLD_SIZE/$LOCAL_RANK/$LOCAL_WORLD_SIZE/$MASTER_ADDR'", 60);
