@@ -12,7 +12,7 @@ namespace setok::dist {
 
 GradientSync::GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, std::int64_t bucket_bytes,
                            std::int64_t first_bucket_bytes)
-    : group_(group), params_(std::move(params)), bucket_of_(params_.size(), 0) {
+    : group_(group), params_(std::move(params)), bucket_of_(params_.size(), 0), member_of_(params_.size(), 0) {
   std::int64_t bytes = 0;
   for (std::size_t k = params_.size(); k-- > 0;) {  // last parameters first
     const at::Tensor& p = params_[k];
@@ -23,18 +23,19 @@ GradientSync::GradientSync(ProcessGroup& group, std::vector<at::Tensor> params, 
                        buckets_.back().flat.device() != p.device();
     if (fresh) {
       buckets_.emplace_back();
-      buckets_.back().flat = at::empty({0}, p.options().requires_grad(false));
+      buckets_.back().flat = at::empty({0}, p.options().requires_grad(false));  // its type and device, for now
       bytes = 0;
     }
     Bucket& b = buckets_.back();
-    b.offset.push_back(b.flat.numel());
-    b.members.push_back(k);
-    b.flat = at::empty({b.flat.numel() + p.numel()}, b.flat.options());
-    bytes += static_cast<std::int64_t>(p.nbytes());
     bucket_of_[k] = buckets_.size() - 1;
+    member_of_[k] = b.members.size();
+    b.offset.push_back(b.numel);
+    b.members.push_back(k);
+    b.numel += p.numel();
+    bytes += static_cast<std::int64_t>(p.nbytes());
   }
   for (Bucket& b : buckets_)  // the gradients, then the flags
-    b.flat = at::zeros({b.flat.numel() + static_cast<std::int64_t>(b.members.size())}, b.flat.options());
+    b.flat = at::zeros({b.numel + static_cast<std::int64_t>(b.members.size())}, b.flat.options());
   for (std::size_t k = 0; k < params_.size(); ++k)
     hooks_.push_back(params_[k].register_hook([this, k](const at::Tensor& g) { on_gradient(k, g); }));
 }
@@ -56,11 +57,9 @@ void GradientSync::begin() {
 void GradientSync::on_gradient(std::size_t k, const at::Tensor& grad) {
   if (!armed_) return;
   Bucket& b = buckets_[bucket_of_[k]];
-  std::size_t m = 0;
-  while (b.members[m] != k) ++m;
-  const std::int64_t n = params_[k].numel(), flags = b.flat.numel() - static_cast<std::int64_t>(b.members.size());
-  b.flat.narrow(0, b.offset[m], n).copy_(grad.detach().reshape({-1}));
-  b.flat[flags + static_cast<std::int64_t>(m)].fill_(1);
+  const std::size_t m = member_of_[k];
+  b.flat.narrow(0, b.offset[m], params_[k].numel()).copy_(grad.detach().reshape({-1}));
+  b.flat[b.numel + static_cast<std::int64_t>(m)].fill_(1);
   if (++b.ready == b.members.size()) launch_ready();
 }
 
@@ -81,10 +80,11 @@ void GradientSync::finish() {
   const double ranks = static_cast<double>(group_.size());
   for (Bucket& b : buckets_) {
     group_.wait(*b.pending);
-    const std::int64_t flags = b.flat.numel() - static_cast<std::int64_t>(b.members.size());
+    const at::Tensor had =
+        b.flat.narrow(0, b.numel, static_cast<std::int64_t>(b.members.size())).to(at::kCPU, at::kFloat);
     for (std::size_t m = 0; m < b.members.size(); ++m) {
       at::Tensor& p = params_[b.members[m]];
-      if (b.flat[flags + static_cast<std::int64_t>(m)].item<double>() == 0) continue;  // no rank had one
+      if (had.data_ptr<float>()[m] == 0) continue;  // no rank had one
       const at::Tensor mean = b.flat.narrow(0, b.offset[m], p.numel()).view(p.sizes()) / ranks;
       if (p.grad().defined()) p.mutable_grad().copy_(mean);
       else p.mutable_grad() = mean.clone();

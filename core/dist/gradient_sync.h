@@ -45,6 +45,7 @@ class GradientSync {
   struct Bucket {
     std::vector<std::size_t> members;  // indices into params_
     std::vector<std::int64_t> offset;  // each member's start in `flat`
+    std::int64_t numel = 0;            // the members' numbers: `flat` holds them, then one flag each
     at::Tensor flat;                   // the gradients, then one "had a gradient" flag per member
     std::size_t ready = 0;
     std::shared_ptr<ProcessGroup::Pending> pending;
@@ -53,7 +54,7 @@ class GradientSync {
   void launch_ready();
   ProcessGroup& group_;
   std::vector<at::Tensor> params_;
-  std::vector<std::size_t> bucket_of_;
+  std::vector<std::size_t> bucket_of_, member_of_;  // each parameter's bucket and place in it
   std::vector<Bucket> buckets_;
   std::vector<unsigned> hooks_;
   std::size_t next_ = 0;  // the first bucket not started yet

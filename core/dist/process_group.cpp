@@ -136,8 +136,6 @@ void ProcessGroup::broadcast(std::vector<at::Tensor> tensors) {
       std::vector<at::Tensor> one{t};
       impl_->group->broadcast(one)->wait(timeout_);
     }
-  } catch (const Error&) {
-    throw;
   } catch (const std::exception& e) {
     fail("broadcast", e);
   }
@@ -168,14 +166,6 @@ void ProcessGroup::wait(Pending& p, const char* what) {
     p.work->wait(timeout_);
   } catch (const std::exception& e) {
     fail(what, e);
-  }
-}
-
-void ProcessGroup::barrier() {
-  try {
-    impl_->group->barrier()->wait(timeout_);
-  } catch (const std::exception& e) {
-    fail("barrier", e);
   }
 }
 

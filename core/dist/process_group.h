@@ -37,7 +37,6 @@ class ProcessGroup {
   class Pending;
   std::shared_ptr<Pending> all_reduce_sum_async(at::Tensor& t);
   void wait(Pending& p, const char* what = "gradient all-reduce");
-  void barrier();
   // This rank has reached `step`: a failure names the ranks that had not.
   void mark_step(std::int64_t step);
 

@@ -26,7 +26,6 @@ void ProcessGroup::broadcast(std::vector<at::Tensor>) { unavailable(); }
 void ProcessGroup::all_reduce_sum(at::Tensor&, const char*) { unavailable(); }
 std::shared_ptr<ProcessGroup::Pending> ProcessGroup::all_reduce_sum_async(at::Tensor&) { unavailable(); }
 void ProcessGroup::wait(Pending&, const char*) { unavailable(); }
-void ProcessGroup::barrier() { unavailable(); }
 void ProcessGroup::mark_step(std::int64_t) { unavailable(); }
 void ProcessGroup::fail(const char*, const std::exception&) { unavailable(); }
 std::string ProcessGroup::missing_ranks() { unavailable(); }

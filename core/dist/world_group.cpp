@@ -33,7 +33,9 @@ void join_world() {
   world_slot() = std::make_unique<ProcessGroup>(env, std::chrono::seconds(seconds));
 }
 
-bool is_writer() { return !world() || world()->rank() == 0; }
+bool is_writer() { return world_rank() == 0; }
+int world_size() { return world() ? world()->size() : 1; }
+int world_rank() { return world() ? world()->rank() : 0; }
 
 StepAgreement agree_on_step(std::int64_t step, double loss, bool pause) {
   ProcessGroup* g = world();
@@ -51,6 +53,11 @@ double share_of_items(std::int64_t local) {
   g->all_reduce_sum(t, "the batch's item count all-reduce");
   const double all = t.item<double>();
   return all > 0 ? g->size() * static_cast<double>(local) / all : 0.0;
+}
+
+double share_of_items(const at::Tensor& local) {
+  if (!world()) return 1.0;
+  return share_of_items(local.sum().item<std::int64_t>());
 }
 
 }  // namespace setok::dist

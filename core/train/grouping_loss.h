@@ -3,8 +3,6 @@
 // `grouping_weight` term.
 #include <ATen/core/Tensor.h>
 
-#include <cstdint>
-
 namespace setok::train {
 
 // Supervised grouping of patch features (not in the paper; see docs/design/setok-training.md):
@@ -12,9 +10,9 @@ namespace setok::train {
 // same object (or both background). features [B,N,D]; patch_labels [B,N] int64 (0 background,
 // k+1 object k; -1 ignored). Pulls an object's patch features together in direction, which is
 // what the Token Cluster's cosine kernel groups by.
-// The mean is over the patches that have a positive; `items`, when given, receives their count (a
-// data-parallel run weighs each rank's mean by it: dist::share_of_items).
+// The mean is over the patches that have a positive; `items`, when given, receives which they are
+// ([B, N] bool; a data-parallel run weighs each rank's mean by their count: dist::share_of_items).
 at::Tensor grouping_loss(const at::Tensor& features, const at::Tensor& patch_labels, double temperature = 0.1,
-                         std::int64_t* items = nullptr);
+                         at::Tensor* items = nullptr);
 
 }  // namespace setok::train

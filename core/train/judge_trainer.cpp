@@ -151,8 +151,7 @@ nlohmann::json train_judge(const JudgeTrainConfig& cfg) {
   at::Generator gen = at::detail::createCPUGenerator(cfg.seed);
   // Several ranks: step n's draw of batch_size × ranks crops, as one process would draw it, and this
   // rank's share (each rank's batch norm sees its own share, as in DDP without synchronised norms).
-  const dist::ProcessGroup* world = dist::world();
-  const std::int64_t ranks = world ? world->size() : 1, first = world ? world->rank() * cfg.batch_size : 0;
+  const std::int64_t ranks = dist::world_size(), first = dist::world_rank() * cfg.batch_size;
   const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(opt);
   for (std::int64_t step = 1; step <= cfg.steps; ++step) {
     judge->train();
@@ -163,9 +162,9 @@ nlohmann::json train_judge(const JudgeTrainConfig& cfg) {
     if (step % 2 == 0) x = x.flip({3});  // a mirrored object is the same object
     eval::JudgeLogits l = judge->forward(x);
     const at::Tensor colour = train.colour.index_select(0, idx);  // -100: no colour to learn
-    at::Tensor loss = at::cross_entropy_loss(l.cls, train.cls.index_select(0, idx)) +
-                      dist::share_of_items((colour != -100).sum().item<std::int64_t>()) *
-                          at::cross_entropy_loss(l.colour, colour, {}, at::Reduction::Mean, -100);
+    at::Tensor loss =
+        at::cross_entropy_loss(l.cls, train.cls.index_select(0, idx)) +
+        dist::share_of_items(colour != -100) * at::cross_entropy_loss(l.colour, colour, {}, at::Reduction::Mean, -100);
     const dist::StepAgreement agreed = dist::agree_on_step(step, loss.item<double>(), false);
     opt.zero_grad();
     if (sync) sync->begin();

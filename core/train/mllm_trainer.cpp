@@ -684,8 +684,7 @@ MllmBatch make_batch(std::int64_t step, const MllmTrainConfig& cfg, const MllmDa
   std::mt19937_64 rng(cfg.seed * 1000003ULL + static_cast<std::uint64_t>(step));
   std::uniform_real_distribution<double> u(0.0, 1.0);
   // Several ranks: the batch a single process at batch_size × ranks would draw, this rank's share.
-  const dist::ProcessGroup* world = dist::world();
-  const std::int64_t ranks = world ? world->size() : 1, first = world ? world->rank() * cfg.batch_size : 0;
+  const std::int64_t ranks = dist::world_size(), first = dist::world_rank() * cfg.batch_size;
   std::vector<const Example*> all, batch;
   for (std::int64_t b = 0; b < cfg.batch_size * ranks; ++b) {
     const bool text = !d.text.empty() && u(rng) < cfg.language_ratio;
@@ -957,7 +956,7 @@ TrainSummary train_mllm(const MllmTrainConfig& cfg, const std::string& resume_di
     stop_if_not_finite(gnorm, "gradient", s.step, ckpt_dir.string(), progress);
     o.opt->step();
     ++s.step;
-    window_tokens += cfg.batch_size * b.length * (dist::world() ? dist::world()->size() : 1);  // every rank's
+    window_tokens += cfg.batch_size * b.length * dist::world_size();  // every rank's
     if (s.step % cfg.log_every == 0 || s.step == cfg.steps) {
       auto now = std::chrono::steady_clock::now();
       const double win = std::chrono::duration<double>(now - t_window).count();

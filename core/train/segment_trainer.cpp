@@ -160,8 +160,7 @@ TrainSummary train_segment(const SegmentTrainConfig& c, const std::string& resum
   const ObjectList val = val_set.empty() ? ObjectList{} : list_objects(val_set);
   torch::optim::AdamW opt(decoder->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
   // Several ranks: each draws its own objects, from (seed, rank, the step it starts at).
-  const dist::ProcessGroup* world = dist::world();
-  const std::uint64_t rank = world ? static_cast<std::uint64_t>(world->rank()) : 0;
+  const auto rank = static_cast<std::uint64_t>(dist::world_rank());
   std::mt19937_64 rng(c.seed * 7919 + static_cast<std::uint64_t>(start) + rank * 0x9E3779B97F4A7C15ull);
   const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(opt);
   PromptRates rates{c.language ? c.language_rate : 0.0, c.box_rate, c.token_start_rate, c.max_click_rounds,

@@ -609,7 +609,7 @@ void patch_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, const
                   const tokenizer::Tokenized& tk, const at::Device& device) {
   const int64_t n = tk.features.size(1);
   if (cfg.extras.grouping_weight > 0) {
-    std::int64_t items = 0;  // several ranks: this rank's share of the mean over all their patches
+    at::Tensor items;  // several ranks: this rank's share of the mean over all their patches
     l.grouping = grouping_loss(tk.features, grouping_labels(batch, n).to(device), 0.1, &items);
     l.grouping = l.grouping * dist::share_of_items(items);
   }
@@ -617,8 +617,7 @@ void patch_losses(StepLosses& l, SetokRun& r, const SetokTrainConfig& cfg, const
   const int64_t bg = static_cast<int64_t>(r.st.labels.size());
   at::Tensor target = semantic_labels(r, batch, n).to(device).reshape({-1});
   at::Tensor logits = r.semantic->forward(tk.features.reshape({-1, tk.features.size(2)}));
-  l.semantic = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -1) *
-               dist::share_of_items((target != -1).sum().item<std::int64_t>());
+  l.semantic = at::cross_entropy_loss(logits, target, {}, at::Reduction::Mean, -1) * dist::share_of_items(target != -1);
   at::Tensor objects = (target >= 0) & (target != bg);
   l.semantic_acc =
       objects.any().item<bool>()
@@ -686,7 +685,7 @@ struct Clocks {
 
 void emit_step(ProgressWriter& progress, Clocks& c, SetokRun& r, const SetokTrainConfig& cfg, const SetokDataset& data,
                const BatchLoader& loader, const StepLosses& l, const Forward& f, double loss, double gnorm, double lr) {
-  const int ranks = dist::world() ? dist::world()->size() : 1;
+  const int ranks = dist::world_size();
   auto now = std::chrono::steady_clock::now();
   const double win = std::chrono::duration<double>(now - c.window).count();
   const double elapsed = std::chrono::duration<double>(now - c.start).count();
@@ -722,8 +721,7 @@ TrainSummary summary_of(const Clocks& c, const SetokRun& r, const SetokTrainConf
   TrainSummary sum;
   sum.steps_done = r.st.step - c.first_step;
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c.start).count();
-  sum.images_per_s =
-      sum.steps_done * cfg.batch_size * (dist::world() ? dist::world()->size() : 1) / std::max(sum.seconds, 1e-9);
+  sum.images_per_s = sum.steps_done * cfg.batch_size * dist::world_size() / std::max(sum.seconds, 1e-9);
   sum.model_dir = dir;
   return sum;
 }
@@ -800,9 +798,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   Optimiser o = make_optimiser(r, cfg, resume_dir);
   fs::create_directories(cfg.out);
   const fs::path ckpt_dir = fs::path(cfg.out) / "checkpoint";
-  dist::ProcessGroup* world = dist::world();
-  BatchLoader loader(data, cfg.batch_size, cfg.seed, r.st.step, 4, world ? world->rank() : 0,
-                     world ? world->size() : 1);
+  BatchLoader loader(data, cfg.batch_size, cfg.seed, r.st.step, 4, dist::world_rank(), dist::world_size());
   const std::unique_ptr<dist::GradientSync> sync = dist::data_parallel(*o.opt);
   std::int64_t parameters = 0;
   for (auto& p : r.model->parameters()) parameters += p.numel();
@@ -855,7 +851,7 @@ TrainSummary train_setok(const SetokTrainConfig& cfg_in, const std::string& resu
   }
   if (sync)
     progress.emit({{"event", "data_parallel"},
-                   {"ranks", world->size()},
+                   {"ranks", dist::world_size()},
                    {"buckets", sync->buckets()},
                    {"allreduce_wait_s", sync->wait_seconds()}});
   return finish_run(r, cfg, saved_config, clocks, loader, progress);
