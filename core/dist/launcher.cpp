@@ -59,12 +59,12 @@ int supervise(std::vector<Rank>& ranks, const LaunchOptions& o, const std::funct
   int result = 0;
   std::size_t left = ranks.size();
   Clock::time_point kill_at = Clock::time_point::max();
+  const auto grace = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.grace_s));
   while (left > 0) {
     if (const int sig = g_signal) {
       g_signal = 0;
       signal_all(ranks, sig);
-      if (sig != SIGUSR1 && kill_at == Clock::time_point::max())
-        kill_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.grace_s));
+      if (sig != SIGUSR1 && kill_at == Clock::time_point::max()) kill_at = Clock::now() + grace;
     }
     if (Clock::now() >= kill_at) signal_all(ranks, SIGKILL);
     int status = 0;
@@ -88,7 +88,7 @@ int supervise(std::vector<Rank>& ranks, const LaunchOptions& o, const std::funct
                              : "was killed by signal " + std::to_string(code - 128)) +
           " (pid " + std::to_string(pid) + ")" + (left > 0 ? "; stopping the other ranks" : ""));
       signal_all(ranks, SIGTERM);
-      kill_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.grace_s));
+      kill_at = Clock::now() + grace;
     }
   }
   return result;
